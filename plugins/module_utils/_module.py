@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The boundary every module's main() goes through: library check, one try/except, one exit."""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.common.respawn import has_respawned, probe_interpreters_for_module, respawn_module
+
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (
+    HAS_PYROUTE2,
+    PYROUTE2_IMPORT_ERROR,
+    PYROUTE2_REQUIREMENT,
+    LinuxnetError,
+    Netlink,
+)
+
+# Interpreters worth trying when the one Ansible picked lacks pyroute2 (distribution packages).
+_SYSTEM_PYTHONS = ['/usr/bin/python3', '/usr/libexec/platform-python', '/usr/bin/python']
+
+
+def ensure_pyroute2(module):
+    """Fail with the package name (or re-run under a system Python that has it)."""
+    if HAS_PYROUTE2:
+        return
+    if not has_respawned():
+        interpreter = probe_interpreters_for_module(_SYSTEM_PYTHONS, 'pyroute2')
+        if interpreter:
+            respawn_module(interpreter)  # does not return
+    module.fail_json(
+        msg=missing_required_lib(PYROUTE2_REQUIREMENT,
+                                 reason='to talk netlink to the kernel (install it on the managed host: '
+                                        'pip install "%s", or point ansible_python_interpreter at a Python '
+                                        'that has it)' % PYROUTE2_REQUIREMENT),
+        exception=PYROUTE2_IMPORT_ERROR)
+
+
+def run_module(module, body):
+    """Run ``body(netlink)`` and exit with its result dict, turning LinuxnetError into fail_json."""
+    ensure_pyroute2(module)
+    try:
+        with Netlink() as netlink:
+            result = body(netlink)
+    except LinuxnetError as err:
+        module.fail_json(msg=err.msg, **{k: v for k, v in err.details.items() if v is not None})
+    except Exception as err:  # pylint: disable=broad-except
+        module.fail_json(msg='unexpected error: %s: %s' % (type(err).__name__, err),
+                         exception=traceback.format_exc())
+    module.exit_json(**result)

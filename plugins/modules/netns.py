@@ -1,0 +1,496 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: netns
+short_description: Manage named network namespaces, their loopback, sysctls and hosts file
+version_added: 0.1.0
+description:
+  - Creates and removes named network namespaces (what C(ip netns add) and C(ip netns delete) manage,
+    bind mounts under C(/run/netns)), many in one call.
+  - Brings C(lo) up in every namespace it manages, as a container runtime does.
+  - Sets per-namespace sysctls (only C(net.*) keys, which the kernel keeps per namespace).
+  - Writes an optional hosts file at C(/etc/netns/<name>/hosts), which C(ip netns exec) shows to
+    processes as C(/etc/hosts).
+  - Namespaces the module creates are tagged (the interface alias of their C(lo) is
+    C(linuxnet.container)) so O(prune=true) removes leftovers of earlier runs and never anything else.
+  - Check mode reads the host and reports what would change without touching it; it never creates
+    a namespace.
+author:
+  - linuxnet.container contributors
+requirements:
+  - pyroute2 >= 0.9 on the managed host
+  - root (CAP_NET_ADMIN and CAP_SYS_ADMIN) on the managed host
+attributes:
+  check_mode:
+    support: full
+    description: Reads the current state and predicts every change; creates and changes nothing.
+  diff_mode:
+    support: full
+    description: Before and after state of every namespace that changes.
+  idempotent:
+    support: full
+    description: A second run with the same arguments reports no change and writes nothing.
+  platform:
+    support: full
+    platforms: posix
+    description: Linux only.
+options:
+  name:
+    description:
+      - Name of one namespace. Shorthand for a one-element O(namespaces).
+      - Mutually exclusive with O(namespaces).
+    type: str
+  state:
+    description:
+      - Whether the namespaces should exist. The default for items of O(namespaces) that do not set
+        their own.
+      - V(absent) removes the namespace even if it still holds links; they go with it and are listed in
+        the result.
+    type: str
+    choices: [present, absent]
+    default: present
+  sysctls:
+    description:
+      - Sysctls to set inside the namespace (with O(name)), as C(key: value). Keys in dotted
+        (C(net.ipv4.ip_forward)) or slash form; only C(net.*) keys are per namespace and allowed.
+    type: dict
+  hosts:
+    description:
+      - Entries of the namespace's hosts file (with O(name)). The file starts with Docker's default
+        lines (localhost, the IPv6 names) followed by these entries.
+      - Omitted, the hosts file is left alone; an empty list writes only the default lines.
+    type: list
+    elements: dict
+    suboptions:
+      address:
+        description: IPv4 or IPv6 address.
+        type: str
+        required: true
+      names:
+        description: Host names for the address.
+        type: list
+        elements: str
+        required: true
+  namespaces:
+    description:
+      - Many namespaces in one call. Each item takes O(name), O(state), O(sysctls) and O(hosts) as above.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Namespace name, as used by C(ip netns exec NAME).
+        type: str
+        required: true
+      state:
+        description: Overrides the top-level O(state) for this namespace.
+        type: str
+        choices: [present, absent]
+      sysctls:
+        description: As the top-level O(sysctls).
+        type: dict
+      hosts:
+        description: As the top-level O(hosts).
+        type: list
+        elements: dict
+  prune:
+    description:
+      - Also remove every namespace this collection created that is not listed (those whose C(lo)
+        carries the collection's tag). Namespaces made by anything else are never pruned.
+      - With O(namespaces=[]) this removes everything the collection made.
+    type: bool
+    default: false
+notes:
+  - A namespace lives as long as a process runs inside it; removing it while processes still use it
+    removes its name and the module warns with their PIDs.
+seealso:
+  - name: ip-netns(8)
+    description: The iproute2 command this module replaces.
+    link: https://man7.org/linux/man-pages/man8/ip-netns.8.html
+'''
+
+EXAMPLES = r'''
+- name: Two namespaces for seed S1
+  linuxnet.container.netns:
+    namespaces:
+      - name: test1
+      - name: test2
+
+- name: A router namespace that forwards, with a hosts file
+  linuxnet.container.netns:
+    name: router
+    sysctls:
+      net.ipv4.ip_forward: 1
+      net.ipv4.conf.all.rp_filter: 0
+    hosts:
+      - address: 172.17.0.2
+        names: [test1]
+
+- name: Remove one namespace (its links go with it)
+  linuxnet.container.netns:
+    name: test2
+    state: absent
+
+- name: Remove every namespace this collection made
+  linuxnet.container.netns:
+    namespaces: []
+    prune: true
+'''
+
+RETURN = r'''
+namespaces:
+  description: State of every listed namespace after the run (predicted in check mode).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: test1
+      state: present
+      owned: true
+      lo_up: true
+      sysctls: {net.ipv4.ip_forward: "1"}
+      hosts_file: ["# Managed by linuxnet.container", "127.0.0.1\tlocalhost"]
+      links: []
+removed:
+  description: Namespaces removed (or that would be), with the links that went with them.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: test2, links: [veth-test2]}]
+actions:
+  description: What the run did (or would do in check mode), one line per change.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create network namespace test1", "set net.ipv4.ip_forward=1 in network namespace router"]
+'''
+
+import errno
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.linuxnet.container.plugins.module_utils._module import run_module
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (
+    NETNS_ETC_DIR,
+    LinuxnetError,
+    NamespaceRef,
+    create_named_netns,
+    explain,
+    list_named_netns,
+    netlink_errors,
+    pids_by_netns_inode,
+    remove_named_netns,
+    validate_netns_name,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._normalize import (
+    FILE_TAG,
+    TAG,
+    normalize_sysctl_key,
+    normalize_sysctl_value,
+    render_hosts,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
+
+
+def _hosts_path(name):
+    return os.path.join(NETNS_ETC_DIR, name, 'hosts')
+
+
+def _read_managed_hosts(name):
+    """Lines of the namespace's hosts file when this collection wrote it, else None."""
+    try:
+        with open(_hosts_path(name)) as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return None
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith(FILE_TAG):
+        return None
+    return lines
+
+
+def _header(name):
+    return '%s (network namespace %s); edits are overwritten' % (FILE_TAG, name)
+
+
+def _write_hosts(name, content):
+    directory = os.path.join(NETNS_ETC_DIR, name)
+    path = os.path.join(directory, 'hosts')
+    with netlink_errors(path, 'write'):
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+        tmp = path + '.linuxnet.tmp'
+        with open(tmp, 'w') as handle:
+            handle.write(content)
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, path)
+
+
+def _remove_hosts(name):
+    directory = os.path.join(NETNS_ETC_DIR, name)
+    if _read_managed_hosts(name) is not None:
+        os.unlink(os.path.join(directory, 'hosts'))
+    try:
+        os.rmdir(directory)
+    except OSError:
+        pass  # missing, or holds files the user put there: leave it
+
+
+class NetnsReconciler(Reconciler):
+    kind = 'network namespace'
+
+    def __init__(self, module, netlink, prune):
+        super().__init__(module, netlink)
+        self.prune = prune
+        self.pruned = []
+
+    # -- reading -----------------------------------------------------------
+    def _sysctl_path(self, key):
+        dotted, parts = normalize_sysctl_key(key)
+        if parts[0] != 'net':
+            raise LinuxnetError('sysctl %s is not per network namespace: only net.* keys can be set in a '
+                                'namespace. Fix: set it on the host (ansible.posix.sysctl) instead' % dotted)
+        return dotted, os.path.join('/proc/sys', *parts)
+
+    def _read_sysctls(self, keys):
+        values = {}
+        for dotted, path in keys:
+            try:
+                with open(path) as handle:
+                    values[dotted] = normalize_sysctl_value(handle.read())
+            except FileNotFoundError:
+                raise LinuxnetError('sysctl %s does not exist in this kernel (no %s). Fix: check the name; '
+                                    'per-interface keys need the interface to exist' % (dotted, path))
+            except PermissionError:
+                values[dotted] = None  # write-only keys (e.g. route flush): always written
+        return values
+
+    def _read_one(self, name, sysctl_keys):
+        ref = NamespaceRef(name)
+        if not ref.exists():
+            return ABSENT
+        ipr = self.netlink.ipr(ref)
+        with netlink_errors('network namespace %s' % name, 'read'):
+            links = ipr.link('dump')
+        lo = next((link for link in links if link.get('ifname') == 'lo'), None)
+        state = {
+            'name': name,
+            'state': 'present',
+            'owned': bool(lo is not None and lo.get('ifalias') == TAG),
+            'lo_up': bool(lo is not None and lo['flags'] & 1),
+            'links': sorted(link.get('ifname') for link in links if link.get('ifname') != 'lo'),
+        }
+        if sysctl_keys:
+            with self.netlink.inside(ref):
+                state['sysctls'] = self._read_sysctls(sysctl_keys)
+        hosts = _read_managed_hosts(name)
+        if hosts is not None:
+            state['hosts_file'] = hosts
+        return state
+
+    def read(self, desired):
+        current = {}
+        for name, item in desired.items():
+            current[name] = self._read_one(name, item['sysctl_keys'])
+        if self.prune:
+            for name in list_named_netns():
+                if name in desired or validate_netns_name(name):
+                    continue
+                state = self._read_one(name, [])
+                if state is not ABSENT and state['owned']:
+                    current[name] = state
+        return current
+
+    def comparable(self, state):
+        return {k: v for k, v in state.items() if k != 'links'}
+
+    # -- planning ----------------------------------------------------------
+    def plan(self, desired, current):
+        plan = Plan()
+        predicted = {}
+        inode_pids = None
+        for name, have in current.items():
+            want = desired.get(name)
+            if want is None or want['state'] == 'absent':
+                predicted[name] = ABSENT
+                if have is ABSENT:
+                    if _read_managed_hosts(name) is not None:
+                        plan.add(name, 'remove leftover %s' % _hosts_path(name),
+                                 lambda n=name: _remove_hosts(n))
+                    continue
+                if inode_pids is None:
+                    inode_pids = pids_by_netns_inode()
+                self._plan_remove(plan, name, have, inode_pids, pruned=want is None)
+                continue
+            predicted[name] = self._plan_present(plan, name, want, have)
+        return plan, predicted
+
+    def _plan_remove(self, plan, name, have, inode_pids, pruned):
+        links = have['links']
+        what = 'remove network namespace %s' % name
+        if links:
+            what += ' with its links %s' % ', '.join(links)
+        if pruned:
+            what += ' (pruned: made by linuxnet.container, not listed)'
+        try:
+            st = os.stat(NamespaceRef(name).path)
+            pids = inode_pids.get((st.st_dev, st.st_ino), [])
+        except OSError:
+            pids = []
+        if pids:
+            plan.warnings.append('network namespace %s is still used by processes %s: its name is removed but '
+                                 'its network stack lives until they exit' % (name, ', '.join(map(str, sorted(pids)))))
+        self.pruned.append({'name': name, 'links': links})
+
+        def apply(n=name):
+            self.netlink.forget(n)
+            remove_named_netns(n)
+            _remove_hosts(n)
+        plan.add(name, what, apply)
+
+    def _plan_present(self, plan, name, want, have):
+        sysctls = want['sysctls']
+        hosts_content = want['hosts_content']
+        after = {
+            'name': name,
+            'state': 'present',
+            'owned': True if have is ABSENT else have['owned'],
+            'lo_up': True,
+            'links': [] if have is ABSENT else have['links'],
+        }
+        if sysctls:
+            after['sysctls'] = dict(sysctls)
+        if hosts_content is not None:
+            after['hosts_file'] = hosts_content.splitlines()
+        elif have is not ABSENT and 'hosts_file' in have:
+            after['hosts_file'] = have['hosts_file']
+
+        if have is ABSENT:
+            plan.add(name, 'create network namespace %s' % name, lambda n=name: self._create(n))
+            to_set = dict(sysctls)
+        else:
+            if not have['lo_up']:
+                plan.add(name, 'bring lo up in network namespace %s' % name, lambda n=name: self._lo_up(n, False))
+            to_set = {k: v for k, v in sysctls.items()
+                      if v != have.get('sysctls', {}).get(k)}
+        if to_set:
+            plan.add(name, 'set %s in network namespace %s' % (', '.join('%s=%s' % kv for kv in sorted(to_set.items())), name),
+                     lambda n=name, s=to_set, p=want['sysctl_paths']: self._set_sysctls(n, s, p))
+        if hosts_content is not None and (have is ABSENT or have.get('hosts_file') != after['hosts_file']):
+            plan.add(name, 'write %s' % _hosts_path(name), lambda n=name, c=hosts_content: _write_hosts(n, c))
+        return after
+
+    # -- applying ----------------------------------------------------------
+    def _create(self, name):
+        if os.path.exists(NamespaceRef(name).path):
+            raise LinuxnetError('network namespace %s appeared while the run was planning; run the task again' % name)
+        create_named_netns(name)
+        self._lo_up(name, True)
+
+    def _lo_up(self, name, tag):
+        ipr = self.netlink.ipr(name)
+        with netlink_errors('lo in network namespace %s' % name, 'bring up'):
+            index = ipr.link('get', ifname='lo')[0]['index']
+            if tag:
+                ipr.link('set', index=index, state='up', ifalias=TAG)
+            else:
+                ipr.link('set', index=index, state='up')
+
+    def _set_sysctls(self, name, values, paths):
+        with self.netlink.inside(name):
+            for key, value in sorted(values.items()):
+                try:
+                    with open(paths[key], 'w') as handle:
+                        handle.write(value)
+                except OSError as err:
+                    if err.errno == errno.EINVAL:
+                        raise LinuxnetError('sysctl %s in network namespace %s: the kernel rejected the value %r. '
+                                            'Fix: use a value the key accepts' % (key, name, value))
+                    raise LinuxnetError(explain(err, 'sysctl %s in network namespace %s' % (key, name), 'set'))
+
+
+def _desired(module, reconciler):
+    params = module.params
+    items = params['namespaces']
+    if items is None:
+        items = [{'name': params['name'], 'state': None, 'sysctls': params['sysctls'], 'hosts': params['hosts']}]
+    desired = {}
+    for index, item in enumerate(items):
+        name = item.get('name')
+        where = 'namespaces[%d]' % index if params['namespaces'] is not None else 'name'
+        problem = validate_netns_name(name)
+        if problem:
+            raise LinuxnetError('%s: %s. Fix: use a plain name like test1' % (where, problem))
+        if name in desired:
+            raise LinuxnetError('%s: namespace %s is listed twice. Fix: list each namespace once' % (where, name))
+        state = item.get('state') or params['state']
+        sysctls, paths, keys = {}, {}, []
+        for key, value in (item.get('sysctls') or {}).items():
+            dotted, path = reconciler._sysctl_path(key)
+            sysctls[dotted] = normalize_sysctl_value(value)
+            paths[dotted] = path
+            keys.append((dotted, path))
+        hosts_content = None
+        if item.get('hosts') is not None:
+            entries = []
+            for entry in item['hosts']:
+                if not isinstance(entry, dict) or 'address' not in entry or not entry.get('names'):
+                    raise LinuxnetError('%s: each hosts entry needs address and names, got %r' % (where, entry))
+                names = entry['names'] if isinstance(entry['names'], list) else [entry['names']]
+                entries.append({'address': entry['address'], 'names': [str(n) for n in names]})
+            try:
+                hosts_content = render_hosts(entries, _header(name))
+            except ValueError as err:
+                raise LinuxnetError('%s: hosts: %s' % (where, err))
+        desired[name] = {'state': state, 'sysctls': sysctls, 'sysctl_paths': paths,
+                         'sysctl_keys': keys if state == 'present' else [], 'hosts_content': hosts_content}
+    # Unknown sysctls fail before anything changes: check every key now, in the host namespace for
+    # namespaces that do not exist yet (same kernel, same keys).
+    for name, item in desired.items():
+        if item['state'] == 'present' and item['sysctl_keys'] and not NamespaceRef(name).exists():
+            reconciler._read_sysctls(item['sysctl_keys'])
+    return desired
+
+
+def main():
+    hosts_spec = dict(type='list', elements='dict', options=dict(
+        address=dict(type='str', required=True),
+        names=dict(type='list', elements='str', required=True)))
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str'),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            sysctls=dict(type='dict'),
+            hosts=hosts_spec,
+            namespaces=dict(type='list', elements='dict', options=dict(
+                name=dict(type='str', required=True),
+                state=dict(type='str', choices=['present', 'absent']),
+                sysctls=dict(type='dict'),
+                hosts=dict(type='list', elements='dict', options=hosts_spec['options']))),
+            prune=dict(type='bool', default=False),
+        ),
+        mutually_exclusive=[('name', 'namespaces'), ('namespaces', 'sysctls'), ('namespaces', 'hosts')],
+        required_one_of=[('name', 'namespaces')],
+        supports_check_mode=True,
+    )
+
+    def body(netlink):
+        reconciler = NetnsReconciler(module, netlink, module.params['prune'])
+        desired = _desired(module, reconciler)
+        result = reconciler.run(desired)
+        after = result.pop('after')
+        result.pop('before')
+        result['namespaces'] = [after.get(name) or {'name': name, 'state': 'absent'} for name in desired]
+        result['removed'] = reconciler.pruned
+        return result
+
+    run_module(module, body)
+
+
+if __name__ == '__main__':
+    main()
