@@ -50,6 +50,16 @@ mount -t tmpfs -o mode=0755,size=64m linuxnet-lab-run /run
 mkdir -p /run/netns /run/sshd
 mount -t tmpfs -o mode=0755,size=16m linuxnet-lab-netns /etc/netns
 mount -t sysfs linuxnet-lab-sys /sys
+# sshd logs logins to utmp/wtmp and resolves the peer's name: keep both inside the host. Names
+# resolve from the lab's hosts file only (a resolver on loopback answers at once with a refusal),
+# so no lookup ever leaves for the machine's real resolver.
+mount -t tmpfs -o mode=0755,size=16m linuxnet-lab-log /var/log
+: > /run/utmp
+: > /var/log/wtmp
+: > /var/log/lastlog
+printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > /run/resolv.conf
+mount --bind /run/resolv.conf /etc/resolv.conf
+mount --bind "$LAB_HOSTS_FILE" /etc/hosts
 hostname "$LAB_HOSTNAME"
 exec -a "$LAB_MARKER" sleep infinity
 '''
@@ -89,7 +99,8 @@ def is_ours(pid, expected):
 
 
 def start_ns_process(lab, host):
-    env = dict(os.environ, LAB_HOSTNAME=host, LAB_MARKER=marker(lab, host))
+    env = dict(os.environ, LAB_HOSTNAME=host, LAB_MARKER=marker(lab, host),
+               LAB_HOSTS_FILE=os.path.join(state_dir(lab), 'hosts'))
     proc = subprocess.Popen(
         ['unshare', '--net', '--mount', '--uts', '--propagation', 'private', '--', 'bash', '-c', _HOST_SCRIPT],
         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -146,8 +157,11 @@ def write_ssh_configs(state):
             '  UserKnownHostsFile /dev/null',
             '  GlobalKnownHostsFile /dev/null',
             '  LogLevel ERROR',
-            '  ControlMaster no',
-            '  ControlPath none',
+            # One multiplexed connection per host, its socket in this lab's directory (host names
+            # repeat across labs, so Ansible's default ~/.ansible/cp path could mix them up).
+            '  ControlMaster auto',
+            '  ControlPersist 120s',
+            '  ControlPath %s/cm-%%h' % directory,
             '  ProxyCommand nsenter --target %d --net --mount --uts -- %s -i -f %s/sshd_config'
             % (host['pid'], sshd, directory),
             '']))
@@ -218,15 +232,19 @@ def cmd_up(args):
         os.makedirs('/etc/netns', mode=0o755)
         state['created_etc_netns'] = True
     save_state(state)
+    hosts = [('%s%d' % (args.prefix, number), str(UNDERLAY.network_address + HOST_OFFSET + number))
+             for number in range(1, args.hosts + 1)]
+    with open(os.path.join(directory, 'hosts'), 'w') as handle:
+        handle.write('127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\trouter\n'
+                     % ROUTER_ADDRESS)
+        handle.writelines('%s\t%s\n' % (address, host) for host, address in hosts)
     try:
         ssh_keys(directory)
         state['switch_pid'] = start_ns_process(args.name, 'router')
         save_state(state)
-        for number in range(1, args.hosts + 1):
-            host = '%s%d' % (args.prefix, number)
+        for host, address in hosts:
             pid = start_ns_process(args.name, host)
-            state['hosts'].append({'name': host, 'pid': pid,
-                                   'address': str(UNDERLAY.network_address + HOST_OFFSET + number)})
+            state['hosts'].append({'name': host, 'pid': pid, 'address': address})
             save_state(state)
         wire_underlay(state)
         write_ssh_configs(state)
