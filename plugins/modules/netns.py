@@ -57,7 +57,7 @@ options:
     default: present
   sysctls:
     description:
-      - Sysctls to set inside the namespace (with O(name)), as C(key: value). Keys in dotted
+      - Sysctls to set inside the namespace (with O(name)), as a dict of key and value. Keys in dotted
         (C(net.ipv4.ip_forward)) or slash form; only C(net.*) keys are per namespace and allowed.
     type: dict
   hosts:

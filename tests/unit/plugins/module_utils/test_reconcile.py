@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The read -> plan -> apply flow, on an in-memory 'kernel'."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
+
+
+class FakeModule:
+    def __init__(self, check_mode):
+        self.check_mode = check_mode
+        self.warnings = []
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+
+class DictReconciler(Reconciler):
+    """Objects are {name: {'mtu': int}} in a dict that plays the kernel."""
+
+    kind = 'thing'
+
+    def __init__(self, module, kernel, sabotage=False):
+        super().__init__(module)
+        self.kernel = kernel
+        self.sabotage = sabotage
+        self.reads = 0
+
+    def read(self, desired):
+        self.reads += 1
+        return {k: (dict(self.kernel[k]) if k in self.kernel else ABSENT) for k in desired}
+
+    def plan(self, desired, current):
+        plan, predicted = Plan(), {}
+        for key, want in desired.items():
+            have = current[key]
+            if want is ABSENT:
+                predicted[key] = ABSENT
+                if have is not ABSENT:
+                    plan.add(key, 'delete %s' % key, lambda k=key: self.kernel.pop(k))
+                continue
+            predicted[key] = dict(want)
+            if have != want:
+                plan.add(key, 'set %s' % key, lambda k=key, w=want: self._set(k, w))
+        return plan, predicted
+
+    def _set(self, key, want):
+        self.kernel[key] = dict(want, mtu=want['mtu'] - 1) if self.sabotage else dict(want)
+
+
+def test_check_mode_changes_nothing_and_predicts_real():
+    kernel = {'a': {'mtu': 1500}, 'gone': {'mtu': 1}}
+    desired = {'a': {'mtu': 1450}, 'b': {'mtu': 9000}, 'gone': ABSENT}
+    check = DictReconciler(FakeModule(True), kernel).run(desired)
+    assert kernel == {'a': {'mtu': 1500}, 'gone': {'mtu': 1}}
+    real = DictReconciler(FakeModule(False), kernel).run(desired)
+    assert kernel == {'a': {'mtu': 1450}, 'b': {'mtu': 9000}}
+    for key in ('changed', 'actions', 'after', 'diff'):
+        assert check[key] == real[key], key
+    assert real['diff'] == {'before': {'a': {'mtu': 1500}, 'gone': {'mtu': 1}},
+                            'after': {'a': {'mtu': 1450}, 'b': {'mtu': 9000}}}
+
+
+def test_second_run_changes_nothing_and_reads_once():
+    kernel = {'a': {'mtu': 1450}}
+    rec = DictReconciler(FakeModule(False), kernel)
+    result = rec.run({'a': {'mtu': 1450}})
+    assert result['changed'] is False
+    assert result['actions'] == []
+    assert rec.reads == 1  # no re-read when nothing was applied
+
+
+def test_a_state_the_kernel_did_not_reach_fails():
+    kernel = {}
+    with pytest.raises(LinuxnetError, match='thing a did not converge: mtu expected 1450, kernel reports 1449'):
+        DictReconciler(FakeModule(False), kernel, sabotage=True).run({'a': {'mtu': 1450}})
+
+
+def test_warnings_reach_the_module():
+    module = FakeModule(True)
+
+    class Warns(DictReconciler):
+        def plan(self, desired, current):
+            plan, predicted = super().plan(desired, current)
+            plan.warnings.append('careful')
+            return plan, predicted
+
+    Warns(module, {}).run({'a': {'mtu': 1}})
+    assert module.warnings == ['careful']
