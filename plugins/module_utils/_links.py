@@ -1,0 +1,299 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Links, addresses and routes of one namespace, read with one dump each, and the writes that change them.
+
+Private to the collection. A :class:`NsView` reads a namespace lazily: the first
+lookup of a link dumps every link of the namespace once, the first address or
+route question dumps addresses or routes once. Lookups afterwards are dict
+accesses, so reconciling hundreds of objects costs a handful of dumps per
+namespace, never one per object. A :class:`Writer` performs every change and
+counts them, so a run can prove it wrote nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import resource
+import socket
+
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (
+    LinuxnetError,
+    NamespaceRef,
+    netlink_errors,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._normalize import (
+    TAG,
+    normalize_address,
+    normalize_interface_address,
+    normalize_network,
+)
+
+IFF_UP = 0x1
+MAIN_TABLE = 254
+# Route protocols the kernel or autoconfiguration add by themselves: never reported, never touched.
+_AUTO_PROTOCOLS = (2, 9, 11)  # kernel, ra, zebra-less redirect
+_LINK_LOCAL_V6 = ipaddress.ip_network('fe80::/10')
+_MULTICAST_V6 = ipaddress.ip_network('ff00::/8')
+
+
+def ns_label(ref):
+    """How messages and keys name a namespace: 'host', a name, a path or pid:N."""
+    return ref.label
+
+
+def object_key(ref, name):
+    """Key of a link-like object: its name in the host namespace, NAMESPACE/NAME elsewhere."""
+    return name if ref.is_host else '%s/%s' % (ref.label, name)
+
+
+def where(ref):
+    return 'the host namespace' if ref.is_host else 'network namespace %s' % ref.label
+
+
+def raise_fd_limit():
+    """Many namespaces mean many sockets (about four descriptors each): lift the soft limit to the hard one."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or hard > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 1 << 20, hard))
+    except (ValueError, OSError):
+        pass
+
+
+def _link_info(msg):
+    kind = msg.get(('linkinfo', 'kind'))
+    info = {
+        'index': msg['index'],
+        'name': msg.get('ifname'),
+        'kind': kind,
+        'mac': (msg.get('address') or '').lower() or None,
+        'mtu': msg.get('mtu'),
+        'up': bool(msg['flags'] & IFF_UP),
+        'alias': msg.get('ifalias'),
+        'master_index': msg.get('master') or None,
+        'link': msg.get('link'),
+        'link_netnsid': msg.get('link_netnsid'),
+    }
+    if kind == 'bridge':
+        info['stp'] = bool(msg.get(('linkinfo', 'data', 'IFLA_BR_STP_STATE')))
+        info['vlan_filtering'] = bool(msg.get(('linkinfo', 'data', 'IFLA_BR_VLAN_FILTERING')))
+    return info
+
+
+def _route_info(msg):
+    family = msg['family']
+    dst = msg.get('dst')
+    if dst is None:
+        dst = '0.0.0.0/0' if family == socket.AF_INET else '::/0'
+    else:
+        dst = normalize_network('%s/%d' % (dst, msg['dst_len']), strict=False)
+    gateway = msg.get('gateway')
+    return {'dst': dst, 'gateway': normalize_address(gateway) if gateway else None}
+
+
+def route_sort_key(route):
+    return (route['dst'], route['gateway'] or '')
+
+
+class NsView:
+    """What one namespace holds, each kind read with a single dump on first use."""
+
+    def __init__(self, netlink, ref):
+        self.netlink = netlink
+        self.ref = ref
+        self._links = None
+        self._by_index = None
+        self._addrs = None
+        self._routes = None
+
+    @property
+    def ipr(self):
+        return self.netlink.ipr(self.ref)
+
+    def _load_links(self):
+        with netlink_errors(where(self.ref), 'list links'):
+            msgs = self.ipr.link('dump')
+        self._links, self._by_index = {}, {}
+        for msg in msgs:
+            info = _link_info(msg)
+            self._links[info['name']] = info
+            self._by_index[info['index']] = info
+
+    def link(self, name):
+        if self._links is None:
+            self._load_links()
+        return self._links.get(name)
+
+    def by_index(self, index):
+        if self._by_index is None:
+            self._load_links()
+        return self._by_index.get(index)
+
+    def name_of(self, index):
+        info = self.by_index(index) if index else None
+        return info['name'] if info else None
+
+    def ports_of(self, index):
+        if self._links is None:
+            self._load_links()
+        return sorted(info['name'] for info in self._links.values() if info['master_index'] == index)
+
+    def addresses(self, index):
+        """Addresses of a link, normalised and sorted; IPv6 link-local ones (the kernel's own) left out."""
+        if self._addrs is None:
+            self._addrs = {}
+            with netlink_errors(where(self.ref), 'list addresses'):
+                msgs = self.ipr.addr('dump')
+            for msg in msgs:
+                text = '%s/%d' % (msg.get('address'), msg['prefixlen'])
+                iface = ipaddress.ip_interface(text)
+                if iface.version == 6 and iface.ip in _LINK_LOCAL_V6:
+                    continue
+                self._addrs.setdefault(msg['index'], []).append(normalize_interface_address(text))
+        return sorted(self._addrs.get(index, []))
+
+    def routes(self, index):
+        """Routes of the main table that leave through a link, except those the kernel made itself."""
+        if self._routes is None:
+            self._routes = {}
+            with netlink_errors(where(self.ref), 'list routes'):
+                msgs = list(self.ipr.route('dump', family=socket.AF_INET)) + list(self.ipr.route('dump', family=socket.AF_INET6))
+            for msg in msgs:
+                if msg.get('table') != MAIN_TABLE or msg['proto'] in _AUTO_PROTOCOLS or msg.get('oif') is None:
+                    continue
+                route = _route_info(msg)
+                net = ipaddress.ip_network(route['dst'])
+                if net.version == 6 and net.subnet_of(_MULTICAST_V6):
+                    continue
+                self._routes.setdefault(msg.get('oif'), []).append(route)
+        return sorted(self._routes.get(index, []), key=route_sort_key)
+
+
+class Views:
+    """One NsView per namespace for one read of the kernel."""
+
+    def __init__(self, netlink):
+        self.netlink = netlink
+        self._views = {}
+
+    def get(self, ref):
+        view = self._views.get(ref.path)
+        if view is None:
+            view = self._views[ref.path] = NsView(self.netlink, ref)
+        return view
+
+
+class Writer:
+    """Every change to links goes through here: one place that names the object on error and counts writes."""
+
+    def __init__(self, netlink):
+        self.netlink = netlink
+        self.count = 0
+
+    def _call(self, ref, obj, action, method, *args, **kwargs):
+        self.count += 1
+        with netlink_errors('%s in %s' % (obj, where(ref)), action):
+            return getattr(self.netlink.ipr(ref), method)(*args, **kwargs)
+
+    def index(self, ref, name):
+        """Index of a link just created (a read: not counted)."""
+        with netlink_errors('%s in %s' % (name, where(ref)), 'look up'):
+            return self.netlink.ipr(ref).link('get', ifname=name)[0]['index']
+
+    def link_add(self, ref, name, action, **kwargs):
+        return self._call(ref, name, action, 'link', 'add', ifname=name, **kwargs)
+
+    def link_set(self, ref, name, index, action, **kwargs):
+        return self._call(ref, name, action, 'link', 'set', index=index, **kwargs)
+
+    def link_del(self, ref, name, index):
+        return self._call(ref, name, 'delete', 'link', 'del', index=index)
+
+    def addr(self, ref, name, index, command, address):
+        iface = ipaddress.ip_interface(address)
+        kwargs = {'index': index, 'address': str(iface.ip), 'prefixlen': iface.network.prefixlen}
+        if iface.version == 4 and iface.network.prefixlen < 31:
+            kwargs['broadcast'] = str(iface.network.broadcast_address)
+        action = '%s address %s' % ('add' if command == 'add' else 'remove', address)
+        return self._call(ref, name, action, 'addr', command, **kwargs)
+
+    def route_replace(self, ref, name, index, route):
+        kwargs = {'dst': route['dst'], 'oif': index, 'table': MAIN_TABLE}
+        if route['gateway']:
+            kwargs['gateway'] = route['gateway']
+        else:
+            kwargs['scope'] = 253  # link
+        return self._call(ref, name, 'add route %s' % format_route(route), 'route', 'replace', **kwargs)
+
+
+def open_ns_fd(ref):
+    """A file descriptor of a namespace, for creating a link directly inside it."""
+    try:
+        return os.open(ref.path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise LinuxnetError('network namespace %s does not exist (no %s). Fix: create it first '
+                            '(linuxnet.container.netns) or check the name/path' % (ref.label, ref.path))
+
+
+def format_route(route):
+    dst = route['dst']
+    if dst in ('0.0.0.0/0', '::/0'):
+        dst = 'default'
+    return dst + (' via %s' % route['gateway'] if route['gateway'] else '')
+
+
+def parse_addresses(values, obj):
+    """Validate and normalise a list of addresses with prefix; duplicates are an error."""
+    out = []
+    for value in values or []:
+        try:
+            norm = normalize_interface_address(value)
+        except ValueError as err:
+            raise LinuxnetError('%s: %s. Fix: write addresses as ADDRESS/PREFIX' % (obj, err))
+        if norm in out:
+            raise LinuxnetError('%s: address %s is listed twice' % (obj, norm))
+        out.append(norm)
+    return sorted(out)
+
+
+def parse_routes(values, obj):
+    """[{dst: default|CIDR, gateway: IP}] -> normalised dicts; the families must agree."""
+    out = []
+    for value in values or []:
+        if not isinstance(value, dict) or not value.get('dst'):
+            raise LinuxnetError('%s: a route needs dst (default or a CIDR), got %r' % (obj, value))
+        gateway = value.get('gateway')
+        try:
+            gateway = normalize_address(gateway) if gateway else None
+        except ValueError as err:
+            raise LinuxnetError('%s: route %s: gateway %s' % (obj, value.get('dst'), err))
+        dst = str(value['dst']).strip()
+        if dst == 'default':
+            dst = '::/0' if gateway and ':' in gateway else '0.0.0.0/0'
+        else:
+            try:
+                dst = normalize_network(dst)
+            except ValueError as err:
+                raise LinuxnetError('%s: route: %s' % (obj, err))
+        if gateway and ipaddress.ip_network(dst).version != ipaddress.ip_address(gateway).version:
+            raise LinuxnetError('%s: route %s via %s mixes IPv4 and IPv6 (wrong address family). Fix: use a gateway '
+                                'of the same family as the destination' % (obj, dst, gateway))
+        route = {'dst': dst, 'gateway': gateway}
+        if any(r['dst'] == dst for r in out):
+            raise LinuxnetError('%s: route to %s is listed twice' % (obj, dst))
+        out.append(route)
+    return sorted(out, key=route_sort_key)
+
+
+def parse_ns(spec, obj):
+    try:
+        return NamespaceRef(spec)
+    except LinuxnetError as err:
+        raise LinuxnetError('%s: %s' % (obj, err.msg))
+
+
+def owned(info):
+    return info is not None and info.get('alias') == TAG
