@@ -168,8 +168,8 @@ def write_ssh_configs(state):
     with open(os.path.join(directory, 'ssh_config'), 'w') as handle:
         handle.write('\n'.join(blocks))
     # An inventory for any lab size (the shipped one in playbooks/inventories/lab covers 3 hosts).
-    inventory = {'all': {'children': {'lab': {'hosts': {h['name']: {'linuxnet_lab_underlay_address': h['address']}
-                                                          for h in state['hosts']}}},
+    hosts = {h['name']: {'linuxnet_lab_underlay_address': h['address']} for h in state['hosts']}
+    inventory = {'all': {'children': {'lab': {'hosts': hosts}},
                          'vars': {'ansible_user': 'root',
                                   'ansible_ssh_args': '-F %s/ssh_config' % directory,
                                   'ansible_python_interpreter': sys.executable}}}

@@ -22,7 +22,7 @@ description:
   - Check mode reads the host and reports what would change without touching it; it never creates
     a namespace.
 author:
-  - linuxnet.container contributors
+  - linuxnet.container contributors (@linuxnet)
 requirements:
   - pyroute2 >= 0.9 on the managed host
   - root (CAP_NET_ADMIN and CAP_SYS_ADMIN) on the managed host
@@ -98,6 +98,16 @@ options:
         description: As the top-level O(hosts).
         type: list
         elements: dict
+        suboptions:
+          address:
+            description: IPv4 or IPv6 address.
+            type: str
+            required: true
+          names:
+            description: Host names for the address.
+            type: list
+            elements: str
+            required: true
   prune:
     description:
       - Also remove every namespace this collection created that is not listed (those whose C(lo)

@@ -60,7 +60,7 @@ class Lab:
                        ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_HOST_KEY_CHECKING='False')
         run_env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.build', 'collections'))
         run_env.update(env or {})
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, cwd=str(tmp_path))
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, cwd=str(tmp_path), check=False)
         results = {}
         if record.exists():
             for line in record.read_text().splitlines():
@@ -74,7 +74,7 @@ class Lab:
         cmd = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', inventory or self.inventory, playbook] + list(extra)
         env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False')
         env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.build', 'collections'))
-        return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(tmp_path))
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
 
 
 @pytest.fixture(scope='session')
