@@ -1,0 +1,681 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: veth
+short_description: Manage veth pairs with each end in any network namespace (container endpoints)
+version_added: 0.1.0
+description:
+  - Creates, changes and removes veth pairs, many in one call. Each end lives in the host namespace, a named
+    namespace, a namespace file or the namespace of a process, so a container started by another runtime with
+    C(--network none) can be wired.
+  - Per end it manages the name (the container end is usually C(eth0), C(eth1), ...), the MAC address (explicit
+    or Docker's derivation from the first IPv4 address, C(172.17.0.2) -> C(02:42:ac:11:00:02)), addresses,
+    routes (like the default route via the network's gateway) and the bridge it is a port of. MTU and link
+    state apply to both ends.
+  - The far end is created directly in its namespace, never created on the host and moved.
+  - Compares only what is set; options left out are not touched.
+  - The namespace of an end cannot change in place; a pair whose ends sit elsewhere than requested fails with a
+    clear message unless O(recreate=true) allows deleting and creating it again.
+  - Links the module creates carry the collection's tag (interface alias C(linuxnet.container)).
+  - Check mode reads the kernel and reports what would change without touching it.
+author:
+  - linuxnet.container contributors
+requirements:
+  - pyroute2 >= 0.9 on the managed host
+  - root (CAP_NET_ADMIN) on the managed host
+attributes:
+  check_mode:
+    support: full
+    description: Reads the current state and predicts every change; creates and changes nothing.
+  diff_mode:
+    support: full
+    description: Before and after state of every pair that changes.
+  idempotent:
+    support: full
+    description: A second run with the same arguments reports no change and makes no netlink write.
+  platform:
+    support: full
+    platforms: posix
+    description: Linux only.
+options:
+  pairs:
+    description:
+      - The veth pairs, each given by its first end (O(pairs[].name) in O(pairs[].namespace)) and its O(pairs[].peer).
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description:
+          - Name of the first end (at most 15 bytes), like C(veth1a2b3c4) on the host.
+          - With O(pairs[].state=absent) the pair is found by this name or by the peer's name.
+        type: str
+        required: true
+      namespace:
+        description:
+          - Network namespace of the first end. Omitted, the host's (the namespace the module runs in).
+          - A name (as C(ip netns) uses), an absolute path of a namespace file (like C(/proc/1234/ns/net) or a
+            runtime's bind mount) or a process ID as C(pid:1234). It must exist.
+        type: str
+      mac:
+        description: MAC address of the first end. Omitted, the kernel picks one for a new pair and it is left alone.
+        type: str
+      mac_from_ip:
+        description: Derive the first end's MAC from its first IPv4 address as Docker does (C(02:42) and the four octets).
+        type: bool
+        default: false
+      addresses:
+        description: Addresses with prefix length for the first end, like C(172.17.0.2/16).
+        type: list
+        elements: str
+      routes:
+        description: Routes through the first end (in its namespace's main table). Others are left alone.
+        type: list
+        elements: dict
+        suboptions:
+          dst:
+            description: Destination, V(default) or a network in CIDR form.
+            type: str
+            required: true
+          gateway:
+            description: Next hop; omitted, the destination is reached directly on the link.
+            type: str
+      master:
+        description:
+          - Bridge in the first end's namespace to enslave the first end to (for a container endpoint, the network's
+            bridge, like C(docker0)). It must exist. Omitted, whatever master the end has is left alone.
+        type: str
+      peer:
+        description:
+          - The other end. Required with O(pairs[].state=present).
+        type: dict
+        suboptions:
+          name:
+            description: Name of the other end (at most 15 bytes), like C(eth0).
+            type: str
+            required: true
+          namespace:
+            description: Network namespace of the other end, in the forms O(pairs[].namespace) takes.
+            type: str
+          mac:
+            description: MAC address of the other end.
+            type: str
+          mac_from_ip:
+            description: Derive the other end's MAC from its first IPv4 address as Docker does.
+            type: bool
+            default: false
+          addresses:
+            description: Addresses with prefix length for the other end.
+            type: list
+            elements: str
+          routes:
+            description: Routes through the other end, like C({dst: default, gateway: 172.17.0.1}).
+            type: list
+            elements: dict
+            suboptions:
+              dst:
+                description: Destination, V(default) or a network in CIDR form.
+                type: str
+                required: true
+              gateway:
+                description: Next hop.
+                type: str
+          master:
+            description: Bridge in the other end's namespace to enslave it to.
+            type: str
+      mtu:
+        description: MTU of both ends. Omitted, a new pair gets the kernel's default (1500) and it is left alone.
+        type: int
+      link_state:
+        description: Administrative state of both ends.
+        type: str
+        choices: [up, down]
+        default: up
+      purge_addresses:
+        description: Remove addresses of either end that are not listed for it (IPv6 link-local ones stay).
+        type: bool
+        default: false
+      state:
+        description: Overrides the top-level O(state) for this pair.
+        type: str
+        choices: [present, absent]
+      recreate:
+        description: Overrides the top-level O(recreate) for this pair.
+        type: bool
+  state:
+    description:
+      - Whether the pairs should exist, the default for items that do not set their own.
+      - V(absent) deletes the pair found by either end's name (deleting one end deletes both).
+    type: str
+    choices: [present, absent]
+    default: present
+  recreate:
+    description:
+      - Allow deleting and creating again a pair whose ends are not where they are requested (another namespace or
+        another peer), or whose peer name is taken by the end of another veth pair. Without it such a pair fails
+        with a message and nothing changes.
+      - The default for items that do not set their own.
+    type: bool
+    default: false
+seealso:
+  - module: linuxnet.container.bridge
+  - module: linuxnet.container.netns
+  - name: ip-link(8)
+    description: The iproute2 command this module replaces (C(ip link add type veth peer)).
+    link: https://man7.org/linux/man-pages/man8/ip-link.8.html
+'''
+
+EXAMPLES = r'''
+- name: Seed S1, two namespaces joined by a veth pair
+  linuxnet.container.veth:
+    pairs:
+      - name: veth-test1
+        namespace: test1
+        addresses: [192.168.1.1/24]
+        peer:
+          name: veth-test2
+          namespace: test2
+          addresses: [192.168.1.2/24]
+
+- name: Seed S2, two containers on docker0 with Docker's MACs and default route
+  linuxnet.container.veth:
+    pairs:
+      - name: veth6f1a2b3
+        master: docker0
+        peer:
+          name: eth0
+          namespace: c1
+          addresses: [172.17.0.2/16]
+          mac_from_ip: true
+          routes: [{dst: default, gateway: 172.17.0.1}]
+      - name: veth9c8d7e6
+        master: docker0
+        peer:
+          name: eth0
+          namespace: c2
+          addresses: [172.17.0.3/16]
+          mac_from_ip: true
+          routes: [{dst: default, gateway: 172.17.0.1}]
+
+- name: Wire a container another runtime started with --network none (by its PID)
+  linuxnet.container.veth:
+    pairs:
+      - name: vethext0
+        master: docker0
+        peer:
+          name: eth0
+          namespace: "pid:{{ container_pid }}"
+          addresses: [172.17.0.9/16]
+          routes: [{dst: default, gateway: 172.17.0.1}]
+
+- name: Remove a pair by the name of either end
+  linuxnet.container.veth:
+    state: absent
+    pairs:
+      - name: veth6f1a2b3
+'''
+
+RETURN = r'''
+pairs:
+  description: State of every listed pair after the run (predicted in check mode; a MAC the kernel will pick is null).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: veth6f1a2b3
+      namespace: null
+      state: present
+      owned: true
+      up: true
+      mtu: 1500
+      mac: "7a:fc:af:33:9e:fa"
+      master: docker0
+      addresses: []
+      routes: []
+      peer:
+        name: eth0
+        namespace: c1
+        owned: true
+        up: true
+        mtu: 1500
+        mac: "02:42:ac:11:00:02"
+        master: null
+        addresses: [172.17.0.2/16]
+        routes: [{dst: 0.0.0.0/0, gateway: 172.17.0.1}]
+actions:
+  description: What the run did (or would do in check mode), one line per change.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create veth pair veth6f1a2b3 (host, master docker0) <-> eth0 (network namespace c1)"]
+netlink_writes:
+  description: Number of netlink requests that changed the kernel (0 in check mode and when nothing changed).
+  returned: always
+  type: int
+  sample: 5
+'''
+
+import copy
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.linuxnet.container.plugins.module_utils._links import (
+    Views,
+    Writer,
+    format_route,
+    object_key,
+    open_ns_fd,
+    owned,
+    parse_addresses,
+    parse_ns,
+    parse_routes,
+    raise_fd_limit,
+    where,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._module import run_module
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, netlink_errors
+from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG, docker_mac, normalize_mac, validate_ifname
+from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
+
+_END_FIELDS = ('mac', 'mac_from_ip', 'addresses', 'routes', 'master')
+_HOME_NS = '/proc/self/ns/net'
+
+
+def _end_label(end):
+    return '%s (%s)' % (end['name'], 'host' if end['ref'].is_host else end['ref'].label)
+
+
+def _same_ns(a, b):
+    return a.path == b.path
+
+
+class VethReconciler(Reconciler):
+    kind = 'veth pair'
+
+    def __init__(self, module, netlink):
+        super().__init__(module, netlink)
+        self.writer = Writer(netlink)
+        self.unset = {}
+        self.meta = {}
+
+    # -- reading -----------------------------------------------------------
+    def _end_state(self, view, info):
+        return {
+            'name': info['name'],
+            'namespace': None if view.ref.is_host else view.ref.label,
+            'owned': owned(info),
+            'kind': info['kind'],
+            'up': info['up'],
+            'mtu': info['mtu'],
+            'mac': info['mac'],
+            'master': view.name_of(info['master_index']),
+            'addresses': view.addresses(info['index']),
+            'routes': view.routes(info['index']),
+        }
+
+    def _paired(self, view_a, info_a, view_b, info_b):
+        """True when the two links are the two ends of one veth pair."""
+        if info_a['kind'] != 'veth' or info_b['kind'] != 'veth':
+            return False
+        if info_a['link'] != info_b['index'] or info_b['link'] != info_a['index']:
+            return False
+        if _same_ns(view_a.ref, view_b.ref):
+            return info_a['link_netnsid'] is None and info_a['index'] != info_b['index']
+        if info_a['link_netnsid'] is None:
+            return False
+        fd = open_ns_fd(view_b.ref) if not view_b.ref.is_host else None
+        try:
+            with netlink_errors('network namespace %s' % view_b.ref.label, 'identify'):
+                if fd is None:
+                    fd = open_ns_fd_home()
+                answer = view_a.ipr.get_netnsid(fd=fd)
+        finally:
+            if fd is not None:
+                os.close(fd)
+        return answer is not None and answer.get('nsid') == info_a['link_netnsid']
+
+    def read(self, desired):
+        views = Views(self.netlink)
+        current = {}
+        for key, want in desired.items():
+            a, b = want['end'], want['peer']
+            self.meta[key] = {}
+            if not a['ref'].exists() and (b is None or not b['ref'].exists()):
+                current[key] = ABSENT
+                continue
+            view_a = views.get(a['ref']) if a['ref'].exists() else None
+            info_a = view_a.link(a['name']) if view_a else None
+            view_b = views.get(b['ref']) if b is not None and b['ref'].exists() else None
+            info_b = view_b.link(b['name']) if view_b else None
+            meta = self.meta[key] = {'view_a': view_a, 'info_a': info_a, 'view_b': view_b, 'info_b': info_b}
+            if info_a is None:
+                if want['state'] == 'absent' and info_b is not None:
+                    current[key] = dict(self._end_state(view_b, info_b), state='present', peer=None)
+                    meta['found'] = (view_b, info_b)
+                else:
+                    current[key] = ABSENT
+                continue
+            state = dict(self._end_state(view_a, info_a), state='present', peer=None)
+            meta['found'] = (view_a, info_a)
+            if info_b is not None and self._paired(view_a, info_a, view_b, info_b):
+                state['peer'] = self._end_state(view_b, info_b)
+                meta['paired'] = True
+            current[key] = state
+        return current
+
+    def comparable(self, state):
+        key = '%s/%s' % (state['namespace'], state['name']) if state['namespace'] else state['name']
+        unset = self.unset.get(key, ())
+        out = {k: v for k, v in state.items() if not (k == 'mac' and 'mac' in unset)}
+        if state.get('peer') and 'peer.mac' in unset:
+            out['peer'] = {k: v for k, v in state['peer'].items() if k != 'mac'}
+        return out
+
+    # -- planning ----------------------------------------------------------
+    def plan(self, desired, current):
+        plan = Plan()
+        predicted = {}
+        for key, want in desired.items():
+            have = current.get(key, ABSENT)
+            meta = self.meta.get(key, {})
+            if want['state'] == 'absent':
+                predicted[key] = ABSENT
+                if have is ABSENT:
+                    continue
+                view, info = meta['found']
+                if info['kind'] != 'veth':
+                    raise LinuxnetError('%s: %s in %s is a %s link, not a veth: not removed. Fix: remove it with the module '
+                                        'that manages it' % (want['where'], info['name'], where(view.ref), info['kind'] or 'plain'))
+                plan.add(key, 'delete veth pair %s in %s (both ends)' % (info['name'], where(view.ref)),
+                         lambda v=view, i=info: self.writer.link_del(v.ref, i['name'], i['index']))
+                continue
+            predicted[key] = self._plan_present(plan, key, want, have, meta)
+        return plan, predicted
+
+    def _check_master(self, want, end, view):
+        if not end['master']:
+            return None
+        info = view.link(end['master'])
+        if info is None:
+            raise LinuxnetError('%s: master bridge %s does not exist in %s. Fix: create it first (linuxnet.container.bridge) '
+                                'or check its name and namespace' % (want['where'], end['master'], where(end['ref'])))
+        if info['kind'] != 'bridge':
+            raise LinuxnetError('%s: master %s in %s is a %s link, not a bridge. Fix: name a bridge'
+                                % (want['where'], end['master'], where(end['ref']), info['kind'] or 'plain'))
+        return info['index']
+
+    def _plan_present(self, plan, key, want, have, meta):
+        a, b = want['end'], want['peer']
+        for end in (a, b):
+            if not end['ref'].exists():
+                raise LinuxnetError('%s: network namespace %s of %s does not exist. Fix: create it first '
+                                    '(linuxnet.container.netns) or check the name, path or PID'
+                                    % (want['where'], end['ref'].label, end['name']))
+        views = Views(self.netlink)
+        view_a = meta.get('view_a') or views.get(a['ref'])
+        view_b = meta.get('view_b') or views.get(b['ref'])
+        info_a, info_b = meta.get('info_a'), meta.get('info_b')
+        master_a = self._check_master(want, a, view_a)
+        master_b = self._check_master(want, b, view_b)
+        self.unset[key] = [f for f, end in (('mac', a), ('peer.mac', b)) if end['mac'] is None]
+        recreate = want['recreate']
+        if have is not ABSENT and not meta.get('paired'):
+            if info_a['kind'] != 'veth':
+                raise LinuxnetError('%s: %s already exists in %s and is a %s link, not a veth. Fix: pick another name or remove '
+                                    'that link' % (want['where'], a['name'], where(a['ref']), info_a['kind'] or 'plain'))
+            if not recreate:
+                raise LinuxnetError('%s: veth %s exists in %s but its peer is not %s: the namespace or peer of an end cannot '
+                                    'change in place. Fix: set recreate: true to delete and create the pair again, or '
+                                    'remove it first' % (want['where'], a['name'], where(a['ref']), _end_label(b)))
+            plan.add(key, 'delete veth %s in %s (its peer is not %s) to recreate it' % (a['name'], where(a['ref']), _end_label(b)),
+                     lambda: self.writer.link_del(a['ref'], a['name'], info_a['index']))
+            have = ABSENT
+        if have is ABSENT and info_b is not None and not (info_a is not None and meta.get('paired')):
+            if info_b['kind'] != 'veth' or not recreate:
+                raise LinuxnetError('%s: the peer name %s is already taken in %s by %s. Fix: %s'
+                                    % (want['where'], b['name'], where(b['ref']),
+                                       'a %s link' % (info_b['kind'] or 'plain') if info_b['kind'] != 'veth' else 'the end of another veth pair',
+                                       'pick another name or remove it' if info_b['kind'] != 'veth' else
+                                       'set recreate: true to replace that pair, or remove it'))
+            plan.add(key, 'delete veth %s in %s (its name is wanted for the peer) to recreate the pair' % (b['name'], where(b['ref'])),
+                     lambda: self.writer.link_del(b['ref'], b['name'], info_b['index']))
+        if have is ABSENT:
+            return self._plan_create(plan, key, want, master_a, master_b)
+        return self._plan_update(plan, key, want, have, meta, master_a, master_b)
+
+    def _predict_end(self, end, want, master_name):
+        return {'name': end['name'], 'namespace': None if end['ref'].is_host else end['ref'].label, 'owned': True, 'kind': 'veth',
+                'up': want['link_state'] == 'up', 'mtu': want['mtu'] or 1500, 'mac': end['mac'], 'master': master_name,
+                'addresses': list(end['addresses'] or []), 'routes': list(end['routes'] or [])}
+
+    def _plan_create(self, plan, key, want, master_a, master_b):
+        a, b = want['end'], want['peer']
+        writer = self.writer
+        up = want['link_state'] == 'up'
+        after = dict(self._predict_end(a, want, a['master']), state='present', peer=self._predict_end(b, want, b['master']))
+        cell = {}
+
+        def create():
+            peer = {'ifname': b['name']}
+            fd = None
+            if not _same_ns(a['ref'], b['ref']):
+                fd = open_ns_fd(b['ref']) if not b['ref'].is_host else open_ns_fd_home()
+                peer['net_ns_fd'] = fd
+            if b['mac']:
+                peer['address'] = b['mac']
+            if want['mtu']:
+                peer['mtu'] = want['mtu']
+            extra = {}
+            if a['mac']:
+                extra['address'] = a['mac']
+            if want['mtu']:
+                extra['mtu'] = want['mtu']
+            if master_a:
+                extra['master'] = master_a
+            if up:
+                extra.update(flags=1, change=1)
+            try:
+                writer.link_add(a['ref'], a['name'], 'create veth pair with peer %s' % _end_label(b), kind='veth', peer=peer, **extra)
+            finally:
+                if fd is not None:
+                    os.close(fd)
+            index_a = writer.index(a['ref'], a['name'])
+            writer.link_set(a['ref'], a['name'], index_a, 'tag', ifalias=TAG)
+            index_b = writer.index(b['ref'], b['name'])
+            settings = {'ifalias': TAG}
+            if up:
+                settings['state'] = 'up'
+            if master_b:
+                settings['master'] = master_b
+            writer.link_set(b['ref'], b['name'], index_b, 'tag and bring up' if up else 'tag', **settings)
+            cell.update(a=index_a, b=index_b)
+
+        detail_a = ', master %s' % a['master'] if a['master'] else ''
+        detail_b = ', master %s' % b['master'] if b['master'] else ''
+        plan.add(key, 'create veth pair %s%s <-> %s%s' % (_end_label(a), detail_a, _end_label(b), detail_b), create)
+        for end, side in ((a, 'a'), (b, 'b')):
+            for address in end['addresses'] or []:
+                plan.add(key, 'add address %s to %s' % (address, _end_label(end)),
+                         lambda e=end, s=side, x=address: writer.addr(e['ref'], e['name'], cell[s], 'add', x))
+        for end, side in ((a, 'a'), (b, 'b')):
+            for route in end['routes'] or []:
+                plan.add(key, 'add route %s to %s' % (format_route(route), _end_label(end)),
+                         lambda e=end, s=side, r=route: writer.route_replace(e['ref'], e['name'], cell[s], r))
+        return after
+
+    def _plan_update(self, plan, key, want, have, meta, master_a, master_b):
+        a, b = want['end'], want['peer']
+        writer = self.writer
+        after = copy.deepcopy(have)
+        ends = ((a, meta['view_a'], meta['info_a'], master_a, after), (b, meta['view_b'], meta['info_b'], master_b, after['peer']))
+        up = want['link_state'] == 'up'
+        for end, view, info, master_index, now in ends:
+            label = _end_label(end)
+            ref, name, index = end['ref'], end['name'], info['index']
+            changes, setting = [], {}
+            if want['mtu'] is not None and want['mtu'] != now['mtu']:
+                changes.append('mtu %d' % want['mtu'])
+                setting['mtu'] = now['mtu'] = want['mtu']
+            if end['mac'] is not None and end['mac'] != now['mac']:
+                changes.append('mac %s' % end['mac'])
+                setting['address'] = now['mac'] = end['mac']
+            if end['master'] is not None and end['master'] != now['master']:
+                changes.append('master %s' % end['master'])
+                setting['master'] = master_index
+                now['master'] = end['master']
+            if up != now['up']:
+                changes.append('up' if up else 'down')
+                setting['state'] = 'up' if up else 'down'
+                now['up'] = up
+            if setting:
+                plan.add(key, 'set %s of %s' % (', '.join(changes), label),
+                         lambda r=ref, n=name, i=index, s=setting, c=changes: writer.link_set(r, n, i, 'set ' + ', '.join(c), **s))
+            wanted = end['addresses'] or []
+            for address in wanted:
+                if address not in now['addresses']:
+                    plan.add(key, 'add address %s to %s' % (address, label),
+                             lambda r=ref, n=name, i=index, x=address: writer.addr(r, n, i, 'add', x))
+            extra = [x for x in now['addresses'] if x not in wanted] if want['purge_addresses'] else []
+            for address in extra:
+                plan.add(key, 'remove address %s from %s (not listed)' % (address, label),
+                         lambda r=ref, n=name, i=index, x=address: writer.addr(r, n, i, 'del', x))
+            now['addresses'] = sorted((set(now['addresses']) | set(wanted)) - set(extra))
+            routes = list(now['routes'])
+            for route in end['routes'] or []:
+                if route not in routes:
+                    plan.add(key, 'add route %s to %s' % (format_route(route), label),
+                             lambda r=ref, n=name, i=index, x=route: writer.route_replace(r, n, i, x))
+                    routes = [x for x in routes if x['dst'] != route['dst']] + [route]
+            now['routes'] = sorted(routes, key=lambda r: (r['dst'], r['gateway'] or ''))
+        return after
+
+
+def open_ns_fd_home():
+    return os.open(_HOME_NS, os.O_RDONLY)
+
+
+def _parse_end(raw, obj, state):
+    ref = parse_ns(raw.get('namespace'), obj)
+    name = raw.get('name')
+    problem = validate_ifname(name)
+    if problem:
+        raise LinuxnetError('%s: %s' % (obj, problem))
+    end = {'name': name, 'ref': ref}
+    end['addresses'] = parse_addresses(raw.get('addresses'), '%s end %s' % (obj, name)) if raw.get('addresses') is not None else None
+    end['routes'] = parse_routes(raw.get('routes'), '%s end %s' % (obj, name)) if raw.get('routes') is not None else None
+    end['master'] = raw.get('master')
+    if end['master'] is not None:
+        problem = validate_ifname(end['master'])
+        if problem:
+            raise LinuxnetError('%s: master %s' % (obj, problem))
+    mac = raw.get('mac')
+    if mac is not None and raw.get('mac_from_ip'):
+        raise LinuxnetError('%s: end %s sets both mac and mac_from_ip. Fix: keep one' % (obj, name))
+    if mac is not None:
+        try:
+            mac = normalize_mac(mac)
+        except ValueError as err:
+            raise LinuxnetError('%s: end %s: mac %s' % (obj, name, err))
+    elif raw.get('mac_from_ip'):
+        ipv4 = [x for x in end['addresses'] or [] if ':' not in x]
+        if not ipv4:
+            raise LinuxnetError('%s: end %s has mac_from_ip but no IPv4 address (wrong address family?). Fix: add an IPv4 '
+                                'address to the end or set mac' % (obj, name))
+        mac = docker_mac(ipv4[0])
+    end['mac'] = mac
+    if state == 'present' and not ref.exists():
+        raise LinuxnetError('%s: network namespace %s of %s does not exist. Fix: create it first (linuxnet.container.netns) '
+                            'or check the name, path or PID' % (obj, ref.label, name))
+    return end
+
+
+def _desired(module):
+    params = module.params
+    desired = {}
+    seen = {}
+    for position, item in enumerate(params['pairs']):
+        obj = 'pairs[%d]' % position
+        state = item.get('state') or params['state']
+        recreate = item['recreate'] if item.get('recreate') is not None else params['recreate']
+        end = _parse_end(item, obj, state)
+        obj = '%s (veth %s)' % (obj, object_key(end['ref'], end['name']))
+        peer = None
+        if item.get('peer'):
+            peer = _parse_end(item['peer'], obj + ' peer', state)
+        elif state == 'present':
+            raise LinuxnetError('%s: peer is required to create a pair. Fix: add peer: {name: eth0, namespace: ...}' % obj)
+        if want_mtu_bad(item.get('mtu')):
+            raise LinuxnetError('%s: mtu %d is out of range. Fix: use 68 to 65535' % (obj, item['mtu']))
+        for e in (end, peer):
+            if e is None:
+                continue
+            where_key = (e['ref'].path, e['name'])
+            if where_key in seen:
+                raise LinuxnetError('%s: %s is listed twice (also in %s). Fix: give every end its own name in its namespace'
+                                    % (obj, _end_label(e), seen[where_key]))
+            seen[where_key] = obj
+        key = object_key(end['ref'], end['name'])
+        desired[key] = {'end': end, 'peer': peer, 'state': state, 'recreate': recreate, 'where': obj, 'mtu': item.get('mtu'),
+                        'link_state': item.get('link_state') or 'up', 'purge_addresses': bool(item.get('purge_addresses'))}
+    return desired
+
+
+def want_mtu_bad(mtu):
+    return mtu is not None and not 68 <= mtu <= 65535
+
+
+def main():
+    route_spec = dict(type='list', elements='dict', options=dict(dst=dict(type='str', required=True), gateway=dict(type='str')))
+    end_spec = dict(
+        mac=dict(type='str'),
+        mac_from_ip=dict(type='bool', default=False),
+        addresses=dict(type='list', elements='str'),
+        routes=route_spec,
+        master=dict(type='str'),
+    )
+    peer_spec = dict(end_spec, name=dict(type='str', required=True), namespace=dict(type='str'))
+    pair_spec = dict(
+        end_spec,
+        name=dict(type='str', required=True),
+        namespace=dict(type='str'),
+        peer=dict(type='dict', options=peer_spec),
+        mtu=dict(type='int'),
+        link_state=dict(type='str', choices=['up', 'down'], default='up'),
+        purge_addresses=dict(type='bool', default=False),
+        state=dict(type='str', choices=['present', 'absent']),
+        recreate=dict(type='bool'),
+    )
+    module = AnsibleModule(
+        argument_spec=dict(
+            pairs=dict(type='list', elements='dict', required=True, options=pair_spec),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            recreate=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+
+    def body(netlink):
+        raise_fd_limit()
+        desired = _desired(module)
+        reconciler = VethReconciler(module, netlink)
+        result = reconciler.run(desired)
+        after = result.pop('after')
+        result.pop('before')
+        result['pairs'] = [after.get(key) or {'name': want['end']['name'], 'state': 'absent',
+                                              'namespace': None if want['end']['ref'].is_host else want['end']['ref'].label}
+                           for key, want in desired.items()]
+        result['netlink_writes'] = reconciler.writer.count
+        return result
+
+    run_module(module, body)
+
+
+if __name__ == '__main__':
+    main()
