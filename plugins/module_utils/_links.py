@@ -160,7 +160,7 @@ class NsView:
         if self._routes is None:
             self._routes = {}
             with netlink_errors(where(self.ref), 'list routes'):
-                msgs = list(self.ipr.route('dump', family=socket.AF_INET)) + list(self.ipr.route('dump', family=socket.AF_INET6))
+                msgs = self.ipr.route('dump', family=socket.AF_UNSPEC)
             for msg in msgs:
                 if msg.get('table') != MAIN_TABLE or msg['proto'] in _AUTO_PROTOCOLS or msg.get('oif') is None:
                     continue

@@ -152,6 +152,8 @@ options:
 notes:
   - Linux sets a bridge's MTU to the smallest MTU of its ports unless an MTU was set explicitly; set O(mtu) to pin it.
   - A bridge takes the lowest MAC address of its ports unless one was set; set O(mac) to pin it.
+  - The kernel drops IPv6 addresses of a link that goes down (unless C(net.ipv6.conf.<name>.keep_addr_on_down=1));
+    keep IPv6 addresses on bridges that are up.
 seealso:
   - module: linuxnet.container.veth
   - module: linuxnet.container.netns
@@ -385,10 +387,9 @@ class BridgeReconciler(Reconciler):
             plan.add(key, 'set %s of %s' % (', '.join(changes), label),
                      lambda s=setting: writer.link_set(ref, name, index, 'set ' + ', '.join(changes), **s))
         up = want['link_state'] == 'up'
-        if up != have['up']:
-            after['up'] = up
-            plan.add(key, 'bring %s %s' % ('up' if up else 'down', label),
-                     lambda s='up' if up else 'down': writer.link_set(ref, name, index, 'bring ' + s, state=s))
+        if up and not have['up']:
+            after['up'] = True
+            plan.add(key, 'bring up %s' % label, lambda: writer.link_set(ref, name, index, 'bring up', state='up'))
         wanted = want['addresses'] or []
         for address in wanted:
             if address not in have['addresses']:
@@ -409,6 +410,10 @@ class BridgeReconciler(Reconciler):
             plan.add(key, 'release port %s from %s (not listed)' % (port, label),
                      lambda p=port: writer.link_set(ref, p, view.link(p)['index'], 'release from bridge %s' % name, master=0))
         after['ports'] = sorted((set(have['ports']) | set(ports)) - set(released))
+        if not up and have['up']:
+            # Last: a link going down loses its IPv6 addresses (unless keep_addr_on_down), so address changes go first.
+            after['up'] = False
+            plan.add(key, 'bring down %s' % label, lambda: writer.link_set(ref, name, index, 'bring down', state='down'))
         return after
 
 
