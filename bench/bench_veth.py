@@ -27,6 +27,7 @@ import argparse
 import ipaddress
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -60,7 +61,7 @@ def endpoints(count, subnet):
     net = ipaddress.ip_network(subnet)
     hosts = net.hosts()
     gateway = str(next(hosts))
-    return gateway, [str(next(hosts)) for _ in range(count)]
+    return gateway, [str(next(hosts)) for dummy in range(count)]
 
 
 def run_module(host, workdir, args, label):
@@ -69,7 +70,7 @@ def run_module(host, workdir, args, label):
         json.dump({'ANSIBLE_MODULE_ARGS': args}, handle)
     env = dict(os.environ, PYTHONPATH=COLLECTIONS)
     started = time.perf_counter()
-    proc = subprocess.run(host.argv(PY, MODULE, path), capture_output=True, text=True, env=env)
+    proc = subprocess.run(host.argv(PY, MODULE, path), capture_output=True, text=True, env=env, check=False)
     elapsed = time.perf_counter() - started
     result = json.loads(proc.stdout)
     if result.get('failed'):
@@ -119,7 +120,7 @@ def main():
                            'routes': [{'dst': 'default', 'gateway': gw_m}]}}
                  for i, address in enumerate(addrs_m)]
         args = {'pairs': pairs}
-        t_baseline, _ = run_module(host, workdir, {'pairs': []}, 'empty')
+        t_baseline, dummy = run_module(host, workdir, {'pairs': []}, 'empty')
         t_mod, first = run_module(host, workdir, args, 'create')
 
         # The no-op re-run, with ip monitor watching the host namespace.
@@ -162,8 +163,8 @@ def main():
         return 0
     finally:
         if not opts.keep:
-            subprocess.run([PY, LAB, 'down', '--name', opts.lab], capture_output=True)
-        subprocess.run(['rm', '-rf', workdir])
+            subprocess.run([PY, LAB, 'down', '--name', opts.lab], capture_output=True, check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == '__main__':

@@ -13,14 +13,14 @@ version_added: 0.1.0
 description:
   - Creates, changes and removes Linux bridges, many in one call, in the host namespace or in a named
     namespace, a namespace file or a process's namespace.
-  - Manages the bridge's addresses (for a Docker-style network: its gateway, like C(172.17.0.1/16)), MTU, MAC
+  - Manages the bridge's addresses (for a Docker-style network, its gateway, like C(172.17.0.1/16)), MTU, MAC
     address, STP, VLAN filtering, link state and the ports enslaved to it.
   - Compares only what is set; options left out are not touched.
   - Bridges the module creates carry the collection's tag (interface alias C(linuxnet.container)).
   - Removing a bridge releases its ports; it never deletes them.
   - Check mode reads the kernel and reports what would change without touching it.
 author:
-  - linuxnet.container contributors
+  - linuxnet.container contributors (@linuxnet)
 requirements:
   - pyroute2 >= 0.9 on the managed host
   - root (CAP_NET_ADMIN) on the managed host
@@ -495,8 +495,7 @@ def main():
         result = reconciler.run(desired)
         after = result.pop('after')
         result.pop('before')
-        result['bridges'] = [after.get(key) or {'name': want['name'], 'state': 'absent',
-                                                          'namespace': None if want['ref'].is_host else want['ref'].label}
+        result['bridges'] = [after.get(key) or {'name': want['name'], 'state': 'absent', 'namespace': None if want['ref'].is_host else want['ref'].label}
                              for key, want in desired.items()]
         result['netlink_writes'] = reconciler.writer.count
         return result

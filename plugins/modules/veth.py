@@ -25,7 +25,7 @@ description:
   - Links the module creates carry the collection's tag (interface alias C(linuxnet.container)).
   - Check mode reads the kernel and reports what would change without touching it.
 author:
-  - linuxnet.container contributors
+  - linuxnet.container contributors (@linuxnet)
 requirements:
   - pyroute2 >= 0.9 on the managed host
   - root (CAP_NET_ADMIN) on the managed host
@@ -115,7 +115,7 @@ options:
             type: list
             elements: str
           routes:
-            description: Routes through the other end, like C({dst: default, gateway: 172.17.0.1}).
+            description: Routes through the other end, like the default route via the network's gateway.
             type: list
             elements: dict
             suboptions:
@@ -530,10 +530,11 @@ class VethReconciler(Reconciler):
                 changes.append('master %s' % end['master'])
                 setting['master'] = master_index
                 now['master'] = end['master']
-            if up != now['up']:
-                changes.append('up' if up else 'down')
-                setting['state'] = 'up' if up else 'down'
-                now['up'] = up
+            going_down = not up and now['up']
+            if up and not now['up']:
+                changes.append('up')
+                setting['state'] = 'up'
+                now['up'] = True
             if setting:
                 plan.add(key, 'set %s of %s' % (', '.join(changes), label),
                          lambda r=ref, n=name, i=index, s=setting, c=changes: writer.link_set(r, n, i, 'set ' + ', '.join(c), **s))
@@ -554,6 +555,10 @@ class VethReconciler(Reconciler):
                              lambda r=ref, n=name, i=index, x=route: writer.route_replace(r, n, i, x))
                     routes = [x for x in routes if x['dst'] != route['dst']] + [route]
             now['routes'] = sorted(routes, key=lambda r: (r['dst'], r['gateway'] or ''))
+            if going_down:
+                # Last: a link going down loses its IPv6 addresses and its routes' next hops.
+                now['up'] = False
+                plan.add(key, 'bring down %s' % label, lambda r=ref, n=name, i=index: writer.link_set(r, n, i, 'bring down', state='down'))
         return after
 
 
