@@ -74,8 +74,8 @@ options:
     description:
       - Network namespace of the underlay, where the tunnel's UDP socket lives and where O(dev) is looked up; the
         default for items of O(devices) that do not set their own.
-      - Omitted, the namespace the module runs in (the host's), whatever O(namespace) is. This is Docker's layout:
-        the device in the overlay's namespace, the tunnel over the host's interface.
+      - Omitted, the namespace the module runs in (the host's), whatever O(namespace) is. This is Docker's layout, with
+        the device in the overlay's namespace and the tunnel over the host's interface.
       - Same forms as O(namespace).
     type: str
   vni:
@@ -149,7 +149,7 @@ options:
     elements: dict
     suboptions:
       mac:
-        description: MAC address of the remote endpoint (not the all-zero address: use O(peers)).
+        description: MAC address of the remote endpoint. Not the all-zero address, which O(peers) programs.
         type: str
         required: true
       dst:
@@ -422,7 +422,6 @@ from ansible_collections.linuxnet.container.plugins.module_utils._links import (
     Writer,
     object_key,
     open_ns_fd,
-    owned,
     parse_ns,
     where,
 )
@@ -450,6 +449,8 @@ VXLAN_OVERHEAD = {4: 50, 6: 70}
 IDENTITY = ('vni', 'port', 'local', 'dev', 'underlay_namespace', 'proxy')
 _PER_DEVICE = ('vni', 'learning', 'proxy', 'ttl', 'mtu', 'master', 'link_state', 'peers', 'fdb', 'neighbors',
                'purge', 'recreate')
+# Top-level per-device options without a default: an error next to devices (those with one cannot be detected).
+_NO_DEFAULT = ('vni', 'learning', 'proxy', 'ttl', 'mtu', 'master', 'peers', 'fdb', 'neighbors')
 _INHERITED = ('state', 'namespace', 'underlay_namespace', 'port', 'local', 'dev')
 
 
@@ -669,8 +670,8 @@ class VxlanReconciler(Reconciler):
                 raise LinuxnetError('%s: master bridge %s does not exist in %s. Fix: create it first '
                                     '(linuxnet.container.bridge) or check the name' % (want['where'], want['master'], where(ref)))
             if master['kind'] != 'bridge':
-                raise LinuxnetError('%s: master %s in %s is a %s link, not a bridge' % (want['where'], want['master'], where(ref),
-                                                                                         master['kind'] or 'plain'))
+                raise LinuxnetError('%s: master %s in %s is a %s link, not a bridge'
+                                    % (want['where'], want['master'], where(ref), master['kind'] or 'plain'))
         if any(n['on'] == 'master' for n in want['neighbors'] or []) and not want['master']:
             raise LinuxnetError('%s: neighbours with on=master need master (the bridge to put them on)' % want['where'])
         return dev_index, want['mtu'] or mtu, master
@@ -855,8 +856,8 @@ class VxlanReconciler(Reconciler):
                     keep.append(entry)
                 continue  # replaced below
             if purge and want['neighbors'] is not None:
-                plan.add(key, 'remove neighbour %s (%s) from %s of %s (not listed)' % (entry['address'], entry['mac'],
-                                                                                        _place(entry['on']), label),
+                plan.add(key, 'remove neighbour %s (%s) from %s of %s (not listed)'
+                         % (entry['address'], entry['mac'], _place(entry['on']), label),
                          lambda e=entry: writer.neigh(ref, name, 'del', index_of[e['on']](), e))
             else:
                 keep.append(entry)
@@ -1020,8 +1021,7 @@ def main():
     spec['devices'] = dict(type='list', elements='dict', options=_options(False))
     module = AnsibleModule(
         argument_spec=spec,
-        mutually_exclusive=[('name', 'devices')] + [('devices', k) for k in ('vni', 'learning', 'proxy', 'ttl', 'mtu', 'master',
-                                                                              'peers', 'fdb', 'neighbors')],
+        mutually_exclusive=[('name', 'devices')] + [('devices', k) for k in _NO_DEFAULT],
         required_one_of=[('name', 'devices')],
         supports_check_mode=True,
     )
