@@ -13,6 +13,8 @@ code path that creates a namespace as a side effect (pyroute2's default
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import errno
 import os
 import traceback
@@ -34,6 +36,10 @@ else:
     PYROUTE2_IMPORT_ERROR = None
 
 NETNS_RUN_DIR = '/run/netns'
+CLONE_NEWNET = 0x40000000
+MS_BIND = 4096
+MS_REC = 16384
+MS_SHARED = 1 << 20
 NETNS_ETC_DIR = '/etc/netns'
 PYROUTE2_REQUIREMENT = 'pyroute2>=0.9'
 
@@ -223,6 +229,10 @@ class Netlink:
         finally:
             os.close(fd)
 
+    def create_netns(self, name):
+        """Create the named namespace /run/netns/NAME (fails if it exists)."""
+        create_named_netns(name, self._home)
+
     def forget(self, spec):
         """Close the cached socket of a namespace (before it is deleted)."""
         ref = self.ref(spec)
@@ -248,10 +258,61 @@ class Netlink:
         self.close()
 
 
-def create_named_netns(name):
-    """Create /run/netns/NAME like ``ip netns add`` (shared /run/netns, bind mount)."""
-    with netlink_errors('network namespace %s' % name, 'create'):
-        _pyroute2_netns.create(name)
+_LIBC = None
+
+
+def _libc():
+    global _LIBC  # pylint: disable=global-statement
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)
+    return _LIBC
+
+
+def _os_error(what, path):
+    code = ctypes.get_errno()
+    return OSError(code, '%s: %s' % (what, os.strerror(code)), path)
+
+
+def _prepare_run_dir():
+    """Make /run/netns a shared mount point, as ``ip netns add`` does, so the namespaces'
+    bind mounts propagate to every mount namespace that shares it."""
+    libc = _libc()
+    os.makedirs(NETNS_RUN_DIR, mode=0o755, exist_ok=True)
+    run_dir = NETNS_RUN_DIR.encode()
+    bound = False
+    while libc.mount(b'none', run_dir, None, MS_SHARED | MS_REC, None) != 0:
+        if bound or ctypes.get_errno() != errno.EINVAL:
+            raise _os_error('make %s a shared mount' % NETNS_RUN_DIR, NETNS_RUN_DIR)
+        if libc.mount(run_dir, run_dir, b'none', MS_BIND | MS_REC, None) != 0:
+            raise _os_error('bind-mount %s onto itself' % NETNS_RUN_DIR, NETNS_RUN_DIR)
+        bound = True
+
+
+def create_named_netns(name, home_fd):
+    """Create /run/netns/NAME like ``ip netns add``: in this process, without forking.
+
+    unshare(2) puts this process into a new network namespace, a bind mount of it
+    onto /run/netns/NAME keeps it alive, and setns(2) returns home at once (the
+    same steps as iproute2; pyroute2's netns.create forks a child per namespace,
+    about 15 times slower). ``home_fd`` is an open fd of the namespace to return to.
+    """
+    obj = 'network namespace %s' % name
+    with netlink_errors(obj, 'create'):
+        _prepare_run_dir()
+        path = os.path.join(NETNS_RUN_DIR, name)
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
+        libc = _libc()
+        try:
+            if libc.unshare(CLONE_NEWNET) != 0:
+                raise _os_error('unshare', path)
+            try:
+                if libc.mount(b'/proc/thread-self/ns/net', path.encode(), b'none', MS_BIND, None) != 0:
+                    raise _os_error('bind-mount the new namespace', path)
+            finally:
+                _setns(home_fd)
+        except OSError:
+            os.unlink(path)
+            raise
 
 
 def remove_named_netns(name):

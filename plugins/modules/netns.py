@@ -190,7 +190,6 @@ from ansible_collections.linuxnet.container.plugins.module_utils._netlink import
     NETNS_ETC_DIR,
     LinuxnetError,
     NamespaceRef,
-    create_named_netns,
     explain,
     list_named_netns,
     netlink_errors,
@@ -399,7 +398,7 @@ class NetnsReconciler(Reconciler):
     def _create(self, name):
         if os.path.exists(NamespaceRef(name).path):
             raise LinuxnetError('network namespace %s appeared while the run was planning; run the task again' % name)
-        create_named_netns(name)
+        self.netlink.create_netns(name)
         self._lo_up(name, True)
 
     def _lo_up(self, name, tag):

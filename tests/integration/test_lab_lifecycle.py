@@ -10,28 +10,47 @@ import time
 
 from pyroute2 import IPRoute
 
-from conftest import STATE_ROOT, Lab
+from labkit import STATE_ROOT, Lab
 
-_ROOT_NET = os.stat('/proc/self/ns/net').st_ino
+LAB = 'itest-lifecycle'
 
 
-def _processes_outside_root_netns():
+def lab_namespaces(lab):
+    """(kind, dev, inode) of every namespace of a running lab: each host's own net and mount
+    namespaces and the named network namespaces inside it."""
+    found = set()
+    for pid in [lab.state['switch_pid']] + [h['pid'] for h in lab.state['hosts']]:
+        for kind in ('net', 'mnt'):
+            st = os.stat('/proc/%d/ns/%s' % (pid, kind))
+            found.add((kind, st.st_dev, st.st_ino))
+        netns_dir = '/proc/%d/root/run/netns' % pid
+        for name in os.listdir(netns_dir):
+            st = os.stat(os.path.join(netns_dir, name))
+            found.add(('net', st.st_dev, st.st_ino))
+    return found
+
+
+def processes_of(namespaces):
+    """Processes inside any of the namespaces, or carrying this lab's marker."""
     found = set()
     for entry in os.listdir('/proc'):
         if not entry.isdigit():
             continue
         try:
-            inode = os.stat('/proc/%s/ns/net' % entry).st_ino
             with open('/proc/%s/cmdline' % entry, 'rb') as handle:
                 cmdline = handle.read().replace(b'\0', b' ').decode(errors='replace').strip()
+            net = os.stat('/proc/%s/ns/net' % entry)
+            mnt = os.stat('/proc/%s/ns/mnt' % entry)
         except OSError:
             continue
-        if inode != _ROOT_NET or 'linuxnet-lab' in cmdline:
+        inside = ('net', net.st_dev, net.st_ino) in namespaces or ('mnt', mnt.st_dev, mnt.st_ino) in namespaces
+        if inside or 'linuxnet-lab:%s:' % LAB in cmdline:
             found.add((int(entry), cmdline))
     return found
 
 
 def snapshot():
+    """What a lab could leave behind on the machine itself (other labs may run meanwhile)."""
     with IPRoute() as ipr:
         links = sorted((link['index'], link.get('ifname')) for link in ipr.link('dump'))
     with open('/proc/self/mountinfo') as handle:
@@ -40,16 +59,14 @@ def snapshot():
         'links': links,
         'mounts': mounts,
         'netns': sorted(os.listdir('/run/netns')) if os.path.isdir('/run/netns') else None,
-        'etc_netns': os.path.isdir('/etc/netns'),
-        'processes': _processes_outside_root_netns(),
-        'lab_state': sorted(os.listdir(STATE_ROOT)) if os.path.isdir(STATE_ROOT) else None,
+        'lab_state': os.path.exists(os.path.join(STATE_ROOT, LAB)),
         'wtmp': os.stat('/var/log/wtmp').st_size if os.path.exists('/var/log/wtmp') else None,
     }
 
 
 def test_stopping_the_lab_leaves_the_machine_as_it_was(tmp_path):
     before = snapshot()
-    lab = Lab('itest-lifecycle', 2)
+    lab = Lab(LAB, 2)
     try:
         # Give the lab real work: namespaces made by the module, a veth in one of them, and a
         # long-running process inside a container namespace, started over ssh.
@@ -58,15 +75,16 @@ def test_stopping_the_lab_leaves_the_machine_as_it_was(tmp_path):
         lab.ssh('docker-node1', 'ip -n c1 link add v0 type veth peer name v1; '
                                 'setsid ip netns exec c2 sleep 600 </dev/null >/dev/null 2>&1 &')
         during = snapshot()
-        assert during['processes'] - before['processes'], 'the lab should run processes in its namespaces'
+        namespaces = lab_namespaces(lab)
+        running = processes_of(namespaces)
+        assert any('sleep 600' in cmd for _, cmd in running), running
         assert lab.namespaces('docker-node1') == ['c1', 'c2']
         # The machine's own namespace never sees the lab's links: peers are created in place.
         assert during['links'] == before['links']
     finally:
         lab.down()
     deadline = time.time() + 10
-    after = snapshot()
-    while after['processes'] != before['processes'] and time.time() < deadline:
+    while processes_of(namespaces) and time.time() < deadline:
         time.sleep(0.2)
-        after = snapshot()
-    assert after == before
+    assert processes_of(namespaces) == set()
+    assert snapshot() == before

@@ -13,7 +13,7 @@ import sys
 from pyroute2 import IPRoute
 from pyroute2 import netns as pnetns
 
-from conftest import ROOT, VENV_BIN
+from labkit import ROOT, VENV_BIN
 
 ARGS = {'namespaces': [{'name': 'drift', 'sysctls': {'net.ipv4.ip_forward': 1},
                         'hosts': [{'address': '10.0.0.2', 'names': ['peer']}]}]}

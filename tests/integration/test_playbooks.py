@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 
-from conftest import ROOT
+from labkit import ROOT
 
 SITE = os.path.join(ROOT, 'playbooks', 'site.yml')
 TEARDOWN = os.path.join(ROOT, 'playbooks', 'teardown.yml')

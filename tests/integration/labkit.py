@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers for tests against a real lab: start it, run Ansible against it, read its kernels."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB = os.path.join(ROOT, 'lab', 'lab.py')
+VENV_BIN = os.path.dirname(sys.executable)
+STATE_ROOT = '/var/lib/linuxnet-lab'
+
+
+def lab(*args):
+    return subprocess.run([sys.executable, LAB] + list(args), check=True, capture_output=True, text=True).stdout
+
+
+class Lab:
+    """A running lab: its hosts' PIDs, and helpers to run Ansible and read kernel state."""
+
+    def __init__(self, name, hosts):
+        self.name = name
+        lab('up', '--name', name, '--hosts', str(hosts))
+        with open(os.path.join(STATE_ROOT, name, 'state.json')) as handle:
+            self.state = json.load(handle)
+        self.inventory = os.path.join(STATE_ROOT, name, 'inventory.json')
+        self.hosts = {h['name']: h for h in self.state['hosts']}
+
+    def down(self):
+        lab('down', '--name', self.name)
+
+    def pid(self, host):
+        return self.hosts[host]['pid']
+
+    def host_path(self, host, path):
+        """A path as the lab host sees it (its private mounts), through /proc/PID/root."""
+        return '/proc/%d/root%s' % (self.pid(host), path)
+
+    def namespaces(self, host):
+        return sorted(os.listdir(self.host_path(host, '/run/netns')))
+
+    def ssh(self, host, command):
+        return subprocess.run(['ssh', '-F', os.path.join(STATE_ROOT, self.name, 'ssh_config'), host, command],
+                              check=True, capture_output=True, text=True).stdout
+
+    def ansible(self, pattern, module, args, tmp_path, check=False, env=None, extra=()):
+        """Run one module ad hoc; return {host: (status, result)} from the recording callback."""
+        record = tmp_path / ('record-%d.jsonl' % len(list(tmp_path.glob('record-*'))))
+        cmd = [os.path.join(VENV_BIN, 'ansible'), '-i', self.inventory, pattern, '-m', module,
+               '-a', json.dumps(args)] + (['--check'] if check else []) + list(extra)
+        run_env = dict(os.environ, LINUXNET_RECORD=str(record), ANSIBLE_CALLBACKS_ENABLED='linuxnet_record',
+                       ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, 'tests', 'integration', 'callback_plugins'),
+                       ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_HOST_KEY_CHECKING='False')
+        run_env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.build', 'collections'))
+        run_env.update(env or {})
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, cwd=str(tmp_path), check=False)
+        results = {}
+        if record.exists():
+            for line in record.read_text().splitlines():
+                entry = json.loads(line)
+                results[entry['host']] = (entry['status'], entry['result'])
+        if not results:
+            raise AssertionError('ansible recorded nothing (rc %d): %s %s' % (proc.returncode, proc.stdout, proc.stderr))
+        return results
+
+    def playbook(self, playbook, tmp_path, inventory=None, extra=()):
+        cmd = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', inventory or self.inventory, playbook] + list(extra)
+        env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False')
+        env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.build', 'collections'))
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
