@@ -682,9 +682,9 @@ class VxlanReconciler(Reconciler):
             wrong = self._identity_diff(want, have)
             if wrong and not want['recreate']:
                 raise LinuxnetError(
-                    '%s: %s exists with %s; the kernel cannot change these in place. Fix: set recreate: true to delete '
-                    'and create the device again (traffic stops briefly), or keep the current values'
-                    % (want['where'], label, '; '.join('%s %r (wanted %r)' % (f, have[f], want[f]) for f in wrong)))
+                    '%s: the device exists with %s; the kernel cannot change these in place. Fix: set recreate: true to '
+                    'delete and create the device again (traffic stops briefly), or keep the current values'
+                    % (want['where'], '; '.join('%s %r (wanted %r)' % (f, have[f], want[f]) for f in wrong)))
             if wrong:
                 index = self.meta[key]['index']
                 plan.add(key, 'delete %s to recreate it (%s changed)' % (label, ', '.join(wrong)),
@@ -768,11 +768,12 @@ class VxlanReconciler(Reconciler):
         meta = self.meta[key]
         index = meta['index']
         after = copy.deepcopy(have)
-        changes, setting = [], {}
         if mtu != have['mtu']:
-            changes.append('mtu %d' % mtu)
-            setting['mtu'] = after['mtu'] = mtu
-        data = {}
+            after['mtu'] = mtu
+            plan.add(key, 'set mtu %d of %s' % (mtu, label),
+                     lambda: writer.link_set(ref, name, index, 'set mtu %d' % mtu, mtu=mtu))
+        # VXLAN attributes go in a request of their own: the kernel rejects them together with IFLA_MTU (EOPNOTSUPP).
+        changes, data = [], {}
         if want['learning'] is not None and want['learning'] != have['learning']:
             changes.append('learning %s' % ('on' if want['learning'] else 'off'))
             data['vxlan_learning'] = int(want['learning'])
@@ -782,10 +783,8 @@ class VxlanReconciler(Reconciler):
             data['vxlan_ttl'] = want['ttl']
             after['ttl'] = want['ttl']
         if data:
-            setting.update(kind='vxlan', **data)
-        if setting:
             plan.add(key, 'set %s of %s' % (', '.join(changes), label),
-                     lambda s=setting: writer.link_set(ref, name, index, 'set ' + ', '.join(changes), **s))
+                     lambda: writer.link_set(ref, name, index, 'set ' + ', '.join(changes), kind='vxlan', **data))
         if want['master'] is not None and (want['master'] or None) != have['master']:
             if want['master']:
                 plan.add(key, 'enslave %s to bridge %s' % (label, want['master']),
