@@ -51,12 +51,12 @@ def main():
         floor = sh(host_ssh, "for n in %s; do echo netns add $n; done | ip -batch - && "
                              "for n in %s; do ip -n $n link set lo up; done" % (' '.join(names), ' '.join(names)))
         sh(host_ssh, "for n in %s; do echo netns del $n; done | ip -batch -" % ' '.join(names))
-        baseline, _ = ansible(inventory, {'namespaces': [], 'prune': True})
+        baseline, _out = ansible(inventory, {'namespaces': [], 'prune': True})
         create, out = ansible(inventory, {'namespaces': [{'name': n} for n in names]})
         assert 'CHANGED' in out
         noop, out = ansible(inventory, {'namespaces': [{'name': n} for n in names]})
         assert 'SUCCESS' in out and 'CHANGED' not in out
-        prune, _ = ansible(inventory, {'namespaces': [], 'prune': True})
+        prune, _out = ansible(inventory, {'namespaces': [], 'prune': True})
     finally:
         subprocess.run([sys.executable, os.path.join(ROOT, 'lab', 'lab.py'), 'down', '--name', LAB],
                        check=True, capture_output=True)

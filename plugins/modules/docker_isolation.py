@@ -16,16 +16,16 @@ description:
   - Traffic between two different listed bridges is dropped in both directions; within one bridge it passes.
   - O(networks[].icc=false) drops traffic between the ports of that bridge, as Docker does, through
     br_netfilter (C(net.bridge.bridge-nf-call-iptables=1) in the namespace, set when any network has
-    O(networks[].icc=false)): bridged IPv4 frames then cross the forward hook with the bridge as both
+    O(networks[].icc=false)), so bridged IPv4 frames cross the forward hook with the bridge as both
     input and output interface. A C(bridge) family table would avoid br_netfilter, but it needs
     C(meta ibrname) (the nft_meta_bridge module, missing from many kernels) or rules keyed on port names
     that change whenever an endpoint joins.
   - O(networks[].internal=true) drops every forwarded packet into or out of that bridge.
   - Outbound masquerade of a network's subnet for traffic that does not leave through its own bridge.
   - A chain C(user) in C(inet linuxnet_isolation) is evaluated before the isolation rules, like Docker's
-    DOCKER-USER: users add their own rules there (for example an accept that lets two networks talk) and
+    DOCKER-USER; users add their own rules there (for example an accept that lets two networks talk) and
     later runs leave them alone.
-  - The rule count does not grow with the number of bridges: bridges, subnets and flags live in sets.
+  - The rule count does not grow with the number of bridges; bridges, subnets and flags live in sets.
   - Every change is one atomic nftables transaction; nothing is written when the tables are already as
     planned.
 author:
@@ -46,6 +46,7 @@ attributes:
   platform:
     support: full
     platforms: posix
+    description: Linux only.
 options:
   networks:
     description:
@@ -223,7 +224,7 @@ def table_commands(have, want_sets):
             cmds.append({'add': {'element': dict(base, name=name, elem=[nft.element_json(e) for e in missing])}})
     rewrite = []
     for name, spec in CHAINS.items():  # every chain exists before any rule jumps to one
-        wanted_ids = [rid for chain, rid, _ in RULES if chain == name]
+        wanted_ids = [rid for chain, rid, _expr in RULES if chain == name]
         if name not in have.chains:
             cmds.append({'add': {'chain': dict(base, name=name, **(spec or {}))}})
         elif name in NEVER_FLUSHED or (have.chains[name] == wanted_ids and not have.foreign_rules.get(name)):
@@ -289,7 +290,7 @@ class IsolationReconciler(Reconciler):
         cmds = table_commands(self._table, desired['sets'])
         self.commands = cmds
         predicted[KEY] = dict(summary(desired['sets']),
-                              rules={name: [rid for chain, rid, _ in RULES if chain == name]
+                              rules={name: [rid for chain, rid, _expr in RULES if chain == name]
                                      for name in sorted(CHAINS) if name not in NEVER_FLUSHED})
         if cmds:
             plan.add(KEY, '%s nftables table inet %s in one transaction (%d commands)'
@@ -343,7 +344,7 @@ def _desired(params):
             if ':' in subnet:
                 raise LinuxnetError('%s: subnet %s: only IPv4 subnets are masqueraded. Fix: give the IPv4 subnet' % (where, subnet))
             masq.append((subnet, net['bridge']))
-    subnets = sorted({s for s, _ in masq})
+    subnets = sorted({subnet for subnet, _bridge in masq})
     ordered = sorted(ipaddress.ip_network(n) for n in subnets)
     for a, b in zip(ordered, ordered[1:]):  # sorted: an overlap shows between neighbours
         if a.overlaps(b):

@@ -77,7 +77,7 @@ def test_stopping_the_lab_leaves_the_machine_as_it_was(tmp_path):
         during = snapshot()
         namespaces = lab_namespaces(lab)
         running = processes_of(namespaces)
-        assert any('sleep 600' in cmd for _, cmd in running), running
+        assert any('sleep 600' in cmd for _pid, cmd in running), running
         assert lab.namespaces('docker-node1') == ['c1', 'c2']
         # The machine's own namespace never sees the lab's links: peers are created in place.
         assert during['links'] == before['links']

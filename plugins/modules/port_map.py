@@ -1,0 +1,465 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: port_map
+short_description: Published ports like docker run -p, as nftables DNAT maps
+version_added: 0.1.0
+description:
+  - Publishes container ports on the host (seed S7), in the nftables table C(ip linuxnet_ports) that belongs to
+    this collection alone; no other table, chain or iptables rule is touched, and there is no userland proxy.
+  - Traffic arriving from other hosts, and traffic from the host itself (its addresses and C(127.0.0.1)), is
+    DNATed to the container. A container reaching its own published port through the host's address works
+    (hairpin).
+  - A port published on a C(127.0.0.0/8) address is reachable from the host only, never from another host,
+    even one that routes packets for C(127.0.0.1) to this host (moby#45610).
+  - The maps are keyed on protocol and port (and host address), so the rule count is constant, 10,000 ports
+    are one transaction and publishing one more adds two map elements without rewriting the others.
+  - C(net.ipv4.conf.<interface>.route_localnet=1) is set only on the interfaces that lead to containers
+    published on all addresses or on C(127.0.0.1) (what localhost DNAT needs), never host-wide.
+  - Every change is one atomic nftables transaction; nothing is written when the maps are already as planned.
+author:
+  - linuxnet.container contributors (@linuxnet)
+requirements:
+  - nftables (the C(nft) command) on the managed host
+  - pyroute2 >= 0.9 on the managed host
+attributes:
+  check_mode:
+    support: full
+    description: Reads the table and reports the transaction it would apply; applies nothing.
+  diff_mode:
+    support: full
+    description: Before and after of the published ports, the rules and the sysctls.
+  idempotent:
+    support: full
+    description: A second run with the same arguments reports no change and writes nothing.
+  platform:
+    support: full
+    platforms: posix
+    description: Linux only.
+options:
+  ports:
+    description:
+      - Containers and what they publish.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      container_ip:
+        description: The container's IPv4 address the ports lead to.
+        type: str
+        required: true
+      publish:
+        description:
+          - Publications in C(docker run -p) syntax, C([host_ip:]host_port:container_port[/protocol]), with ports
+            or equal-length ranges (C(9000-9010:9000-9010)); protocol C(tcp) (default), C(udp) or C(sctp).
+          - Docker's random host port (C(-p 80)) cannot converge and is refused.
+        type: list
+        elements: str
+        required: true
+      name:
+        description: A label (the container's name) used in messages and conflicts.
+        type: str
+  exclusive:
+    description:
+      - Remove published ports that are not listed. Without it, other published ports stay, and one that
+        the list would take over fails as a conflict.
+    type: bool
+    default: false
+  forwarding:
+    description: Set C(net.ipv4.ip_forward=1), which traffic from other hosts to containers needs.
+    type: bool
+    default: true
+  namespace:
+    description: Network namespace to work in (name, path or C(pid:N)); default the one the module runs in.
+    type: str
+  state:
+    description:
+      - V(present) publishes the listed ports. V(absent) unpublishes them, or with no O(ports) removes the table.
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - IPv4 only for now.
+seealso:
+  - module: linuxnet.container.docker_isolation
+'''
+
+EXAMPLES = r'''
+- name: Publish nginx like docker run -p 8080:80, and DNS on localhost only
+  linuxnet.container.port_map:
+    ports:
+      - name: web
+        container_ip: 172.17.0.2
+        publish: ["8080:80", "127.0.0.1:5353:53/udp", "9000-9010:9000-9010"]
+
+- name: Exactly these ports, nothing else
+  linuxnet.container.port_map:
+    exclusive: true
+    ports:
+      - {name: web, container_ip: 172.17.0.2, publish: ["80:80"]}
+
+- name: Unpublish everything
+  linuxnet.container.port_map:
+    state: absent
+'''
+
+RETURN = r'''
+published:
+  description: The published ports after the run, the way C(docker port) lists them, per container address.
+  returned: always
+  type: dict
+  sample: {"172.17.0.2": ["53/udp -> 127.0.0.1:5353", "80/tcp -> 0.0.0.0:8080"]}
+count:
+  description: How many host ports are published.
+  returned: always
+  type: int
+commands:
+  description: The nftables JSON commands of the transaction (empty when nothing changed).
+  returned: always
+  type: list
+  elements: dict
+actions:
+  description: What the run did, or would do in check mode.
+  returned: always
+  type: list
+  elements: str
+'''
+
+import ipaddress
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.linuxnet.container.plugins.module_utils import _nft as nft
+from ansible_collections.linuxnet.container.plugins.module_utils._module import run_module
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (
+    LinuxnetError,
+    NamespaceRef,
+    netlink_errors,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._ports import (
+    ANY,
+    PortError,
+    build_maps,
+    docker_port_lines,
+    parse_publish,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
+
+TABLE = 'linuxnet_ports'
+KEY = 'nftables'
+LOOPBACK = ipaddress.ip_network('127.0.0.0/8')
+
+
+def _meta(key):
+    return {'meta': {'key': key}}
+
+
+_L4 = [_meta('l4proto'), {'payload': {'protocol': 'th', 'field': 'dport'}}]
+_ANY_KEY = {'concat': _L4}
+_ADDR_KEY = {'concat': [{'payload': {'protocol': 'ip', 'field': 'daddr'}}] + _L4}
+_LOCAL = {'match': {'op': '==', 'left': {'fib': {'result': 'type', 'flags': ['daddr']}}, 'right': 'local'}}
+_DNATTED = {'match': {'op': 'in', 'left': {'ct': {'key': 'status'}}, 'right': 'dnat'}}
+_SADDR = {'payload': {'protocol': 'ip', 'field': 'saddr'}}
+_DADDR = {'payload': {'protocol': 'ip', 'field': 'daddr'}}
+
+
+def _dnat(key, prefix):
+    # nft 1.0's JSON parser takes no concatenated map data, so address and port come from two maps.
+    return {'dnat': {'family': 'ip', 'addr': {'map': {'key': key, 'data': '@%s_addr' % prefix}},
+                     'port': {'map': {'key': key, 'data': '@%s_port' % prefix}}}}
+
+
+# name -> (key type, data type or None for a set)
+MAPS = {
+    'any_addr': (['inet_proto', 'inet_service'], 'ipv4_addr'),
+    'any_port': (['inet_proto', 'inet_service'], 'inet_service'),
+    'addr_addr': (['ipv4_addr', 'inet_proto', 'inet_service'], 'ipv4_addr'),
+    'addr_port': (['ipv4_addr', 'inet_proto', 'inet_service'], 'inet_service'),
+    'hairpin': (['ipv4_addr', 'ipv4_addr'], None),
+}
+CHAINS = {
+    'prerouting': {'type': 'nat', 'hook': 'prerouting', 'prio': -100, 'policy': 'accept'},
+    'output': {'type': 'nat', 'hook': 'output', 'prio': -100, 'policy': 'accept'},
+    'postrouting': {'type': 'nat', 'hook': 'postrouting', 'prio': 100, 'policy': 'accept'},
+}
+RULES = [
+    # Packets from the network for 127.0.0.0/8 are never DNATed: a loopback publication stays local (moby#45610).
+    ('prerouting', 'no-remote-loopback', [{'match': {'op': '==', 'left': _DADDR, 'right': {'prefix': {'addr': '127.0.0.0', 'len': 8}}}},
+                                          {'return': None}]),
+    ('prerouting', 'dnat-addr', [_LOCAL, _dnat(_ADDR_KEY, 'addr')]),
+    ('prerouting', 'dnat-any', [_LOCAL, _dnat(_ANY_KEY, 'any')]),
+    ('output', 'dnat-addr', [_LOCAL, _dnat(_ADDR_KEY, 'addr')]),
+    ('output', 'dnat-any', [_LOCAL, _dnat(_ANY_KEY, 'any')]),
+    # From the host's own 127.0.0.1 to a container: the container must see a routable source.
+    ('postrouting', 'localhost-masquerade', [_DNATTED, {'match': {'op': '==', 'left': _SADDR,
+                                                                  'right': {'prefix': {'addr': '127.0.0.0', 'len': 8}}}},
+                                             {'masquerade': None}]),
+    # A container reaching its own published port through the host's address (Docker's hairpin MASQUERADE).
+    ('postrouting', 'hairpin', [_DNATTED, {'match': {'op': '==', 'left': {'concat': [_SADDR, _DADDR]}, 'right': '@hairpin'}},
+                                {'masquerade': None}]),
+]
+
+
+def _label(key):
+    host_ip, protocol, port = key
+    return '%s:%d/%s' % (host_ip, port, protocol)
+
+
+def elements_for(maps):
+    """{key: (target, label)} -> the wanted elements of every map and set (normalised, sorted)."""
+    out = {name: [] for name in MAPS}
+    targets = set()
+    for (host_ip, protocol, port), ((cip, cport), _label_) in maps.items():
+        if host_ip == ANY:
+            out['any_addr'].append(((protocol, port), cip))
+            out['any_port'].append(((protocol, port), cport))
+        else:
+            out['addr_addr'].append(((host_ip, protocol, port), cip))
+            out['addr_port'].append(((host_ip, protocol, port), cport))
+        targets.add(cip)
+    out['hairpin'] = [(ip, ip) for ip in targets]
+    return {name: sorted(elems, key=repr) for name, elems in out.items()}
+
+
+def maps_from_elements(sets):
+    """The inverse of elements_for, from what the kernel lists: {key: (target, label)}."""
+    maps = {}
+    for prefix, with_ip in (('any', False), ('addr', True)):
+        ports = dict(sets.get('%s_port' % prefix, []))
+        for key, cip in sets.get('%s_addr' % prefix, []):
+            key = tuple(key) if with_ip else (ANY,) + tuple(key)
+            lookup = key[1:] if not with_ip else key
+            cport = ports.get(lookup if with_ip else tuple(lookup))
+            if cport is not None:
+                maps[key] = ((cip, int(cport)), 'published %s' % _label(key))
+    return maps
+
+
+def _element(value):
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], tuple):
+        return [nft.element_json(value[0]), nft.element_json(value[1])]
+    return nft.element_json(value)
+
+
+def table_commands(have, want):
+    cmds = []
+    base = {'family': 'ip', 'table': TABLE}
+    if not have.exists:
+        cmds.extend(nft.create_table_commands('ip', TABLE))
+    for name, (ktype, dtype) in MAPS.items():
+        current = have.sets.get(name)
+        if current is None:
+            body = dict(base, name=name, type=ktype)
+            if dtype:
+                body['map'] = dtype
+            cmds.append({'add': {'map' if dtype else 'set': body}})
+            current = []
+        wanted = want[name]
+        if dtype:  # a map: compare keys and data; a changed target is delete + add in the same transaction
+            have_map, want_map = dict(current), dict(wanted)
+            stale = [k for k, v in have_map.items() if want_map.get(k, object()) != v]
+            fresh = [(k, v) for k, v in want_map.items() if have_map.get(k, object()) != v]
+            if stale:
+                cmds.append({'delete': {'element': dict(base, name=name, elem=[nft.element_json(k) for k in stale])}})
+            if fresh:
+                cmds.append({'add': {'element': dict(base, name=name, elem=[_element(kv) for kv in fresh])}})
+        else:
+            extra = [e for e in current if e not in set(wanted)]
+            missing = [e for e in wanted if e not in set(current)]
+            if extra:
+                cmds.append({'delete': {'element': dict(base, name=name, elem=[nft.element_json(e) for e in extra])}})
+            if missing:
+                cmds.append({'add': {'element': dict(base, name=name, elem=[nft.element_json(e) for e in missing])}})
+    rewrite = []
+    for name, spec in CHAINS.items():
+        wanted_ids = [rid for chain, rid, _expr in RULES if chain == name]
+        if name not in have.chains:
+            cmds.append({'add': {'chain': dict(base, name=name, **spec)}})
+        elif have.chains[name] == wanted_ids and not have.foreign_rules.get(name):
+            continue
+        else:
+            cmds.append({'flush': {'chain': dict(base, name=name)}})
+        rewrite.append(name)
+    for chain, rid, expr in RULES:
+        if chain in rewrite:
+            cmds.append({'add': {'rule': dict(base, chain=chain, comment=nft.RULE_PREFIX + rid, expr=expr)}})
+    return cmds
+
+
+def _summary(maps, chains):
+    return {
+        'ports': {_label(k): '%s:%d' % v[0] for k, v in sorted(maps.items())},
+        'rules': {name: list(ids) for name, ids in sorted(chains.items())},
+    }
+
+
+class PortMapReconciler(Reconciler):
+    kind = 'nftables table'
+
+    def __init__(self, module, netlink, ns):
+        super().__init__(module, netlink)
+        self.ns = ns
+        self.commands = []
+        self.table = None
+        self.final_maps = {}
+
+    def _sysctl_path(self, key):
+        return '/proc/sys/' + key.replace('.', '/')
+
+    def read(self, desired):
+        sysctls = {}
+        with self.netlink.inside(self.ns):
+            table = nft.TableState(nft.list_table('ip', TABLE))
+            for key in desired['sysctls'] if desired is not ABSENT else []:
+                try:
+                    with open(self._sysctl_path(key)) as handle:
+                        sysctls[key] = handle.read().strip()
+                except FileNotFoundError:
+                    sysctls[key] = None
+        if table.exists and not table.owned:
+            raise LinuxnetError('nftables table ip %s exists but was not made by linuxnet.container (no set %s in it). '
+                                'Fix: rename or remove that table; this module only manages its own' % (TABLE, nft.OWNER_SET))
+        self.table = table
+        state = {'sysctls': sysctls, KEY: ABSENT}
+        if table.exists:
+            state[KEY] = _summary(maps_from_elements(table.sets), table.chains)
+        return state
+
+    def plan(self, desired, current):
+        plan = Plan()
+        predicted = {'sysctls': dict(current['sysctls'])}
+        have_maps = maps_from_elements(self.table.sets) if self.table.exists else {}
+        if desired is ABSENT:
+            predicted[KEY] = ABSENT
+            if current[KEY] is not ABSENT:
+                cmds = [{'delete': {'table': {'family': 'ip', 'name': TABLE}}}]
+                self.commands = cmds
+                plan.add(KEY, 'delete nftables table ip %s (%d published ports)' % (TABLE, len(have_maps)),
+                         lambda: self._apply(cmds))
+            return plan, predicted
+        final = self._final_maps(desired, have_maps)
+        self.final_maps = final
+        cmds = table_commands(self.table, elements_for(final))
+        self.commands = cmds
+        predicted[KEY] = _summary(final, {name: [rid for chain, rid, _expr in RULES if chain == name] for name in CHAINS})
+        if cmds:
+            added = len([k for k in final if k not in have_maps or have_maps[k][0] != final[k][0]])
+            removed = len([k for k in have_maps if k not in final])
+            plan.add(KEY, '%s nftables table ip %s in one transaction: %d ports published or changed, %d unpublished'
+                     % ('create' if current[KEY] is ABSENT else 'update', TABLE, added, removed), lambda: self._apply(cmds))
+        for key, value in sorted(desired['sysctls'].items()):
+            have = current['sysctls'].get(key)
+            if have is None:
+                raise LinuxnetError('sysctl %s does not exist. Fix: check that the interface exists' % key)
+            if have != value:
+                predicted['sysctls'][key] = value
+                plan.add('sysctls', 'set %s=%s' % (key, value), lambda k=key, v=value: self._sysctl(k, v))
+        return plan, predicted
+
+    def _final_maps(self, desired, have_maps):
+        if desired['state'] == 'absent':
+            return {k: v for k, v in have_maps.items() if k not in desired['maps']}
+        if desired['exclusive']:
+            return dict(desired['maps'])
+        final = dict(have_maps)
+        for key, (target, label) in desired['maps'].items():
+            host_ip, protocol, port = key
+            for other in ((ANY, protocol, port),) if host_ip != ANY else [k for k in have_maps if k[1:] == key[1:]]:
+                if other in have_maps and other not in desired['maps'] and other != key:
+                    raise LinuxnetError('%s conflicts with %s, published already to %s:%d and not listed here. '
+                                        'Fix: unpublish it first, or use exclusive: true'
+                                        % (label, _label(other), have_maps[other][0][0], have_maps[other][0][1]))
+            final[key] = (target, label)
+        return final
+
+    def _apply(self, cmds):
+        with self.netlink.inside(self.ns):
+            nft.apply(cmds, 'table ip %s' % TABLE)
+
+    def _sysctl(self, key, value):
+        with self.netlink.inside(self.ns):
+            with open(self._sysctl_path(key), 'w') as handle:
+                handle.write(value)
+
+
+def _desired(params, netlink, ns):
+    if params['state'] == 'absent' and not params['ports']:
+        return ABSENT
+    entries = []
+    for index, item in enumerate(params['ports']):
+        label = item.get('name') or 'ports[%d]' % index
+        try:
+            cip = ipaddress.IPv4Address(item['container_ip']).compressed
+        except ValueError:
+            raise LinuxnetError('%s: container_ip %r is not an IPv4 address' % (label, item['container_ip']))
+        for spec in item['publish']:
+            try:
+                entries.append(('%s %s' % (label, spec), cip, parse_publish(spec)))
+            except PortError as err:
+                raise LinuxnetError('%s: %s' % (label, err))
+    try:
+        maps = build_maps(entries)
+    except PortError as err:
+        raise LinuxnetError(str(err))
+    sysctls = {}
+    if params['state'] == 'present':
+        if params['forwarding']:
+            sysctls['net.ipv4.ip_forward'] = '1'
+        local_targets = sorted({target[0] for key, (target, _label_) in maps.items()
+                                if key[0] == ANY or ipaddress.IPv4Address(key[0]) in LOOPBACK})
+        ipr = netlink.ipr(ns)
+        for cip in local_targets:
+            with netlink_errors('route to container %s' % cip, 'look up'):
+                try:
+                    route = ipr.route('get', dst=cip)[0]
+                except Exception:  # pylint: disable=broad-except
+                    continue  # no route yet: nothing to enable
+            oif = route.get('RTA_OIF') or route.get('oif')
+            if not oif:
+                continue
+            ifname = ipr.link('get', index=oif)[0].get('ifname')
+            if ifname and ifname != 'lo':
+                sysctls['net.ipv4.conf.%s.route_localnet' % ifname] = '1'
+    return {'state': params['state'], 'exclusive': params['exclusive'], 'maps': maps, 'sysctls': sysctls}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            ports=dict(type='list', elements='dict', default=[], options=dict(
+                container_ip=dict(type='str', required=True),
+                publish=dict(type='list', elements='str', required=True),
+                name=dict(type='str'),
+            )),
+            exclusive=dict(type='bool', default=False),
+            forwarding=dict(type='bool', default=True),
+            namespace=dict(type='str'),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+        ),
+        supports_check_mode=True,
+    )
+
+    def body(netlink):
+        ns = NamespaceRef(module.params['namespace'])
+        desired = _desired(module.params, netlink, ns)
+        reconciler = PortMapReconciler(module, netlink, ns)
+        result = reconciler.run(desired)
+        after = result.pop('after')
+        result.pop('before')
+        final = reconciler.final_maps if after.get(KEY) is not ABSENT else {}
+        result['published'] = docker_port_lines(final)
+        result['count'] = len(final)
+        result['commands'] = reconciler.commands if result['changed'] else []
+        return result
+
+    run_module(module, body)
+
+
+if __name__ == '__main__':
+    main()
