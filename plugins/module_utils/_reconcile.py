@@ -118,12 +118,18 @@ class Reconciler:
                         self.kind, key, '; '.join('%s expected %r, kernel reports %r'
                                                   % (f, want_c.get(f), have_c.get(f)) for f in fields)))
 
+    def diff_view(self, before, after):
+        """The before/after of one changed object as --diff shows it (override to trim large objects)."""
+        return before, after
+
     def _result(self, before, after, plan):
-        keys = plan.keys
-        diff = {
-            'before': {k: before.get(k) for k in keys if before.get(k) is not ABSENT},
-            'after': {k: after.get(k) for k in keys if after.get(k) is not ABSENT},
-        }
+        diff = {'before': {}, 'after': {}}
+        for key in plan.keys:
+            old, new = self.diff_view(before.get(key, ABSENT), after.get(key, ABSENT))
+            if old is not ABSENT:
+                diff['before'][key] = old
+            if new is not ABSENT:
+                diff['after'][key] = new
         for warning in plan.warnings:
             self.module.warn(warning)
         return {

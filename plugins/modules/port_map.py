@@ -20,8 +20,9 @@ description:
     even one that routes packets for C(127.0.0.1) to this host (moby#45610).
   - The maps are keyed on protocol and port (and host address), so the rule count is constant, 10,000 ports
     are one transaction and publishing one more adds two map elements without rewriting the others.
-  - C(net.ipv4.conf.<interface>.route_localnet=1) is set only on the interfaces that lead to containers
-    published on all addresses or on C(127.0.0.1) (what localhost DNAT needs), never host-wide.
+  - C(net.ipv4.conf.<bridge>.route_localnet=1) is set only on the bridges that lead to containers
+    published on all addresses or on C(127.0.0.1) (what localhost DNAT needs), never host-wide and never on
+    an uplink.
   - Every change is one atomic nftables transaction; nothing is written when the maps are already as planned.
 author:
   - linuxnet.container contributors (@linuxnet)
@@ -378,6 +379,15 @@ class PortMapReconciler(Reconciler):
             final[key] = (target, label)
         return final
 
+    def diff_view(self, before, after):
+        """Only the ports that change: 10,000 unchanged ports do not belong in a diff."""
+        if before is ABSENT or after is ABSENT or 'ports' not in before or 'ports' not in after:
+            return before, after
+        old, new = before['ports'], after['ports']
+        changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
+        return (dict(before, ports={k: v for k, v in old.items() if k in changed}),
+                dict(after, ports={k: v for k, v in new.items() if k in changed}))
+
     def _apply(self, cmds):
         with self.netlink.inside(self.ns):
             nft.apply(cmds, 'table ip %s' % TABLE)
@@ -386,6 +396,33 @@ class PortMapReconciler(Reconciler):
         with self.netlink.inside(self.ns):
             with open(self._sysctl_path(key), 'w') as handle:
                 handle.write(value)
+
+
+def _bridges_towards(ipr, addresses):
+    """The bridges the main routing table sends these addresses out of: one route dump, one link dump.
+
+    Only bridges lead to containers; an uplink is never returned (route_localnet on it would open
+    127.0.0.0/8 to the network, moby#45610).
+    """
+    if not addresses:
+        return []
+    with netlink_errors('routing table', 'read'):
+        links = {link['index']: link for link in ipr.link('dump')}
+        routes = []
+        for route in ipr.route('dump', family=2, table=254):
+            oif = route.get('RTA_OIF') or route.get('oif')
+            if oif:
+                dst = route.get('RTA_DST') or route.get('dst') or '0.0.0.0'
+                routes.append((ipaddress.ip_network('%s/%d' % (dst, route['dst_len']), strict=False), oif))
+    routes.sort(key=lambda item: -item[0].prefixlen)  # longest prefix first
+    found = set()
+    for address in addresses:
+        ip = ipaddress.ip_address(address)
+        oif = next((oif for net, oif in routes if ip in net), None)
+        link = links.get(oif)
+        if link is not None and link.get(('linkinfo', 'kind')) == 'bridge':
+            found.add(link.get('ifname'))
+    return sorted(found)
 
 
 def _desired(params, netlink, ns):
@@ -413,19 +450,8 @@ def _desired(params, netlink, ns):
             sysctls['net.ipv4.ip_forward'] = '1'
         local_targets = sorted({target[0] for key, (target, _label_) in maps.items()
                                 if key[0] == ANY or ipaddress.IPv4Address(key[0]) in LOOPBACK})
-        ipr = netlink.ipr(ns)
-        for cip in local_targets:
-            with netlink_errors('route to container %s' % cip, 'look up'):
-                try:
-                    route = ipr.route('get', dst=cip)[0]
-                except Exception:  # pylint: disable=broad-except
-                    continue  # no route yet: nothing to enable
-            oif = route.get('RTA_OIF') or route.get('oif')
-            if not oif:
-                continue
-            ifname = ipr.link('get', index=oif)[0].get('ifname')
-            if ifname and ifname != 'lo':
-                sysctls['net.ipv4.conf.%s.route_localnet' % ifname] = '1'
+        for ifname in _bridges_towards(netlink.ipr(ns), local_targets):
+            sysctls['net.ipv4.conf.%s.route_localnet' % ifname] = '1'
     return {'state': params['state'], 'exclusive': params['exclusive'], 'maps': maps, 'sysctls': sysctls}
 
 
