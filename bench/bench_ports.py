@@ -127,7 +127,8 @@ def main():
                                             'exclusive': True})
             assert changed
             host.module({'state': 'absent'})
-            proc = subprocess.run(host.ssh + ['%s - %s' % (sys.executable, ROOT)], input=INPROC.replace('pubs = json.load(sys.stdin)', 'pubs = json.loads(%r)' % json.dumps(pubs)),
+            script = INPROC.replace('pubs = json.load(sys.stdin)', 'pubs = json.loads(%r)' % json.dumps(pubs))
+            proc = subprocess.run(host.ssh + ['%s - %s' % (sys.executable, ROOT)], input=script,
                                   capture_output=True, text=True, check=True)
             inproc = json.loads(proc.stdout)
             assert inproc['apply'][1] and not inproc['noop'][1] and inproc['add_one'][1]
