@@ -129,3 +129,65 @@ class TableState:
                     self.chains.setdefault(chain, []).append(comment[len(RULE_PREFIX):])
                 else:
                     self.foreign_rules[chain] = self.foreign_rules.get(chain, 0) + 1
+
+
+def _map_element(key, value):
+    return [element_json(key), element_json(value)]
+
+
+def table_commands(family, table, sets, chains, rules, have, want, never_flushed=()):
+    """The commands taking one owned table from ``have`` (a TableState) to the plan, as one transaction.
+
+    ``sets``: name -> (key type, data type or None for a plain set, flags); ``want``: name -> sorted
+    elements (for a map, (key, data) pairs). ``chains``: name -> base chain spec or None; ``rules``:
+    [(chain, id, expression)]. Sets and maps change by element, so adding one network or port does
+    not rewrite the others; a chain is rewritten only when its rule ids differ from the plan or it
+    holds rules that are not ours; chains in ``never_flushed`` are created once and left alone.
+    """
+    cmds = []
+    base = {'family': family, 'table': table}
+    if not have.exists:
+        cmds.extend(create_table_commands(family, table))
+    for name, (ktype, dtype, flags) in sets.items():
+        current = have.sets.get(name)
+        if current is None:
+            body = dict(base, name=name, type=ktype)
+            if dtype:
+                body['map'] = dtype
+            if flags:
+                body['flags'] = flags
+            cmds.append({'add': {'map' if dtype else 'set': body}})
+            current = []
+        if dtype:  # a changed mapping is a delete and an add of that key, in the same transaction
+            have_map, want_map = dict(current), dict(want[name])
+            stale = [k for k, v in have_map.items() if want_map.get(k, want_map) != v]
+            fresh = [(k, v) for k, v in want_map.items() if have_map.get(k, have_map) != v]
+            delete, add = [element_json(k) for k in stale], [_map_element(k, v) for k, v in fresh]
+        else:
+            have_set, want_set = set(current), set(want[name])
+            delete = [element_json(e) for e in current if e not in want_set]
+            add = [element_json(e) for e in want[name] if e not in have_set]
+        if delete:
+            cmds.append({'delete': {'element': dict(base, name=name, elem=delete)}})
+        if add:
+            cmds.append({'add': {'element': dict(base, name=name, elem=add)}})
+    rewrite = []
+    for name, spec in chains.items():  # every chain exists before any rule jumps to one
+        wanted_ids = [rid for chain, rid, _expr in rules if chain == name]
+        if name not in have.chains:
+            cmds.append({'add': {'chain': dict(base, name=name, **(spec or {}))}})
+        elif name in never_flushed or (have.chains[name] == wanted_ids and not have.foreign_rules.get(name)):
+            continue
+        else:
+            cmds.append({'flush': {'chain': dict(base, name=name)}})
+        rewrite.append(name)
+    for chain, rid, expr in rules:
+        if chain in rewrite:
+            cmds.append({'add': {'rule': dict(base, chain=chain, comment=RULE_PREFIX + rid, expr=expr)}})
+    return cmds
+
+
+def planned_rule_ids(chains, rules, never_flushed=()):
+    """{chain: [rule ids]} as the plan has them (what TableState.chains reads back)."""
+    return {name: [rid for chain, rid, _expr in rules if chain == name]
+            for name in sorted(chains) if name not in never_flushed}

@@ -163,15 +163,15 @@ def _match(left, right, op='=='):
 _PAIR = {'concat': [_meta('iifname'), _meta('oifname')]}
 _SADDR = {'payload': {'protocol': 'ip', 'field': 'saddr'}}
 
-# Sets: name -> (nft type, flags). Bridges, subnets and flags live here, so the rules below are
+# Sets: name -> (nft type, map data type (None: a set), flags). Bridges, subnets and flags live here, so the rules below are
 # the same whatever the number of networks.
 SETS = {
-    'bridges': ('ifname', []),
-    'self_pairs': (['ifname', 'ifname'], []),
-    'icc_off_pairs': (['ifname', 'ifname'], []),
-    'internal': ('ifname', []),
-    'masq_subnets': ('ipv4_addr', ['interval']),
-    'masq_self': (['ipv4_addr', 'ifname'], ['interval']),
+    'bridges': ('ifname', None, []),
+    'self_pairs': (['ifname', 'ifname'], None, []),
+    'icc_off_pairs': (['ifname', 'ifname'], None, []),
+    'internal': ('ifname', None, []),
+    'masq_subnets': ('ipv4_addr', None, ['interval']),
+    'masq_self': (['ipv4_addr', 'ifname'], None, ['interval']),
 }
 CHAINS = {
     'forward': {'type': 'filter', 'hook': 'forward', 'prio': -1, 'policy': 'accept'},
@@ -195,47 +195,6 @@ RULES = [
     ('postrouting', 'masquerade', [_match(_SADDR, '@masq_subnets'), {'masquerade': None}]),
 ]
 NEVER_FLUSHED = {'user'}
-
-
-def table_commands(have, want_sets):
-    """The commands taking the table from ``have`` (a TableState) to the wanted sets and rules.
-
-    Sets change by element (adding a network does not rewrite the others); a chain is rewritten only
-    when its rules differ from the plan; the user chain is created once and never touched again.
-    """
-    cmds = []
-    base = {'family': 'inet', 'table': TABLE}
-    if not have.exists:
-        cmds.extend(nft.create_table_commands('inet', TABLE))
-    for name, (kind, flags) in SETS.items():
-        want = want_sets[name]
-        current = have.sets.get(name)
-        if current is None:
-            body = dict(base, name=name, type=kind)
-            if flags:
-                body['flags'] = flags
-            cmds.append({'add': {'set': body}})
-            current = []
-        extra = [e for e in current if e not in set(want)]
-        missing = [e for e in want if e not in set(current)]
-        if extra:
-            cmds.append({'delete': {'element': dict(base, name=name, elem=[nft.element_json(e) for e in extra])}})
-        if missing:
-            cmds.append({'add': {'element': dict(base, name=name, elem=[nft.element_json(e) for e in missing])}})
-    rewrite = []
-    for name, spec in CHAINS.items():  # every chain exists before any rule jumps to one
-        wanted_ids = [rid for chain, rid, _expr in RULES if chain == name]
-        if name not in have.chains:
-            cmds.append({'add': {'chain': dict(base, name=name, **(spec or {}))}})
-        elif name in NEVER_FLUSHED or (have.chains[name] == wanted_ids and not have.foreign_rules.get(name)):
-            continue
-        else:
-            cmds.append({'flush': {'chain': dict(base, name=name)}})
-        rewrite.append(name)
-    for chain, rid, expr in RULES:
-        if chain in rewrite:
-            cmds.append({'add': {'rule': dict(base, chain=chain, comment=nft.RULE_PREFIX + rid, expr=expr)}})
-    return cmds
 
 
 def summary(want_sets):
@@ -287,11 +246,9 @@ class IsolationReconciler(Reconciler):
                 self.commands = cmds
                 plan.add(KEY, 'delete nftables table inet %s (the user chain with it)' % TABLE, lambda: self._apply(cmds))
             return plan, predicted
-        cmds = table_commands(self._table, desired['sets'])
+        cmds = nft.table_commands('inet', TABLE, SETS, CHAINS, RULES, self._table, desired['sets'], NEVER_FLUSHED)
         self.commands = cmds
-        predicted[KEY] = dict(summary(desired['sets']),
-                              rules={name: [rid for chain, rid, _expr in RULES if chain == name]
-                                     for name in sorted(CHAINS) if name not in NEVER_FLUSHED})
+        predicted[KEY] = dict(summary(desired['sets']), rules=nft.planned_rule_ids(CHAINS, RULES, NEVER_FLUSHED))
         if cmds:
             plan.add(KEY, '%s nftables table inet %s in one transaction (%d commands)'
                      % ('create' if current[KEY] is ABSENT else 'update', TABLE, len(cmds)), lambda: self._apply(cmds))

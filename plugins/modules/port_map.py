@@ -176,13 +176,13 @@ def _dnat(key, prefix):
                      'port': {'map': {'key': key, 'data': '@%s_port' % prefix}}}}
 
 
-# name -> (key type, data type or None for a set)
+# name -> (key type, data type (None: a set), flags)
 MAPS = {
-    'any_addr': (['inet_proto', 'inet_service'], 'ipv4_addr'),
-    'any_port': (['inet_proto', 'inet_service'], 'inet_service'),
-    'addr_addr': (['ipv4_addr', 'inet_proto', 'inet_service'], 'ipv4_addr'),
-    'addr_port': (['ipv4_addr', 'inet_proto', 'inet_service'], 'inet_service'),
-    'hairpin': (['ipv4_addr', 'ipv4_addr'], None),
+    'any_addr': (['inet_proto', 'inet_service'], 'ipv4_addr', []),
+    'any_port': (['inet_proto', 'inet_service'], 'inet_service', []),
+    'addr_addr': (['ipv4_addr', 'inet_proto', 'inet_service'], 'ipv4_addr', []),
+    'addr_port': (['ipv4_addr', 'inet_proto', 'inet_service'], 'inet_service', []),
+    'hairpin': (['ipv4_addr', 'ipv4_addr'], None, []),
 }
 CHAINS = {
     'prerouting': {'type': 'nat', 'hook': 'prerouting', 'prio': -100, 'policy': 'accept'},
@@ -242,57 +242,6 @@ def maps_from_elements(sets):
     return maps
 
 
-def _element(value):
-    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], tuple):
-        return [nft.element_json(value[0]), nft.element_json(value[1])]
-    return nft.element_json(value)
-
-
-def table_commands(have, want):
-    cmds = []
-    base = {'family': 'ip', 'table': TABLE}
-    if not have.exists:
-        cmds.extend(nft.create_table_commands('ip', TABLE))
-    for name, (ktype, dtype) in MAPS.items():
-        current = have.sets.get(name)
-        if current is None:
-            body = dict(base, name=name, type=ktype)
-            if dtype:
-                body['map'] = dtype
-            cmds.append({'add': {'map' if dtype else 'set': body}})
-            current = []
-        wanted = want[name]
-        if dtype:  # a map: compare keys and data; a changed target is delete + add in the same transaction
-            have_map, want_map = dict(current), dict(wanted)
-            stale = [k for k, v in have_map.items() if want_map.get(k, object()) != v]
-            fresh = [(k, v) for k, v in want_map.items() if have_map.get(k, object()) != v]
-            if stale:
-                cmds.append({'delete': {'element': dict(base, name=name, elem=[nft.element_json(k) for k in stale])}})
-            if fresh:
-                cmds.append({'add': {'element': dict(base, name=name, elem=[_element(kv) for kv in fresh])}})
-        else:
-            extra = [e for e in current if e not in set(wanted)]
-            missing = [e for e in wanted if e not in set(current)]
-            if extra:
-                cmds.append({'delete': {'element': dict(base, name=name, elem=[nft.element_json(e) for e in extra])}})
-            if missing:
-                cmds.append({'add': {'element': dict(base, name=name, elem=[nft.element_json(e) for e in missing])}})
-    rewrite = []
-    for name, spec in CHAINS.items():
-        wanted_ids = [rid for chain, rid, _expr in RULES if chain == name]
-        if name not in have.chains:
-            cmds.append({'add': {'chain': dict(base, name=name, **spec)}})
-        elif have.chains[name] == wanted_ids and not have.foreign_rules.get(name):
-            continue
-        else:
-            cmds.append({'flush': {'chain': dict(base, name=name)}})
-        rewrite.append(name)
-    for chain, rid, expr in RULES:
-        if chain in rewrite:
-            cmds.append({'add': {'rule': dict(base, chain=chain, comment=nft.RULE_PREFIX + rid, expr=expr)}})
-    return cmds
-
-
 def _summary(maps, chains):
     return {
         'ports': {_label(k): '%s:%d' % v[0] for k, v in sorted(maps.items())},
@@ -346,9 +295,9 @@ class PortMapReconciler(Reconciler):
             return plan, predicted
         final = self._final_maps(desired, have_maps)
         self.final_maps = final
-        cmds = table_commands(self.table, elements_for(final))
+        cmds = nft.table_commands('ip', TABLE, MAPS, CHAINS, RULES, self.table, elements_for(final))
         self.commands = cmds
-        predicted[KEY] = _summary(final, {name: [rid for chain, rid, _expr in RULES if chain == name] for name in CHAINS})
+        predicted[KEY] = _summary(final, nft.planned_rule_ids(CHAINS, RULES))
         if cmds:
             added = len([k for k in final if k not in have_maps or have_maps[k][0] != final[k][0]])
             removed = len([k for k in have_maps if k not in final])
