@@ -77,6 +77,12 @@ def _link_info(msg):
         'link': msg.get('link'),
         'link_netnsid': msg.get('link_netnsid'),
     }
+    # Hairpin mode of a bridge port (IFLA_BRPORT_MODE in the bridge_slave data the dump carries); None when the
+    # link is not a bridge port. pyroute2 0.9 resolves this path by the full NLA names only.
+    if msg.get(('IFLA_LINKINFO', 'IFLA_INFO_SLAVE_KIND')) == 'bridge':
+        info['hairpin'] = bool(msg.get(('IFLA_LINKINFO', 'IFLA_INFO_SLAVE_DATA', 'IFLA_BRPORT_MODE')))
+    else:
+        info['hairpin'] = None
     if kind == 'bridge':
         info['stp'] = bool(msg.get(('linkinfo', 'data', 'IFLA_BR_STP_STATE')))
         info['vlan_filtering'] = bool(msg.get(('linkinfo', 'data', 'IFLA_BR_VLAN_FILTERING')))
@@ -208,6 +214,10 @@ class Writer:
 
     def link_set(self, ref, name, index, action, **kwargs):
         return self._call(ref, name, action, 'link', 'set', index=index, **kwargs)
+
+    def brport_set(self, ref, name, index, action, **kwargs):
+        """Bridge port settings (IFLA_INFO_SLAVE_DATA of kind bridge_slave), like mode=1 for hairpin on."""
+        return self._call(ref, name, action, 'brport', 'set', index=index, **kwargs)
 
     def link_del(self, ref, name, index):
         return self._call(ref, name, 'delete', 'link', 'del', index=index)

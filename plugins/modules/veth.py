@@ -91,6 +91,17 @@ options:
           - Bridge in the first end's namespace to enslave the first end to (for a container endpoint, the network's
             bridge, like C(docker0)). It must exist. Omitted, whatever master the end has is left alone.
         type: str
+      hairpin:
+        description:
+          - Hairpin mode of the first end's bridge port, what C(ip link set NAME type bridge_slave hairpin on) sets.
+            In hairpin mode the bridge may send a frame back out of the port it came in on.
+          - A container that reaches its own published port through the host's address (DNAT back to the same
+            container, as M(linuxnet.container.port_map) sets up) needs it, because with C(br_netfilter) the
+            answer is bridged back to the port it arrived on. Docker turns it on for every endpoint when its
+            userland proxy is off.
+          - V(true) needs O(pairs[].master) on the same end. V(false) turns it off if the end is a bridge port.
+            Omitted, the mode is left as it is (a port that is newly enslaved starts with it off).
+        type: bool
       peer:
         description:
           - The other end. Required with O(pairs[].state=present).
@@ -129,6 +140,11 @@ options:
           master:
             description: Bridge in the other end's namespace to enslave it to.
             type: str
+          hairpin:
+            description:
+              - Hairpin mode of the other end's bridge port, as O(pairs[].hairpin) for the first end.
+              - V(true) needs O(pairs[].peer.master). Omitted, left as it is.
+            type: bool
       mtu:
         description: MTU of both ends. Omitted, a new pair gets the kernel's default (1500) and it is left alone.
         type: int
@@ -203,6 +219,19 @@ EXAMPLES = r'''
           mac_from_ip: true
           routes: [{dst: default, gateway: 172.17.0.1}]
 
+- name: Container endpoint whose bridge port is in hairpin mode (the container can reach its own published ports)
+  linuxnet.container.veth:
+    pairs:
+      - name: veth6f1a2b3
+        master: docker0
+        hairpin: true
+        peer:
+          name: eth0
+          namespace: c1
+          addresses: [172.17.0.2/16]
+          mac_from_ip: true
+          routes: [{dst: default, gateway: 172.17.0.1}]
+
 - name: Wire a container another runtime started with --network none (by its PID)
   linuxnet.container.veth:
     pairs:
@@ -223,7 +252,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 pairs:
-  description: State of every listed pair after the run (predicted in check mode; a MAC the kernel will pick is null).
+  description:
+    - State of every listed pair after the run (predicted in check mode; a MAC the kernel will pick is null).
+    - C(hairpin) is the hairpin mode of an end's bridge port, null for an end that is not a bridge port.
   returned: always
   type: list
   elements: dict
@@ -236,6 +267,7 @@ pairs:
       mtu: 1500
       mac: "7a:fc:af:33:9e:fa"
       master: docker0
+      hairpin: true
       addresses: []
       routes: []
       peer:
@@ -246,6 +278,7 @@ pairs:
         mtu: 1500
         mac: "02:42:ac:11:00:02"
         master: null
+        hairpin: null
         addresses: [172.17.0.2/16]
         routes: [{dst: 0.0.0.0/0, gateway: 172.17.0.1}]
 actions:
@@ -253,7 +286,7 @@ actions:
   returned: always
   type: list
   elements: str
-  sample: ["create veth pair veth6f1a2b3 (host, master docker0) <-> eth0 (network namespace c1)"]
+  sample: ["create veth pair veth6f1a2b3 (host, master docker0) <-> eth0 (network namespace c1)", "set hairpin on of veth6f1a2b3 (host)"]
 netlink_writes:
   description: Number of netlink requests that changed the kernel (0 in check mode and when nothing changed).
   returned: always
@@ -284,7 +317,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._netlink import
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG, docker_mac, normalize_mac, validate_ifname
 from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
 
-_END_FIELDS = ('mac', 'mac_from_ip', 'addresses', 'routes', 'master')
+_END_FIELDS = ('mac', 'mac_from_ip', 'addresses', 'routes', 'master', 'hairpin')
 _HOME_NS = '/proc/self/ns/net'
 
 
@@ -316,6 +349,7 @@ class VethReconciler(Reconciler):
             'mtu': info['mtu'],
             'mac': info['mac'],
             'master': view.name_of(info['master_index']),
+            'hairpin': info['hairpin'],
             'addresses': view.addresses(info['index']),
             'routes': view.routes(info['index']),
         }
@@ -453,6 +487,7 @@ class VethReconciler(Reconciler):
     def _predict_end(self, end, want, master_name):
         return {'name': end['name'], 'namespace': None if end['ref'].is_host else end['ref'].label, 'owned': True, 'kind': 'veth',
                 'up': want['link_state'] == 'up', 'mtu': want['mtu'] or 1500, 'mac': end['mac'], 'master': master_name,
+                'hairpin': bool(end['hairpin']) if master_name else None,
                 'addresses': list(end['addresses'] or []), 'routes': list(end['routes'] or [])}
 
     def _plan_create(self, plan, key, want, master_a, master_b):
@@ -501,6 +536,11 @@ class VethReconciler(Reconciler):
         detail_b = ', master %s' % b['master'] if b['master'] else ''
         plan.add(key, 'create veth pair %s%s <-> %s%s' % (_end_label(a), detail_a, _end_label(b), detail_b), create)
         for end, side in ((a, 'a'), (b, 'b')):
+            # A new port starts with hairpin off; turned on once the end is a port (after the create enslaved it).
+            if end['master'] and end['hairpin']:
+                plan.add(key, 'set hairpin on of %s' % _end_label(end),
+                         lambda e=end, s=side: writer.brport_set(e['ref'], e['name'], cell[s], 'set hairpin on', mode=1))
+        for end, side in ((a, 'a'), (b, 'b')):
             for address in end['addresses'] or []:
                 plan.add(key, 'add address %s to %s' % (address, _end_label(end)),
                          lambda e=end, s=side, x=address: writer.addr(e['ref'], e['name'], cell[s], 'add', x))
@@ -538,6 +578,14 @@ class VethReconciler(Reconciler):
             if setting:
                 plan.add(key, 'set %s of %s' % (', '.join(changes), label),
                          lambda r=ref, n=name, i=index, s=setting, c=changes: writer.link_set(r, n, i, 'set ' + ', '.join(c), **s))
+            if 'master' in setting:
+                now['hairpin'] = False  # enslaved anew: a fresh bridge port, hairpin off
+            # Its own request after any master change: the kernel applies bridge_slave data through the current master.
+            if end['hairpin'] is not None and now['hairpin'] is not None and end['hairpin'] != now['hairpin']:
+                word = 'on' if end['hairpin'] else 'off'
+                now['hairpin'] = end['hairpin']
+                plan.add(key, 'set hairpin %s of %s' % (word, label),
+                         lambda r=ref, n=name, i=index, w=word: writer.brport_set(r, n, i, 'set hairpin ' + w, mode=int(w == 'on')))
             wanted = end['addresses'] or []
             for address in wanted:
                 if address not in now['addresses']:
@@ -576,6 +624,7 @@ def _parse_end(raw, obj, state):
     end['addresses'] = parse_addresses(raw.get('addresses'), '%s end %s' % (obj, name)) if raw.get('addresses') is not None else None
     end['routes'] = parse_routes(raw.get('routes'), '%s end %s' % (obj, name)) if raw.get('routes') is not None else None
     end['master'] = raw.get('master')
+    end['hairpin'] = raw.get('hairpin')
     if end['master'] is not None:
         problem = validate_ifname(end['master'])
         if problem:
@@ -621,6 +670,9 @@ def _desired(module):
         for e in (end, peer):
             if e is None:
                 continue
+            if e['hairpin'] and e['master'] is None:
+                raise LinuxnetError('%s: end %s sets hairpin: true but no master; hairpin mode is a setting of a bridge port. '
+                                    'Fix: set master (the bridge) on the same end, or drop hairpin' % (obj, _end_label(e)))
             where_key = (e['ref'].path, e['name'])
             if where_key in seen:
                 raise LinuxnetError('%s: %s is listed twice (also in %s). Fix: give every end its own name in its namespace'
@@ -644,6 +696,7 @@ def main():
         addresses=dict(type='list', elements='str'),
         routes=route_spec,
         master=dict(type='str'),
+        hairpin=dict(type='bool'),
     )
     peer_spec = dict(end_spec, name=dict(type='str', required=True), namespace=dict(type='str'))
     pair_spec = dict(

@@ -6,7 +6,8 @@
 
 Run on a lab host by Molecule (ansible.builtin.script). Reads through pyroute2 only, never through the modules
 under test. Output: {"host": NS, "netns": {name: NS}} where NS is {link name: {kind, up, mtu, mac, master,
-alias, peer, addresses, routes}}; peer is the index of a veth's other end, routes are main-table routes through
+hairpin, alias, peer, addresses, routes}}; hairpin is the hairpin mode of a bridge port (IFLA_BRPORT_MODE), null
+for a link that is not one; peer is the index of a veth's other end, routes are main-table routes through
 the link that the kernel did not add itself, as "DST via GW".
 """
 
@@ -17,6 +18,13 @@ import os
 
 from pyroute2 import IPRoute
 from pyroute2 import netns
+
+
+def hairpin(link):
+    """IFLA_BRPORT_MODE from the bridge_slave data of the link dump; None when the link is not a bridge port."""
+    if link.get(('IFLA_LINKINFO', 'IFLA_INFO_SLAVE_KIND')) != 'bridge':
+        return None
+    return bool(link.get(('IFLA_LINKINFO', 'IFLA_INFO_SLAVE_DATA', 'IFLA_BRPORT_MODE')))
 
 
 def read(ipr):
@@ -32,6 +40,7 @@ def read(ipr):
             'mtu': link.get('mtu'),
             'mac': link.get('address'),
             'master': names.get(link.get('master')),
+            'hairpin': hairpin(link),
             'alias': link.get('ifalias'),
             'peer': link.get('link') if link.get(('linkinfo', 'kind')) == 'veth' else None,
             'addresses': [],
