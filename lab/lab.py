@@ -172,6 +172,7 @@ def write_ssh_configs(state):
     inventory = {'all': {'children': {'lab': {'hosts': hosts}},
                          'vars': {'ansible_user': 'root',
                                   'ansible_ssh_args': '-F %s/ssh_config' % directory,
+                                  'ansible_ssh_use_tty': False,
                                   'ansible_python_interpreter': sys.executable}}}
     with open(os.path.join(directory, 'inventory.json'), 'w') as handle:
         json.dump(inventory, handle, indent=2)
