@@ -55,10 +55,11 @@ def parse_publish(spec):
         host_ip, host, container = parts[0] or ANY, parts[1], parts[2]
     else:
         raise PortError('%s: expected [ip:]hostPort:containerPort[/protocol]' % spec)
-    try:
-        host_ip = ipaddress.IPv4Address(host_ip).compressed
-    except ValueError:
-        raise PortError('%s: host address %r is not an IPv4 address' % (spec, host_ip))
+    if host_ip != ANY:
+        try:
+            host_ip = ipaddress.IPv4Address(host_ip).compressed
+        except ValueError:
+            raise PortError('%s: host address %r is not an IPv4 address' % (spec, host_ip))
     if not host:
         raise PortError('%s: a host port is needed. Fix: write %s:HOSTPORT:%s' % (spec, host_ip, container))
     host_ports = _port_range(host, 'host port', spec)

@@ -306,7 +306,6 @@ def _desired(params):
     for a, b in zip(ordered, ordered[1:]):  # sorted: an overlap shows between neighbours
         if a.overlaps(b):
             raise LinuxnetError('networks: subnets %s and %s overlap. Fix: give every network its own subnet' % (a, b))
-    key = repr
     sysctls = {}
     if params['forwarding']:
         sysctls['net.ipv4.ip_forward'] = '1'
@@ -315,12 +314,12 @@ def _desired(params):
     return {
         'sysctls': sysctls,
         'sets': {
-            'bridges': sorted(bridges, key=key),
-            'self_pairs': sorted(((b, b) for b in bridges), key=key),
-            'icc_off_pairs': sorted(((b, b) for b in icc_off), key=key),
-            'internal': sorted(internal, key=key),
-            'masq_subnets': sorted(subnets, key=key),
-            'masq_self': sorted(masq, key=key),
+            'bridges': nft.sort_elements(bridges),
+            'self_pairs': nft.sort_elements((b, b) for b in bridges),
+            'icc_off_pairs': nft.sort_elements((b, b) for b in icc_off),
+            'internal': nft.sort_elements(internal),
+            'masq_subnets': nft.sort_elements(subnets),
+            'masq_self': nft.sort_elements(masq),
         },
     }
 

@@ -70,6 +70,9 @@ options:
     description:
       - Remove published ports that are not listed. Without it, other published ports stay, and one that
         the list would take over fails as a conflict.
+      - Without it, the module reads only the listed ports (and what could conflict with them) from the
+        kernel, so publishing a few more costs the same whatever is published already; RV(published)
+        then lists those ports. With it, the whole table is read and compared.
     type: bool
     default: false
   forwarding:
@@ -112,7 +115,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 published:
-  description: The published ports after the run, the way C(docker port) lists them, per container address.
+  description:
+    - The published ports after the run, the way C(docker port) lists them, per container address.
+    - With O(exclusive=true) or O(state=absent), all of them; otherwise the listed ones.
   returned: always
   type: dict
   sample: {"172.17.0.2": ["53/udp -> 127.0.0.1:5353", "80/tcp -> 0.0.0.0:8080"]}
@@ -225,7 +230,7 @@ def elements_for(maps):
             out['addr_port'].append(((host_ip, protocol, port), cport))
         targets.add(cip)
     out['hairpin'] = [(ip, ip) for ip in targets]
-    return {name: sorted(elems, key=repr) for name, elems in out.items()}
+    return {name: nft.sort_elements(elems) for name, elems in out.items()}
 
 
 def maps_from_elements(sets):
@@ -258,20 +263,30 @@ class PortMapReconciler(Reconciler):
         self.commands = []
         self.table = None
         self.final_maps = {}
+        self._lookup = None
 
     def _sysctl_path(self, key):
         return '/proc/sys/' + key.replace('.', '/')
 
     def read(self, desired):
+        # Publishing a few ports without exclusive needs only those keys: read the table's rules
+        # without the map contents and look the keys up one by one, so the cost does not grow
+        # with the number of ports published already.
+        targeted = (desired is not ABSENT and desired['state'] == 'present' and not desired['exclusive']
+                    and nft.HAS_ELEMENT_LOOKUP)
         sysctls = {}
+        if targeted and self._lookup is None:
+            self._lookup = nft.ElementLookup(self.netlink, self.ns, 'ip', TABLE)
         with self.netlink.inside(self.ns):
-            table = nft.TableState(nft.list_table('ip', TABLE))
+            table = nft.TableState(self._lookup.table_objects() if targeted else nft.list_table('ip', TABLE))
             for key in desired['sysctls'] if desired is not ABSENT else []:
                 try:
                     with open(self._sysctl_path(key)) as handle:
                         sysctls[key] = handle.read().strip()
                 except FileNotFoundError:
                     sysctls[key] = None
+            if targeted and table.owned:
+                self._look_up(table, desired['maps'])
         if table.exists and not table.owned:
             raise LinuxnetError('nftables table ip %s exists but was not made by linuxnet.container (no set %s in it). '
                                 'Fix: rename or remove that table; this module only manages its own' % (TABLE, nft.OWNER_SET))
@@ -280,6 +295,36 @@ class PortMapReconciler(Reconciler):
         if table.exists:
             state[KEY] = _summary(maps_from_elements(table.sets), table.chains)
         return state
+
+    def _look_up(self, table, maps):
+        """Fill ``table.sets`` with what the kernel holds for these keys only (and what could conflict)."""
+        found = {name: [] for name in MAPS}
+        targets = set()
+        any_port_keys = set()
+        for (host_ip, protocol, port), ((cip, _cport), _label_) in maps.items():
+            any_port_keys.add((protocol, port))  # an all-addresses publication conflicts with any address
+            targets.add(cip)
+        if any(key[0] == ANY for key in maps):
+            # an all-addresses key conflicts with every single-address key of that port: those maps
+            # hold only single-address publications, usually few; read them whole
+            for name in ('addr_addr', 'addr_port'):
+                found[name] = nft.list_elements('ip', TABLE, name)
+        else:
+            for key in maps:
+                for name, dtype in (('addr_addr', 'ipv4_addr'), ('addr_port', 'inet_service')):
+                    value = self._lookup.get(name, MAPS[name][0], key, dtype)
+                    if value is not None:
+                        found[name].append((key, value))
+        for key in any_port_keys:
+            for name, dtype in (('any_addr', 'ipv4_addr'), ('any_port', 'inet_service')):
+                value = self._lookup.get(name, MAPS[name][0], key, dtype)
+                if value is not None:
+                    found[name].append((key, value))
+        for cip in targets:
+            if self._lookup.get('hairpin', MAPS['hairpin'][0], (cip, cip)):
+                found['hairpin'].append((cip, cip))
+        for name, elements in found.items():
+            table.sets[name] = nft.sort_elements(elements)
 
     def plan(self, desired, current):
         plan = Plan()

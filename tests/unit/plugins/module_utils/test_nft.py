@@ -83,3 +83,12 @@ def test_a_deleted_or_foreign_rule_rewrites_only_that_chain():
 
 def test_planned_rule_ids():
     assert nft.planned_rule_ids(CHAINS, RULES, {'user'}) == {'forward': ['user', 'drop']}
+
+
+def test_keys_and_data_encode_as_the_kernel_stores_them():
+    # concatenated fields pad to 4 bytes; ports are big-endian
+    assert nft._encode('inet_proto', 'tcp') + nft._encode('inet_service', 8080) == b'\x06\x00\x00\x00\x1f\x90\x00\x00'
+    assert nft._encode('ipv4_addr', '172.17.0.2') == b'\xac\x11\x00\x02'
+    assert nft._decode('inet_service', b'\x00P') == 80
+    assert nft._decode('ipv4_addr', b'\xac\x11\x00\x02') == '172.17.0.2'
+    assert nft._decode('inet_proto', b'\x11') == 'udp'
