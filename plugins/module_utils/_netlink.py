@@ -81,9 +81,6 @@ _ERRNO_HINTS = {
                    'a kernel table is full (too many entries): raise the limit or remove unused objects'),
 }
 
-# pyroute2 dump attributes which are pure noise for users and diffs.
-EOPNOTSUPP = errno.EOPNOTSUPP
-
 
 def explain(err, obj, action):
     """Turn a NetlinkError/OSError into a message naming the object and the fix."""

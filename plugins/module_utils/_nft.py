@@ -96,9 +96,9 @@ def list_table(family, name, terse=False):
     return objects
 
 
-def list_elements(family, table, name):
-    """The normalised elements of one set or map."""
-    rc, out, err = run_nft(['list', 'map' if name.endswith(('_addr', '_port')) else 'set', family, table, name])
+def list_elements(family, table, name, kind='set'):
+    """The normalised elements of one set (kind 'set') or map (kind 'map')."""
+    rc, out, err = run_nft(['list', kind, family, table, name])
     if rc != 0:
         raise LinuxnetError('nftables %s %s %s: cannot list it: %s' % (family, table, name, err.strip()))
     for item in json.loads(out).get('nftables', []):

@@ -308,7 +308,7 @@ class PortMapReconciler(Reconciler):
             # an all-addresses key conflicts with every single-address key of that port: those maps
             # hold only single-address publications, usually few; read them whole
             for name in ('addr_addr', 'addr_port'):
-                found[name] = nft.list_elements('ip', TABLE, name)
+                found[name] = nft.list_elements('ip', TABLE, name, kind='map')
         else:
             for key in maps:
                 for name, dtype in (('addr_addr', 'ipv4_addr'), ('addr_port', 'inet_service')):
