@@ -76,7 +76,12 @@ def test_stopping_the_lab_leaves_the_machine_as_it_was(tmp_path):
                                 'setsid ip netns exec c2 sleep 600 </dev/null >/dev/null 2>&1 &')
         during = snapshot()
         namespaces = lab_namespaces(lab)
+        # The background sleep is started over ssh and may still be exec'ing: wait for it, bounded.
+        deadline = time.time() + 10
         running = processes_of(namespaces)
+        while not any('sleep 600' in cmd for _pid, cmd in running) and time.time() < deadline:
+            time.sleep(0.1)
+            running = processes_of(namespaces)
         assert any('sleep 600' in cmd for _pid, cmd in running), running
         assert lab.namespaces('docker-node1') == ['c1', 'c2']
         # The machine's own namespace never sees the lab's links: peers are created in place.
