@@ -26,10 +26,10 @@ def test_every_problem_is_reported_with_host_variable_and_fix():
         n2={'linuxnet_state': 'gone', 'linuxnet_containers': {'web': {}}})
     text = '\n'.join(found)
     assert len(found) == 7, text
-    assert 'host n1: linuxnet_containers[1] (web): the name web is already used by linuxnet_containers[0]' in text
+    assert 'host n1: linuxnet_containers[1] (web): Conflict. The container name "/web" is already in use by linuxnet_containers[0]' in text
     assert "host n1: linuxnet_containers[2] (a/b): namespace name 'a/b' must not contain '/'" in text
     assert "network_mode 'overlay' is not valid. Fix: use bridge, host, none or container:<name>" in text
-    assert 'network_mode container:ghost: no such container on this host. Fix: declare ghost' in text
+    assert 'network_mode container:ghost: No such container: ghost. Fix: declare ghost' in text
     assert 'network_mode container:z names the container itself' in text
     assert "host n2: linuxnet_state is 'gone'" in text
     assert 'host n2: linuxnet_containers must be a list' in text

@@ -1,0 +1,455 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The inventory contract read as a topology: networks and container endpoints (pure logic).
+
+Two users: the controller-side validation (every problem of every host, before any host
+changes, with Docker's wording where Docker has one) and the planners of the roles, which
+turn a valid topology plus what a host already holds into the arguments of a few module calls.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible_collections.linuxnet.container.plugins.module_utils._ids import bridge_name as derived_bridge_name
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import validate_netns_name
+from ansible_collections.linuxnet.container.plugins.module_utils._normalize import normalize_mac, validate_ifname
+from ansible_collections.linuxnet.container.plugins.module_utils._ports import ANY, PortError, build_maps, parse_publish
+
+DRIVERS = ('bridge', 'overlay', 'macvlan')
+DEFAULT_NETWORK = 'bridge'
+DEFAULT_BRIDGE = 'docker0'
+DEFAULT_SUBNET = '172.17.0.0/16'
+PREDEFINED = ('host', 'none')
+BOOL_OPTIONS = {'icc': True, 'masquerade': True, 'internal': False}
+NETWORK_KEYS = frozenset(('name', 'driver', 'subnet', 'gateway', 'ip_range', 'bridge_name', 'mtu', 'icc', 'masquerade',
+                          'internal', 'vni', 'parent'))
+CONTAINER_KEYS = frozenset(('name', 'network_mode', 'networks', 'ports', 'links'))
+ENDPOINT_KEYS = frozenset(('name', 'ipv4_address', 'mac_address', 'aliases'))
+
+
+def default_pools():
+    """Docker's default address pools, in the order Docker hands them out: 172.17-31/16, then 192.168/20s."""
+    pools = [ipaddress.ip_network('172.%d.0.0/16' % n) for n in range(17, 32)]
+    pools.extend(ipaddress.ip_network('192.168.%d.0/20' % n) for n in range(0, 256, 16))
+    return pools
+
+
+def container_mode(container):
+    """'bridge' (the default), 'host', 'none' or 'container'."""
+    mode = container.get('network_mode') or 'bridge'
+    return 'container' if isinstance(mode, str) and mode.startswith('container:') else mode
+
+
+def _bool(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ('true', 'yes', 'on', '1', 'false', 'no', 'off', '0'):
+        return value.lower() in ('true', 'yes', 'on', '1')
+    raise ValueError('%r is not a boolean' % (value,))
+
+
+class Network:
+    """One network of linuxnet_networks (or the default one), normalised."""
+
+    def __init__(self, name, driver='bridge', subnet=None, gateway=None, ip_range=None, bridge=None, mtu=None,
+                 icc=True, masquerade=True, internal=False, vni=None, parent=None, default=False):
+        self.name = name
+        self.driver = driver
+        self.subnet = subnet            # ipaddress.IPv4Network or None (picked per host)
+        self.user_subnet = subnet is not None and not default
+        self.gateway = gateway          # ipaddress.IPv4Address or None (first address)
+        self.ip_range = ip_range
+        self.bridge = bridge or (DEFAULT_BRIDGE if default else derived_bridge_name(name))
+        self.mtu = mtu
+        self.icc = icc
+        self.masquerade = masquerade
+        self.internal = internal
+        self.vni = vni
+        self.parent = parent
+        self.default = default
+
+
+def read_networks(raw_networks, where, problems):
+    """linuxnet_networks -> {name: Network}, with the default network; problems appended."""
+    nets = {}
+    declared_default = None
+    if raw_networks is None:
+        raw_networks = []
+    if not isinstance(raw_networks, list):
+        problems.append('%s: linuxnet_networks must be a list of networks, got %s. Fix: write it as a YAML list of dicts '
+                        'with a name' % (where, type(raw_networks).__name__))
+        raw_networks = []
+    bridges = {}
+    for index, raw in enumerate(raw_networks):
+        at = '%s: linuxnet_networks[%d]' % (where, index)
+        if not isinstance(raw, dict) or not isinstance(raw.get('name'), str) or not raw.get('name'):
+            problems.append('%s must be a dict with a name, got %r. Fix: add "name: <network>"' % (at, raw))
+            continue
+        name = raw['name']
+        at = '%s (%s)' % (at, name)
+        unknown = sorted(set(raw) - NETWORK_KEYS)
+        if unknown:
+            problems.append('%s: unknown key(s) %s. Fix: use only %s' % (at, ', '.join(unknown), ', '.join(sorted(NETWORK_KEYS))))
+        if name in PREDEFINED:
+            problems.append('%s: operation is not permitted on predefined %s network. Fix: choose another name' % (at, name))
+            continue
+        if name in nets:
+            problems.append('%s: network with name %s already exists. Fix: give every network a unique name' % (at, name))
+            continue
+        net = _read_network(raw, at, problems, default=(name == DEFAULT_NETWORK))
+        if net is None:
+            continue
+        if net.driver == 'bridge':
+            if net.bridge in bridges:
+                problems.append('%s: bridge_name %s is also the bridge of network %s. Fix: give each network its own bridge_name'
+                                % (at, net.bridge, bridges[net.bridge]))
+            bridges.setdefault(net.bridge, name)
+        nets[name] = net
+        if name == DEFAULT_NETWORK:
+            declared_default = net
+    if declared_default is None:
+        nets[DEFAULT_NETWORK] = Network(DEFAULT_NETWORK, default=True)
+    _overlaps(nets, where, problems)
+    return nets
+
+
+def _read_network(raw, at, problems, default):
+    before = len(problems)
+    driver = raw.get('driver') or 'bridge'
+    if driver not in DRIVERS:
+        problems.append('%s: plugin "%s" not found (driver). Fix: use bridge, overlay or macvlan' % (at, driver))
+        return None
+    if default and driver != 'bridge':
+        problems.append('%s: the default network %s is a bridge network. Fix: remove driver or choose another name'
+                        % (at, DEFAULT_NETWORK))
+    subnet = gateway = ip_range = None
+    if raw.get('subnet') is not None:
+        text = str(raw['subnet']).strip()
+        try:
+            subnet = ipaddress.IPv4Network(text, strict=False)
+        except ValueError:
+            problems.append('%s: invalid CIDR address: %s (subnet). Fix: write it like 173.20.0.0/16' % (at, raw['subnet']))
+        if subnet is not None and '/' not in text:
+            problems.append('%s: invalid CIDR address: %s (subnet has no prefix length). Fix: write it like %s/16'
+                            % (at, text, text))
+            subnet = None
+        elif subnet is not None and str(subnet.network_address) != text.split('/')[0]:
+            problems.append('%s: invalid subnet %s : it should be %s. Fix: write subnet: %s' % (at, text, subnet, subnet))
+            subnet = None
+        if subnet is not None and subnet.prefixlen > 30:
+            problems.append('%s: subnet %s is too small for a gateway and endpoints. Fix: use a prefix of /30 or shorter'
+                            % (at, subnet))
+    elif driver == 'macvlan':
+        problems.append('%s: a macvlan network needs a subnet (its addresses live on the parent\'s segment). '
+                        'Fix: set subnet' % at)
+    for key in ('gateway',):
+        if raw.get(key) is None:
+            continue
+        try:
+            gateway = ipaddress.IPv4Address(str(raw[key]).strip())
+        except ValueError:
+            problems.append('%s: invalid gateway address %s. Fix: write an IPv4 address inside the subnet' % (at, raw[key]))
+            continue
+        if subnet is None:
+            problems.append('%s: a gateway needs a subnet. Fix: set subnet as well, or drop gateway' % at)
+        elif gateway not in subnet or gateway in (subnet.network_address, subnet.broadcast_address):
+            problems.append('%s: no matching subnet for gateway %s (subnet %s). Fix: use an address inside %s'
+                            % (at, gateway, subnet, subnet))
+    if raw.get('ip_range') is not None:
+        try:
+            ip_range = ipaddress.IPv4Network(str(raw['ip_range']).strip(), strict=True)
+        except ValueError:
+            problems.append('%s: invalid CIDR address: %s (ip_range). Fix: write it like 173.20.5.0/24' % (at, raw['ip_range']))
+        if ip_range is not None:
+            if subnet is None:
+                problems.append('%s: ip_range needs a subnet. Fix: set subnet as well' % at)
+            elif not ip_range.subnet_of(subnet):
+                problems.append('%s: no matching subnet for range %s (subnet %s). Fix: choose a range inside %s'
+                                % (at, ip_range, subnet, subnet))
+    bridge = raw.get('bridge_name')
+    if bridge is not None:
+        if driver != 'bridge':
+            problems.append('%s: bridge_name applies to bridge networks only. Fix: remove it' % at)
+        error = validate_ifname(bridge) if isinstance(bridge, str) else 'must be a string'
+        if error:
+            problems.append('%s: bridge_name %r: %s. Fix: use at most 15 bytes of letters, digits, - and _' % (at, bridge, error))
+    elif driver == 'bridge' and not default and validate_ifname(derived_bridge_name(raw['name'])):
+        problems.append('%s: cannot derive a bridge name. Fix: set bridge_name' % at)
+    mtu = raw.get('mtu')
+    if mtu is not None:
+        try:
+            mtu = int(mtu)
+        except (TypeError, ValueError):
+            mtu = -1
+        if not 68 <= mtu <= 65535:
+            problems.append('%s: mtu %r is out of range (68-65535). Fix: use a number like 1500' % (at, raw.get('mtu')))
+    options = {}
+    for key, default_value in BOOL_OPTIONS.items():
+        try:
+            options[key] = _bool(raw[key]) if raw.get(key) is not None else default_value
+        except ValueError:
+            problems.append('%s: %s must be true or false, got %r' % (at, key, raw[key]))
+    vni = raw.get('vni')
+    if vni is not None:
+        if driver != 'overlay':
+            problems.append('%s: vni applies to overlay networks only. Fix: remove it or set driver: overlay' % at)
+        elif not isinstance(vni, int) or isinstance(vni, bool) or not 1 <= vni <= 16777215:
+            problems.append('%s: vni %r is out of range (1-16777215). Fix: use a number like 256' % (at, vni))
+    if raw.get('parent') is not None and driver != 'macvlan':
+        problems.append('%s: parent applies to macvlan networks only. Fix: remove it or set driver: macvlan' % at)
+    if driver == 'macvlan' and not raw.get('parent'):
+        problems.append('%s: a macvlan network needs parent (the host interface it hangs from). Fix: set parent: eth0' % at)
+    if len(problems) != before:
+        return None
+    if subnet is not None and gateway is None:
+        gateway = subnet.network_address + 1
+    return Network(raw['name'], driver=driver, subnet=subnet, gateway=gateway, ip_range=ip_range, bridge=bridge, mtu=mtu,
+                   vni=vni, parent=raw.get('parent'), default=default, **options)
+
+
+def _overlaps(nets, where, problems):
+    with_subnet = sorted((n for n in nets.values() if n.subnet is not None), key=lambda n: (n.subnet, n.name))
+    for index, net in enumerate(with_subnet):
+        for other in with_subnet[index + 1:]:
+            if other.subnet.network_address > net.subnet.broadcast_address:
+                break
+            problems.append('%s: linuxnet_networks: subnet %s of %s overlaps subnet %s of %s (Pool overlaps with other one '
+                            'on this address space). Fix: give the networks disjoint subnets'
+                            % (where, other.subnet, other.name, net.subnet, net.name))
+
+
+class Endpoint:
+    """A container's attachment to one network."""
+
+    def __init__(self, container, network, ifname, address=None, mac=None, aliases=()):
+        self.container = container
+        self.network = network
+        self.ifname = ifname
+        self.address = address      # static ipaddress.IPv4Address or None
+        self.mac = mac
+        self.aliases = list(aliases)
+
+
+def read_container_endpoints(container, nets, at, problems):
+    """The endpoints of one bridge-mode container, in its order (eth0, eth1, ...)."""
+    raw_list = container.get('networks')
+    if raw_list is None:
+        raw_list = [DEFAULT_NETWORK]
+    if not isinstance(raw_list, list) or not raw_list:
+        problems.append('%s: networks must be a non-empty list of network names or dicts. Fix: list at least one network, '
+                        'or leave networks out to join the default network' % at)
+        return []
+    endpoints = []
+    seen = set()
+    for index, raw in enumerate(raw_list):
+        raw = {'name': raw} if isinstance(raw, str) else raw
+        if not isinstance(raw, dict) or not isinstance(raw.get('name'), str):
+            problems.append('%s: networks[%d] must be a network name or a dict with a name, got %r' % (at, index, raw))
+            continue
+        name = raw['name']
+        unknown = sorted(set(raw) - ENDPOINT_KEYS)
+        if unknown:
+            problems.append('%s: networks[%d] (%s): unknown key(s) %s. Fix: use only %s'
+                            % (at, index, name, ', '.join(unknown), ', '.join(sorted(ENDPOINT_KEYS))))
+        net = nets.get(name)
+        if net is None:
+            problems.append('%s: network %s not found. Fix: declare it in linuxnet_networks or fix the name' % (at, name))
+            continue
+        if name in seen:
+            problems.append('%s: endpoint with name %s already exists in network %s. Fix: list each network once'
+                            % (at, container['name'], name))
+            continue
+        seen.add(name)
+        address = mac = None
+        if raw.get('ipv4_address') is not None:
+            address = _static_address(raw['ipv4_address'], net, at, problems)
+        if raw.get('mac_address') is not None:
+            try:
+                mac = normalize_mac(str(raw['mac_address']))
+            except ValueError:
+                problems.append('%s: networks[%d] (%s): invalid MAC address %s. Fix: write it like 02:42:ac:11:00:02'
+                                % (at, index, name, raw['mac_address']))
+        aliases = raw.get('aliases') or []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
+            problems.append('%s: networks[%d] (%s): aliases must be a list of names' % (at, index, name))
+            aliases = []
+        elif aliases and net.default:
+            problems.append('%s: network-scoped alias is supported only for containers in user defined networks '
+                            '(aliases on %s). Fix: drop the aliases or use a user-defined network' % (at, name))
+        endpoints.append(Endpoint(container['name'], name, 'eth%d' % len(endpoints), address, mac, aliases))
+    return endpoints
+
+
+def _static_address(value, net, at, problems):
+    try:
+        address = ipaddress.IPv4Address(str(value).strip())
+    except ValueError:
+        problems.append('%s: invalid IPv4 address %s on network %s. Fix: write an address like 173.20.0.4' % (at, value, net.name))
+        return None
+    if net.default:
+        problems.append('%s: user specified IP address is supported on user defined networks only (ipv4_address %s on %s). '
+                        'Fix: drop ipv4_address or use a user-defined network' % (at, address, net.name))
+        return None
+    if not net.user_subnet:
+        problems.append('%s: user specified IP address is supported only when connecting to networks with user configured '
+                        'subnets (ipv4_address %s on %s). Fix: set subnet on network %s, or drop ipv4_address'
+                        % (at, address, net.name, net.name))
+        return None
+    if address not in net.subnet:
+        problems.append("%s: Invalid address %s: It does not belong to any of this network's subnets (%s is %s). "
+                        'Fix: use an address inside %s' % (at, address, net.name, net.subnet, net.subnet))
+        return None
+    if address in (net.subnet.network_address, net.subnet.broadcast_address, net.gateway):
+        problems.append('%s: Address already in use: %s is the network, broadcast or gateway address of %s. '
+                        'Fix: choose another address' % (at, address, net.name))
+        return None
+    return address
+
+
+def host_problems(host, hv):
+    """Every problem in one host's linuxnet variables (networks as that host sees them)."""
+    where = 'host %s' % host
+    problems = []
+    nets = read_networks(hv.get('linuxnet_networks'), where, problems)
+    containers = hv.get('linuxnet_containers')
+    if containers is None:
+        containers = []
+    if not isinstance(containers, list):
+        problems.append('%s: linuxnet_containers must be a list of containers, got %s. Fix: write it as a YAML list '
+                        'of dicts with a name' % (where, type(containers).__name__))
+        return problems
+    names = {}
+    valid = []
+    for index, container in enumerate(containers):
+        at = '%s: linuxnet_containers[%d]' % (where, index)
+        if not isinstance(container, dict) or not isinstance(container.get('name'), str):
+            problems.append('%s must be a dict with a name, got %r. Fix: add "name: <container>"' % (at, container))
+            continue
+        name = container['name']
+        at = '%s (%s)' % (at, name)
+        problem = validate_netns_name(name)
+        if problem:
+            problems.append('%s: %s. Fix: use a plain name like web1' % (at, problem))
+            continue
+        if name in names:
+            problems.append('%s: Conflict. The container name "/%s" is already in use by linuxnet_containers[%d]. '
+                            'Fix: give every container a unique name' % (at, name, names[name]))
+            continue
+        names[name] = index
+        unknown = sorted(set(container) - CONTAINER_KEYS)
+        if unknown:
+            problems.append('%s: unknown key(s) %s. Fix: use only %s' % (at, ', '.join(unknown), ', '.join(sorted(CONTAINER_KEYS))))
+        mode = container.get('network_mode') or 'bridge'
+        if not isinstance(mode, str) or (mode not in ('bridge', 'host', 'none') and not mode.startswith('container:')):
+            problems.append('%s: network_mode %r is not valid. Fix: use bridge, host, none or container:<name>' % (at, mode))
+            continue
+        valid.append((index, at, container))
+    endpoints = {}
+    for index, at, container in valid:
+        mode = container_mode(container)
+        if mode != 'bridge' and container.get('networks'):
+            problems.append('%s: conflicting options: network_mode %s cannot be combined with networks. '
+                            'Fix: drop networks or use network_mode bridge' % (at, container['network_mode']))
+        if mode == 'container':
+            other = container['network_mode'].split(':', 1)[1]
+            if other == container['name']:
+                problems.append('%s: network_mode container:%s names the container itself (cannot join own network '
+                                'namespace). Fix: name another container' % (at, other))
+            elif other not in names:
+                problems.append('%s: network_mode container:%s: No such container: %s. Fix: declare %s in '
+                                'linuxnet_containers of %s' % (at, other, other, other, host))
+            elif container_mode(containers[names[other]]) in ('container', 'host'):
+                problems.append('%s: network_mode container:%s: %s has no namespace of its own (mode %s). '
+                                'Fix: name a container in bridge or none mode' % (at, other, other, containers[names[other]]['network_mode']))
+            if container.get('ports'):
+                problems.append('%s: conflicting options: port publishing and the container type network mode. '
+                                'Fix: publish the ports on %s' % (at, other))
+        if mode == 'bridge':
+            endpoints[container['name']] = read_container_endpoints(container, nets, at, problems)
+    _duplicate_addresses(endpoints, where, problems)
+    _port_problems(valid, where, problems)
+    _link_problems(valid, names, endpoints, nets, where, problems)
+    return problems
+
+
+def _duplicate_addresses(endpoints, where, problems):
+    used = {}
+    for container, eps in endpoints.items():
+        for ep in eps:
+            if ep.address is None:
+                continue
+            key = (ep.network, ep.address)
+            if key in used:
+                problems.append('%s: linuxnet_containers (%s): Address already in use: %s on %s is also the ipv4_address of '
+                                '%s. Fix: give each container its own address' % (where, container, ep.address, ep.network, used[key]))
+            used.setdefault(key, container)
+
+
+def _port_problems(valid, where, problems):
+    entries = []
+    for _index, at, container in valid:
+        ports = container.get('ports') or []
+        if not isinstance(ports, list):
+            problems.append('%s: ports must be a list like ["8080:80"]' % at)
+            continue
+        for spec in ports:
+            try:
+                publication = parse_publish(spec)
+            except PortError as err:
+                problems.append('%s: ports: %s. Fix: write [ip:]hostPort:containerPort[/tcp|udp|sctp]' % (at, err))
+                continue
+            if container_mode(container) == 'bridge':
+                entries.append((container['name'], '0.0.0.0', publication))
+    try:
+        build_maps(entries)
+    except PortError as err:
+        problems.append('%s: linuxnet_containers: %s (Bind failed: port is already allocated)' % (where, err))
+
+
+def parse_link(value):
+    text = str(value)
+    name, _sep, alias = text.partition(':')
+    return name, alias or name
+
+
+def _link_problems(valid, names, endpoints, nets, where, problems):
+    for _index, at, container in valid:
+        links = container.get('links') or []
+        if not isinstance(links, list):
+            problems.append('%s: links must be a list of container names' % at)
+            continue
+        for link in links:
+            target, _alias = parse_link(link)
+            if target not in names:
+                problems.append('%s: links: could not get container for %s. Fix: declare %s on this host or drop the link'
+                                % (at, target, target))
+                continue
+            if container_mode(container) != 'bridge':
+                problems.append('%s: conflicting options: links need network_mode bridge. Fix: drop links' % at)
+                continue
+            if link_address_network(container['name'], target, endpoints, nets) is None:
+                problems.append('%s: Cannot link to /%s, as it does not belong to the default network. '
+                                'Fix: put both on a common network' % (at, target))
+
+
+def link_address_network(source, target, endpoints, nets):
+    """The network through which ``source`` reaches linked ``target``: the default one first."""
+    mine = {ep.network for ep in endpoints.get(source, [])}
+    theirs = [ep.network for ep in endpoints.get(target, [])]
+    common = [n for n in theirs if n in mine]
+    for name in common:
+        if nets[name].default:
+            return name
+    return common[0] if common else None
+
+
+def published(container):
+    """(publication dicts) of a container; validation has already passed."""
+    return [parse_publish(spec) for spec in container.get('ports') or []]
+
+
+__all__ = ['ANY', 'DEFAULT_NETWORK', 'Network', 'Endpoint', 'default_pools', 'host_problems', 'read_networks',
+           'read_container_endpoints', 'container_mode', 'parse_link', 'link_address_network', 'published']

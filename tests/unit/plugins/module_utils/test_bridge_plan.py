@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The bridge_network planner and the inventory validation behind it (SEEDS.md S2-S7)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import PlanError, plan_host
+from ansible_collections.linuxnet.container.plugins.module_utils._ids import bridge_name, container_id, host_veth_name
+from ansible_collections.linuxnet.container.plugins.module_utils._topology import host_problems
+
+NETS = [
+    {'name': 'test_net1'},
+    {'name': 'test_net2', 'subnet': '173.20.0.0/16', 'gateway': '173.20.0.1'},
+]
+
+
+def plan(containers, networks=NETS, facts=None, state='present'):
+    hv = {'linuxnet_networks': networks, 'linuxnet_containers': containers}
+    assert host_problems('n1', hv) == []
+    return plan_host('n1', hv, facts or {}, state)
+
+
+def addresses(result):
+    return {(p['peer']['namespace'], p['peer']['name']): p['peer']['addresses'][0] for p in result['pairs'] if 'peer' in p}
+
+
+def test_default_network_is_docker0_with_docker_macs_and_a_default_route():
+    result = plan([{'name': 'c1'}, {'name': 'c2'}])
+    assert result['bridges'] == [{'name': 'docker0', 'addresses': ['172.17.0.1/16'], 'purge_addresses': True}]
+    first = result['pairs'][0]
+    assert first['name'] == host_veth_name('c1', 'bridge') and first['master'] == 'docker0' and first['hairpin']
+    assert first['peer'] == {'name': 'eth0', 'namespace': 'c1', 'addresses': ['172.17.0.2/16'], 'mac': '02:42:ac:11:00:02',
+                             'routes': [{'dst': 'default', 'gateway': '172.17.0.1'}]}
+    assert addresses(result)[('c2', 'eth0')] == '172.17.0.3/16'
+    assert result['isolation'] == [{'bridge': 'docker0', 'subnet': '172.17.0.0/16', 'icc': True, 'masquerade': True,
+                                    'internal': False}]
+
+
+def test_default_network_only_resolves_links():
+    result = plan([{'name': 'test1'}, {'name': 'test2', 'links': ['test1']}])
+    hosts = {ns['name']: ns['hosts'] for ns in result['namespaces']}
+    assert hosts['test1'] == [{'address': '172.17.0.2', 'names': [container_id('test1')[:12], 'test1']}]
+    assert {'address': '172.17.0.2', 'names': ['test1', container_id('test1')[:12]]} in hosts['test2']
+
+
+def test_user_networks_pick_free_pools_and_resolve_names_and_aliases():
+    result = plan([{'name': 'a', 'networks': ['test_net1']},
+                   {'name': 'b', 'networks': [{'name': 'test_net1', 'aliases': ['www']}]}],
+                  facts={'routes': [{'dst': '172.18.0.0/16', 'dev': 'eth9'}, {'dst': 'default', 'dev': 'eth0'}]})
+    bridge = result['bridges'][0]
+    assert bridge['name'] == bridge_name('test_net1') and len(bridge['name']) == 15
+    assert bridge['addresses'] == ['172.19.0.1/16']  # 172.18 is routed on the host
+    hosts = {ns['name']: ns['hosts'] for ns in result['namespaces']}
+    assert {'address': '172.19.0.3', 'names': ['b', 'www']} in hosts['a']
+    assert {'address': '172.19.0.2', 'names': ['a']} in hosts['b']
+
+
+def test_default_subnet_moves_when_taken_and_pools_run_out():
+    result = plan([{'name': 'c1'}], facts={'routes': [{'dst': '172.16.0.0/12', 'dev': 'eth0'}]})
+    assert result['bridges'][0]['addresses'] == ['192.168.0.1/20']
+    routes = [{'dst': '172.16.0.0/12', 'dev': 'eth0'}, {'dst': '192.168.0.0/16', 'dev': 'eth1'}]
+    with pytest.raises(PlanError, match='network bridge: could not find an available, non-overlapping IPv4 address pool'):
+        plan([{'name': 'c1'}], facts={'routes': routes})
+
+
+def test_existing_bridge_keeps_its_subnet_even_if_pools_would_pick_another():
+    facts = {'networks': [{'Name': 'test_net1', 'Exists': True, 'Options': {'com.docker.network.bridge.name': bridge_name('test_net1')},
+                           'IPAM': {'Config': [{'Subnet': '172.30.0.0/16', 'Gateway': '172.30.0.1'}]}}],
+             'routes': [{'dst': '172.30.0.0/16', 'dev': bridge_name('test_net1')}]}
+    result = plan([{'name': 'a', 'networks': ['test_net1']}], facts=facts)
+    assert result['bridges'][0]['addresses'] == ['172.30.0.1/16']
+    assert addresses(result)[('a', 'eth0')] == '172.30.0.2/16'
+
+
+def test_addresses_are_stable_when_containers_are_added_anywhere():
+    before = plan([{'name': 'a', 'networks': ['test_net2']}, {'name': 'b', 'networks': ['test_net2']}])
+    assert addresses(before) == {('a', 'eth0'): '173.20.0.2/16', ('b', 'eth0'): '173.20.0.3/16'}
+    facts = {'endpoints': [{'container': 'a', 'network': 'test_net2', 'addresses': ['173.20.0.2/16'], 'host_ifname': 'x'},
+                           {'container': 'b', 'network': 'test_net2', 'addresses': ['173.20.0.3/16'], 'host_ifname': 'y'}]}
+    after = plan([{'name': 'new', 'networks': ['test_net2']}, {'name': 'b', 'networks': ['test_net2']},
+                  {'name': 'a', 'networks': ['test_net2']}], facts=facts)
+    assert addresses(after) == {('a', 'eth0'): '173.20.0.2/16', ('b', 'eth0'): '173.20.0.3/16', ('new', 'eth0'): '173.20.0.4/16'}
+
+
+def test_static_addresses_are_reserved_first_and_ip_range_is_honoured():
+    nets = [{'name': 'n', 'subnet': '10.9.0.0/16', 'ip_range': '10.9.5.0/24'}]
+    result = plan([{'name': 'a', 'networks': ['n']}, {'name': 'b', 'networks': [{'name': 'n', 'ipv4_address': '10.9.5.0'}]}],
+                  networks=nets)
+    assert addresses(result) == {('a', 'eth0'): '10.9.5.1/16', ('b', 'eth0'): '10.9.5.0/16'}
+
+
+def test_many_networks_eth_order_default_route_on_first_non_internal_and_ports_on_it():
+    nets = NETS + [{'name': 'inner', 'subnet': '10.50.0.0/24', 'internal': True, 'icc': False, 'mtu': 1400}]
+    result = plan([{'name': 'c', 'networks': ['inner', 'test_net2'], 'ports': ['8080:80']}], networks=nets)
+    peers = {p['peer']['name']: p for p in result['pairs']}
+    assert 'routes' not in peers['eth0']['peer'] and peers['eth0']['mtu'] == 1400
+    assert peers['eth1']['peer']['routes'] == [{'dst': 'default', 'gateway': '173.20.0.1'}]
+    assert result['ports'] == [{'name': 'c', 'container_ip': '173.20.0.2', 'publish': ['8080:80']}]
+    assert {'bridge': bridge_name('inner'), 'subnet': '10.50.0.0/24', 'icc': False, 'masquerade': True,
+            'internal': True} in result['isolation']
+
+
+def test_modes_none_host_and_container():
+    result = plan([{'name': 'web', 'ports': ['80:80']}, {'name': 'side', 'network_mode': 'container:web'},
+                   {'name': 'iso', 'network_mode': 'none'}, {'name': 'h', 'network_mode': 'host', 'ports': ['81:81']}])
+    names = {ns['name']: ns for ns in result['namespaces']}
+    assert set(names) == {'web', 'side', 'iso'}
+    assert names['side']['share'] == 'web' and names['side']['hosts'] == names['web']['hosts']
+    assert names['iso']['hosts'] == []
+    assert [p['peer']['namespace'] for p in result['pairs']] == ['web']
+    assert result['warnings'] == ['host n1: container h: Published ports are discarded when using host network mode']
+
+
+def test_prunes_bridges_and_endpoints_that_left_the_inventory():
+    facts = {'networks': [{'Name': 'test_net1', 'Exists': True, 'Options': {'com.docker.network.bridge.name': 'br-old'}},
+                          {'Name': 'docker_gwbridge', 'Exists': True}],
+             'endpoints': [{'container': 'a', 'network': 'test_net1', 'addresses': ['172.18.0.2/16'], 'host_ifname': 'vethold'}]}
+    result = plan([{'name': 'a', 'networks': ['test_net2']}], facts=facts)
+    assert {'name': 'br-old', 'state': 'absent'} in result['bridges']
+    assert all(b['name'] != 'docker_gwbridge' for b in result['bridges'])
+    assert {'name': 'vethold', 'state': 'absent'} in result['pairs']
+
+
+def test_absent_plans_nothing_but_removals():
+    facts = {'networks': [{'Name': 'bridge', 'Exists': True, 'Options': {'com.docker.network.bridge.name': 'docker0'}}]}
+    result = plan([{'name': 'a'}], facts=facts, state='absent')
+    assert result['namespaces'] == [] and result['ports'] == [] and result['isolation'] == []
+    assert result['bridges'] == [{'name': 'docker0', 'state': 'absent'}]
+
+
+def test_500_containers_on_5_networks_plan_quickly_and_uniquely():
+    nets = [{'name': 'n%d' % i} for i in range(5)]
+    result = plan([{'name': 'c%d' % i, 'networks': ['n%d' % (i % 5)]} for i in range(500)], networks=nets)
+    assert len(result['pairs']) == 500 and len({p['name'] for p in result['pairs']}) == 500
+    assert len(set(addresses(result).values())) == 500
+
+
+@pytest.mark.parametrize('networks, containers, message', [
+    (NETS, [{'name': 'c', 'networks': [{'name': 'test_net1', 'ipv4_address': '172.18.0.9'}]}],
+     'user specified IP address is supported only when connecting to networks with user configured subnets'),
+    (NETS, [{'name': 'c', 'networks': [{'name': 'test_net2', 'ipv4_address': '172.20.0.2'}]}],
+     "Invalid address 172.20.0.2: It does not belong to any of this network's subnets"),
+    (NETS, [{'name': 'c', 'networks': [{'name': 'bridge', 'ipv4_address': '172.17.0.9'}]}],
+     'user specified IP address is supported on user defined networks only'),
+    (NETS, [{'name': 'c', 'networks': [{'name': 'test_net2', 'ipv4_address': '173.20.0.4'}]},
+            {'name': 'd', 'networks': [{'name': 'test_net2', 'ipv4_address': '173.20.0.4'}]}],
+     'Address already in use: 173.20.0.4 on test_net2 is also the ipv4_address of c'),
+    (NETS, [{'name': 'c', 'networks': [{'name': 'test_net2', 'ipv4_address': '173.20.0.1'}]}], 'Address already in use'),
+    ([{'name': 'x', 'subnet': '10.0.0.0/24', 'gateway': '10.0.1.1'}], [], 'no matching subnet for gateway 10.0.1.1'),
+    ([{'name': 'x', 'subnet': '10.0.0.0/16'}, {'name': 'y', 'subnet': '10.0.5.0/24'}], [],
+     'subnet 10.0.5.0/24 of y overlaps subnet 10.0.0.0/16 of x (Pool overlaps with other one on this address space)'),
+    ([{'name': 'x', 'subnet': '10.0.0.0/33'}], [], 'invalid CIDR address: 10.0.0.0/33'),
+    ([{'name': 'x', 'subnet': '10.0.0.5/24'}], [], 'invalid subnet 10.0.0.5/24 : it should be 10.0.0.0/24'),
+    ([{'name': 'x', 'subnet': '10.0.0.0/24', 'ip_range': '10.0.1.0/28'}], [], 'no matching subnet for range 10.0.1.0/28'),
+    ([{'name': 'x', 'bridge_name': 'a-bridge-name-too-long'}], [], "bridge_name 'a-bridge-name-too-long'"),
+    ([{'name': 'x'}, {'name': 'x'}], [], 'network with name x already exists'),
+    ([{'name': 'host'}], [], 'operation is not permitted on predefined host network'),
+    ([{'name': 'x', 'driver': 'weave'}], [], 'plugin "weave" not found'),
+    (NETS, [{'name': 'c', 'networks': ['nope']}], 'network nope not found'),
+    (NETS, [{'name': 'c', 'networks': ['test_net1', 'test_net1']}], 'endpoint with name c already exists in network test_net1'),
+    (NETS, [{'name': 'c'}, {'name': 'c'}], 'Conflict. The container name "/c" is already in use'),
+    (NETS, [{'name': 'c', 'network_mode': 'container:ghost'}], 'No such container: ghost'),
+    (NETS, [{'name': 'w'}, {'name': 'c', 'network_mode': 'container:w', 'ports': ['80:80']}],
+     'conflicting options: port publishing and the container type network mode'),
+    (NETS, [{'name': 'a', 'ports': ['8080:80']}, {'name': 'b', 'ports': ['0.0.0.0:8080:81']}],
+     'port is already allocated'),
+    (NETS, [{'name': 'a', 'ports': ['99999:80']}], 'host port 99999 is out of range'),
+    (NETS, [{'name': 'a', 'ports': ['80:80/icmp']}], "protocol 'icmp' is not one of tcp, udp, sctp"),
+    (NETS, [{'name': 'a' * 256}], 'linuxnet_containers[0] (' + 'a' * 256),
+    (NETS, [{'name': 'a', 'links': ['b']}, {'name': 'b', 'networks': ['test_net1']}],
+     'Cannot link to /b, as it does not belong to the default network'),
+    (NETS, [{'name': 'a', 'networks': [{'name': 'bridge', 'aliases': ['x']}]}],
+     'network-scoped alias is supported only for containers in user defined networks'),
+])
+def test_docker_errors_name_the_host_the_variable_and_the_fix(networks, containers, message):
+    problems = host_problems('n1', {'linuxnet_networks': networks, 'linuxnet_containers': containers})
+    text = '\n'.join(problems)
+    assert message in text
+    assert all(p.startswith('host n1: linuxnet_') and 'Fix:' in p for p in problems), text
