@@ -6,6 +6,12 @@
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
+
+from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import PlanError, plan_host
+from ansible_collections.linuxnet.container.plugins.module_utils._topology import DEFAULT_BRIDGE, DEFAULT_NETWORK
+from ansible_collections.linuxnet.container.plugins.module_utils._ids import bridge_name
 from ansible_collections.linuxnet.container.plugins.module_utils._inventory import (
     inventory_problems,
     namespaces_for,
@@ -20,6 +26,29 @@ def _container_namespaces(containers):
     return [{'name': name} for name in namespaces_for(containers)]
 
 
+def _bridge_network_plan(host_vars, host, facts, state='present'):
+    try:
+        plan = plan_host(host, host_vars, facts or {}, state)
+    except PlanError as err:
+        raise AnsibleFilterError(str(err))
+    for warning in plan['warnings']:
+        Display().warning(warning)
+    return plan
+
+
+def _bridge_networks(host_vars):
+    """[{name, bridge}] of the bridge networks (with the default one), for network_info."""
+    networks = [{'name': DEFAULT_NETWORK, 'bridge': DEFAULT_BRIDGE}]
+    for net in host_vars.get('linuxnet_networks') or []:
+        if not isinstance(net, dict) or (net.get('driver') or 'bridge') != 'bridge':
+            continue
+        if net.get('name') == DEFAULT_NETWORK:
+            networks[0]['bridge'] = net.get('bridge_name') or DEFAULT_BRIDGE
+        else:
+            networks.append({'name': net['name'], 'bridge': net.get('bridge_name') or bridge_name(net['name'])})
+    return networks
+
+
 class FilterModule:
     """linuxnet.container filters."""
 
@@ -27,4 +56,6 @@ class FilterModule:
         return {
             'inventory_problems': _inventory_problems,
             'container_namespaces': _container_namespaces,
+            'bridge_network_plan': _bridge_network_plan,
+            'bridge_networks': _bridge_networks,
         }
