@@ -312,6 +312,30 @@ def create_named_netns(name, home_fd):
             raise
 
 
+def bind_named_netns(name, target):
+    """Give the namespace /run/netns/TARGET a second name, /run/netns/NAME (a bind mount, like
+    ``ip netns attach`` does with a process's namespace): ``ip netns exec`` works under both."""
+    obj = 'network namespace %s (a second name of %s)' % (name, target)
+    with netlink_errors(obj, 'create'):
+        _prepare_run_dir()
+        path = os.path.join(NETNS_RUN_DIR, name)
+        source = os.path.join(NETNS_RUN_DIR, target)
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
+        if _libc().mount(source.encode(), path.encode(), b'none', MS_BIND, None) != 0:
+            err = _os_error('bind-mount %s' % source, path)
+            os.unlink(path)
+            raise err
+
+
+def netns_identity(name):
+    """(st_dev, st_ino) of a named namespace: two names with the same identity are one namespace."""
+    try:
+        st = os.stat(os.path.join(NETNS_RUN_DIR, name))
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 def remove_named_netns(name):
     """Remove /run/netns/NAME like ``ip netns delete``; True if it was there."""
     try:

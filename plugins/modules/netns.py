@@ -77,9 +77,17 @@ options:
         type: list
         elements: str
         required: true
+  share:
+    description:
+      - Make O(name) a second name of this existing namespace instead of a namespace of its own (Docker's
+        C(--network container:<name>)). C(ip netns exec) then works under both names, and both see the same
+        links, addresses and ports. The second name has a hosts file of its own.
+      - The named namespace must exist or be listed (without O(share)) in the same call. Not with O(sysctls).
+      - A second name that points at another namespace is re-pointed.
+    type: str
   namespaces:
     description:
-      - Many namespaces in one call. Each item takes O(name), O(state), O(sysctls) and O(hosts) as above.
+      - Many namespaces in one call. Each item takes O(name), O(state), O(sysctls), O(hosts) and O(share) as above.
     type: list
     elements: dict
     suboptions:
@@ -141,6 +149,13 @@ EXAMPLES = r'''
       - address: 172.17.0.2
         names: [test1]
 
+- name: A container that joins web's network namespace (docker run --network container:web)
+  linuxnet.container.netns:
+    namespaces:
+      - name: web
+      - name: web-sidecar
+        share: web
+
 - name: Remove one namespace (its links go with it)
   linuxnet.container.netns:
     name: test2
@@ -166,6 +181,7 @@ namespaces:
       sysctls: {net.ipv4.ip_forward: "1"}
       hosts_file: ["# Managed by linuxnet.container", "127.0.0.1\tlocalhost"]
       links: []
+      share: web
 removed:
   description: Namespaces removed (or that would be), with the links that went with them.
   returned: always
@@ -190,8 +206,10 @@ from ansible_collections.linuxnet.container.plugins.module_utils._netlink import
     NETNS_ETC_DIR,
     LinuxnetError,
     NamespaceRef,
+    bind_named_netns,
     explain,
     list_named_netns,
+    netns_identity,
     netlink_errors,
     pids_by_netns_inode,
     remove_named_netns,
@@ -279,7 +297,7 @@ class NetnsReconciler(Reconciler):
                 values[dotted] = None  # write-only keys (e.g. route flush): always written
         return values
 
-    def _read_one(self, name, sysctl_keys):
+    def _read_one(self, name, sysctl_keys, share=None):
         ref = NamespaceRef(name)
         if not ref.exists():
             return ABSENT
@@ -297,6 +315,9 @@ class NetnsReconciler(Reconciler):
         if sysctl_keys:
             with self.netlink.inside(ref):
                 state['sysctls'] = self._read_sysctls(sysctl_keys)
+        if share:
+            same = netns_identity(share)
+            state['share'] = share if same is not None and same == netns_identity(name) else None
         hosts = _read_managed_hosts(name)
         if hosts is not None:
             state['hosts_file'] = hosts
@@ -305,7 +326,7 @@ class NetnsReconciler(Reconciler):
     def read(self, desired):
         current = {}
         for name, item in desired.items():
-            current[name] = self._read_one(name, item['sysctl_keys'])
+            current[name] = self._read_one(name, item['sysctl_keys'], item['share'])
         if self.prune:
             for name in list_named_netns():
                 if name in desired or validate_netns_name(name):
@@ -323,7 +344,10 @@ class NetnsReconciler(Reconciler):
         plan = Plan()
         predicted = {}
         inode_pids = None
-        for name, have in current.items():
+        # Second names (share) are bound after the namespaces they name exist.
+        order = sorted(current, key=lambda n: bool(desired.get(n) and desired[n]['share']))
+        for name in order:
+            have = current[name]
             want = desired.get(name)
             if want is None or want['state'] == 'absent':
                 predicted[name] = ABSENT
@@ -379,6 +403,19 @@ class NetnsReconciler(Reconciler):
         elif have is not ABSENT and 'hosts_file' in have:
             after['hosts_file'] = have['hosts_file']
 
+        if want['share']:
+            target = want['share']
+            after['share'] = target
+            if have is ABSENT:
+                plan.add(name, 'give network namespace %s the second name %s' % (target, name),
+                         lambda n=name, t=target: bind_named_netns(n, t))
+            elif have.get('share') != target:
+                plan.add(name, 'make %s a second name of network namespace %s (it named another namespace)' % (name, target),
+                         lambda n=name, t=target: self._rebind(n, t))
+            if hosts_content is not None and (have is ABSENT or have.get('hosts_file') != after['hosts_file']):
+                plan.add(name, 'write %s' % _hosts_path(name), lambda n=name, c=hosts_content: _write_hosts(n, c))
+            return after
+
         if have is ABSENT:
             plan.add(name, 'create network namespace %s' % name, lambda n=name: self._create(n))
             to_set = dict(sysctls)
@@ -400,6 +437,11 @@ class NetnsReconciler(Reconciler):
             raise LinuxnetError('network namespace %s appeared while the run was planning; run the task again' % name)
         self.netlink.create_netns(name)
         self._lo_up(name, True)
+
+    def _rebind(self, name, target):
+        self.netlink.forget(name)
+        remove_named_netns(name)
+        bind_named_netns(name, target)
 
     def _lo_up(self, name, tag):
         ipr = self.netlink.ipr(name)
@@ -427,7 +469,8 @@ def _desired(module, reconciler):
     params = module.params
     items = params['namespaces']
     if items is None:
-        items = [{'name': params['name'], 'state': None, 'sysctls': params['sysctls'], 'hosts': params['hosts']}]
+        items = [{'name': params['name'], 'state': None, 'sysctls': params['sysctls'], 'hosts': params['hosts'],
+                  'share': params['share']}]
     desired = {}
     for index, item in enumerate(items):
         name = item.get('name')
@@ -438,6 +481,15 @@ def _desired(module, reconciler):
         if name in desired:
             raise LinuxnetError('%s: namespace %s is listed twice. Fix: list each namespace once' % (where, name))
         state = item.get('state') or params['state']
+        share = item.get('share')
+        if share is not None:
+            problem = validate_netns_name(share)
+            if problem or share == name:
+                raise LinuxnetError('%s: share %r: %s. Fix: name the network namespace %s shares, like web1'
+                                    % (where, share, problem or 'a namespace cannot share itself', name))
+            if item.get('sysctls'):
+                raise LinuxnetError('%s: namespace %s shares %s, so its sysctls are those of %s. Fix: set sysctls on %s'
+                                    % (where, name, share, share, share))
         sysctls, paths, keys = {}, {}, []
         for key, value in (item.get('sysctls') or {}).items():
             dotted, path = reconciler._sysctl_path(key)
@@ -456,8 +508,18 @@ def _desired(module, reconciler):
                 hosts_content = render_hosts(entries, _header(name))
             except ValueError as err:
                 raise LinuxnetError('%s: hosts: %s' % (where, err))
-        desired[name] = {'state': state, 'sysctls': sysctls, 'sysctl_paths': paths,
+        desired[name] = {'state': state, 'sysctls': sysctls, 'sysctl_paths': paths, 'share': share,
                          'sysctl_keys': keys if state == 'present' else [], 'hosts_content': hosts_content}
+    for index, (name, item) in enumerate(desired.items()):
+        share = item['share']
+        if share and item['state'] == 'present':
+            target = desired.get(share)
+            if target is not None and (target['state'] == 'absent' or target['share']):
+                raise LinuxnetError('namespace %s shares %s, which is %s in this call. Fix: share a namespace that is present '
+                                    'and has a name of its own' % (name, share, 'absent' if target['state'] == 'absent' else 'itself a share'))
+            if target is None and not NamespaceRef(share).exists():
+                raise LinuxnetError('namespace %s shares %s, which does not exist. Fix: list %s in the same call or create it first'
+                                    % (name, share, share))
     # Unknown sysctls fail before anything changes: check every key now, in the host namespace for
     # namespaces that do not exist yet (same kernel, same keys).
     for name, item in desired.items():
@@ -476,14 +538,17 @@ def main():
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             sysctls=dict(type='dict'),
             hosts=hosts_spec,
+            share=dict(type='str'),
             namespaces=dict(type='list', elements='dict', options=dict(
                 name=dict(type='str', required=True),
                 state=dict(type='str', choices=['present', 'absent']),
                 sysctls=dict(type='dict'),
+                share=dict(type='str'),
                 hosts=dict(type='list', elements='dict', options=hosts_spec['options']))),
             prune=dict(type='bool', default=False),
         ),
-        mutually_exclusive=[('name', 'namespaces'), ('namespaces', 'sysctls'), ('namespaces', 'hosts')],
+        mutually_exclusive=[('name', 'namespaces'), ('namespaces', 'sysctls'), ('namespaces', 'hosts'), ('namespaces', 'share'),
+                            ('share', 'sysctls')],
         required_one_of=[('name', 'namespaces')],
         supports_check_mode=True,
     )
