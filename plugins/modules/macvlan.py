@@ -1,0 +1,845 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: macvlan
+short_description: Manage macvlan endpoints of containers (Docker's macvlan driver)
+version_added: 0.1.0
+description:
+  - Creates, changes and removes macvlan devices, many in one call, as Docker's C(macvlan) network driver gives
+    containers an interface of their own on a host's physical network (C(driver macvlan), C(parent eth0)).
+  - Each endpoint is a macvlan child of a parent link in the host namespace (or in O(endpoints[].parent_namespace)),
+    living in the container's network namespace under its own name, usually C(eth0). It is created directly inside
+    that namespace, never created next to the parent and moved.
+  - Per endpoint it manages the mode, the MAC address (explicit or Docker's derivation from the first IPv4 address,
+    C(198.51.100.2) -> C(02:42:c6:33:64:02)), addresses, routes, MTU and link state.
+  - Compares only what is set; options left out are not touched (O(endpoints[].mode) defaults to V(bridge) and is
+    always compared).
+  - The parent and its namespace cannot change on an existing endpoint, nor can the mode change to or from
+    V(passthru). Such an endpoint fails with a message naming the difference unless O(endpoints[].recreate=true)
+    allows deleting and creating it again. Changes between V(bridge), V(private) and V(vepa) happen in place.
+  - A link of another kind that holds the endpoint's name is replaced only with O(endpoints[].recreate=true) and only
+    if the collection made it (it carries the tag); a foreign link is never touched.
+  - Links the module creates carry the collection's tag (interface alias C(linuxnet.container)); O(prune=true)
+    removes tagged macvlans of the listed namespaces that are not listed.
+  - Check mode reads the kernel and reports what would change without touching it.
+author:
+  - linuxnet.container contributors (@linuxnet)
+requirements:
+  - pyroute2 >= 0.9 on the managed host
+  - root (CAP_NET_ADMIN) on the managed host
+attributes:
+  check_mode:
+    support: full
+    description: Reads the current state and predicts every change; creates and changes nothing.
+  diff_mode:
+    support: full
+    description: Before and after state of every endpoint that changes or is pruned.
+  idempotent:
+    support: full
+    description: A second run with the same arguments reports no change and makes no netlink write.
+  platform:
+    support: full
+    platforms: posix
+    description: Linux only.
+options:
+  endpoints:
+    description:
+      - The macvlan endpoints, each given by its name in its namespace.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description:
+          - Name of the macvlan device in its namespace (at most 15 bytes), like C(eth0) inside a container.
+        type: str
+        required: true
+      namespace:
+        description:
+          - Network namespace of the endpoint, the container's. Omitted, the host's (the namespace the module runs in).
+          - A name (as C(ip netns) uses), an absolute path of a namespace file (like C(/proc/1234/ns/net) or a
+            runtime's bind mount) or a process ID as C(pid:1234). It must exist for an endpoint that should be present.
+        type: str
+      parent:
+        description:
+          - The parent link (the macvlan's lower device), like C(eth0) of the host. Required for an endpoint that should
+            be present; it must exist in O(endpoints[].parent_namespace) and must not be a macvlan itself.
+        type: str
+      parent_namespace:
+        description:
+          - Network namespace of the parent, in the forms O(endpoints[].namespace) takes. Omitted, the host's.
+        type: str
+      mode:
+        description:
+          - The macvlan mode, as C(ip link add ... type macvlan mode MODE) and Docker's C(macvlan_mode) take it.
+          - V(bridge) lets the children of one parent reach each other directly; V(private) forbids it; V(vepa) sends
+            their traffic to the external switch; V(passthru) gives one child the parent itself (its MAC address and
+            all its traffic), so the parent may carry no other macvlan.
+        type: str
+        choices: [bridge, private, vepa, passthru]
+        default: bridge
+      mac:
+        description:
+          - MAC address of the endpoint. Omitted, the kernel picks one for a new endpoint and it is left alone.
+          - Not with O(endpoints[].mode=passthru), where the endpoint takes the parent's MAC address.
+        type: str
+      mac_from_ip:
+        description: Derive the MAC from the first IPv4 address as Docker does (C(02:42) and the four octets).
+        type: bool
+        default: false
+      addresses:
+        description: Addresses with prefix length, like C(198.51.100.2/24).
+        type: list
+        elements: str
+      routes:
+        description:
+          - Routes through the endpoint (in its namespace's main table), like the default route via the network's
+            gateway. Others are left alone. They need O(endpoints[].link_state=up).
+        type: list
+        elements: dict
+        suboptions:
+          dst:
+            description: Destination, V(default) or a network in CIDR form.
+            type: str
+            required: true
+          gateway:
+            description: Next hop; omitted, the destination is reached directly on the link.
+            type: str
+      mtu:
+        description:
+          - MTU of the endpoint, at most the parent's. Omitted, a new endpoint gets the parent's MTU and it is left alone.
+        type: int
+      link_state:
+        description: Administrative state of the endpoint.
+        type: str
+        choices: [up, down]
+        default: up
+      purge_addresses:
+        description: Remove addresses of the endpoint that are not listed (IPv6 link-local ones stay).
+        type: bool
+        default: false
+      state:
+        description: Overrides the top-level O(state) for this endpoint.
+        type: str
+        choices: [present, absent]
+      recreate:
+        description: Overrides the top-level O(recreate) for this endpoint.
+        type: bool
+  state:
+    description:
+      - Whether the endpoints should exist, the default for items that do not set their own.
+      - V(absent) deletes the macvlan with that name in its namespace (with its addresses and routes).
+    type: str
+    choices: [present, absent]
+    default: present
+  recreate:
+    description:
+      - Allow deleting and creating again an endpoint whose parent, parent namespace or passthru mode differs from
+        the request, or whose name is held by a link of another kind that the collection made. Without it such an
+        endpoint fails with a message and nothing changes.
+      - The default for items that do not set their own.
+    type: bool
+    default: false
+  prune:
+    description:
+      - Also delete macvlans that carry the collection's tag in the namespaces of the listed endpoints but are not
+        listed themselves (the endpoints of networks a container left). Links made by anything else are never pruned.
+    type: bool
+    default: false
+seealso:
+  - module: linuxnet.container.netns
+  - module: linuxnet.container.veth
+  - name: ip-link(8)
+    description: The iproute2 command this module replaces (C(ip link add link eth0 type macvlan mode bridge)).
+    link: https://man7.org/linux/man-pages/man8/ip-link.8.html
+'''
+
+EXAMPLES = r'''
+- name: A container on the host's LAN, as docker network create -d macvlan -o parent=eth0 would do it
+  linuxnet.container.macvlan:
+    endpoints:
+      - name: eth0
+        namespace: web
+        parent: eth0
+        addresses: [198.51.100.2/24]
+        mac_from_ip: true
+        routes: [{dst: default, gateway: 198.51.100.1}]
+
+- name: Several containers in one call; the ones that left the network are pruned
+  linuxnet.container.macvlan:
+    prune: true
+    endpoints:
+      - {name: eth0, namespace: c1, parent: eth0, addresses: [198.51.100.2/24], mac_from_ip: true}
+      - {name: eth0, namespace: c2, parent: eth0, addresses: [198.51.100.3/24], mac_from_ip: true}
+
+- name: A container that another runtime started with --network none (by its PID), in private mode
+  linuxnet.container.macvlan:
+    endpoints:
+      - name: eth1
+        namespace: "pid:{{ container_pid }}"
+        parent: eth0
+        mode: private
+        addresses: [198.51.100.9/24]
+
+- name: The host's own shim on the macvlan network (a macvlan parent cannot reach its children in bridge mode)
+  linuxnet.container.macvlan:
+    endpoints:
+      - name: mvshim
+        parent: eth0
+        addresses: [198.51.100.254/32]
+        routes: [{dst: 198.51.100.0/24}]
+
+- name: Move an endpoint to another parent (deleted and created again)
+  linuxnet.container.macvlan:
+    recreate: true
+    endpoints:
+      - {name: eth0, namespace: web, parent: eth1, addresses: [198.51.100.2/24], mac_from_ip: true}
+
+- name: Remove an endpoint
+  linuxnet.container.macvlan:
+    state: absent
+    endpoints:
+      - {name: eth0, namespace: web}
+'''
+
+RETURN = r'''
+endpoints:
+  description:
+    - State of every listed endpoint after the run (predicted in check mode; a MAC the kernel will pick is null).
+    - C(parent_namespace) is null for the host's; C(parent) is C(ifindex:N) and C(parent_namespace) C(nsid:N) for a
+      parent in a namespace the module was not told about.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: eth0
+      namespace: web
+      state: present
+      kind: macvlan
+      owned: true
+      parent: eth0
+      parent_namespace: null
+      mode: bridge
+      up: true
+      mtu: 1500
+      mac: "02:42:c6:33:64:02"
+      addresses: [198.51.100.2/24]
+      routes: [{dst: 0.0.0.0/0, gateway: 198.51.100.1}]
+removed:
+  description: The tagged macvlans O(prune=true) deleted (or would delete in check mode), each with its name and namespace.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: eth1, namespace: web}]
+actions:
+  description: What the run did (or would do in check mode), one line per change.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create macvlan eth0 in network namespace web on parent eth0 in the host namespace, mode bridge, mac 02:42:c6:33:64:02"]
+netlink_writes:
+  description: Number of netlink requests that changed the kernel (0 in check mode and when nothing changed).
+  returned: always
+  type: int
+  sample: 4
+'''
+
+import copy
+import errno
+import os
+import zlib
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.linuxnet.container.plugins.module_utils._links import (
+    NsView,
+    Views,
+    Writer,
+    _link_info,
+    format_route,
+    object_key,
+    open_ns_fd,
+    owned,
+    parse_addresses,
+    parse_ns,
+    parse_routes,
+    raise_fd_limit,
+    where,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._module import run_module
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, netlink_errors
+from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG, docker_mac, normalize_mac, validate_ifname
+from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
+
+MODES = ('bridge', 'private', 'vepa', 'passthru')
+HOME_NS = '/proc/self/ns/net'
+NSID_NOT_ASSIGNED = (None, -1, 4294967295)
+# Fields of an existing endpoint the kernel cannot change in place (the mode only to or from passthru).
+IDENTITY = ('parent', 'parent_namespace')
+
+
+def _ns_label(ref):
+    return None if ref.is_host else ref.label
+
+
+def _label(ref, name):
+    return 'macvlan %s in %s' % (name, where(ref))
+
+
+def identity_diff(want, have):
+    """The fields that differ between the wanted endpoint and an existing macvlan and need a recreate."""
+    wrong = [f for f in IDENTITY if want[f] != have.get(f)]
+    if want['mode'] != have.get('mode') and 'passthru' in (want['mode'], have.get('mode')):
+        wrong.append('mode')
+    return wrong
+
+
+def rename_needed(err, name_in_parent_ns):
+    """True when a create in the parent's namespace failed only because the name is taken *there*.
+
+    Kernels before 6.14 look up IFLA_IFNAME in the namespace the request comes from even when IFLA_NET_NS_FD
+    puts the new link elsewhere, so eth0 cannot be created from a host that has an eth0 of its own.
+    """
+    return name_in_parent_ns and err.details.get('errno') == errno.EEXIST
+
+
+def temporary_name(key):
+    """A name for creating a link before renaming it inside its namespace (unique enough, at most 15 bytes)."""
+    return 'mvtmp%08x' % zlib.crc32(key.encode('utf-8'))
+
+
+class MacvlanView(NsView):
+    """NsView whose link records also carry the macvlan mode."""
+
+    def _load_links(self):
+        with netlink_errors(where(self.ref), 'list links'):
+            msgs = self.ipr.link('dump')
+        self._links, self._by_index = {}, {}
+        for msg in msgs:
+            info = _link_info(msg)
+            info['mode'] = msg.get(('linkinfo', 'data', 'IFLA_MACVLAN_MODE')) if info['kind'] == 'macvlan' else None
+            self._links[info['name']] = info
+            self._by_index[info['index']] = info
+
+    def links(self):
+        if self._links is None:
+            self._load_links()
+        return list(self._links.values())
+
+
+class MacvlanViews(Views):
+    def get(self, ref):
+        view = self._views.get(ref.path)
+        if view is None:
+            view = self._views[ref.path] = MacvlanView(self.netlink, ref)
+        return view
+
+    def all(self):
+        return list(self._views.values())
+
+
+class MacvlanReconciler(Reconciler):
+    kind = 'macvlan'
+
+    def __init__(self, module, netlink, prune=False):
+        super().__init__(module, netlink)
+        self.writer = Writer(netlink)
+        self.prune = prune
+        self.pruned = None
+        self.meta = {}
+        self.unset = set()
+        self.views = None
+        self._nsids = {}
+        self._inodes = {}
+        # Set after the kernel refused a name taken in the parent's namespace (kernels before 6.14).
+        self.rename_after_create = False
+
+    # -- namespaces ----------------------------------------------------------
+    def _inode(self, ref):
+        if ref.path not in self._inodes:
+            st = os.stat(ref.path or HOME_NS)
+            self._inodes[ref.path] = (st.st_dev, st.st_ino)
+        return self._inodes[ref.path]
+
+    def same_ns(self, a, b):
+        return a.path == b.path or self._inode(a) == self._inode(b)
+
+    def _nsid(self, ref, other):
+        """The id under which namespace ``ref`` knows ``other`` (None when it has not assigned one)."""
+        key = (ref.path, other.path)
+        if key not in self._nsids:
+            fd = os.open(other.path or HOME_NS, os.O_RDONLY)
+            try:
+                with netlink_errors(where(ref), 'look up the id of %s' % where(other)):
+                    reply = self.netlink.ipr(ref).get_netnsid(fd=fd)
+            finally:
+                os.close(fd)
+            nsid = reply.get('nsid') if reply else None
+            self._nsids[key] = None if nsid in NSID_NOT_ASSIGNED else nsid
+        return self._nsids[key]
+
+    def parent_in(self, view, info, parent_ref):
+        """True when the lower device of macvlan ``info`` (seen in ``view``) lives in namespace ``parent_ref``."""
+        if info['link_netnsid'] is None:
+            return self.same_ns(view.ref, parent_ref)
+        if not parent_ref.exists() or self.same_ns(view.ref, parent_ref):
+            return False
+        return self._nsid(view.ref, parent_ref) == info['link_netnsid']
+
+    # -- reading -------------------------------------------------------------
+    def _state(self, view, info, parent_ref):
+        state = {
+            'name': info['name'], 'namespace': _ns_label(view.ref), 'state': 'present', 'kind': info['kind'],
+            'owned': owned(info), 'parent': None, 'parent_namespace': None, 'mode': info['mode'],
+            'up': info['up'], 'mtu': info['mtu'], 'mac': info['mac'],
+            'addresses': view.addresses(info['index']), 'routes': view.routes(info['index']),
+        }
+        if info['kind'] != 'macvlan':
+            return state
+        link = info['link']
+        if self.parent_in(view, info, parent_ref):
+            pview = self.views.get(parent_ref)
+            state['parent'] = pview.name_of(link) or 'ifindex:%s' % link
+            state['parent_namespace'] = _ns_label(parent_ref)
+        elif info['link_netnsid'] is None:
+            state['parent'] = view.name_of(link) or 'ifindex:%s' % link
+            state['parent_namespace'] = _ns_label(view.ref)
+        else:
+            state['parent'] = 'ifindex:%s' % link
+            state['parent_namespace'] = 'nsid:%s' % info['link_netnsid']
+        return state
+
+    def read(self, desired):
+        self.views = MacvlanViews(self.netlink)
+        current = {}
+        listed = {}
+        for key, want in desired.items():
+            ref = want['ref']
+            self.meta[key] = None
+            if not ref.exists():
+                current[key] = ABSENT
+                continue
+            view = self.views.get(ref)
+            listed[ref.path] = view
+            info = view.link(want['name'])
+            if info is None:
+                current[key] = ABSENT
+                continue
+            self.meta[key] = {'view': view, 'info': info}
+            current[key] = self._state(view, info, want['parent_ref'])
+        if self.prune:
+            self._read_pruned(desired, listed, current)
+        return current
+
+    def _read_pruned(self, desired, listed, current):
+        """Tagged macvlans of the listed namespaces that are not listed; after apply, the same ones again."""
+        names = {(w['ref'].path, w['name']) for w in desired.values()}
+        host = self.netlink.ref(None)
+        found = {}
+        for view in listed.values():
+            for info in view.links():
+                if info['kind'] == 'macvlan' and owned(info) and (view.ref.path, info['name']) not in names:
+                    key = object_key(view.ref, info['name'])
+                    found[key] = {'view': view, 'info': info}
+                    current[key] = self._state(view, info, host)
+        if self.pruned is None:
+            self.pruned = found
+        for key in self.pruned:
+            current.setdefault(key, ABSENT)
+
+    def comparable(self, state):
+        key = state['name'] if state['namespace'] is None else '%s/%s' % (state['namespace'], state['name'])
+        return {k: v for k, v in state.items() if not (k == 'mac' and key in self.unset)}
+
+    # -- planning ------------------------------------------------------------
+    def plan(self, desired, current):
+        plan = Plan()
+        predicted = {}
+        for key, entry in sorted((self.pruned or {}).items()):
+            if current.get(key, ABSENT) is ABSENT:
+                continue
+            view, info = entry['view'], entry['info']
+            predicted[key] = ABSENT
+            plan.add(key, 'delete %s (pruned: made by linuxnet.container, not listed)' % _label(view.ref, info['name']),
+                     lambda v=view, i=info: self.writer.link_del(v.ref, i['name'], i['index']))
+        going = {(e['view'].ref.path, e['info']['name']) for e in (self.pruned or {}).values()}
+        going |= {(w['ref'].path, w['name']) for w in desired.values() if w['state'] == 'absent'}
+        for key, want in desired.items():
+            have = current.get(key, ABSENT)
+            if want['state'] == 'absent':
+                predicted[key] = ABSENT
+                if have is ABSENT:
+                    continue
+                info = self.meta[key]['info']
+                if info['kind'] != 'macvlan':
+                    raise LinuxnetError('%s: %s in %s is a %s link, not a macvlan: not removed. Fix: remove it with the '
+                                        'module that manages it' % (want['where'], want['name'], where(want['ref']),
+                                                                    info['kind'] or 'plain'))
+                plan.add(key, 'delete %s' % _label(want['ref'], want['name']),
+                         lambda r=want['ref'], i=info: self.writer.link_del(r, i['name'], i['index']))
+                continue
+            predicted[key] = self._plan_present(plan, key, want, have, desired, going)
+        return plan, predicted
+
+    def _lower_name(self, view, info):
+        """Name of the lower device of a macvlan, as a hint in messages."""
+        if info['link_netnsid'] is None:
+            return '%s in %s' % (view.name_of(info['link']) or 'ifindex %s' % info['link'], where(view.ref))
+        return 'its lower device (ifindex %s in another namespace)' % info['link']
+
+    def _check_parent(self, want, desired, going):
+        """The parent's link record; raise when it cannot carry this endpoint."""
+        pref, parent = want['parent_ref'], want['parent']
+        pview = self.views.get(pref)
+        info = pview.link(parent)
+        if info is None:
+            raise LinuxnetError('%s: parent %s does not exist in %s. Fix: check parent and parent_namespace (the parent is '
+                                'looked up in %s), or create the parent link first'
+                                % (want['where'], parent, where(pref), where(pref)))
+        if pref.path == want['ref'].path and parent == want['name']:
+            raise LinuxnetError('%s: %s cannot be its own parent. Fix: name the host link the macvlan hangs off'
+                                % (want['where'], want['name']))
+        if info['kind'] == 'macvlan':
+            if info['mode'] == 'passthru':
+                raise LinuxnetError('%s: parent %s in %s is itself a macvlan in passthru mode, which carries no other '
+                                    'macvlan. Fix: use another parent, or recreate %s in another mode'
+                                    % (want['where'], parent, where(pref), parent))
+            raise LinuxnetError('%s: parent %s in %s is itself a macvlan (mode %s); the kernel would hang the endpoint off '
+                                '%s instead. Fix: name that device as parent'
+                                % (want['where'], parent, where(pref), info['mode'], self._lower_name(pview, info)))
+        if want['mtu'] is not None and info['mtu'] is not None and want['mtu'] > info['mtu']:
+            raise LinuxnetError('%s: mtu %d is larger than the MTU of parent %s (%d); a macvlan cannot exceed its parent. '
+                                'Fix: lower mtu or raise the parent\'s MTU first' % (want['where'], want['mtu'], parent, info['mtu']))
+        # One passthru macvlan per parent, and none beside other macvlans: check what the kernel shows and the request.
+        siblings = []  # (label, mode, where it was seen)
+        for view in self.views.all():
+            for other in view.links():
+                if other['kind'] != 'macvlan' or other['link'] != info['index']:
+                    continue
+                spot = (view.ref.path, other['name'])
+                if spot == (want['ref'].path, want['name']) or spot in going:
+                    continue
+                if self.parent_in(view, other, pref):
+                    siblings.append((object_key(view.ref, other['name']), other['mode'], 'kernel'))
+        known = {s[0] for s in siblings}
+        for other in desired.values():
+            if other is want or other['state'] != 'present' or other['parent'] != parent:
+                continue
+            if not self.same_ns(other['parent_ref'], pref):
+                continue
+            label = object_key(other['ref'], other['name'])
+            if label not in known:
+                siblings.append((label, other['mode'], 'listed'))
+        if want['mode'] == 'passthru' and siblings:
+            raise LinuxnetError('%s: mode passthru gives the whole parent to one macvlan, but parent %s in %s also carries %s. '
+                                'Fix: use mode bridge, or another parent' % (want['where'], parent, where(pref),
+                                                                             ', '.join(sorted(s[0] for s in siblings))))
+        for label, mode, seen in siblings:
+            if mode != 'passthru':
+                continue
+            if seen == 'kernel':
+                raise LinuxnetError('%s: parent %s in %s already carries macvlan %s in passthru mode, which allows no other '
+                                    'macvlan on that parent. Fix: use another parent, or remove %s first'
+                                    % (want['where'], parent, where(pref), label, label))
+            raise LinuxnetError('%s: endpoint %s is listed on the same parent %s in %s in passthru mode, which allows no '
+                                'other macvlan on that parent. Fix: use another parent for one of them, or mode bridge for both'
+                                % (want['where'], label, parent, where(pref)))
+        return info
+
+    def _plan_present(self, plan, key, want, have, desired, going):
+        parent = self._check_parent(want, desired, going)
+        label = _label(want['ref'], want['name'])
+        if want['mac'] is None and want['mode'] != 'passthru':
+            self.unset.add(key)
+        if have is not ABSENT and have['kind'] != 'macvlan':
+            info = self.meta[key]['info']
+            kind = have['kind'] or 'plain'
+            if not have['owned']:
+                raise LinuxnetError('%s: %s already exists in %s and is a %s link not made by linuxnet.container. Fix: pick '
+                                    'another name or remove that link' % (want['where'], want['name'], where(want['ref']), kind))
+            if not want['recreate']:
+                raise LinuxnetError('%s: %s already exists in %s and is a %s link, not a macvlan; a link cannot change its '
+                                    'kind. Fix: set recreate: true to replace it (for a veth, its peer goes too), or remove it'
+                                    % (want['where'], want['name'], where(want['ref']), kind))
+            plan.add(key, 'delete %s link %s in %s to create a macvlan in its place' % (kind, want['name'], where(want['ref'])),
+                     lambda r=want['ref'], i=info: self.writer.link_del(r, i['name'], i['index']))
+            have = ABSENT
+        if have is not ABSENT:
+            wrong = identity_diff(want, have)
+            if wrong and not want['recreate']:
+                raise LinuxnetError(
+                    '%s: %s exists with %s; the kernel cannot change %s in place. Fix: set recreate: true to delete and create '
+                    'it again (its traffic stops briefly), or keep the current values'
+                    % (want['where'], label, '; '.join('%s %s (wanted %s)' % (f, have[f], want[f]) for f in wrong),
+                       'these' if len(wrong) > 1 else 'this'))
+            if wrong:
+                info = self.meta[key]['info']
+                plan.add(key, 'delete %s to recreate it (%s changed)' % (label, ', '.join(wrong)),
+                         lambda r=want['ref'], i=info: self.writer.link_del(r, i['name'], i['index']))
+                have = ABSENT
+        if have is ABSENT:
+            return self._plan_create(plan, key, want, parent, label)
+        return self._plan_update(plan, key, want, have, label)
+
+    def _plan_create(self, plan, key, want, parent, label):
+        ref, pref, name = want['ref'], want['parent_ref'], want['name']
+        writer = self.writer
+        up = want['link_state'] == 'up'
+        settings = {'kind': 'macvlan', 'link': parent['index'], 'macvlan_mode': want['mode']}
+        if want['mac']:
+            settings['address'] = want['mac']
+        if want['mtu']:
+            settings['mtu'] = want['mtu']
+        elsewhere = not self.same_ns(ref, pref)
+        clash = elsewhere and self.views.get(pref).link(name) is not None
+        cell = {}
+
+        def create():
+            if not elsewhere:
+                writer.link_add(ref, name, 'create macvlan on parent %s' % want['parent'], **settings)
+                cell['name'] = name
+                return
+            fd = open_ns_fd(ref)
+            try:
+                action = 'create macvlan in %s on parent %s' % (where(ref), want['parent'])
+                if not (clash and self.rename_after_create):
+                    try:
+                        writer.link_add(pref, name, action, net_ns_fd=fd, **settings)
+                        cell['name'] = name
+                        return
+                    except LinuxnetError as err:
+                        if not rename_needed(err, clash):
+                            raise
+                        self.rename_after_create = True
+                temp = temporary_name(key)
+                writer.link_add(pref, temp, action + ' (as %s: this kernel checks the name in %s)' % (temp, where(pref)),
+                                net_ns_fd=fd, **settings)
+                cell['name'] = temp
+            finally:
+                os.close(fd)
+
+        def create_and_tag():
+            try:
+                create()
+            except LinuxnetError as err:
+                if err.details.get('errno') != errno.EINVAL:
+                    raise
+                raise LinuxnetError(err.msg + '. A macvlan in passthru mode allows no other on its parent: %s may already '
+                                    'carry one (or other macvlans, for mode passthru) in a namespace this task does not list'
+                                    % want['parent'], **err.details)
+            index = cell['index'] = writer.index(ref, cell['name'])
+            extra = {'state': 'up'} if up else {}
+            words = 'tag' + (' and bring up' if up else '')
+            if cell['name'] == name:
+                writer.link_set(ref, name, index, words, ifalias=TAG, **extra)
+                return
+            try:
+                writer.link_set(ref, name, index, 'rename %s to %s, %s' % (cell['name'], name, words), ifname=name, ifalias=TAG, **extra)
+            except LinuxnetError:
+                writer.link_del(ref, cell['name'], index)  # leave no half-made link behind
+                raise
+
+        details = ['mode %s' % want['mode']]
+        if want['mac']:
+            details.append('mac %s' % want['mac'])
+        if want['mtu']:
+            details.append('mtu %d' % want['mtu'])
+        if not up:
+            details.append('down')
+        plan.add(key, 'create %s on parent %s in %s, %s' % (label, want['parent'], where(pref), ', '.join(details)), create_and_tag)
+        for address in want['addresses'] or []:
+            plan.add(key, 'add address %s to %s' % (address, label),
+                     lambda x=address: writer.addr(ref, name, cell['index'], 'add', x))
+        for route in want['routes'] or []:
+            plan.add(key, 'add route %s to %s' % (format_route(route), label),
+                     lambda r=route: writer.route_replace(ref, name, cell['index'], r))
+        mac = want['mac']
+        if want['mode'] == 'passthru':
+            mac = parent['mac']
+        return {
+            'name': name, 'namespace': _ns_label(ref), 'state': 'present', 'kind': 'macvlan', 'owned': True,
+            'parent': want['parent'], 'parent_namespace': want['parent_namespace'], 'mode': want['mode'], 'up': up,
+            'mtu': want['mtu'] or parent['mtu'], 'mac': mac, 'addresses': list(want['addresses'] or []),
+            'routes': list(want['routes'] or []),
+        }
+
+    def _plan_update(self, plan, key, want, have, label):
+        ref, name = want['ref'], want['name']
+        writer = self.writer
+        index = self.meta[key]['info']['index']
+        after = copy.deepcopy(have)
+        if want['mode'] != have['mode']:
+            mode = after['mode'] = want['mode']
+            plan.add(key, 'set mode %s of %s' % (mode, label),
+                     lambda: writer.link_set(ref, name, index, 'set mode %s' % mode, kind='macvlan', macvlan_mode=mode))
+        changes, setting = [], {}
+        if want['mtu'] is not None and want['mtu'] != have['mtu']:
+            changes.append('mtu %d' % want['mtu'])
+            setting['mtu'] = after['mtu'] = want['mtu']
+        if want['mac'] is not None and want['mac'] != have['mac']:
+            changes.append('mac %s' % want['mac'])
+            setting['address'] = after['mac'] = want['mac']
+        up = want['link_state'] == 'up'
+        if up and not have['up']:
+            changes.append('up')
+            setting['state'] = 'up'
+            after['up'] = True
+        if setting:
+            plan.add(key, 'set %s of %s' % (', '.join(changes), label),
+                     lambda: writer.link_set(ref, name, index, 'set ' + ', '.join(changes), **setting))
+        wanted = want['addresses'] or []
+        for address in wanted:
+            if address not in have['addresses']:
+                plan.add(key, 'add address %s to %s' % (address, label),
+                         lambda x=address: writer.addr(ref, name, index, 'add', x))
+        extra = [x for x in have['addresses'] if x not in wanted] if want['purge_addresses'] else []
+        for address in extra:
+            plan.add(key, 'remove address %s from %s (not listed)' % (address, label),
+                     lambda x=address: writer.addr(ref, name, index, 'del', x))
+        after['addresses'] = sorted((set(have['addresses']) | set(wanted)) - set(extra))
+        routes = list(have['routes'])
+        for route in want['routes'] or []:
+            if route not in routes:
+                plan.add(key, 'add route %s to %s' % (format_route(route), label),
+                         lambda r=route: writer.route_replace(ref, name, index, r))
+                routes = [x for x in routes if x['dst'] != route['dst']] + [route]
+        after['routes'] = sorted(routes, key=lambda r: (r['dst'], r['gateway'] or ''))
+        if not up and have['up']:
+            # Last: a link going down loses its IPv6 addresses and its routes.
+            after['up'] = False
+            after['routes'] = []
+            after['addresses'] = [a for a in after['addresses'] if ':' not in a]
+            plan.add(key, 'bring down %s' % label, lambda: writer.link_set(ref, name, index, 'bring down', state='down'))
+        return after
+
+
+def parse_endpoint(raw, position, defaults):
+    """Validate and normalise one item of ``endpoints``; raise LinuxnetError naming it and the fix."""
+    obj = 'endpoints[%d]' % position
+    name = raw.get('name')
+    problem = validate_ifname(name)
+    if problem:
+        raise LinuxnetError('%s: %s' % (obj, problem))
+    state = raw.get('state') or defaults['state']
+    ref = parse_ns(raw.get('namespace'), obj)
+    obj = '%s (macvlan %s)' % (obj, object_key(ref, name))
+    parent_ref = parse_ns(raw.get('parent_namespace'), obj + ': parent_namespace')
+    want = {
+        'name': name, 'ref': ref, 'parent_ref': parent_ref, 'parent_namespace': _ns_label(parent_ref), 'state': state,
+        'where': obj, 'parent': raw.get('parent'), 'mode': raw.get('mode') or 'bridge', 'mtu': raw.get('mtu'),
+        'link_state': raw.get('link_state') or 'up', 'purge_addresses': bool(raw.get('purge_addresses')),
+        'recreate': raw['recreate'] if raw.get('recreate') is not None else defaults['recreate'],
+    }
+    if want['mode'] not in MODES:
+        raise LinuxnetError('%s: mode %s is not a macvlan mode. Fix: use one of %s' % (obj, want['mode'], ', '.join(MODES)))
+    want['addresses'] = parse_addresses(raw.get('addresses'), obj) if raw.get('addresses') is not None else None
+    want['routes'] = parse_routes(raw.get('routes'), obj) if raw.get('routes') is not None else None
+    if state == 'absent':
+        want['mac'] = None
+        return want
+    if not want['parent']:
+        raise LinuxnetError('%s: parent is required for an endpoint that should be present. Fix: set parent (the host link, '
+                            'like eth0)' % obj)
+    problem = validate_ifname(want['parent'])
+    if problem:
+        raise LinuxnetError('%s: parent %s' % (obj, problem))
+    if want['mtu'] is not None and not 68 <= want['mtu'] <= 65535:
+        raise LinuxnetError('%s: mtu %d is out of range. Fix: use 68 to 65535' % (obj, want['mtu']))
+    mac = raw.get('mac')
+    if mac is not None and raw.get('mac_from_ip'):
+        raise LinuxnetError('%s: sets both mac and mac_from_ip. Fix: keep one' % obj)
+    if want['mode'] == 'passthru' and (mac is not None or raw.get('mac_from_ip')):
+        raise LinuxnetError('%s: mode passthru gives the endpoint the MAC address of its parent; mac and mac_from_ip do '
+                            'not apply. Fix: drop them, or use mode bridge' % obj)
+    if mac is not None:
+        try:
+            mac = normalize_mac(mac)
+        except ValueError as err:
+            raise LinuxnetError('%s: mac %s' % (obj, err))
+    elif raw.get('mac_from_ip'):
+        ipv4 = [x for x in want['addresses'] or [] if ':' not in x]
+        if not ipv4:
+            raise LinuxnetError('%s: mac_from_ip needs an IPv4 address (wrong address family?). Fix: add an IPv4 address '
+                                'or set mac' % obj)
+        mac = docker_mac(ipv4[0])
+    want['mac'] = mac
+    if want['routes'] and want['link_state'] == 'down':
+        raise LinuxnetError('%s: routes need the link up (the kernel drops the routes of a link that is down). Fix: set '
+                            'link_state: up or drop routes' % obj)
+    for nsref, what in ((ref, 'network namespace %s of %s' % (ref.label, name)),
+                        (parent_ref, 'parent_namespace %s' % parent_ref.label)):
+        if not nsref.exists():
+            raise LinuxnetError('%s: %s does not exist. Fix: create it first (linuxnet.container.netns) or check the name, '
+                                'path or PID' % (obj, what))
+    return want
+
+
+def desired_state(params):
+    desired = {}
+    seen = {}
+    defaults = {'state': params['state'], 'recreate': params['recreate']}
+    for position, raw in enumerate(params['endpoints']):
+        want = parse_endpoint(raw, position, defaults)
+        spot = (want['ref'].path, want['name'])
+        if spot in seen:
+            raise LinuxnetError('%s is listed twice (also as %s). Fix: list each endpoint once' % (want['where'], seen[spot]))
+        seen[spot] = 'endpoints[%d]' % position
+        key = object_key(want['ref'], want['name'])
+        want['key'] = key
+        desired[key] = want
+    return desired
+
+
+def main():
+    route_spec = dict(type='list', elements='dict', options=dict(dst=dict(type='str', required=True), gateway=dict(type='str')))
+    endpoint_spec = dict(
+        name=dict(type='str', required=True),
+        namespace=dict(type='str'),
+        parent=dict(type='str'),
+        parent_namespace=dict(type='str'),
+        mode=dict(type='str', choices=list(MODES), default='bridge'),
+        mac=dict(type='str'),
+        mac_from_ip=dict(type='bool', default=False),
+        addresses=dict(type='list', elements='str'),
+        routes=route_spec,
+        mtu=dict(type='int'),
+        link_state=dict(type='str', choices=['up', 'down'], default='up'),
+        purge_addresses=dict(type='bool', default=False),
+        state=dict(type='str', choices=['present', 'absent']),
+        recreate=dict(type='bool'),
+    )
+    module = AnsibleModule(
+        argument_spec=dict(
+            endpoints=dict(type='list', elements='dict', required=True, options=endpoint_spec),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            recreate=dict(type='bool', default=False),
+            prune=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+
+    def body(netlink):
+        raise_fd_limit()
+        desired = desired_state(module.params)
+        reconciler = MacvlanReconciler(module, netlink, prune=module.params['prune'])
+        result = reconciler.run(desired)
+        after = result.pop('after')
+        result.pop('before')
+        result['endpoints'] = [after.get(key) or {'name': want['name'], 'state': 'absent', 'namespace': _ns_label(want['ref'])}
+                               for key, want in desired.items()]
+        result['removed'] = [{'name': e['info']['name'], 'namespace': _ns_label(e['view'].ref)}
+                             for dummy, e in sorted((reconciler.pruned or {}).items())]
+        result['netlink_writes'] = reconciler.writer.count
+        return result
+
+    run_module(module, body)
+
+
+if __name__ == '__main__':
+    main()
