@@ -1,0 +1,319 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Reading container networking back from the kernel, shaped like ``docker network inspect`` and ``docker port``.
+
+Private to the collection. The readers at the bottom turn netlink dumps into plain dicts (links keyed
+by index, addresses keyed by link index); everything above them is pure and works on those dicts, so
+the shaping is tested without a kernel. Nothing here writes anything.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+from ansible_collections.linuxnet.container.plugins.module_utils._ids import container_id, endpoint_id, network_id
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import netlink_errors
+from ansible_collections.linuxnet.container.plugins.module_utils._ports import ANY, docker_port_lines
+
+MAIN_TABLE = 254
+IFA_F_SECONDARY = 0x01
+NSID_NOT_ASSIGNED = (None, -1, 4294967295)
+_LINK_LOCAL_V6 = ipaddress.ip_network('fe80::/10')
+# Route types that say something about where a destination goes (unicast, blackhole, unreachable, prohibit, throw).
+_ROUTE_TYPES = (1, 6, 7, 8, 9)
+
+ISOLATION_TABLE = ('inet', 'linuxnet_isolation')
+PORTS_TABLE = ('ip', 'linuxnet_ports')
+
+
+# -- pure shaping ------------------------------------------------------------------------------
+
+def address_sort_key(cidr):
+    iface = ipaddress.ip_interface(cidr)
+    return (iface.version, int(iface.ip), iface.network.prefixlen)
+
+
+def sorted_addresses(entries):
+    """[(cidr, secondary)] in kernel order -> the CIDRs sorted by family and numerically (IPv6 link-local left out)."""
+    out = []
+    for cidr, _secondary in entries:
+        iface = ipaddress.ip_interface(cidr)
+        if iface.version == 6 and iface.ip in _LINK_LOCAL_V6:
+            continue
+        out.append(cidr)
+    return sorted(set(out), key=address_sort_key)
+
+
+def primary_address(entries, version):
+    """The first non-secondary address of a family, in kernel order (what Docker reports), or ''."""
+    fallback = ''
+    for cidr, secondary in entries:
+        iface = ipaddress.ip_interface(cidr)
+        if iface.version != version or (version == 6 and iface.ip in _LINK_LOCAL_V6):
+            continue
+        if not secondary:
+            return cidr
+        fallback = fallback or cidr
+    return fallback
+
+
+def ipam_config(entries):
+    """IPAM.Config of a bridge: one {Subnet, Gateway} per IPv4 address on it, in kernel order."""
+    config = []
+    for cidr, _secondary in entries:
+        iface = ipaddress.ip_interface(cidr)
+        if iface.version == 4:
+            config.append({'Subnet': iface.network.compressed, 'Gateway': iface.ip.compressed})
+    return config
+
+
+def isolation_flags(sets):
+    """The docker_isolation table's sets -> {bridge: {internal, icc, masquerade}}; {} when the table is absent."""
+    flags = {}
+    if not sets:
+        return flags
+
+    def entry(bridge):
+        return flags.setdefault(bridge, {'internal': False, 'icc': True, 'masquerade': False})
+
+    for bridge in sets.get('bridges', []):
+        entry(bridge)
+    for pair in sets.get('icc_off_pairs', []):
+        entry(pair[0])['icc'] = False
+    for bridge in sets.get('internal', []):
+        entry(bridge)['internal'] = True
+    for element in sets.get('masq_self', []):
+        if isinstance(element, tuple) and len(element) == 2:
+            entry(element[1])['masquerade'] = True
+    return flags
+
+
+def published_maps(sets):
+    """The port_map table's maps -> {(host_ip, protocol, port): ((container_ip, container_port), label)}.
+
+    The inverse of port_map's elements_for: the *_addr maps give the container address, the *_port maps
+    (same keys) the container port; keys of the ``any`` maps have no host address (all addresses).
+    """
+    maps = {}
+    for prefix, with_ip in (('any', False), ('addr', True)):
+        ports = {tuple(k) if isinstance(k, (list, tuple)) else (k,): v for k, v in sets.get('%s_port' % prefix, [])}
+        for key, cip in sets.get('%s_addr' % prefix, []):
+            key = tuple(key) if isinstance(key, (list, tuple)) else (key,)
+            cport = ports.get(key)
+            if cport is None:
+                continue
+            full = key if with_ip else (ANY,) + key
+            maps[full] = ((cip, int(cport)), None)
+    return maps
+
+
+def port_lines(maps, endpoints):
+    """``docker port`` lines per container: published ports matched to containers through endpoint addresses.
+
+    Every container with an endpoint gets a key (an empty list when it publishes nothing). An address held
+    by two endpoints (the same address on two bridges) lists the port under both containers.
+    """
+    owners = {}
+    for ep in endpoints:
+        for cidr in ep['addresses']:
+            owners.setdefault(cidr.split('/', 1)[0], set()).add(ep['container'])
+    by_container = {}
+    for key, ((cip, cport), label) in maps.items():
+        for container in owners.get(cip, ()):
+            # docker_port_lines groups by the target's first field: give it the container instead of the
+            # address, so a container with addresses on two networks gets one list in docker port's order.
+            by_container.setdefault(container, {})[key] = ((container, cport), label)
+    out = {}
+    for ep in sorted(endpoints, key=lambda e: e['container']):
+        name = ep['container']
+        out[name] = docker_port_lines(by_container[name]).get(name, []) if name in by_container else []
+    return out
+
+
+def match_endpoints(host_links, bridges, container, links, host_nsid):
+    """The endpoints of one container on the given bridges.
+
+    ``host_links``: {index: link} of the bridges' namespace; ``bridges``: {bridge index: network name};
+    ``links``: {index: link} of the container's namespace; ``host_nsid``: the id the container's namespace
+    gives the bridges' namespace. An endpoint is a veth whose peer (IFLA_LINK in the namespace named by
+    IFLA_LINK_NETNSID) is a veth port of one of the bridges and points back at it.
+    """
+    found = []
+    if host_nsid in NSID_NOT_ASSIGNED:
+        return found
+    for index in sorted(links):
+        link = links[index]
+        if link['kind'] != 'veth' or link['link_netnsid'] != host_nsid:
+            continue
+        peer = host_links.get(link['link'])
+        if peer is None or peer['kind'] != 'veth' or peer['link'] != index or peer['master_index'] not in bridges:
+            continue
+        found.append({
+            'container': container,
+            'network': bridges[peer['master_index']],
+            'bridge': host_links[peer['master_index']]['name'],
+            'ifname': link['name'],
+            'host_ifname': peer['name'],
+            'mac': link['mac'],
+            'index': index,
+        })
+    return found
+
+
+def candidate_links(host_links, bridges, links):
+    """True when some veth of a container could lead to one of the bridges (then its nsid is worth asking for)."""
+    for link in links.values():
+        if link['kind'] == 'veth' and link['link_netnsid'] is not None:
+            peer = host_links.get(link['link'])
+            if peer is not None and peer['master_index'] in bridges:
+                return True
+    return False
+
+
+def endpoint_entry(raw, entries):
+    """The flat endpoint record of the module's ``endpoints`` result."""
+    return {
+        'container': raw['container'],
+        'network': raw['network'],
+        'bridge': raw['bridge'],
+        'ifname': raw['ifname'],
+        'host_ifname': raw['host_ifname'],
+        'mac': raw['mac'],
+        'addresses': sorted_addresses(entries),
+        'ipv4': primary_address(entries, 4),
+        'ipv6': primary_address(entries, 6),
+    }
+
+
+def docker_options(bridge, flags, mtu):
+    options = {
+        'com.docker.network.bridge.name': bridge,
+        'com.docker.network.bridge.enable_icc': 'true' if flags['icc'] else 'false',
+        'com.docker.network.bridge.enable_ip_masquerade': 'true' if flags['masquerade'] else 'false',
+        'com.docker.network.bridge.host_binding_ipv4': ANY,
+    }
+    if mtu is not None:
+        options['com.docker.network.driver.mtu'] = str(mtu)
+    return options
+
+
+DEFAULT_FLAGS = {'internal': False, 'icc': True, 'masquerade': False}
+
+
+def network_inspect(net, bridge_link, bridge_addresses, endpoints, flags):
+    """One network as ``docker network inspect`` prints it, plus ``Exists``.
+
+    ``net``: {name, bridge, driver}; ``bridge_link``: the bridge's link dict or None when it does not exist;
+    ``bridge_addresses``: [(cidr, secondary)] of the bridge; ``endpoints``: the endpoint records on it;
+    ``flags``: {internal, icc, masquerade} from the isolation table (DEFAULT_FLAGS when it has no entry).
+    """
+    exists = bridge_link is not None
+    containers = {}
+    if exists:
+        for ep in sorted(endpoints, key=lambda e: (e['container'], e['ifname'])):
+            containers[container_id(ep['container'])] = {
+                'Name': ep['container'],
+                'EndpointID': endpoint_id(ep['container'], net['name']),
+                'MacAddress': ep['mac'] or '',
+                'IPv4Address': ep['ipv4'],
+                'IPv6Address': ep['ipv6'],
+            }
+    return {
+        'Name': net['name'],
+        'Id': network_id(net['name']),
+        'Scope': 'global' if net['driver'] == 'overlay' else 'local',
+        'Driver': net['driver'],
+        'EnableIPv6': False,
+        'IPAM': {'Driver': 'default', 'Options': {}, 'Config': ipam_config(bridge_addresses) if exists else []},
+        'Internal': flags['internal'],
+        'Attachable': False,
+        'Ingress': False,
+        'Containers': containers,
+        'Options': docker_options(net['bridge'], flags, bridge_link['mtu'] if exists else None),
+        'Labels': {},
+        'Exists': exists,
+    }
+
+
+def route_entries(messages, names):
+    """Main-table IPv4 routes -> [{dst: CIDR or 'default', dev, gateway}], sorted. ``names``: {index: ifname}."""
+    out = []
+    for msg in messages:
+        if msg.get('table') != MAIN_TABLE or msg.get('type') not in _ROUTE_TYPES:
+            continue
+        dst = msg.get('dst')
+        dst = 'default' if not msg.get('dst_len') else ipaddress.ip_network('%s/%d' % (dst, msg['dst_len']),
+                                                                             strict=False).compressed
+        oif = msg.get('oif')
+        gateway = msg.get('gateway')
+        if oif is None and msg.get('multipath'):
+            hop = msg['multipath'][0]
+            oif, gateway = hop.get('oif'), hop.get('gateway')
+        out.append({'dst': dst, 'dev': names.get(oif) if oif else None, 'gateway': gateway or None})
+    return sorted(out, key=lambda r: (r['dst'] != 'default', r['dst'], r['dev'] or '', r['gateway'] or ''))
+
+
+# -- readers (one dump each) -------------------------------------------------------------------
+
+def _msg_view(msg):
+    """A route message as a plain dict (what route_entries needs)."""
+    view = {'table': msg.get('table'), 'type': msg['type'], 'dst': msg.get('dst'), 'dst_len': msg['dst_len'],
+            'oif': msg.get('oif'), 'gateway': msg.get('gateway'), 'multipath': None}
+    hops = msg.get('multipath')
+    if hops:
+        view['multipath'] = [{'oif': hop['oif'], 'gateway': hop.get('gateway')} for hop in hops]
+    return view
+
+
+def brief_link(msg):
+    """The fields of a link message this module uses (a lighter _links._link_info: no bridge or port data)."""
+    linkinfo = msg.get_attr('IFLA_LINKINFO')
+    return {
+        'index': msg['index'],
+        'name': msg.get_attr('IFLA_IFNAME'),
+        'kind': linkinfo.get_attr('IFLA_INFO_KIND') if linkinfo is not None else None,
+        'mac': (msg.get_attr('IFLA_ADDRESS') or '').lower() or None,
+        'mtu': msg.get_attr('IFLA_MTU'),
+        'alias': msg.get_attr('IFLA_IFALIAS'),
+        'master_index': msg.get_attr('IFLA_MASTER') or None,
+        'link': msg.get_attr('IFLA_LINK'),
+        'link_netnsid': msg.get_attr('IFLA_LINK_NETNSID'),
+    }
+
+
+def read_links(ipr, label):
+    """{index: brief link} of the namespace of ``ipr``: one dump."""
+    with netlink_errors(label, 'list links'):
+        return {msg['index']: brief_link(msg) for msg in ipr.link('dump')}
+
+
+def read_addresses(ipr, label, family=socket.AF_UNSPEC):
+    """{link index: [(cidr, secondary)]} in kernel order (primary addresses first)."""
+    out = {}
+    with netlink_errors(label, 'list addresses'):
+        msgs = ipr.addr('dump', family=family)
+    for msg in msgs:
+        address = msg.get('address')
+        if address is None:
+            continue
+        iface = ipaddress.ip_interface('%s/%d' % (address, msg['prefixlen']))
+        cidr = '%s/%d' % (iface.ip.compressed, iface.network.prefixlen)
+        out.setdefault(msg['index'], []).append((cidr, bool(msg['flags'] & IFA_F_SECONDARY)))
+    return out
+
+
+def read_routes(ipr, label, links):
+    with netlink_errors(label, 'list routes'):
+        msgs = ipr.route('dump', family=socket.AF_INET, table=MAIN_TABLE)
+    return route_entries([_msg_view(m) for m in msgs], {index: info['name'] for index, info in links.items()})
+
+
+def read_nsid(ipr, label, fd):
+    """The id the namespace of ``ipr`` gives the namespace open as ``fd`` (None when it has none)."""
+    with netlink_errors(label, 'look up the id of the bridges\' namespace'):
+        answer = ipr.get_netnsid(fd=fd)
+    nsid = answer.get('nsid') if answer else None
+    return None if nsid in NSID_NOT_ASSIGNED else nsid

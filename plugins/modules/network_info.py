@@ -1,0 +1,400 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: network_info
+short_description: Container networks as docker network inspect and docker port show them, read from the kernel
+version_added: 0.1.0
+description:
+  - Reads what a host's kernel really holds (links, addresses and routes over netlink, and the nftables tables
+    of M(linuxnet.container.docker_isolation) and M(linuxnet.container.port_map)) and returns it shaped like
+    C(docker network inspect) and C(docker port) (seed S4, S7). It changes nothing.
+  - A container is a named network namespace (C(/run/netns/NAME)); its name is the namespace's name.
+    A container's endpoint on a network is a veth in its namespace whose peer (IFLA_LINK in the namespace
+    named by IFLA_LINK_NETNSID) is a port of the network's bridge.
+  - Ids (C(Id), the C(Containers) keys, C(EndpointID)) are derived from the names as the collection's other
+    parts derive them, so they are the same on every run and every host.
+  - C(Internal), C(enable_icc) and C(enable_ip_masquerade) come from the nftables table C(inet linuxnet_isolation);
+    without it a network is not internal, has icc on and is not masqueraded.
+  - The cost is one link dump per container namespace (plus an address dump for those with an endpoint),
+    and one link, address and route dump of the bridges' namespace, whatever the number of networks.
+author:
+  - linuxnet.container contributors (@linuxnet)
+requirements:
+  - pyroute2 >= 0.9 on the managed host
+  - root on the managed host (entering network namespaces and listing nftables tables need it)
+  - nftables (the C(nft) command) to read the isolation and port tables; without it they count as absent
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; check mode returns the same facts.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to diff.
+  idempotent:
+    support: full
+    description: It never changes anything and always reports C(changed=false).
+  platform:
+    support: full
+    platforms: posix
+    description: Linux only.
+options:
+  networks:
+    description:
+      - The networks to report, as the inventory declares them. Each one is returned, with C(Exists=false)
+        when its bridge is missing.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The network's name (C(docker network inspect)'s C(Name)); its ids derive from it.
+        type: str
+        required: true
+      bridge:
+        description: The Linux bridge that carries the network, in O(namespace).
+        type: str
+        required: true
+      driver:
+        description: The network's driver as the inventory gives it (C(overlay) networks have C(Scope) C(global)).
+        type: str
+        choices: [bridge, overlay, macvlan]
+        default: bridge
+  containers:
+    description:
+      - Names of the network namespaces to look into. Default every namespace in C(/run/netns), except the one
+        the bridges live in. Names that do not exist are skipped.
+    type: list
+    elements: str
+  namespace:
+    description: Network namespace the bridges live in (name, path or C(pid:N)); default the one the module runs in.
+    type: str
+  discover:
+    description:
+      - Also report bridges the collection made (interface alias C(linuxnet.container)) that are not in
+        O(networks), named after the bridge, so callers can find and prune them.
+    type: bool
+    default: true
+notes:
+  - When O(namespace) does not exist yet, every network is reported with C(Exists=false) and the other
+    results are empty.
+  - Namespaces that cannot be entered (a stale file in C(/run/netns)) are skipped with a warning.
+seealso:
+  - module: linuxnet.container.bridge
+  - module: linuxnet.container.veth
+  - module: linuxnet.container.docker_isolation
+  - module: linuxnet.container.port_map
+'''
+
+EXAMPLES = r'''
+- name: Inspect two networks, as docker network inspect would
+  linuxnet.container.network_info:
+    networks:
+      - name: test_net1
+        bridge: br-test_net1
+      - name: test_net2
+        bridge: br-test_net2
+  register: info
+
+- name: Show the containers of test_net2 and what web publishes
+  ansible.builtin.debug:
+    msg:
+      - "{{ (info.networks | selectattr('Name', 'equalto', 'test_net2') | first).Containers }}"
+      - "{{ info.ports['web'] | default([]) }}"
+
+- name: Only two containers, no discovery of other bridges
+  linuxnet.container.network_info:
+    networks:
+      - {name: test_net2, bridge: br-test_net2}
+    containers: [web, db]
+    discover: false
+'''
+
+RETURN = r'''
+networks:
+  description:
+    - One entry per requested network, in the order given, then one per discovered bridge (sorted by name).
+    - The keys are those of C(docker network inspect), plus C(Exists).
+    - C(Options) lacks C(com.docker.network.driver.mtu) when the bridge does not exist.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - Name: test_net2
+      Id: 5d0b1e0a6b3b0fd2b7c8e8a3c4b9b7a1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7
+      Scope: local
+      Driver: bridge
+      EnableIPv6: false
+      IPAM:
+        Driver: default
+        Options: {}
+        Config: [{Subnet: 173.20.0.0/16, Gateway: 173.20.0.1}]
+      Internal: false
+      Attachable: false
+      Ingress: false
+      Containers:
+        9b2f8c1d0e4a7b6c5d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c:
+          Name: web
+          EndpointID: 2c4e6a8b0d1f3e5a7c9b2d4f6e8a0c1b3d5f7e9a2c4b6d8f0e1a3c5b7d9f2e4a
+          MacAddress: "02:42:ad:14:00:02"
+          IPv4Address: 173.20.0.2/16
+          IPv6Address: ""
+      Options:
+        com.docker.network.bridge.name: br-test_net2
+        com.docker.network.bridge.enable_icc: "true"
+        com.docker.network.bridge.enable_ip_masquerade: "true"
+        com.docker.network.bridge.host_binding_ipv4: 0.0.0.0
+        com.docker.network.driver.mtu: "1500"
+      Labels: {}
+      Exists: true
+endpoints:
+  description:
+    - Every endpoint found on the reported networks, sorted by container and interface name.
+    - C(addresses) lists every address of the container end (IPv6 link-local ones left out), sorted by family
+      and numerically; C(ifname) is the container end, C(host_ifname) the bridge port.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    container:
+      description: The container (its network namespace's name).
+      type: str
+    network:
+      description: The network's name (the bridge's name for a discovered bridge).
+      type: str
+    bridge:
+      description: The bridge the host end is a port of.
+      type: str
+    ifname:
+      description: The container end's name, like C(eth0).
+      type: str
+    host_ifname:
+      description: The host end's name, the bridge port.
+      type: str
+    mac:
+      description: The container end's MAC address.
+      type: str
+    addresses:
+      description: The container end's addresses with prefix length.
+      type: list
+      elements: str
+  sample:
+    - container: web
+      network: test_net2
+      bridge: br-test_net2
+      ifname: eth0
+      host_ifname: veth1a2b3c4
+      mac: "02:42:ad:14:00:02"
+      addresses: [173.20.0.2/16]
+routes:
+  description:
+    - The IPv4 routes of the main table in the bridges' namespace, the kernel's own included; C(dev) is null
+      for routes without an interface (blackhole, unreachable), C(gateway) null for directly connected ones.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    dst:
+      description: The destination in CIDR form, or C(default).
+      type: str
+    dev:
+      description: The interface the route leaves through.
+      type: str
+    gateway:
+      description: The next hop.
+      type: str
+  sample:
+    - {dst: default, dev: eth0, gateway: 192.0.2.1}
+    - {dst: 173.20.0.0/16, dev: br-test_net2, gateway: null}
+ports:
+  description:
+    - Per container with an endpoint on a reported network, its published ports exactly as C(docker port) prints
+      them (an empty list when it publishes none), matched through the endpoint addresses.
+  returned: always
+  type: dict
+  sample: {"web": ["80/tcp -> 0.0.0.0:8080", "53/udp -> 127.0.0.1:5353"], "db": []}
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.linuxnet.container.plugins.module_utils import _inspect as inspect
+from ansible_collections.linuxnet.container.plugins.module_utils import _nft as nft
+from ansible_collections.linuxnet.container.plugins.module_utils._links import owned, raise_fd_limit
+from ansible_collections.linuxnet.container.plugins.module_utils._module import run_module
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (
+    LinuxnetError,
+    NamespaceRef,
+    list_named_netns,
+    validate_netns_name,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._normalize import validate_ifname
+
+_HOME_NS = '/proc/self/ns/net'
+
+
+def _requested(params):
+    """Validate the networks and containers options; return (networks, container names or None)."""
+    networks, names, bridges = [], {}, {}
+    for index, net in enumerate(params['networks']):
+        where = 'networks[%d] (%s)' % (index, net['name'])
+        problem = validate_ifname(net['bridge'])
+        if problem:
+            raise LinuxnetError('%s: bridge: %s' % (where, problem))
+        if net['name'] in names:
+            raise LinuxnetError('%s: network %s is listed twice (also networks[%d]). Fix: list each network once'
+                                % (where, net['name'], names[net['name']]))
+        if net['bridge'] in bridges:
+            raise LinuxnetError('%s: bridge %s is also the bridge of networks[%d]. Fix: give every network its own bridge'
+                                % (where, net['bridge'], bridges[net['bridge']]))
+        names[net['name']] = bridges[net['bridge']] = index
+        networks.append({'name': net['name'], 'bridge': net['bridge'], 'driver': net['driver']})
+    containers = params['containers']
+    if containers is not None:
+        for index, name in enumerate(containers):
+            problem = validate_netns_name(name)
+            if problem:
+                raise LinuxnetError('containers[%d]: %s. Fix: give the container\'s namespace name' % (index, problem))
+        containers = list(dict.fromkeys(containers))
+    return networks, containers
+
+
+def _read_table(netlink, ref, family, table, warnings):
+    """The sets of one of the collection's nftables tables, or None when it is absent (or not ours)."""
+    try:
+        with netlink.inside(ref):
+            state = nft.TableState(nft.list_table(family, table))
+    except LinuxnetError as err:
+        warnings.append('%s; table %s %s counts as absent' % (err.msg, family, table))
+        return None
+    if state.exists and not state.owned:
+        warnings.append('nftables table %s %s was not made by linuxnet.container (no set %s in it): ignored'
+                        % (family, table, nft.OWNER_SET))
+        return None
+    return state.sets if state.exists else None
+
+
+def _stat_key(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _scan_containers(netlink, ref, names, host_links, bridges, warnings):
+    """Endpoints of every container on the bridges: one link dump per namespace, an address dump where one is found."""
+    found = []
+    if not bridges:
+        return found
+    home_key = _stat_key(ref.path or _HOME_NS)
+    bridge_fd = os.open(ref.path or _HOME_NS, os.O_RDONLY)
+    try:
+        for name in names:
+            cref = NamespaceRef(name)
+            if not cref.exists() or _stat_key(cref.path) == home_key:
+                continue
+            try:
+                ipr = netlink.ipr(cref)
+                links = inspect.read_links(ipr, 'network namespace %s' % name)
+                raw = []
+                if inspect.candidate_links(host_links, bridges, links):
+                    nsid = inspect.read_nsid(ipr, 'network namespace %s' % name, bridge_fd)
+                    raw = inspect.match_endpoints(host_links, bridges, name, links, nsid)
+                addrs = inspect.read_addresses(ipr, 'network namespace %s' % name) if raw else {}
+            except LinuxnetError as err:
+                warnings.append('container %s skipped: %s' % (name, err.msg))
+                continue
+            finally:
+                netlink.forget(cref)
+            found.extend(inspect.endpoint_entry(ep, addrs.get(ep['index'], [])) for ep in raw)
+    finally:
+        os.close(bridge_fd)
+    return sorted(found, key=lambda e: (e['container'], e['ifname']))
+
+
+def gather(netlink, params):
+    """Everything the module returns, read from the kernel."""
+    networks, containers = _requested(params)
+    ref = NamespaceRef(params['namespace'])
+    warnings = []
+    if not ref.exists():
+        flags = inspect.DEFAULT_FLAGS
+        return {'networks': [inspect.network_inspect(net, None, [], [], flags) for net in networks],
+                'endpoints': [], 'routes': [], 'ports': {}, 'warnings': warnings}
+    label = 'the host namespace' if ref.is_host else 'network namespace %s' % ref.label
+    ipr = netlink.ipr(ref)
+    host_links = inspect.read_links(ipr, label)
+    by_name = {info['name']: info for info in host_links.values()}
+    bridge_addrs = inspect.read_addresses(ipr, label, family=2)
+    routes = inspect.read_routes(ipr, label, host_links)
+
+    reported = []
+    for net in networks:
+        link = by_name.get(net['bridge'])
+        if link is not None and link['kind'] != 'bridge':
+            warnings.append('network %s: %s in %s is a %s link, not a bridge: reported as missing'
+                            % (net['name'], net['bridge'], label, link['kind'] or 'plain'))
+            link = None
+        reported.append((net, link))
+    if params['discover']:
+        requested = {net['bridge'] for net in networks}
+        for name in sorted(by_name):
+            link = by_name[name]
+            if link['kind'] == 'bridge' and owned(link) and name not in requested:
+                reported.append(({'name': name, 'bridge': name, 'driver': 'bridge'}, link))
+    bridges = {link['index']: net['name'] for net, link in reported if link is not None}
+
+    names = containers if containers is not None else list_named_netns()
+    if len(names) > 200:
+        raise_fd_limit()
+    endpoints = _scan_containers(netlink, ref, names, host_links, bridges, warnings)
+
+    isolation = inspect.isolation_flags(_read_table(netlink, ref, *inspect.ISOLATION_TABLE, warnings=warnings))
+    ports_sets = _read_table(netlink, ref, *inspect.PORTS_TABLE, warnings=warnings)
+    by_network = {}
+    for ep in endpoints:
+        by_network.setdefault(ep['network'], []).append(ep)
+    result_networks = [inspect.network_inspect(net, link, bridge_addrs.get(link['index'], []) if link else [],
+                                               by_network.get(net['name'], []),
+                                               isolation.get(net['bridge'], inspect.DEFAULT_FLAGS))
+                       for net, link in reported]
+    ports = inspect.port_lines(inspect.published_maps(ports_sets or {}), endpoints)
+    public = ('container', 'network', 'bridge', 'ifname', 'host_ifname', 'mac', 'addresses')
+    return {'networks': result_networks, 'endpoints': [{k: ep[k] for k in public} for ep in endpoints],
+            'routes': routes, 'ports': ports, 'warnings': warnings}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            networks=dict(type='list', elements='dict', default=[], options=dict(
+                name=dict(type='str', required=True),
+                bridge=dict(type='str', required=True),
+                driver=dict(type='str', choices=['bridge', 'overlay', 'macvlan'], default='bridge'),
+            )),
+            containers=dict(type='list', elements='str'),
+            namespace=dict(type='str'),
+            discover=dict(type='bool', default=True),
+        ),
+        supports_check_mode=True,
+    )
+
+    def body(netlink):
+        result = gather(netlink, module.params)
+        for warning in result.pop('warnings'):
+            module.warn(warning)
+        result['changed'] = False
+        return result
+
+    run_module(module, body)
+
+
+if __name__ == '__main__':
+    main()

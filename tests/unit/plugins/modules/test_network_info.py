@@ -1,0 +1,208 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""network_info's pure parts: option checks and the shaping of kernel state into docker's views."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.linuxnet.container.plugins.module_utils import _inspect as inspect
+from ansible_collections.linuxnet.container.plugins.module_utils._ids import container_id, endpoint_id, network_id
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._nft import TableState
+from ansible_collections.linuxnet.container.plugins.modules.network_info import _requested
+
+# What `nft -j list table` printed for docker_isolation and port_map tables on a lab host (handles dropped).
+ISOLATION_JSON = [
+    {'table': {'family': 'inet', 'name': 'linuxnet_isolation'}},
+    {'set': {'family': 'inet', 'name': 'owned_by_linuxnet_container', 'table': 'linuxnet_isolation', 'type': 'ifname'}},
+    {'set': {'name': 'bridges', 'type': 'ifname', 'elem': ['br-a', 'br-b', 'br-c']}},
+    {'set': {'name': 'self_pairs', 'type': ['ifname', 'ifname'],
+             'elem': [{'concat': ['br-a', 'br-a']}, {'concat': ['br-b', 'br-b']}, {'concat': ['br-c', 'br-c']}]}},
+    {'set': {'name': 'icc_off_pairs', 'type': ['ifname', 'ifname'], 'elem': [{'concat': ['br-b', 'br-b']}]}},
+    {'set': {'name': 'internal', 'type': 'ifname', 'elem': ['br-c']}},
+    {'set': {'name': 'masq_subnets', 'type': 'ipv4_addr', 'flags': ['interval'],
+             'elem': [{'prefix': {'addr': '10.0.0.0', 'len': 16}}, {'prefix': {'addr': '10.1.0.0', 'len': 16}}]}},
+    {'set': {'name': 'masq_self', 'type': ['ipv4_addr', 'ifname'], 'flags': ['interval'],
+             'elem': [{'concat': [{'prefix': {'addr': '10.0.0.0', 'len': 16}}, 'br-a']},
+                      {'concat': [{'prefix': {'addr': '10.1.0.0', 'len': 16}}, 'br-b']}]}},
+]
+PORTS_JSON = [
+    {'table': {'family': 'ip', 'name': 'linuxnet_ports'}},
+    {'set': {'name': 'owned_by_linuxnet_container', 'type': 'ifname'}},
+    {'map': {'name': 'any_addr', 'map': 'ipv4_addr', 'elem': [[{'concat': ['tcp', 8080]}, '10.0.0.2'],
+                                                              [{'concat': ['tcp', 5432]}, '10.0.0.3']]}},
+    {'map': {'name': 'any_port', 'map': 'inet_service', 'elem': [[{'concat': ['tcp', 8080]}, 80],
+                                                                 [{'concat': ['tcp', 5432]}, 5432]]}},
+    {'map': {'name': 'addr_addr', 'map': 'ipv4_addr', 'elem': [[{'concat': ['127.0.0.1', 'udp', 5353]}, '10.1.0.2']]}},
+    {'map': {'name': 'addr_port', 'map': 'inet_service', 'elem': [[{'concat': ['127.0.0.1', 'udp', 5353]}, 53]]}},
+    {'set': {'name': 'hairpin', 'type': ['ipv4_addr', 'ipv4_addr'], 'elem': [{'concat': ['10.0.0.2', '10.0.0.2']}]}},
+]
+
+
+def _params(**kwargs):
+    params = {'networks': [], 'containers': None, 'namespace': None, 'discover': True}
+    params.update(kwargs)
+    return params
+
+
+def _link(index, name, kind=None, master=None, link=None, nsid=None, mac=None, alias=None, mtu=1500):
+    return {'index': index, 'name': name, 'kind': kind, 'mac': mac, 'mtu': mtu, 'alias': alias,
+            'master_index': master, 'link': link, 'link_netnsid': nsid}
+
+
+# Host: two bridges (10, 11), ports 20 (peer eth0=2 in web), 21 (peer eth1=3 in web), 22 (peer eth0=2 in db),
+# 23 a port whose peer is on the host (24), 25 a veth not on any bridge (peer eth9=9 in web).
+HOST = {
+    1: _link(1, 'lo'),
+    10: _link(10, 'br-a', 'bridge', alias='linuxnet.container'),
+    11: _link(11, 'br-b', 'bridge'),
+    20: _link(20, 'vetha', 'veth', master=10, link=2, nsid=0),
+    21: _link(21, 'vethb', 'veth', master=11, link=3, nsid=0),
+    22: _link(22, 'vethc', 'veth', master=10, link=2, nsid=1),
+    23: _link(23, 'vhost', 'veth', master=10, link=24),
+    24: _link(24, 'vhost-peer', 'veth', link=23),
+    25: _link(25, 'vfree', 'veth', link=9, nsid=0),
+}
+BRIDGES = {10: 'net_a', 11: 'net_b'}
+WEB = {
+    1: _link(1, 'lo'),
+    2: _link(2, 'eth0', 'veth', link=20, nsid=0, mac='02:42:0a:00:00:02'),
+    3: _link(3, 'eth1', 'veth', link=21, nsid=0, mac='02:42:0a:01:00:02'),
+    9: _link(9, 'eth9', 'veth', link=25, nsid=0, mac='02:00:00:00:00:09'),
+}
+
+
+def test_requested_networks_are_checked():
+    nets, containers = _requested(_params(networks=[{'name': 'a', 'bridge': 'br-a', 'driver': 'bridge'}],
+                                          containers=['web', 'db', 'web']))
+    assert nets == [{'name': 'a', 'bridge': 'br-a', 'driver': 'bridge'}]
+    assert containers == ['web', 'db']
+    assert _requested(_params())[1] is None
+
+
+@pytest.mark.parametrize('networks, containers, words', [
+    ([{'name': 'a', 'bridge': 'br-a', 'driver': 'bridge'}, {'name': 'a', 'bridge': 'br-b', 'driver': 'bridge'}], None,
+     'network a is listed twice'),
+    ([{'name': 'a', 'bridge': 'br-a', 'driver': 'bridge'}, {'name': 'b', 'bridge': 'br-a', 'driver': 'bridge'}], None,
+     r'bridge br-a is also the bridge of networks\[0\]'),
+    ([{'name': 'a', 'bridge': 'br-much-too-long-name', 'driver': 'bridge'}], None, 'at most 15'),
+    ([], ['ok', 'bad/name'], r"containers\[1\]: namespace name 'bad/name'"),
+])
+def test_requested_errors_name_the_item_and_fix(networks, containers, words):
+    with pytest.raises(LinuxnetError, match=words):
+        _requested(_params(networks=networks, containers=containers))
+
+
+def test_match_endpoints_follows_link_and_netnsid_both_ways():
+    found = inspect.match_endpoints(HOST, BRIDGES, 'web', WEB, 0)
+    assert [(e['ifname'], e['host_ifname'], e['network'], e['bridge'], e['mac']) for e in found] == [
+        ('eth0', 'vetha', 'net_a', 'br-a', '02:42:0a:00:00:02'),
+        ('eth1', 'vethb', 'net_b', 'br-b', '02:42:0a:01:00:02'),
+    ]
+    # db's eth0 has the same index as web's; only the netnsid tells them apart.
+    db = {1: _link(1, 'lo'), 2: _link(2, 'eth0', 'veth', link=22, nsid=5, mac='02:42:0a:00:00:03')}
+    assert [e['host_ifname'] for e in inspect.match_endpoints(HOST, BRIDGES, 'db', db, 5)] == ['vethc']
+    # The same links seen through another namespace id lead elsewhere: nothing matches.
+    assert inspect.match_endpoints(HOST, BRIDGES, 'web', WEB, 7) == []
+    assert inspect.match_endpoints(HOST, BRIDGES, 'web', WEB, None) == []
+    assert inspect.match_endpoints(HOST, BRIDGES, 'web', WEB, 4294967295) == []
+    # A peer that does not point back is not an endpoint (same indexes in another namespace).
+    liar = {4: _link(4, 'eth0', 'veth', link=22, nsid=0)}
+    assert inspect.match_endpoints(HOST, BRIDGES, 'x', liar, 0) == []
+
+
+def test_match_endpoints_ignores_unlisted_bridges_and_non_veth():
+    assert [e['ifname'] for e in inspect.match_endpoints(HOST, {11: 'net_b'}, 'web', WEB, 0)] == ['eth1']
+    dummy = {2: _link(2, 'eth0', 'dummy', link=20, nsid=0)}
+    assert inspect.match_endpoints(HOST, BRIDGES, 'web', dummy, 0) == []
+    assert inspect.candidate_links(HOST, BRIDGES, WEB) is True
+    assert inspect.candidate_links(HOST, BRIDGES, {1: _link(1, 'lo')}) is False
+
+
+def test_addresses_sorted_numerically_and_primary_in_kernel_order():
+    entries = [('10.0.0.10/16', False), ('10.0.0.9/16', True), ('fe80::1/64', False), ('fd00::2/64', False)]
+    assert inspect.sorted_addresses(entries) == ['10.0.0.9/16', '10.0.0.10/16', 'fd00::2/64']
+    assert inspect.primary_address(entries, 4) == '10.0.0.10/16'
+    assert inspect.primary_address(entries, 6) == 'fd00::2/64'
+    assert inspect.primary_address([('fe80::1/64', False)], 6) == ''
+    assert inspect.primary_address([('10.0.0.9/16', True)], 4) == '10.0.0.9/16'
+    assert inspect.ipam_config(entries) == [{'Subnet': '10.0.0.0/16', 'Gateway': '10.0.0.10'},
+                                            {'Subnet': '10.0.0.0/16', 'Gateway': '10.0.0.9'}]
+
+
+def test_isolation_flags_from_the_real_table():
+    flags = inspect.isolation_flags(TableState(ISOLATION_JSON).sets)
+    assert flags == {
+        'br-a': {'internal': False, 'icc': True, 'masquerade': True},
+        'br-b': {'internal': False, 'icc': False, 'masquerade': True},
+        'br-c': {'internal': True, 'icc': True, 'masquerade': False},
+    }
+    assert inspect.isolation_flags(None) == {}
+
+
+def test_published_ports_as_docker_port_prints_them():
+    maps = inspect.published_maps(TableState(PORTS_JSON).sets)
+    assert maps == {('0.0.0.0', 'tcp', 8080): (('10.0.0.2', 80), None),
+                    ('0.0.0.0', 'tcp', 5432): (('10.0.0.3', 5432), None),
+                    ('127.0.0.1', 'udp', 5353): (('10.1.0.2', 53), None)}
+    endpoints = [
+        {'container': 'web', 'addresses': ['10.0.0.2/16']},
+        {'container': 'web', 'addresses': ['10.1.0.2/16']},
+        {'container': 'db', 'addresses': ['10.0.0.3/16']},
+        {'container': 'idle', 'addresses': ['10.0.0.9/16']},
+    ]
+    assert inspect.port_lines(maps, endpoints) == {
+        'db': ['5432/tcp -> 0.0.0.0:5432'],
+        'idle': [],
+        'web': ['53/udp -> 127.0.0.1:5353', '80/tcp -> 0.0.0.0:8080'],
+    }
+    assert inspect.port_lines({}, endpoints[:1]) == {'web': []}
+    assert inspect.published_maps({}) == {}
+
+
+def test_network_inspect_shape():
+    raw = inspect.match_endpoints(HOST, BRIDGES, 'web', WEB, 0)[0]
+    ep = inspect.endpoint_entry(raw, [('10.0.0.2/16', False)])
+    assert ep == {'container': 'web', 'network': 'net_a', 'bridge': 'br-a', 'ifname': 'eth0', 'host_ifname': 'vetha',
+                  'mac': '02:42:0a:00:00:02', 'addresses': ['10.0.0.2/16'], 'ipv4': '10.0.0.2/16', 'ipv6': ''}
+    net = {'name': 'net_a', 'bridge': 'br-a', 'driver': 'bridge'}
+    flags = {'internal': False, 'icc': False, 'masquerade': True}
+    shaped = inspect.network_inspect(net, HOST[10], [('10.0.0.1/16', False)], [ep], flags)
+    assert shaped == {
+        'Name': 'net_a', 'Id': network_id('net_a'), 'Scope': 'local', 'Driver': 'bridge', 'EnableIPv6': False,
+        'IPAM': {'Driver': 'default', 'Options': {}, 'Config': [{'Subnet': '10.0.0.0/16', 'Gateway': '10.0.0.1'}]},
+        'Internal': False, 'Attachable': False, 'Ingress': False,
+        'Containers': {container_id('web'): {'Name': 'web', 'EndpointID': endpoint_id('web', 'net_a'),
+                                             'MacAddress': '02:42:0a:00:00:02', 'IPv4Address': '10.0.0.2/16',
+                                             'IPv6Address': ''}},
+        'Options': {'com.docker.network.bridge.name': 'br-a', 'com.docker.network.bridge.enable_icc': 'false',
+                    'com.docker.network.bridge.enable_ip_masquerade': 'true',
+                    'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0', 'com.docker.network.driver.mtu': '1500'},
+        'Labels': {}, 'Exists': True,
+    }
+    missing = inspect.network_inspect(dict(net, driver='overlay'), None, [], [ep], inspect.DEFAULT_FLAGS)
+    assert missing['Exists'] is False and missing['Containers'] == {} and missing['IPAM']['Config'] == []
+    assert missing['Scope'] == 'global'
+    assert 'com.docker.network.driver.mtu' not in missing['Options']
+    assert missing['Options']['com.docker.network.bridge.enable_icc'] == 'true'
+
+
+def test_routes_of_the_main_table():
+    names = {2: 'eth0', 10: 'br-a'}
+    msgs = [
+        {'table': 254, 'type': 1, 'dst': None, 'dst_len': 0, 'oif': 2, 'gateway': '192.0.2.1', 'multipath': None},
+        {'table': 254, 'type': 1, 'dst': '10.0.0.0', 'dst_len': 16, 'oif': 10, 'gateway': None, 'multipath': None},
+        {'table': 254, 'type': 6, 'dst': '10.9.0.0', 'dst_len': 16, 'oif': None, 'gateway': None, 'multipath': None},
+        {'table': 254, 'type': 1, 'dst': '10.8.0.0', 'dst_len': 16, 'oif': None, 'gateway': None,
+         'multipath': [{'oif': 2, 'gateway': '192.0.2.5'}, {'oif': 10, 'gateway': '10.0.0.5'}]},
+        {'table': 255, 'type': 2, 'dst': '10.0.0.1', 'dst_len': 32, 'oif': 10, 'gateway': None, 'multipath': None},
+        {'table': 100, 'type': 1, 'dst': '10.7.0.0', 'dst_len': 16, 'oif': 2, 'gateway': None, 'multipath': None},
+    ]
+    assert inspect.route_entries(msgs, names) == [
+        {'dst': 'default', 'dev': 'eth0', 'gateway': '192.0.2.1'},
+        {'dst': '10.0.0.0/16', 'dev': 'br-a', 'gateway': None},
+        {'dst': '10.8.0.0/16', 'dev': 'eth0', 'gateway': '192.0.2.5'},
+        {'dst': '10.9.0.0/16', 'dev': None, 'gateway': None},
+    ]
