@@ -31,8 +31,14 @@ deps:
 # ---- the lab: the embedded default --------------------------------------------------------
 lab: deps lab-up
 	ansible-playbook -i playbooks/inventories/lab playbooks/site.yml
+	@echo; echo "==== Networks, containers, addresses and published ports (docker network inspect, read from the kernels) ===="
+	@$(MAKE) --no-print-directory inspect
 	@echo; echo "==== What the lab hosts hold now (read from their kernels) ===="
 	@$(PY) lab/lab.py show --name $(LAB_NAME)
+
+inspect:
+	@ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_DISPLAY_OK_HOSTS=true \
+	  ansible-playbook -i playbooks/inventories/lab playbooks/inspect.yml | sed -n '/^ok: .* => *$$/,/^$$/p'
 
 lab-up: deps
 	$(PY) lab/lab.py up --name $(LAB_NAME) --hosts $(LAB_HOSTS)

@@ -49,6 +49,36 @@ def _bridge_networks(host_vars):
     return networks
 
 
+def _yes(value):
+    return 'yes' if str(value).lower() == 'true' else 'no'
+
+
+def _network_summary(info, host=''):
+    """Readable lines from what network_info returned: networks, their containers, published ports."""
+    lines = []
+    for net in sorted(info.get('networks') or [], key=lambda n: n.get('Name', '')):
+        if not net.get('Exists', True):
+            continue
+        options = net.get('Options') or {}
+        configs = (net.get('IPAM') or {}).get('Config') or [{}]
+        flags = [net.get('Driver') or 'bridge']
+        if str(net.get('Internal')).lower() == 'true':
+            flags.append('internal')
+        if _yes(options.get('com.docker.network.bridge.enable_icc')) == 'no':
+            flags.append('icc off')
+        if _yes(options.get('com.docker.network.bridge.enable_ip_masquerade')) == 'yes':
+            flags.append('masquerade')
+        lines.append('%snetwork %s: %s on %s, gateway %s (%s)' % (
+            (host + ' ') if host else '', net.get('Name'), configs[0].get('Subnet'), options.get('com.docker.network.bridge.name'),
+            configs[0].get('Gateway'), ', '.join(flags)))
+        for endpoint in sorted((net.get('Containers') or {}).values(), key=lambda e: e.get('Name', '')):
+            lines.append('    %-16s %-18s %s' % (endpoint.get('Name'), endpoint.get('IPv4Address'), endpoint.get('MacAddress')))
+    for container, ports in sorted((info.get('ports') or {}).items()):
+        for line in ports:
+            lines.append('%sport %s: %s' % ((host + ' ') if host else '', container, line))
+    return lines
+
+
 class FilterModule:
     """linuxnet.container filters."""
 
@@ -58,4 +88,5 @@ class FilterModule:
             'container_namespaces': _container_namespaces,
             'bridge_network_plan': _bridge_network_plan,
             'bridge_networks': _bridge_networks,
+            'network_summary': _network_summary,
         }
