@@ -244,9 +244,10 @@ def route_entries(messages, names):
     for msg in messages:
         if msg.get('table') != MAIN_TABLE or msg.get('type') not in _ROUTE_TYPES:
             continue
-        dst = msg.get('dst')
-        dst = 'default' if not msg.get('dst_len') else ipaddress.ip_network('%s/%d' % (dst, msg['dst_len']),
-                                                                             strict=False).compressed
+        if msg.get('dst_len'):
+            dst = ipaddress.ip_network('%s/%d' % (msg.get('dst'), msg['dst_len']), strict=False).compressed
+        else:
+            dst = 'default'
         oif = msg.get('oif')
         gateway = msg.get('gateway')
         if oif is None and msg.get('multipath'):

@@ -45,7 +45,7 @@ def _net(name):
 
 
 def _docker_mac(cidr):
-    return '02:42:' + ':'.join('%02x' % int(o) for o in cidr.split('/')[0].split('.'))
+    return '02:42:' + ':'.join('%02x' % int(o) for o in cidr.partition('/')[0].split('.'))
 
 
 def _run(lab, module, args, tmp_path, check=False):
@@ -61,7 +61,7 @@ def built(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp('info')
     try:
         _run(lab, 'linuxnet.container.netns', {'namespaces': [{'name': c} for c in CONTAINERS] + [{'name': 'loner'}]}, tmp_path)
-        _run(lab, 'linuxnet.container.bridge', {'bridges': [{'name': n['bridge'], 'addresses': ['%s/%s' % (n['gateway'], n['subnet'].split('/')[1])]}
+        _run(lab, 'linuxnet.container.bridge', {'bridges': [{'name': n['bridge'], 'addresses': ['%s/%s' % (n['gateway'], n['subnet'].partition('/')[2])]}
                                                             for n in NETWORKS] + [{'name': 'br-info-stale'}]}, tmp_path)
         pairs = []
         for container, attachments in CONTAINERS.items():
@@ -75,7 +75,7 @@ def built(tmp_path_factory):
         _run(lab, 'linuxnet.container.docker_isolation', {'networks': [
             {'bridge': n['bridge'], 'subnet': n['subnet'], 'icc': n.get('icc', True), 'internal': n.get('internal', False)}
             for n in NETWORKS]}, tmp_path)
-        ports = [{'name': c, 'container_ip': CONTAINERS[c][0][1].split('/')[0], 'publish': p} for c, p in PUBLISH.items()]
+        ports = [{'name': c, 'container_ip': CONTAINERS[c][0][1].partition('/')[0], 'publish': p} for c, p in PUBLISH.items()]
         _run(lab, 'linuxnet.container.port_map', {'ports': ports}, tmp_path)
         yield lab, tmp_path
     finally:
