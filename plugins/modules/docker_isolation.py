@@ -26,6 +26,9 @@ description:
     DOCKER-USER; users add their own rules there (for example an accept that lets two networks talk) and
     later runs leave them alone.
   - The rule count does not grow with the number of bridges; bridges, subnets and flags live in sets.
+  - Sysctls it changes are given back on removal. Before it first changes C(net.ipv4.ip_forward) or
+    C(net.bridge.bridge-nf-call-iptables) in a namespace, it records the previous value in
+    C(/run/linuxnet-container/), and O(state=absent) restores it, so that removal leaves the host as it was.
   - Every change is one atomic nftables transaction; nothing is written when the tables are already as
     planned.
 author:
@@ -82,15 +85,28 @@ options:
     description:
       - Set C(net.ipv4.ip_forward=1) in the namespace, which routing between networks needs, and
         C(net.bridge.bridge-nf-call-iptables=1) when a network has O(networks[].icc=false).
+      - The previous value of each sysctl this changes is recorded first, and restored on removal
+        (O(state=absent)).
     type: bool
     default: true
   state:
-    description: V(absent) removes the table, the C(user) chain included.
+    description:
+      - V(absent) removes the table, the C(user) chain included, and restores the sysctls the module changed
+        in the namespace to their recorded earlier values.
     type: str
     choices: [present, absent]
     default: present
 notes:
-  - The sysctls are left as they are when the table is removed; other software may rely on them.
+  - The record of earlier sysctl values is one small JSON file per managed namespace,
+    C(/run/linuxnet-container/docker_isolation.<key>.json), where the key is C(host) for the namespace the
+    module runs in, C(netns-<name>) for a named namespace and C(nsfs-<inode>) for one given by path or PID.
+    Only the first change of a sysctl is recorded; later runs never overwrite it. C(/run) is a tmpfs, so a
+    reboot clears the record, as it resets the sysctls.
+  - Nothing is recorded for a sysctl that already had the value the module wants; removal leaves it as it is.
+  - On removal a recorded sysctl is restored only while it still holds the value the module set. When
+    something else changed it since, it is left alone with a warning. The record is deleted either way.
+  - A sysctl the module stops wanting while O(state=present) (for example when no network has
+    O(networks[].icc=false) any more) keeps its value until removal.
 seealso:
   - module: linuxnet.container.bridge
 '''
@@ -134,9 +150,29 @@ actions:
   returned: always
   type: list
   elements: str
+saved_sysctls:
+  description:
+    - The earlier values of the sysctls the module changed in the namespace, as recorded under
+      C(/run/linuxnet-container/) after the run (predicted in check mode), with the value the module set.
+    - O(state=absent) restores them and deletes the record, so it is empty after a removal.
+  returned: always
+  type: dict
+  sample:
+    net.ipv4.ip_forward: {before: "0", set: "1"}
+restored_sysctls:
+  description:
+    - The sysctls O(state=absent) set back to their recorded earlier values, with those values (predicted in
+      check mode). Empty when nothing was restored.
+  returned: always
+  type: dict
+  sample:
+    net.ipv4.ip_forward: "0"
 '''
 
+import hashlib
 import ipaddress
+import json
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -196,6 +232,86 @@ RULES = [
 ]
 NEVER_FLUSHED = {'user'}
 
+# The earlier values of the sysctls this module changed, one JSON file per managed namespace on a tmpfs (a reboot
+# clears it, as it resets the sysctls). SAVED is its key in the state: {sysctl: {'before': old, 'set': new}}.
+RECORD_DIR = '/run/linuxnet-container'
+RECORD_PREFIX = 'docker_isolation.'
+SAVED = 'saved_sysctls'
+NAME_MAX = 255
+
+
+def record_key(ref, inode=None):
+    """The identity a namespace's record is filed under: 'host', 'netns-NAME' or 'nsfs-INODE' (path or PID)."""
+    if ref.is_host:
+        return 'host'
+    if ref.name is not None:
+        return 'netns-' + ref.name
+    if inode is None:
+        raise ValueError('the nsfs inode of %s is needed for its record' % ref.label)
+    return 'nsfs-%d' % inode
+
+
+def record_path(key, directory=RECORD_DIR):
+    """The record file of a key; a name too long for a file name (a long netns name) is hashed instead."""
+    name = '%s%s.json' % (RECORD_PREFIX, key)
+    if len(name.encode('utf-8')) > NAME_MAX:
+        name = '%snetns-sha256-%s.json' % (RECORD_PREFIX, hashlib.sha256(key.encode('utf-8')).hexdigest())
+    return os.path.join(directory, name)
+
+
+def record_changes(saved, changes):
+    """The record after the sysctl changes {sysctl: (current, new)}: only a first change is recorded.
+
+    An earlier record of a sysctl always wins, so a second run (or a later one after drift) never replaces the
+    value from before the module with the value the module set. A change to the value already there records nothing.
+    """
+    record = {key: dict(entry) for key, entry in (saved or {}).items()}
+    for key, (before, value) in sorted(changes.items()):
+        if before is not None and before != value and key not in record:
+            record[key] = {'before': before, 'set': value}
+    return record
+
+
+def plan_restore(saved, current):
+    """What removal does with a record: ({sysctl: value to write back}, [warnings]).
+
+    A sysctl still holding the value the module set goes back to its earlier value; one already back at its earlier
+    value needs nothing; one holding a third value was changed by something else since, and is left as it is.
+    """
+    restore, warnings = {}, []
+    for key, entry in sorted((saved or {}).items()):
+        have = current.get(key)
+        if have is None:
+            warnings.append('%s no longer exists in this namespace (br_netfilter unloaded?): its earlier value %s '
+                            'was not restored' % (key, entry['before']))
+        elif have == entry['set']:
+            restore[key] = entry['before']
+        elif have != entry['before']:
+            warnings.append('%s is %s, not the %s docker_isolation set: left as it is, since something else changed it '
+                            'after the module did (it was %s before the module)' % (key, have, entry['set'], entry['before']))
+    return restore, warnings
+
+
+def parse_record(text, path):
+    """The sysctls of a record file's text, checked; a LinuxnetError naming the file when it is not one of ours."""
+    try:
+        data = json.loads(text)
+        saved = data['sysctls']
+        valid = isinstance(saved, dict) and all(
+            key in SYSCTLS and isinstance(entry, dict) and set(entry) == {'before', 'set'}
+            and all(isinstance(v, str) for v in entry.values()) for key, entry in saved.items())
+    except (ValueError, KeyError, TypeError):
+        valid = False
+    if not valid:
+        raise LinuxnetError('%s is not a record of docker_isolation (sysctls and their earlier values). '
+                            'Fix: restore the sysctls it names by hand if needed, then delete the file' % path)
+    return {key: dict(entry) for key, entry in saved.items()}
+
+
+def render_record(saved, label):
+    return json.dumps({'module': 'linuxnet.container.docker_isolation', 'namespace': label, 'sysctls': saved},
+                      indent=2, sort_keys=True) + '\n'
+
 
 def summary(want_sets):
     """The user-facing state: which bridges, which flags, which subnets are masqueraded."""
@@ -214,6 +330,8 @@ class IsolationReconciler(Reconciler):
         super().__init__(module, netlink)
         self.ns = ns
         self.commands = []
+        self.restored = {}
+        self.record = None
         self._table = None
 
     def read(self, desired):
@@ -226,11 +344,15 @@ class IsolationReconciler(Reconciler):
                         sysctls[key] = handle.read().strip()
                 except FileNotFoundError:
                     sysctls[key] = None
+        if self.record is None:
+            inode = None if self.ns.is_host or self.ns.name is not None else os.stat(self.ns.path).st_ino
+            self.record = record_path(record_key(self.ns, inode))
+        saved = self._read_record()
         if table.exists and not table.owned:
             raise LinuxnetError('nftables table inet %s exists but was not made by linuxnet.container (no set %s in it). '
                                 'Fix: rename or remove that table; this module only manages its own' % (TABLE, nft.OWNER_SET))
         self._table = table
-        state = {'sysctls': sysctls, KEY: ABSENT}
+        state = {'sysctls': sysctls, KEY: ABSENT, SAVED: saved}
         if table.exists:
             state[KEY] = dict(summary({name: table.sets.get(name, []) for name in SETS}),
                               rules={name: ids for name, ids in sorted(table.chains.items()) if name not in NEVER_FLUSHED})
@@ -238,13 +360,23 @@ class IsolationReconciler(Reconciler):
 
     def plan(self, desired, current):
         plan = Plan()
-        predicted = {'sysctls': dict(current['sysctls'])}
+        predicted = {'sysctls': dict(current['sysctls']), SAVED: current[SAVED]}
         if desired is ABSENT:
             predicted[KEY] = ABSENT
             if current[KEY] is not ABSENT:
                 cmds = [{'delete': {'table': {'family': 'inet', 'name': TABLE}}}]
                 self.commands = cmds
                 plan.add(KEY, 'delete nftables table inet %s (the user chain with it)' % TABLE, lambda: self._apply(cmds))
+            if current[SAVED] is not ABSENT:
+                restore, warnings = plan_restore(current[SAVED], current['sysctls'])
+                plan.warnings.extend(warnings)
+                for key, value in sorted(restore.items()):
+                    predicted['sysctls'][key] = value
+                    plan.add('sysctls', 'restore %s=%s, its value before docker_isolation set %s'
+                             % (key, value, current[SAVED][key]['set']), lambda k=key, v=value: self._sysctl(k, v))
+                self.restored = restore
+                predicted[SAVED] = ABSENT
+                plan.add(SAVED, 'delete the record of earlier sysctl values %s' % self.record, self._forget)
             return plan, predicted
         cmds = nft.table_commands('inet', TABLE, SETS, CHAINS, RULES, self._table, desired['sets'], NEVER_FLUSHED)
         self.commands = cmds
@@ -252,14 +384,23 @@ class IsolationReconciler(Reconciler):
         if cmds:
             plan.add(KEY, '%s nftables table inet %s in one transaction (%d commands)'
                      % ('create' if current[KEY] is ABSENT else 'update', TABLE, len(cmds)), lambda: self._apply(cmds))
+        changes = {}
         for key, value in sorted(desired['sysctls'].items()):
             have = current['sysctls'].get(key)
             if have is None:
                 raise LinuxnetError('sysctl %s does not exist in this kernel: icc=false needs br_netfilter. '
                                     'Fix: load it (modprobe br_netfilter) or leave icc on' % key)
             if have != value:
-                predicted['sysctls'][key] = value
-                plan.add('sysctls', 'set %s=%s' % (key, value), lambda k=key, v=value: self._sysctl(k, v))
+                changes[key] = (have, value)
+        record = record_changes(current[SAVED], changes)
+        if record != (current[SAVED] or {}):
+            # Written before the sysctls change: a failure in between leaves a record, never a lost earlier value.
+            predicted[SAVED] = record
+            new = ['%s=%s' % (key, record[key]['before']) for key in sorted(record) if key not in (current[SAVED] or {})]
+            plan.add(SAVED, 'record %s in %s' % (', '.join(new), self.record), lambda: self._write_record(record))
+        for key, (_have, value) in sorted(changes.items()):
+            predicted['sysctls'][key] = value
+            plan.add('sysctls', 'set %s=%s' % (key, value), lambda k=key, v=value: self._sysctl(k, v))
         return plan, predicted
 
     def _apply(self, cmds):
@@ -270,6 +411,42 @@ class IsolationReconciler(Reconciler):
         with self.netlink.inside(self.ns):
             with open(SYSCTLS[key], 'w') as handle:
                 handle.write(value)
+
+    def _read_record(self):
+        try:
+            with open(self.record) as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            return ABSENT
+        except OSError as err:
+            raise LinuxnetError('cannot read the record of earlier sysctl values %s: %s. Fix: run the task as root '
+                                '(become: true)' % (self.record, err.strerror))
+        return parse_record(text, self.record)
+
+    def _write_record(self, saved):
+        directory = os.path.dirname(self.record)
+        temporary = os.path.join(directory, '.%s%d.tmp' % (RECORD_PREFIX, os.getpid()))
+        try:
+            os.makedirs(directory, mode=0o755, exist_ok=True)
+            with open(temporary, 'w') as handle:
+                handle.write(render_record(saved, self.ns.label))
+            os.replace(temporary, self.record)  # atomic: a reader sees the old record or the new one
+        except OSError as err:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise LinuxnetError('cannot write the record of earlier sysctl values %s: %s. Fix: run the task as root '
+                                '(become: true); the sysctls were left unchanged' % (self.record, err.strerror))
+
+    def _forget(self):
+        try:
+            os.unlink(self.record)
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            raise LinuxnetError('cannot delete the record of earlier sysctl values %s: %s. Fix: run the task as root '
+                                '(become: true)' % (self.record, err.strerror))
 
 
 def _desired(params):
@@ -349,6 +526,8 @@ def main():
         result.pop('before')
         result['tables'] = dict(after.get(KEY) or {}, sysctls=after['sysctls'])
         result['commands'] = reconciler.commands if result['changed'] else []
+        result['saved_sysctls'] = after.get(SAVED) or {}
+        result['restored_sysctls'] = reconciler.restored
         return result
 
     run_module(module, body)

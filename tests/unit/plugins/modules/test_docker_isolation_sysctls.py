@@ -1,0 +1,219 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""docker_isolation: the record of earlier sysctl values and their restore on removal (no kernel needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef
+from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT
+from ansible_collections.linuxnet.container.plugins.modules import docker_isolation as iso
+
+FWD = 'net.ipv4.ip_forward'
+BNF = 'net.bridge.bridge-nf-call-iptables'
+
+
+# -- the record's name -------------------------------------------------------------------------
+def test_record_key_by_namespace_identity():
+    assert iso.record_key(NamespaceRef(None)) == 'host'
+    assert iso.record_key(NamespaceRef('')) == 'host'
+    assert iso.record_key(NamespaceRef('blue')) == 'netns-blue'
+    assert iso.record_key(NamespaceRef('/proc/1/ns/net'), inode=4026531840) == 'nsfs-4026531840'
+    assert iso.record_key(NamespaceRef('pid:42'), inode=4026532001) == 'nsfs-4026532001'
+    with pytest.raises(ValueError):
+        iso.record_key(NamespaceRef('pid:42'))
+
+
+def test_named_namespace_called_host_does_not_share_the_host_record():
+    assert iso.record_path(iso.record_key(NamespaceRef('host'))) != iso.record_path(iso.record_key(NamespaceRef(None)))
+
+
+def test_record_path():
+    assert iso.record_path('host') == '/run/linuxnet-container/docker_isolation.host.json'
+    assert iso.record_path('netns-blue', '/tmp/x') == '/tmp/x/docker_isolation.netns-blue.json'
+
+
+def test_record_path_of_a_very_long_name_fits_a_file_name():
+    key = 'netns-' + 'n' * 255
+    name = os.path.basename(iso.record_path(key))
+    assert len(name) <= 255 and name.startswith('docker_isolation.netns-sha256-')
+    assert iso.record_path(key) == iso.record_path(key)
+    assert iso.record_path(key) != iso.record_path('netns-' + 'm' * 255)
+
+
+# -- what is recorded --------------------------------------------------------------------------
+def test_first_change_is_recorded():
+    assert iso.record_changes(ABSENT, {FWD: ('0', '1')}) == {FWD: {'before': '0', 'set': '1'}}
+
+
+def test_value_already_wanted_records_nothing():
+    assert iso.record_changes(ABSENT, {}) == {}
+    assert iso.record_changes(ABSENT, {FWD: ('1', '1')}) == {}
+
+
+def test_earlier_record_is_never_overwritten():
+    saved = {FWD: {'before': '0', 'set': '1'}}
+    # Drift back to 0 and a second change: still 0 from before the module, never the 1 it set.
+    assert iso.record_changes(saved, {FWD: ('0', '1')}) == saved
+    assert iso.record_changes(saved, {FWD: ('2', '1')}) == saved
+    assert saved == {FWD: {'before': '0', 'set': '1'}}, 'the input record is not modified'
+
+
+def test_second_sysctl_joins_the_record():
+    saved = {FWD: {'before': '0', 'set': '1'}}
+    assert iso.record_changes(saved, {BNF: ('0', '1')}) == {FWD: {'before': '0', 'set': '1'},
+                                                            BNF: {'before': '0', 'set': '1'}}
+
+
+# -- what removal does -------------------------------------------------------------------------
+def test_restore_when_the_module_value_is_still_there():
+    saved = {FWD: {'before': '0', 'set': '1'}, BNF: {'before': '0', 'set': '1'}}
+    assert iso.plan_restore(saved, {FWD: '1', BNF: '1'}) == ({FWD: '0', BNF: '0'}, [])
+
+
+def test_already_back_needs_nothing_and_no_warning():
+    assert iso.plan_restore({FWD: {'before': '0', 'set': '1'}}, {FWD: '0'}) == ({}, [])
+
+
+def test_changed_by_someone_else_is_left_with_a_warning():
+    restore, warnings = iso.plan_restore({FWD: {'before': '0', 'set': '1'}}, {FWD: '2'})
+    assert restore == {}
+    assert len(warnings) == 1 and FWD in warnings[0] and 'left as it is' in warnings[0]
+
+
+def test_vanished_sysctl_is_a_warning():
+    restore, warnings = iso.plan_restore({BNF: {'before': '0', 'set': '1'}}, {FWD: '1', BNF: None})
+    assert restore == {} and len(warnings) == 1 and BNF in warnings[0]
+
+
+def test_no_record_restores_nothing():
+    assert iso.plan_restore(ABSENT, {FWD: '1'}) == ({}, [])
+
+
+# -- the file ----------------------------------------------------------------------------------
+def test_record_round_trip():
+    saved = {FWD: {'before': '0', 'set': '1'}}
+    text = iso.render_record(saved, 'host')
+    assert json.loads(text)['namespace'] == 'host'
+    assert iso.parse_record(text, '/x') == saved
+
+
+@pytest.mark.parametrize('text', ['', 'not json', '[]', '{}', '{"sysctls": []}',
+                                  '{"sysctls": {"net.ipv4.conf.all.rp_filter": {"before": "0", "set": "1"}}}',
+                                  '{"sysctls": {"net.ipv4.ip_forward": {"before": 0, "set": "1"}}}',
+                                  '{"sysctls": {"net.ipv4.ip_forward": {"before": "0"}}}'])
+def test_foreign_or_broken_record_names_the_file(text):
+    with pytest.raises(LinuxnetError) as err:
+        iso.parse_record(text, '/run/linuxnet-container/docker_isolation.host.json')
+    assert '/run/linuxnet-container/docker_isolation.host.json' in err.value.msg and 'Fix:' in err.value.msg
+
+
+# -- the whole flow against an in-memory kernel, the record in a temporary directory -----------------
+class FakeModule:
+    def __init__(self, check_mode=False):
+        self.check_mode = check_mode
+        self.warnings = []
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+
+class MemoryIsolation(iso.IsolationReconciler):
+    """The sysctls live in a dict, the nftables table is never there; the record file is real."""
+
+    def __init__(self, module, kernel, record):
+        super().__init__(module, None, NamespaceRef(None))
+        self.kernel = kernel
+        self.record = record
+
+    def read(self, desired):
+        return {'sysctls': dict(self.kernel), iso.KEY: ABSENT, iso.SAVED: self._read_record()}
+
+    def _sysctl(self, key, value):
+        self.kernel[key] = value
+
+
+@pytest.fixture
+def present(monkeypatch):
+    """A present run's desired state with the nftables half planned as 'nothing to do' (it needs nft)."""
+    monkeypatch.setattr(iso.nft, 'table_commands', lambda *a, **k: [])
+    monkeypatch.setattr(iso.nft, 'planned_rule_ids', lambda *a, **k: {})
+    monkeypatch.setattr(iso, 'summary', lambda sets: {})
+    return {'sysctls': {FWD: '1', BNF: '1'}, 'sets': None}
+
+
+def run(kernel, record, desired, check=False):
+    module = FakeModule(check)
+    reconciler = MemoryIsolation(module, kernel, str(record))
+    result = reconciler.run(desired)
+    return result, reconciler, module
+
+
+def test_apply_records_then_removal_restores(tmp_path, present):
+    record = tmp_path / 'lc' / 'docker_isolation.host.json'
+    kernel = {FWD: '0', BNF: '0'}
+
+    check, _r, _m = run(kernel, record, present, check=True)
+    assert check['changed'] and not record.exists() and kernel == {FWD: '0', BNF: '0'}
+
+    real, _r, _m = run(kernel, record, present)
+    assert kernel == {FWD: '1', BNF: '1'}
+    assert real['actions'] == check['actions']
+    assert real['actions'][0].startswith('record %s=0, %s=0 in ' % (BNF, FWD))
+    assert real['after'][iso.SAVED] == {FWD: {'before': '0', 'set': '1'}, BNF: {'before': '0', 'set': '1'}}
+    assert json.loads(record.read_text())['sysctls'] == real['after'][iso.SAVED]
+    assert real['diff'] == check['diff']
+
+    again, _r, _m = run(kernel, record, present)
+    assert not again['changed']
+
+    check, reconciler, _m = run(kernel, record, ABSENT, check=True)
+    assert check['changed'] and reconciler.restored == {FWD: '0', BNF: '0'}
+    assert kernel == {FWD: '1', BNF: '1'} and record.exists(), 'check mode restores and deletes nothing'
+    assert check['diff']['before']['sysctls'] == {FWD: '1', BNF: '1'}
+    assert check['diff']['after']['sysctls'] == {FWD: '0', BNF: '0'}
+
+    real, reconciler, module = run(kernel, record, ABSENT)
+    assert real['changed'] and reconciler.restored == {FWD: '0', BNF: '0'} and not module.warnings
+    assert real['actions'] == check['actions'] and real['diff'] == check['diff']
+    assert kernel == {FWD: '0', BNF: '0'} and not record.exists()
+    assert os.listdir(str(record.parent)) == []
+
+    again, reconciler, _m = run(kernel, record, ABSENT)
+    assert not again['changed'] and reconciler.restored == {}
+
+
+def test_value_already_set_is_neither_recorded_nor_restored(tmp_path, present):
+    record = tmp_path / 'docker_isolation.host.json'
+    kernel = {FWD: '1', BNF: '1'}
+    result, _r, _m = run(kernel, record, present)
+    assert not result['changed'] and not record.exists()
+    result, reconciler, _m = run(kernel, record, ABSENT)
+    assert not result['changed'] and reconciler.restored == {} and kernel == {FWD: '1', BNF: '1'}
+
+
+def test_drift_after_apply_is_left_with_a_warning(tmp_path, present):
+    record = tmp_path / 'docker_isolation.host.json'
+    kernel = {FWD: '0', BNF: '1'}
+    run(kernel, record, present)
+    assert json.loads(record.read_text())['sysctls'] == {FWD: {'before': '0', 'set': '1'}}
+    kernel[FWD] = '2'  # somebody else's value
+    result, reconciler, module = run(kernel, record, ABSENT)
+    assert kernel[FWD] == '2' and reconciler.restored == {} and not record.exists()
+    assert len(module.warnings) == 1 and 'left as it is' in module.warnings[0]
+    assert result['actions'] == ['delete the record of earlier sysctl values %s' % record]
+
+
+def test_reapply_after_drift_keeps_the_first_record(tmp_path, present):
+    record = tmp_path / 'docker_isolation.host.json'
+    kernel = {FWD: '0', BNF: '1'}
+    run(kernel, record, present)
+    kernel[FWD] = '0'
+    result, _r, _m = run(kernel, record, present)
+    assert result['actions'] == ['set %s=1' % FWD]
+    assert json.loads(record.read_text())['sysctls'] == {FWD: {'before': '0', 'set': '1'}}
