@@ -278,6 +278,8 @@ from ansible_collections.linuxnet.container.plugins.module_utils._normalize impo
 from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
 
 MODES = ('bridge', 'private', 'vepa', 'passthru')
+ARPHRD_ETHER = 1
+IFF_LOOPBACK = 0x8
 HOME_NS = '/proc/self/ns/net'
 NSID_NOT_ASSIGNED = (None, -1, 4294967295)
 # Fields of an existing endpoint the kernel cannot change in place (the mode only to or from passthru).
@@ -303,8 +305,9 @@ def identity_diff(want, have):
 def rename_needed(err, name_in_parent_ns):
     """True when a create in the parent's namespace failed only because the name is taken *there*.
 
-    Kernels before 6.14 look up IFLA_IFNAME in the namespace the request comes from even when IFLA_NET_NS_FD
-    puts the new link elsewhere, so eth0 cannot be created from a host that has an eth0 of its own.
+    Older kernels (6.1 of Debian 12 among them; 6.18 no longer) look up IFLA_IFNAME in the namespace the request
+    comes from even when IFLA_NET_NS_FD puts the new link elsewhere, so eth0 cannot be created from a host that has
+    an eth0 of its own (the CNI macvlan plugin always creates under a temporary name for the same reason).
     """
     return name_in_parent_ns and err.details.get('errno') == errno.EEXIST
 
@@ -324,6 +327,7 @@ class MacvlanView(NsView):
         for msg in msgs:
             info = _link_info(msg)
             info['mode'] = msg.get(('linkinfo', 'data', 'IFLA_MACVLAN_MODE')) if info['kind'] == 'macvlan' else None
+            info['hwtype'] = 'loopback' if msg['flags'] & IFF_LOOPBACK else msg.get('ifi_type', ARPHRD_ETHER)
             self._links[info['name']] = info
             self._by_index[info['index']] = info
 
@@ -357,7 +361,9 @@ class MacvlanReconciler(Reconciler):
         self.views = None
         self._nsids = {}
         self._inodes = {}
-        # Set after the kernel refused a name taken in the parent's namespace (kernels before 6.14).
+        self._children = {}
+        self._listed = {}
+        # Set after the kernel refused a name taken in the parent's namespace (older kernels).
         self.rename_after_create = False
 
     # -- namespaces ----------------------------------------------------------
@@ -458,9 +464,35 @@ class MacvlanReconciler(Reconciler):
         return {k: v for k, v in state.items() if not (k == 'mac' and key in self.unset)}
 
     # -- planning ------------------------------------------------------------
+    def _index_children(self, desired):
+        """Every macvlan the read saw and every one the task lists, by parent (namespace inode, link), once per plan."""
+        parents = {}
+        for want in desired.values():
+            if want['state'] == 'present' and want['parent_ref'].exists():
+                parents[want['parent_ref'].path] = want['parent_ref']
+                self.views.get(want['parent_ref']).links()  # same-namespace children of the parents count too
+        self._children = {}
+        for view in self.views.all():
+            for other in view.links():
+                if other['kind'] != 'macvlan':
+                    continue
+                owner = self._inode(view.ref) if other['link_netnsid'] is None else None
+                for pref in parents.values() if owner is None else ():
+                    if not self.same_ns(view.ref, pref) and self._nsid(view.ref, pref) == other['link_netnsid']:
+                        owner = self._inode(pref)
+                        break
+                if owner is not None:
+                    self._children.setdefault((owner, other['link']), []).append(
+                        (object_key(view.ref, other['name']), (view.ref.path, other['name']), other['mode']))
+        self._listed = {}
+        for want in desired.values():
+            if want['state'] == 'present':
+                self._listed.setdefault((self._inode(want['parent_ref']), want['parent']), []).append(want)
+
     def plan(self, desired, current):
         plan = Plan()
         predicted = {}
+        self._index_children(desired)
         for key, entry in sorted((self.pruned or {}).items()):
             if current.get(key, ABSENT) is ABSENT:
                 continue
@@ -484,16 +516,19 @@ class MacvlanReconciler(Reconciler):
                 plan.add(key, 'delete %s' % _label(want['ref'], want['name']),
                          lambda r=want['ref'], i=info: self.writer.link_del(r, i['name'], i['index']))
                 continue
-            predicted[key] = self._plan_present(plan, key, want, have, desired, going)
+            predicted[key] = self._plan_present(plan, key, want, have, going)
         return plan, predicted
 
     def _lower_name(self, view, info):
         """Name of the lower device of a macvlan, as a hint in messages."""
+        host = self.netlink.ref(None)
         if info['link_netnsid'] is None:
             return '%s in %s' % (view.name_of(info['link']) or 'ifindex %s' % info['link'], where(view.ref))
+        if self.parent_in(view, info, host):
+            return '%s in %s' % (self.views.get(host).name_of(info['link']) or 'ifindex %s' % info['link'], where(host))
         return 'its lower device (ifindex %s in another namespace)' % info['link']
 
-    def _check_parent(self, want, desired, going):
+    def _check_parent(self, want, going):
         """The parent's link record; raise when it cannot carry this endpoint."""
         pref, parent = want['parent_ref'], want['parent']
         pview = self.views.get(pref)
@@ -505,6 +540,10 @@ class MacvlanReconciler(Reconciler):
         if pref.path == want['ref'].path and parent == want['name']:
             raise LinuxnetError('%s: %s cannot be its own parent. Fix: name the host link the macvlan hangs off'
                                 % (want['where'], want['name']))
+        if info['hwtype'] != ARPHRD_ETHER:
+            kind = info['hwtype'] if info['hwtype'] == 'loopback' else 'link type %s' % info['hwtype']
+            raise LinuxnetError('%s: parent %s in %s is not an Ethernet device (%s); a macvlan needs one. Fix: name an Ethernet '
+                                'link like eth0' % (want['where'], parent, where(pref), kind))
         if info['kind'] == 'macvlan':
             if info['mode'] == 'passthru':
                 raise LinuxnetError('%s: parent %s in %s is itself a macvlan in passthru mode, which carries no other '
@@ -518,23 +557,13 @@ class MacvlanReconciler(Reconciler):
                                 'Fix: lower mtu or raise the parent\'s MTU first' % (want['where'], want['mtu'], parent, info['mtu']))
         # One passthru macvlan per parent, and none beside other macvlans: check what the kernel shows and the request.
         siblings = []  # (label, mode, where it was seen)
-        for view in self.views.all():
-            for other in view.links():
-                if other['kind'] != 'macvlan' or other['link'] != info['index']:
-                    continue
-                spot = (view.ref.path, other['name'])
-                if spot == (want['ref'].path, want['name']) or spot in going:
-                    continue
-                if self.parent_in(view, other, pref):
-                    siblings.append((object_key(view.ref, other['name']), other['mode'], 'kernel'))
+        for label, spot, mode in self._children.get((self._inode(pref), info['index']), []):
+            if spot != (want['ref'].path, want['name']) and spot not in going:
+                siblings.append((label, mode, 'kernel'))
         known = {s[0] for s in siblings}
-        for other in desired.values():
-            if other is want or other['state'] != 'present' or other['parent'] != parent:
-                continue
-            if not self.same_ns(other['parent_ref'], pref):
-                continue
+        for other in self._listed.get((self._inode(pref), parent), []):
             label = object_key(other['ref'], other['name'])
-            if label not in known:
+            if other is not want and label not in known:
                 siblings.append((label, other['mode'], 'listed'))
         if want['mode'] == 'passthru' and siblings:
             raise LinuxnetError('%s: mode passthru gives the whole parent to one macvlan, but parent %s in %s also carries %s. '
@@ -552,14 +581,17 @@ class MacvlanReconciler(Reconciler):
                                 % (want['where'], label, parent, where(pref)))
         return info
 
-    def _plan_present(self, plan, key, want, have, desired, going):
-        parent = self._check_parent(want, desired, going)
+    def _plan_present(self, plan, key, want, have, going):
+        parent = self._check_parent(want, going)
         label = _label(want['ref'], want['name'])
         if want['mac'] is None and want['mode'] != 'passthru':
             self.unset.add(key)
         if have is not ABSENT and have['kind'] != 'macvlan':
             info = self.meta[key]['info']
             kind = have['kind'] or 'plain'
+            if info['hwtype'] == 'loopback':
+                raise LinuxnetError('%s: %s is the loopback device of %s. Fix: pick another name'
+                                    % (want['where'], want['name'], where(want['ref'])))
             if not have['owned']:
                 raise LinuxnetError('%s: %s already exists in %s and is a %s link not made by linuxnet.container. Fix: pick '
                                     'another name or remove that link' % (want['where'], want['name'], where(want['ref']), kind))

@@ -180,8 +180,9 @@ class FakeIPR:
         paths = {('linkinfo', 'kind'): link['kind']}
         if link['kind'] == 'macvlan':
             paths[('linkinfo', 'data', 'IFLA_MACVLAN_MODE')] = link['mode']
-        return Msg(index=link['index'], ifname=link['name'], address=link['mac'], mtu=link['mtu'],
-                   flags=1 if link['up'] else 0, ifalias=link['alias'], link=link['link'], link_netnsid=nsid, _paths=paths)
+        flags = (1 if link['up'] else 0) | (8 if link['name'] == 'lo' else 0)
+        return Msg(index=link['index'], ifname=link['name'], address=link['mac'], mtu=link['mtu'], flags=flags,
+                   ifi_type=772 if link['name'] == 'lo' else 1, ifalias=link['alias'], link=link['link'], link_netnsid=nsid, _paths=paths)
 
     def link(self, command, **kw):
         if command == 'dump':
@@ -338,6 +339,9 @@ def test_parent_errors(lab):
     kernel, host, c1 = lab
     with pytest.raises(LinuxnetError, match='parent eth7 does not exist in the host namespace. Fix: check parent'):
         run(kernel, host, [item(namespace=c1, parent='eth7')], check=True)
+    kernel.add_link(host, 'lo', mtu=65536, mac='00:00:00:00:00:00')
+    with pytest.raises(LinuxnetError, match=r'parent lo in the host namespace is not an Ethernet device \(loopback\)'):
+        run(kernel, host, [item(namespace=c1, parent='lo')], check=True)
     with pytest.raises(LinuxnetError, match=r'mtu 9000 is larger than the MTU of parent eth0 \(1500\)'):
         run(kernel, host, [item(namespace=c1, mtu=9000)], check=True)
     with pytest.raises(LinuxnetError, match=r'endpoints\[0\].*: endpoint .*/eth1 is listed on the same parent eth0 .* in passthru mode'):
@@ -367,6 +371,13 @@ def test_foreign_link_of_another_kind_is_never_replaced(lab):
     result, dummy = run(kernel, host, [item(namespace=c1)], recreate=True)
     assert result['actions'][0].startswith('delete veth link eth0 in network namespace')
     assert kernel.ns[c1]['links']['eth0']['kind'] == 'macvlan'
+
+
+def test_loopback_is_never_replaced_even_if_tagged(lab):
+    kernel, host, c1 = lab
+    kernel.add_link(c1, 'lo', mtu=65536, mac='00:00:00:00:00:00', alias=TAG)  # netns tags a namespace on its lo
+    with pytest.raises(LinuxnetError, match='lo is the loopback device of network namespace'):
+        run(kernel, host, [item(name='lo', namespace=c1)], recreate=True)
 
 
 def test_prune_removes_only_tagged_macvlans_that_are_not_listed(lab):
