@@ -74,6 +74,13 @@ options:
   namespace:
     description: Network namespace the bridges live in (name, path or C(pid:N)); default the one the module runs in.
     type: str
+  interfaces:
+    description:
+      - Also return RV(interfaces), every interface of every scanned container with its addresses, whatever
+        it is attached to (overlay and macvlan endpoints are not ports of a bridge in O(namespace)). Costs one
+        more dump per container.
+    type: bool
+    default: false
   discover:
     description:
       - Also report bridges the collection made (interface alias C(linuxnet.container)) that are not in
@@ -218,6 +225,24 @@ ports:
   returned: always
   type: dict
   sample: {"web": ["80/tcp -> 0.0.0.0:8080", "53/udp -> 127.0.0.1:5353"], "db": []}
+links:
+  description:
+    - Every link of O(namespace) with its kind, MTU, MAC and IPv4 addresses. The roles find the underlay
+      (the VTEP's device and its MTU) and macvlan parents here.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: eth0, kind: veth, mtu: 1500, mac: "0a:58:c0:00:02:0b", addresses: [192.0.2.11/24]}
+interfaces:
+  description:
+    - With O(interfaces=true), every interface but C(lo) of every scanned container, with its kind, MAC and
+      addresses (IPv6 link-local left out).
+  returned: when O(interfaces=true)
+  type: list
+  elements: dict
+  sample:
+    - {container: web, ifname: eth0, kind: veth, mac: "02:42:0a:00:00:02", addresses: [10.0.0.2/24]}
 '''
 
 import os
@@ -288,10 +313,13 @@ def _stat_key(path):
     return (st.st_dev, st.st_ino)
 
 
-def _scan_containers(netlink, ref, names, host_links, bridges, warnings):
-    """Endpoints of every container on the bridges: one link dump per namespace, an address dump where one is found."""
+def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfaces=None):
+    """Endpoints of every container on the bridges: one link dump per namespace, an address dump where one is found.
+
+    With ``interfaces`` (a list), every non-loopback interface of every container is appended to it.
+    """
     found = []
-    if not bridges:
+    if not bridges and interfaces is None:
         return found
     home_key = _stat_key(ref.path or _HOME_NS)
     bridge_fd = os.open(ref.path or _HOME_NS, os.O_RDONLY)
@@ -307,7 +335,11 @@ def _scan_containers(netlink, ref, names, host_links, bridges, warnings):
                 if inspect.candidate_links(host_links, bridges, links):
                     nsid = inspect.read_nsid(ipr, 'network namespace %s' % name, bridge_fd)
                     raw = inspect.match_endpoints(host_links, bridges, name, links, nsid)
-                addrs = inspect.read_addresses(ipr, 'network namespace %s' % name) if raw else {}
+                addrs = inspect.read_addresses(ipr, 'network namespace %s' % name) if raw or interfaces is not None else {}
+                if interfaces is not None:
+                    interfaces.extend({'container': name, 'ifname': link['name'], 'kind': link['kind'], 'mac': link['mac'],
+                                       'addresses': inspect.sorted_addresses(addrs.get(index, []))}
+                                      for index, link in sorted(links.items()) if link['name'] != 'lo')
             except LinuxnetError as err:
                 warnings.append('container %s skipped: %s' % (name, err.msg))
                 continue
@@ -327,7 +359,7 @@ def gather(netlink, params):
     if not ref.exists():
         flags = inspect.DEFAULT_FLAGS
         return {'networks': [inspect.network_inspect(net, None, [], [], flags) for net in networks],
-                'endpoints': [], 'routes': [], 'ports': {}, 'warnings': warnings}
+                'endpoints': [], 'routes': [], 'ports': {}, 'links': [], 'warnings': warnings}
     label = 'the host namespace' if ref.is_host else 'network namespace %s' % ref.label
     ipr = netlink.ipr(ref)
     host_links = inspect.read_links(ipr, label)
@@ -354,7 +386,8 @@ def gather(netlink, params):
     names = containers if containers is not None else list_named_netns()
     if len(names) > 200:
         raise_fd_limit()
-    endpoints = _scan_containers(netlink, ref, names, host_links, bridges, warnings)
+    interfaces = [] if params['interfaces'] else None
+    endpoints = _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfaces)
 
     isolation = inspect.isolation_flags(_read_table(netlink, ref, *inspect.ISOLATION_TABLE, warnings=warnings))
     ports_sets = _read_table(netlink, ref, *inspect.PORTS_TABLE, warnings=warnings)
@@ -367,8 +400,14 @@ def gather(netlink, params):
                        for net, link in reported]
     ports = inspect.port_lines(inspect.published_maps(ports_sets or {}), endpoints)
     public = ('container', 'network', 'bridge', 'ifname', 'host_ifname', 'mac', 'addresses')
-    return {'networks': result_networks, 'endpoints': [{k: ep[k] for k in public} for ep in endpoints],
-            'routes': routes, 'ports': ports, 'warnings': warnings}
+    links = [{'name': info['name'], 'kind': info['kind'], 'mtu': info['mtu'], 'mac': info['mac'],
+              'addresses': [cidr for cidr, _secondary in bridge_addrs.get(index, [])]}
+             for index, info in sorted(host_links.items())]
+    result = {'networks': result_networks, 'endpoints': [{k: ep[k] for k in public} for ep in endpoints],
+              'routes': routes, 'ports': ports, 'links': links, 'warnings': warnings}
+    if interfaces is not None:
+        result['interfaces'] = interfaces
+    return result
 
 
 def main():
@@ -382,6 +421,7 @@ def main():
             containers=dict(type='list', elements='str'),
             namespace=dict(type='str'),
             discover=dict(type='bool', default=True),
+            interfaces=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
