@@ -54,8 +54,8 @@ def test_valid_endpoint_is_normalised(nsfile):
 
 
 def test_item_overrides_top_level_state_and_recreate(nsfile):
-    desired = mv.desired_state(params(item(namespace=nsfile('c1'), recreate=True), item(name='eth1', namespace='/nowhere/ns',
-                                                                                       state='absent', parent=None)))
+    gone = item(name='eth1', namespace='/nowhere/ns', state='absent', parent=None)
+    desired = mv.desired_state(params(item(namespace=nsfile('c1'), recreate=True), gone))
     assert [w['recreate'] for w in desired.values()] == [True, False]
     assert [w['state'] for w in desired.values()] == ['present', 'absent']  # absent: missing namespace and parent are fine
 
