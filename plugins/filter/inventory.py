@@ -9,7 +9,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
-from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import PlanError, plan_host
+from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import GWBRIDGE, PlanError, plan_host
 from ansible_collections.linuxnet.container.plugins.module_utils._topology import DEFAULT_BRIDGE, DEFAULT_NETWORK
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import bridge_name
 from ansible_collections.linuxnet.container.plugins.module_utils._inventory import (
@@ -26,9 +26,26 @@ def _container_namespaces(containers):
     return [{'name': name} for name in namespaces_for(containers)]
 
 
-def _bridge_network_plan(host_vars, host, facts, state='present'):
+def _bridge_network_plan(host_vars, host, facts, state='present', hostvars=None, play_hosts=None, all_hosts=None):
+    """Plan one host; with hostvars and play_hosts, overlay and macvlan networks are planned for the fleet."""
+    fleet_hosts = None
+    if hostvars is not None and play_hosts is not None:
+        fleet_hosts = []
+        in_play = set(play_hosts)
+        for name in play_hosts:
+            hv = hostvars[name]
+            fleet_hosts.append((name, hv, hv.get('__bridge_network_info') or {}))
+        for name in all_hosts or []:
+            if name in in_play:
+                continue
+            hv = hostvars[name]
+            if _has_global_endpoints(hv):
+                raise AnsibleFilterError(
+                    'host %s: host %s has endpoints on overlay or macvlan networks but is not in this play, so the fleet '
+                    'cannot be planned without it (its addresses and VTEP would be dropped from every other host). Fix: '
+                    'run without --limit, or remove its containers from those networks' % (host, name))
     try:
-        plan = plan_host(host, host_vars, facts or {}, state)
+        plan = plan_host(host, host_vars, facts or {}, state, fleet_hosts)
     except PlanError as err:
         raise AnsibleFilterError(str(err))
     for warning in plan['warnings']:
@@ -36,9 +53,19 @@ def _bridge_network_plan(host_vars, host, facts, state='present'):
     return plan
 
 
+def _has_global_endpoints(hv):
+    drivers = {n.get('name'): n.get('driver') or 'bridge' for n in hv.get('linuxnet_networks') or [] if isinstance(n, dict)}
+    for container in hv.get('linuxnet_containers') or []:
+        for net in (container.get('networks') or []) if isinstance(container, dict) else []:
+            name = net.get('name') if isinstance(net, dict) else net
+            if drivers.get(name) in ('overlay', 'macvlan'):
+                return True
+    return False
+
+
 def _bridge_networks(host_vars):
     """[{name, bridge}] of the bridge networks (with the default one), for network_info."""
-    networks = [{'name': DEFAULT_NETWORK, 'bridge': DEFAULT_BRIDGE}]
+    networks = [{'name': DEFAULT_NETWORK, 'bridge': DEFAULT_BRIDGE}, {'name': GWBRIDGE, 'bridge': GWBRIDGE}]
     for net in host_vars.get('linuxnet_networks') or []:
         if not isinstance(net, dict) or (net.get('driver') or 'bridge') != 'bridge':
             continue
@@ -88,5 +115,6 @@ class FilterModule:
             'container_namespaces': _container_namespaces,
             'bridge_network_plan': _bridge_network_plan,
             'bridge_networks': _bridge_networks,
+            'has_global_endpoints': _has_global_endpoints,
             'network_summary': _network_summary,
         }

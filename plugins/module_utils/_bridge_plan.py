@@ -22,8 +22,17 @@ import ipaddress
 
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import container_id, host_veth_name
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import docker_mac
+from ansible_collections.linuxnet.container.plugins.module_utils._overlay_plan import (
+    GLOBAL_DRIVERS,
+    OVERLAY_BRIDGE,
+    Fleet,
+    FleetError,
+    overlay_namespace,
+)
 from ansible_collections.linuxnet.container.plugins.module_utils._topology import (
     DEFAULT_SUBNET,
+    Endpoint,
+    Network,
     container_mode,
     default_pools,
     link_address_network,
@@ -32,8 +41,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._topology impor
     read_networks,
 )
 
-# Bridges the overlay role owns on a host; the bridge planner never prunes them.
-RESERVED_BRIDGES = ('docker_gwbridge',)
+GWBRIDGE = 'docker_gwbridge'
 
 
 class PlanError(Exception):
@@ -123,8 +131,17 @@ class _Allocator:
                                                                                self.net.ip_range or self.net.subnet))
 
 
-def plan_host(host, hv, facts, state='present'):
-    """The module arguments that converge one host. Raises PlanError; inventory problems were checked before."""
+def _gateway_endpoint(eps, nets):
+    """The endpoint that carries a container's default route: the first non-internal bridge or macvlan network."""
+    return next((ep for ep in eps if nets[ep.network].driver in ('bridge', 'macvlan') and not nets[ep.network].internal), None)
+
+
+def plan_host(host, hv, facts, state='present', fleet_hosts=None):
+    """The module arguments that converge one host. Raises PlanError; inventory problems were checked before.
+
+    ``fleet_hosts`` ([(host, host vars, facts)] for every host of the play, this one included) is needed
+    when overlay or macvlan networks have endpoints: their addresses are planned for the whole fleet.
+    """
     problems = []
     nets = read_networks(hv.get('linuxnet_networks'), 'host %s' % host, problems)
     if problems:
@@ -133,18 +150,37 @@ def plan_host(host, hv, facts, state='present'):
     addresses_now, subnets_now, bridges_now, routes = _existing(facts)
     warnings = []
 
-    endpoints = {}
+    all_endpoints = {}
     for container in containers:
         mode = container_mode(container)
         if mode == 'bridge':
             eps = read_container_endpoints(container, nets, 'host %s: container %s' % (host, container['name']), problems)
-            # Overlay and macvlan endpoints belong to the overlay role.
-            endpoints[container['name']] = [ep for ep in eps if nets[ep.network].driver == 'bridge']
+            all_endpoints[container['name']] = eps
         elif container.get('ports'):
             warnings.append('host %s: container %s: Published ports are discarded when using %s network mode'
                             % (host, container['name'], container['network_mode']))
     if problems:
         raise PlanError('\n'.join(problems))
+    fleet = None
+    if any(nets[ep.network].driver in GLOBAL_DRIVERS for eps in all_endpoints.values() for ep in eps):
+        members = list(fleet_hosts or [(host, hv, facts)])
+        if all(h != host for h, _hv, _facts in members):
+            members.append((host, hv, facts))
+        try:
+            fleet = Fleet(nets, [(h, dict(v, linuxnet_state='absent') if h == host and state == 'absent' else v, f)
+                                 for h, v, f in members])
+        except FleetError as err:
+            raise PlanError(str(err))
+        for eps in all_endpoints.values():
+            for ep in eps:
+                if nets[ep.network].driver in GLOBAL_DRIVERS:
+                    ep.address = fleet.addresses[(host, ep.container, ep.network)]
+            # Docker's docker_gwbridge: egress for containers whose networks give them none.
+            if any(nets[ep.network].driver == 'overlay' for ep in eps) and _gateway_endpoint(eps, nets) is None:
+                if GWBRIDGE not in nets:
+                    nets[GWBRIDGE] = Network(GWBRIDGE, bridge=GWBRIDGE, icc=False, masquerade=True)
+                eps.append(Endpoint(eps[0].container, GWBRIDGE, 'eth%d' % len(eps)))
+    endpoints = {name: [ep for ep in eps if nets[ep.network].driver == 'bridge'] for name, eps in all_endpoints.items()}
     used_nets = []
     for eps in endpoints.values():
         for ep in eps:
@@ -175,12 +211,30 @@ def plan_host(host, hv, facts, state='present'):
     planned = {(ep.container, ep.network) for eps in endpoints.values() for ep in eps}
     stale = [{'name': ep['host_ifname'], 'state': 'absent'} for ep in facts.get('endpoints') or []
              if ep['container'] in endpoints and (ep['container'], ep['network']) not in planned and ep.get('host_ifname')]
-    plan = _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings)
+    parents = {link['name'] for link in facts.get('links') or []}
+    plan = _render(host, nets, used_nets, containers, all_endpoints, bridges_now, warnings, fleet, parents)
     plan['pairs'].extend(stale)
+    plan['pairs'].extend(_stale_global(facts, all_endpoints, nets))
     return plan
 
 
-def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings):
+def _stale_global(facts, all_endpoints, nets):
+    """Overlay endpoints of containers that left the network: the container end, found by the address it holds."""
+    overlays = [n for n in nets.values() if n.driver == 'overlay' and n.subnet is not None]
+    planned = {(ep.container, ep.ifname) for eps in all_endpoints.values() for ep in eps}
+    stale = []
+    for iface in facts.get('interfaces') or []:
+        if iface['container'] not in all_endpoints or iface.get('kind') != 'veth' or (iface['container'], iface['ifname']) in planned:
+            continue
+        for cidr in iface.get('addresses') or []:
+            ip = ipaddress.ip_interface(cidr).ip
+            if any(ip in n.subnet for n in overlays if ip.version == 4):
+                stale.append({'name': iface['ifname'], 'namespace': iface['container'], 'state': 'absent'})
+                break
+    return stale
+
+
+def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings, fleet, parents):
     bridges = []
     for name in used_nets:
         net = nets[name]
@@ -190,23 +244,36 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings)
         bridges.append(bridge)
     planned = {b['name'] for b in bridges}
     for bridge in sorted(bridges_now):
-        if bridge not in planned and bridge not in RESERVED_BRIDGES:
+        if bridge not in planned:
             bridges.append({'name': bridge, 'state': 'absent'})
 
-    pairs = []
+    pairs, macvlans = [], []
     for container in containers:
         eps = endpoints.get(container['name'], [])
-        gateway_net = next((ep.network for ep in eps if not nets[ep.network].internal), None)
+        gateway = _gateway_endpoint(eps, nets)
         for ep in eps:
             net = nets[ep.network]
             peer = {'name': ep.ifname, 'namespace': ep.container,
                     'addresses': ['%s/%d' % (ep.address, net.subnet.prefixlen)],
                     'mac': ep.mac or docker_mac(str(ep.address))}
-            if ep.network == gateway_net:
+            if ep is gateway:
                 peer['routes'] = [{'dst': 'default', 'gateway': str(net.gateway)}]
+            if net.driver == 'macvlan':
+                if net.parent not in parents:
+                    raise PlanError('host %s: container %s: network %s: parent %s does not exist on the host (its links are %s). '
+                                    'Fix: set parent of %s to an interface of every host with a container on it'
+                                    % (host, ep.container, net.name, net.parent, ', '.join(sorted(parents)) or 'unknown', net.name))
+                peer.update(parent=net.parent, mode='bridge')
+                if net.mtu:
+                    peer['mtu'] = net.mtu
+                macvlans.append(peer)
+                continue
             pair = {'name': host_veth_name(ep.container, ep.network), 'master': net.bridge, 'hairpin': True,
                     'purge_addresses': True, 'peer': peer}
-            if net.mtu:
+            if net.driver == 'overlay':
+                pair.update(namespace=overlay_namespace(net.name), master=OVERLAY_BRIDGE, mtu=fleet.mtu[net.name])
+                del pair['hairpin']
+            elif net.mtu:
                 pair['mtu'] = net.mtu
             pairs.append(pair)
 
@@ -218,7 +285,7 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings)
         if container_mode(container) != 'bridge' or not container.get('ports'):
             continue
         eps = endpoints[container['name']]
-        target = next((ep for ep in eps if not nets[ep.network].internal), None)
+        target = _gateway_endpoint(eps, nets)
         if target is None:
             warnings.append('host %s: container %s: its networks are all internal, so its published ports %s are not '
                             'reachable and were not published' % (host, container['name'], ', '.join(map(str, container['ports']))))
@@ -226,7 +293,11 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings)
         ports.append({'name': container['name'], 'container_ip': str(target.address),
                       'publish': [str(p) for p in container['ports']]})
 
-    namespaces = _namespaces(nets, containers, endpoints)
+    remote = fleet.remote_endpoints(host) if fleet else []
+    namespaces = _namespaces(nets, containers, endpoints, remote)
+    part = fleet.host_part(host) if fleet else {'namespaces': [], 'bridges': [], 'devices': [], 'vteps': []}
+    namespaces.extend(part['namespaces'])
+    bridges.extend(part['bridges'])
     summary = {
         'networks': [{'name': n, 'bridge': nets[n].bridge, 'subnet': str(nets[n].subnet), 'gateway': str(nets[n].gateway),
                       'internal': nets[n].internal, 'icc': nets[n].icc, 'masquerade': nets[n].masquerade}
@@ -239,17 +310,20 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings)
                        for c in containers],
     }
     return {'namespaces': namespaces, 'bridges': bridges, 'pairs': pairs, 'isolation': isolation, 'ports': ports,
+            'macvlans': macvlans, 'vxlan': part['devices'], 'vteps': part['vteps'],
             'networks': [{'name': n.name, 'bridge': n.bridge} for n in nets.values() if n.driver == 'bridge'],
             'containers': [c['name'] for c in containers if container_mode(c) in ('bridge', 'none')],
             'warnings': warnings, 'summary': summary}
 
 
-def _namespaces(nets, containers, endpoints):
+def _namespaces(nets, containers, endpoints, remote=()):
     """netns arguments: one namespace per bridge/none container with its hosts file; container: modes share one."""
     by_network = {}
     for eps in endpoints.values():
         for ep in eps:
             by_network.setdefault(ep.network, []).append(ep)
+    for ep in remote:
+        by_network.setdefault(ep.network, []).append(ep)
     hosts_of = {}
     for container in containers:
         name = container['name']
@@ -269,8 +343,8 @@ def _namespaces(nets, containers, endpoints):
         if eps:
             add(eps[0].address, [container_id(name)[:12], name] + eps[0].aliases)
         for ep in eps:
-            if nets[ep.network].default:
-                continue  # Docker's default network resolves only links
+            if nets[ep.network].default or ep.network == GWBRIDGE:
+                continue  # Docker's default network resolves only links; docker_gwbridge resolves nothing
             if ep is not eps[0] and ep.aliases:
                 add(ep.address, ep.aliases)
             for other in by_network[ep.network]:

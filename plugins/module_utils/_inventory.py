@@ -11,7 +11,7 @@ them are collected, not just the first.
 
 from __future__ import annotations
 
-from ansible_collections.linuxnet.container.plugins.module_utils._topology import container_mode, host_problems
+from ansible_collections.linuxnet.container.plugins.module_utils._topology import container_mode, fleet_problems, host_problems
 
 
 def namespaces_for(containers):
@@ -31,4 +31,5 @@ def inventory_problems(hostvars, hosts):
         if state not in ('present', 'absent'):
             problems.append("host %s: linuxnet_state is %r. Fix: use 'present' or 'absent'" % (host, state))
         problems.extend(host_problems(host, hv))
+    problems.extend(fleet_problems(hostvars, hosts))
     return problems

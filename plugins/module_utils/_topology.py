@@ -453,3 +453,61 @@ def published(container):
 
 __all__ = ['ANY', 'DEFAULT_NETWORK', 'Network', 'Endpoint', 'default_pools', 'host_problems', 'read_networks',
            'read_container_endpoints', 'container_mode', 'parse_link', 'link_address_network', 'published']
+
+
+def fleet_problems(hostvars, hosts):
+    """Problems that only show across hosts: global networks' endpoint names and static addresses, VNIs, VTEPs."""
+    problems = []
+    names, addresses, vteps = {}, {}, {}
+    for host in hosts:
+        hv = hostvars.get(host, {})
+        if (hv.get('linuxnet_state') or 'present') == 'absent':
+            continue
+        scratch = []
+        nets = read_networks(hv.get('linuxnet_networks'), 'host %s' % host, scratch)
+        if scratch:
+            continue  # reported by host_problems
+        vnis = {}
+        for net in nets.values():
+            if net.driver == 'overlay' and net.vni:
+                if net.vni in vnis:
+                    problems.append('host %s: linuxnet_networks (%s): vni %d is also the VNI of overlay %s. Fix: give every '
+                                    'overlay its own vni, or leave vni out to allocate one' % (host, net.name, net.vni, vnis[net.vni]))
+                vnis.setdefault(net.vni, net.name)
+        vtep = hv.get('linuxnet_vtep_address')
+        if vtep:
+            try:
+                vtep = str(ipaddress.ip_address(str(vtep).strip()))
+            except ValueError:
+                problems.append('host %s: linuxnet_vtep_address %r is not an IP address. Fix: set the host\'s underlay '
+                                'address, like 192.0.2.11' % (host, vtep))
+                vtep = None
+        if vtep:
+            if vtep in vteps:
+                problems.append('host %s: linuxnet_vtep_address %s is also the VTEP of host %s. Fix: give every host its '
+                                'own underlay address' % (host, vtep, vteps[vtep]))
+            vteps.setdefault(vtep, host)
+        containers = hv.get('linuxnet_containers') or []
+        if not isinstance(containers, list):
+            continue
+        for container in containers:
+            if not isinstance(container, dict) or not isinstance(container.get('name'), str) or container_mode(container) != 'bridge':
+                continue
+            eps = read_container_endpoints(container, nets, '', [])
+            for ep in eps:
+                if nets[ep.network].driver not in ('overlay', 'macvlan'):
+                    continue
+                key = (ep.network, ep.container)
+                if key in names and names[key] != host:
+                    problems.append('host %s: linuxnet_containers (%s): endpoint with name %s already exists in network %s '
+                                    '(on host %s). Fix: give the container another name' % (host, ep.container, ep.container,
+                                                                                             ep.network, names[key]))
+                names.setdefault(key, host)
+                if ep.address is not None:
+                    akey = (ep.network, ep.address)
+                    if akey in addresses and addresses[akey] != (host, ep.container):
+                        problems.append('host %s: linuxnet_containers (%s): Address already in use: %s on %s is also the '
+                                        'ipv4_address of %s on host %s. Fix: give each container its own address'
+                                        % (host, ep.container, ep.address, ep.network, addresses[akey][1], addresses[akey][0]))
+                    addresses.setdefault(akey, (host, ep.container))
+    return problems
