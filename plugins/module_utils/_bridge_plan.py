@@ -126,9 +126,9 @@ class _Allocator:
             if address not in self.used:
                 self.used.add(address)
                 return address
+        rng = self.net.ip_range or self.net.subnet
         raise PlanError('host %s: container %s: no available IPv4 addresses on network %s (range %s). Fix: widen ip_range or '
-                        'subnet, or give the container a static ipv4_address' % (host, container, self.net.name,
-                                                                               self.net.ip_range or self.net.subnet))
+                        'subnet, or give the container a static ipv4_address' % (host, container, self.net.name, rng))
 
 
 def _gateway_endpoint(eps, nets):
@@ -316,6 +316,20 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
             'warnings': warnings, 'summary': summary}
 
 
+class _HostsFile:
+    """Entries of one hosts file; a name appears once, with the first address given for it."""
+
+    def __init__(self):
+        self.entries = []
+        self.seen = set()
+
+    def add(self, address, names):
+        fresh = [n for n in names if n not in self.seen]
+        if fresh:
+            self.seen.update(fresh)
+            self.entries.append({'address': str(address), 'names': fresh})
+
+
 def _namespaces(nets, containers, endpoints, remote=()):
     """netns arguments: one namespace per bridge/none container with its hosts file; container: modes share one."""
     by_network = {}
@@ -330,14 +344,9 @@ def _namespaces(nets, containers, endpoints, remote=()):
         mode = container_mode(container)
         if mode not in ('bridge', 'none'):
             continue
-        entries = []
-        seen = set()
-
-        def add(address, names, entries=entries, seen=seen):
-            fresh = [n for n in names if n not in seen]
-            if fresh:
-                seen.update(fresh)
-                entries.append({'address': str(address), 'names': fresh})
+        hosts = _HostsFile()
+        add = hosts.add
+        entries = hosts.entries
 
         eps = endpoints.get(name, [])
         if eps:

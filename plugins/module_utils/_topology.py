@@ -136,7 +136,7 @@ def _read_network(raw, at, problems, default):
             problems.append('%s: invalid CIDR address: %s (subnet has no prefix length). Fix: write it like %s/16'
                             % (at, text, text))
             subnet = None
-        elif subnet is not None and str(subnet.network_address) != text.split('/')[0]:
+        elif subnet is not None and str(subnet.network_address) != text.split('/', maxsplit=1)[0]:
             problems.append('%s: invalid subnet %s : it should be %s. Fix: write subnet: %s' % (at, text, subnet, subnet))
             subnet = None
         if subnet is not None and subnet.prefixlen > 30:
@@ -500,8 +500,8 @@ def fleet_problems(hostvars, hosts):
                 key = (ep.network, ep.container)
                 if key in names and names[key] != host:
                     problems.append('host %s: linuxnet_containers (%s): endpoint with name %s already exists in network %s '
-                                    '(on host %s). Fix: give the container another name' % (host, ep.container, ep.container,
-                                                                                             ep.network, names[key]))
+                                    '(on host %s). Fix: give the container another name'
+                                    % (host, ep.container, ep.container, ep.network, names[key]))
                 names.setdefault(key, host)
                 if ep.address is not None:
                     akey = (ep.network, ep.address)

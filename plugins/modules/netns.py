@@ -116,6 +116,9 @@ options:
             type: list
             elements: str
             required: true
+      share:
+        description: As the top-level O(share).
+        type: str
   prune:
     description:
       - Also remove every namespace this collection created that is not listed (those whose C(lo)

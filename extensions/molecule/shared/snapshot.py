@@ -82,8 +82,8 @@ def main():
     now = json.loads(json.dumps(now))
     differences = [key for key in before if before[key] != now.get(key)]
     for key in differences:
-        print('%s differs:\n  before: %s\n  now:    %s' % (key, json.dumps(before[key], sort_keys=True),
-                                                          json.dumps(now.get(key), sort_keys=True)))
+        was, now_value = json.dumps(before[key], sort_keys=True), json.dumps(now.get(key), sort_keys=True)
+        print('%s differs:\n  before: %s\n  now:    %s' % (key, was, now_value))
     if not differences:
         print('identical to %s' % path)
     return 1 if differences else 0

@@ -17,8 +17,8 @@ NETS = [
 ]
 
 
-def plan(containers, networks=NETS, facts=None, state='present'):
-    hv = {'linuxnet_networks': networks, 'linuxnet_containers': containers}
+def plan(containers, networks=None, facts=None, state='present'):
+    hv = {'linuxnet_networks': NETS if networks is None else networks, 'linuxnet_containers': containers}
     assert host_problems('n1', hv) == []
     return plan_host('n1', hv, facts or {}, state)
 
