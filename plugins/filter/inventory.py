@@ -12,6 +12,7 @@ from ansible.utils.display import Display
 from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import GWBRIDGE, PlanError, plan_host
 from ansible_collections.linuxnet.container.plugins.module_utils._topology import DEFAULT_BRIDGE, DEFAULT_NETWORK
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import bridge_name
+from ansible_collections.linuxnet.container.plugins.module_utils._overlay_plan import OVERLAY_BRIDGE, overlay_namespace
 from ansible_collections.linuxnet.container.plugins.module_utils._inventory import (
     inventory_problems,
     namespaces_for,
@@ -106,6 +107,12 @@ def _network_summary(info, host=''):
     return lines
 
 
+def _overlay_networks(host_vars):
+    """[{name, bridge, driver, namespace}] of the overlay networks: br0 in each overlay's namespace."""
+    return [{'name': net['name'], 'bridge': OVERLAY_BRIDGE, 'driver': 'overlay', 'namespace': overlay_namespace(net['name'])}
+            for net in host_vars.get('linuxnet_networks') or [] if isinstance(net, dict) and net.get('driver') == 'overlay']
+
+
 class FilterModule:
     """linuxnet.container filters."""
 
@@ -116,5 +123,6 @@ class FilterModule:
             'bridge_network_plan': _bridge_network_plan,
             'bridge_networks': _bridge_networks,
             'has_global_endpoints': _has_global_endpoints,
+            'overlay_networks': _overlay_networks,
             'network_summary': _network_summary,
         }
