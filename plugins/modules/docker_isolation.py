@@ -447,6 +447,11 @@ class IsolationReconciler(Reconciler):
         except OSError as err:
             raise LinuxnetError('cannot delete the record of earlier sysctl values %s: %s. Fix: run the task as root '
                                 '(become: true)' % (self.record, err.strerror))
+        # The directory goes with its last record, so removal leaves /run as it was.
+        try:
+            os.rmdir(os.path.dirname(self.record))
+        except OSError:
+            pass  # other records (other namespaces, other tools' files) remain, or it is gone already
 
 
 def _desired(params):
