@@ -9,7 +9,7 @@ snapshot.py FILE --compare  exit 1 and print the differences when the host diffe
 
 Covers: links of the host namespace (name, kind, master, MAC, MTU, flags, alias, addresses), the
 main routing table, named network namespaces, /etc/netns, the whole nftables ruleset (handles
-dropped) and the sysctls the collection sets. Interface indexes are left out.
+dropped), the sysctls the collection sets and its records in /run/linuxnet-container. Interface indexes are left out.
 """
 
 from __future__ import annotations
@@ -65,8 +65,9 @@ def snapshot():
         if os.path.exists(path):
             with open(path) as handle:
                 sysctls[key] = handle.read().strip()
+    records = sorted(os.listdir('/run/linuxnet-container')) if os.path.isdir('/run/linuxnet-container') else None
     return {'links': links, 'routes': routes, 'netns': netns, 'etc_netns': etc_netns,
-            'nftables': _strip_handles(ruleset), 'sysctls': sysctls}
+            'nftables': _strip_handles(ruleset), 'sysctls': sysctls, 'run_records': records}
 
 
 def main():
