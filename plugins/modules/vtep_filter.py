@@ -50,7 +50,8 @@ options:
     description:
       - The underlay addresses of every VTEP allowed to send VXLAN to this host (the other hosts' C(local)
         addresses; listing the host's own address as well is harmless). IPv4 or IPv6, duplicates are merged.
-      - Exactly these addresses are allowed afterwards; addresses no longer listed are removed.
+      - Exactly these addresses are allowed afterwards; addresses no longer listed are removed. With no IPv6
+        address listed, every VXLAN packet over IPv6 is dropped (and the same for IPv4).
       - Required with O(state=present), and must not be empty (that would drop every VXLAN packet).
     type: list
     elements: str
@@ -132,8 +133,9 @@ from ansible_collections.linuxnet.container.plugins.module_utils._module import 
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
 
-TABLE = 'inet linuxnet_vtep'
-FAMILY, NAME = TABLE.split()
+FAMILY = 'inet'
+NAME = 'linuxnet_vtep'
+TABLE = '%s %s' % (FAMILY, NAME)
 KEY = 'nftables'
 
 # name -> (nft type, map data type (None: a set), flags). The rules below are the same whatever these hold.
