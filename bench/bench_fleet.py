@@ -1,0 +1,325 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark: fleet rollout of playbooks/site.yml on 5, 10 and 20 lab hosts (the per-host cost).
+
+For each size N a lab of its own (lab/lab.py, name bench-fleet-N) is started and stopped here. The
+inventory is the lab's own inventory.json (any size), plus group_vars/host_vars generated in a
+temporary directory that is removed afterwards:
+
+  * networks: overlay ``demo`` (no subnet: 10.0.0.0/24, VNI 256), overlay ``ov_net2`` (10.0.1.0/24)
+    and the user bridge network ``app``;
+  * every host: two containers on demo, one on ov_net2, one on app publishing 8080:80; so the fleet
+    plan has 3N overlay endpoints and every host is a VTEP of both overlays.
+
+Measured, end to end, with ANSIBLE_FORKS >= N: ``ansible-playbook -i INV playbooks/site.yml`` (first
+converge), then the same again (no-op re-run, whose recap must say changed=0 on every host). Between
+them the end state is checked: a demo container of the first host pings a demo container of the last
+host by name, inside the lab host (nsenter ... ip netns exec). A callback written to the temporary
+directory records the wall time of every task, so the slow ones are named.
+
+Also measured in-process: the controller's planning cost, plugins/module_utils/_bridge_plan.plan_host
+with synthetic first-converge facts for 20 and 200 hosts. Every host plans the whole fleet, so the
+controller's total is hosts x (one plan over the fleet) = O(hosts x fleet).
+
+Prints tables and the load average (the machine may be shared with other benches); asserts nothing
+about time. Exit status 1 when a run failed, the no-op changed something, or the ping failed.
+
+    sudo .venv/bin/python bench/bench_fleet.py [--sizes 5,10,20] [--plan-sizes 20,200] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, '.venv', 'bin')
+PY = os.path.join(BIN, 'python')
+LAB = os.path.join(ROOT, 'lab', 'lab.py')
+COLLECTIONS = os.path.join(ROOT, '.build', 'collections')
+SITE = os.path.join(ROOT, 'playbooks', 'site.yml')
+STATE_ROOT = '/var/lib/linuxnet-lab'
+LAB_PREFIX = 'bench-fleet'
+
+NETWORKS = [
+    {'name': 'demo', 'driver': 'overlay'},
+    {'name': 'ov_net2', 'driver': 'overlay', 'subnet': '10.0.1.0/24'},
+    {'name': 'app'},
+]
+
+# Records the wall time of every task (the linear strategy finishes a task on all hosts before the next).
+TIMER = r'''
+import json
+import os
+import time
+
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = 'aggregate'
+    CALLBACK_NAME = 'bench_fleet_timer'
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tasks = []
+        self.current = None
+        self.started = time.monotonic()
+
+    def _close(self):
+        if self.current is not None:
+            name, start = self.current
+            self.tasks.append([name, time.monotonic() - start])
+            self.current = None
+
+    def v2_playbook_on_start(self, playbook):
+        self.tasks.append(['(start-up to playbook start)', time.monotonic() - self.started])
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._close()
+        self.current = (task.get_name(), time.monotonic())
+
+    def v2_playbook_on_handler_task_start(self, task):
+        self._close()
+        self.current = (task.get_name(), time.monotonic())
+
+    def v2_playbook_on_stats(self, stats):
+        self._close()
+        with open(os.environ['BENCH_FLEET_TIMES'], 'w') as handle:
+            json.dump(self.tasks, handle)
+'''
+
+
+def containers_of(index):
+    return [
+        {'name': 'demo-a-%d' % index, 'networks': ['demo']},
+        {'name': 'demo-b-%d' % index, 'networks': ['demo']},
+        {'name': 'ov2-%d' % index, 'networks': ['ov_net2']},
+        {'name': 'app-%d' % index, 'networks': ['app'], 'ports': ['8080:80']},
+    ]
+
+
+def lab(*args):
+    return subprocess.run([PY, LAB] + list(args), check=True, capture_output=True, text=True)
+
+
+def write_inventory(name, workdir):
+    """An inventory directory: the lab's inventory.json (linked) with generated group_vars and host_vars."""
+    lab_inventory = os.path.join(STATE_ROOT, name, 'inventory.json')
+    with open(lab_inventory) as handle:
+        hosts = list(json.load(handle)['all']['children']['lab']['hosts'])
+    inventory = os.path.join(workdir, 'inventory')
+    os.makedirs(os.path.join(inventory, 'group_vars'))
+    os.makedirs(os.path.join(inventory, 'host_vars'))
+    os.symlink(lab_inventory, os.path.join(inventory, 'lab.json'))
+    with open(os.path.join(inventory, 'group_vars', 'all.json'), 'w') as handle:
+        json.dump({'linuxnet_networks': NETWORKS}, handle, indent=2)
+    for index, host in enumerate(hosts, start=1):
+        with open(os.path.join(inventory, 'host_vars', host + '.json'), 'w') as handle:
+            json.dump({'linuxnet_containers': containers_of(index)}, handle, indent=2)
+    return inventory, hosts
+
+
+RECAP = re.compile(r'^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
+
+
+def playbook(inventory, workdir, forks, label):
+    times = os.path.join(workdir, 'times-%s.json' % label)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_FORKS=str(forks), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_CALLBACK_PLUGINS=os.path.join(workdir, 'callbacks'), ANSIBLE_CALLBACKS_ENABLED='bench_fleet_timer',
+               BENCH_FLEET_TIMES=times, PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', inventory, SITE], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    recap = {m.group(1): tuple(int(x) for x in m.groups()[1:]) for m in RECAP.finditer(proc.stdout)}
+    try:
+        with open(times) as handle:
+            tasks = json.load(handle)
+    except (OSError, ValueError):
+        tasks = []
+    return {'seconds': elapsed, 'rc': proc.returncode, 'recap': recap, 'tasks': tasks, 'stdout': proc.stdout,
+            'stderr': proc.stderr, 'load': (load + os.getloadavg()[0]) / 2}
+
+
+def ping_by_name(name, first, last):
+    """demo-a-1 on the first host pings demo-a-N (on the last host) by name, inside the lab host."""
+    with open(os.path.join(STATE_ROOT, name, 'state.json')) as handle:
+        pid = json.load(handle)['hosts'][0]['pid']
+    argv = ['nsenter', '--target', str(pid), '--net', '--mount', '--uts', '--',
+            'ip', 'netns', 'exec', 'demo-a-%d' % first, 'ping', '-c', '1', '-W', '2', 'demo-a-%d' % last]
+    for attempt in range(3):
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            match = re.search(r'PING (\S+) \(([\d.]+)\)', proc.stdout)
+            return True, '%s (%s)' % (match.group(1), match.group(2)) if match else 'ok'
+        time.sleep(1)
+    return False, (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ['ping failed']
+
+
+def plan_task(run):
+    return sum(secs for name, secs in run['tasks'] if 'Plan networks' in name)
+
+
+def slowest(tasks, count=4):
+    return ', '.join('%s %.1fs' % (re.sub(r'^linuxnet\.container\.', '', re.sub(r'\s+', ' ', name))[:44], secs)
+                     for name, secs in sorted(tasks, key=lambda t: -t[1])[:count])
+
+
+def one_size(size, keep):
+    name = '%s-%d' % (LAB_PREFIX, size)
+    workdir = tempfile.mkdtemp(prefix='bench-fleet-')
+    result = {'size': size, 'problems': []}
+    try:
+        os.makedirs(os.path.join(workdir, 'callbacks'))
+        with open(os.path.join(workdir, 'callbacks', 'bench_fleet_timer.py'), 'w') as handle:
+            handle.write(TIMER)
+        started = time.perf_counter()
+        lab('up', '--name', name, '--hosts', str(size))
+        result['lab_up'] = time.perf_counter() - started
+        inventory, hosts = write_inventory(name, workdir)
+        forks = max(size, 5)
+        first = playbook(inventory, workdir, forks, 'first')
+        result['first'] = first
+        if first['rc'] != 0:
+            result['problems'].append('first converge rc=%d: %s' % (first['rc'], ' | '.join(
+                (first['stdout'] + first['stderr']).strip().splitlines()[-12:])))
+            return result
+        ok, detail = ping_by_name(name, 1, size)
+        result['ping'] = (ok, detail)
+        if not ok:
+            result['problems'].append('ping demo-a-1 (%s) -> demo-a-%d (%s) by name failed: %s'
+                                      % (hosts[0], size, hosts[-1], detail))
+        again = playbook(inventory, workdir, forks, 'noop')
+        result['noop'] = again
+        changed = {h: r[1] for h, r in again['recap'].items() if r[1] or r[2] or r[3]}
+        missing = sorted(set(hosts) - set(again['recap']))
+        if again['rc'] != 0 or changed or missing:
+            lines = [line for line in again['stdout'].splitlines() if line.startswith('changed:')][:6]
+            result['problems'].append('no-op re-run: rc=%d, hosts with changed/unreachable/failed: %s, missing from recap: %s; %s'
+                                      % (again['rc'], changed or 'none', missing or 'none', ' | '.join(lines)))
+        return result
+    finally:
+        if not keep:
+            subprocess.run([PY, LAB, 'down', '--name', name], capture_output=True, check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def synthetic_fleet(count, demo_subnet=None):
+    """[(host, host vars, first-converge facts)] as network_info returns them before anything exists."""
+    nets = [dict(n) for n in NETWORKS]
+    if demo_subnet:
+        nets[0]['subnet'] = demo_subnet
+    members = []
+    for index in range(1, count + 1):
+        address = '192.0.%d.%d' % (2 + (10 + index) // 250, (10 + index) % 250 + 1)
+        facts = {'routes': [{'dst': 'default', 'dev': 'eth0'}],
+                 'links': [{'name': 'eth0', 'kind': 'veth', 'mtu': 1500, 'addresses': [address + '/24']}],
+                 'interfaces': [], 'endpoints': []}
+        hv = {'linuxnet_networks': nets, 'linuxnet_containers': containers_of(index)}
+        members.append(('docker-node%d' % index, hv, facts))
+    return members
+
+
+def planning(sizes):
+    """In-process cost of plan_host: every host plans with the whole fleet (what set_fact does per host)."""
+    sys.path.insert(0, COLLECTIONS)
+    from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import PlanError, plan_host
+    from ansible_collections.linuxnet.container.plugins.module_utils._inventory import inventory_problems
+    rows = []
+    for count in sizes:
+        note = ''
+        members = synthetic_fleet(count)
+        try:
+            plan_host(members[-1][0], members[-1][1], members[-1][2], fleet_hosts=members)
+        except PlanError as err:
+            note = 'the lab inventory fails to plan (demo 10.0.0.0/24 holds 253, needs %d): %s; timed with demo 10.128.0.0/16' % (
+                2 * count, str(err).splitlines()[0].split(': no available')[0])
+            members = synthetic_fleet(count, '10.128.0.0/16')
+        hostvars = {h: hv for h, hv, _f in members}
+        started = time.perf_counter()
+        problems = inventory_problems(hostvars, list(hostvars))
+        validate = time.perf_counter() - started
+        per_host = []
+        vxlan_entries = 0
+        for host, hv, facts in members:
+            started = time.perf_counter()
+            plan = plan_host(host, hv, facts, fleet_hosts=members)
+            per_host.append(time.perf_counter() - started)
+            vxlan_entries += sum(len(d['fdb']) for d in plan['vxlan'])
+        rows.append({'hosts': count, 'validate': validate, 'problems': len(problems), 'total': sum(per_host),
+                     'mean': sum(per_host) / count, 'max': max(per_host), 'fdb': vxlan_entries, 'note': note})
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--sizes', default='5,10,20')
+    parser.add_argument('--plan-sizes', default='20,200')
+    parser.add_argument('--keep', action='store_true', help='leave the labs up afterwards')
+    opts = parser.parse_args()
+    sizes = [int(s) for s in opts.sizes.split(',')]
+    print('machine: %d cores, load average at start %s' % (os.cpu_count(), ' '.join('%.2f' % x for x in os.getloadavg())))
+
+    plans = planning([int(s) for s in opts.plan_sizes.split(',')])
+    print('\ncontroller planning, in-process plan_host with synthetic first-converge facts (every host plans the fleet):')
+    print('%6s %12s %12s %12s %12s %10s' % ('hosts', 'validate s', 'plan/host ms', 'max ms', 'total s', 'fdb rows'))
+    for row in plans:
+        print('%6d %12.3f %12.1f %12.1f %12.2f %10d%s' % (row['hosts'], row['validate'], row['mean'] * 1000, row['max'] * 1000,
+                                                          row['total'], row['fdb'], '  problems=%d' % row['problems'] if row['problems'] else ''))
+        if row['note']:
+            print('       note: %s' % row['note'])
+    if len(plans) > 1:
+        a, b = plans[0], plans[-1]
+        scale = b['hosts'] / a['hosts']
+        print('       total %d->%d hosts: x%.1f (hosts x%.0f; O(hosts x fleet) predicts x%.0f)'
+              % (a['hosts'], b['hosts'], b['total'] / a['total'], scale, scale * scale))
+
+    results = []
+    for size in sizes:
+        print('\n[%s] N=%d ...' % (time.strftime('%H:%M:%S'), size), flush=True)
+        results.append(one_size(size, opts.keep))
+        res = results[-1]
+        for run in ('first', 'noop'):
+            if run in res:
+                print('  %-5s %.1fs load %.2f; slowest: %s' % (run, res[run]['seconds'], res[run]['load'], slowest(res[run]['tasks'])))
+        if 'ping' in res:
+            print('  ping demo-a-1 -> %s: %s' % (res['ping'][1] if res['ping'][0] else 'demo-a-%d' % size,
+                                                 'ok' if res['ping'][0] else 'FAILED'))
+        for problem in res['problems']:
+            print('  PROBLEM: %s' % problem)
+
+    base = next((r['first']['seconds'] for r in results if r['size'] == 5 and 'first' in r), None)
+    base = base or next((r['first']['seconds'] for r in results if 'first' in r), None)
+    print('\nfleet rollout, ansible-playbook -i INV playbooks/site.yml, end to end (forks >= N):')
+    print('%4s %8s %10s %9s %8s %10s %8s %8s %8s %8s %s' % ('N', 'lab up s', 'converge s', 's/host', 'x N=5', 'no-op s',
+                                                            's/host', 'changed', 'plan s', 'load', 'ping'))
+    for res in results:
+        first, noop = res.get('first'), res.get('noop')
+        if first is None:
+            print('%4d  lab or run failed' % res['size'])
+            continue
+        changed = sum(r[1] for r in noop['recap'].values()) if noop else None
+        print('%4d %8.1f %10.1f %9.2f %8.2f %10s %8s %8s %8.1f %8.2f %s' % (
+            res['size'], res['lab_up'], first['seconds'], first['seconds'] / res['size'], first['seconds'] / base,
+            '%.1f' % noop['seconds'] if noop else '-', '%.2f' % (noop['seconds'] / res['size']) if noop else '-',
+            changed if changed is not None else '-', plan_task(first), (first['load'] + (noop['load'] if noop else first['load'])) / 2,
+            'ok' if res.get('ping', (False,))[0] else 'FAILED'))
+    print('load average at end %s' % ' '.join('%.2f' % x for x in os.getloadavg()))
+    return 1 if any(r['problems'] for r in results) else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
