@@ -9,7 +9,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
-from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import GWBRIDGE, PlanError, plan_host
+from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import GWBRIDGE, PlanError, plan_fleet
 from ansible_collections.linuxnet.container.plugins.module_utils._topology import DEFAULT_BRIDGE, DEFAULT_NETWORK
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import bridge_name
 from ansible_collections.linuxnet.container.plugins.module_utils._overlay_plan import OVERLAY_BRIDGE, overlay_namespace
@@ -27,31 +27,30 @@ def _container_namespaces(containers):
     return [{'name': name} for name in namespaces_for(containers)]
 
 
-def _bridge_network_plan(host_vars, host, facts, state='present', hostvars=None, play_hosts=None, all_hosts=None):
-    """Plan one host; with hostvars and play_hosts, overlay and macvlan networks are planned for the fleet."""
-    fleet_hosts = None
-    if hostvars is not None and play_hosts is not None:
-        fleet_hosts = []
-        in_play = set(play_hosts)
-        for name in play_hosts:
-            hv = hostvars[name]
-            fleet_hosts.append((name, hv, hv.get('__bridge_network_info') or {}))
-        for name in all_hosts or []:
-            if name in in_play:
-                continue
-            hv = hostvars[name]
-            if _has_global_endpoints(hv):
-                raise AnsibleFilterError(
-                    'host %s: host %s has endpoints on overlay or macvlan networks but is not in this play, so the fleet '
-                    'cannot be planned without it (its addresses and VTEP would be dropped from every other host). Fix: '
-                    'run without --limit, or remove its containers from those networks' % (host, name))
+def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present'):
+    """{host: plan} for every host of the play, from every host's variables and network_info facts.
+
+    Runs once per play (run_once): the fleet part is computed once, so planning is O(fleet).
+    """
+    in_play = set(play_hosts)
+    for name in all_hosts or []:
+        if name not in in_play and state != 'absent' and _has_global_endpoints(hostvars[name]):
+            raise AnsibleFilterError(
+                'host %s has endpoints on overlay or macvlan networks but is not in this play, so the fleet cannot be planned '
+                'without it (its addresses and VTEP would be dropped from every other host). Fix: run without --limit, or '
+                'remove its containers from those networks' % name)
+    members = []
+    for name in play_hosts:
+        hv = hostvars[name]
+        members.append((name, hv, hv.get('__bridge_network_info') or {}))
     try:
-        plan = plan_host(host, host_vars, facts or {}, state, fleet_hosts)
+        plans = plan_fleet(members, state)
     except PlanError as err:
         raise AnsibleFilterError(str(err))
-    for warning in plan['warnings']:
-        Display().warning(warning)
-    return plan
+    for plan in plans.values():
+        for warning in plan['warnings']:
+            Display().warning(warning)
+    return plans
 
 
 def _has_global_endpoints(hv):
@@ -120,7 +119,7 @@ class FilterModule:
         return {
             'inventory_problems': _inventory_problems,
             'container_namespaces': _container_namespaces,
-            'bridge_network_plan': _bridge_network_plan,
+            'bridge_network_plans': _bridge_network_plans,
             'bridge_networks': _bridge_networks,
             'has_global_endpoints': _has_global_endpoints,
             'overlay_networks': _overlay_networks,

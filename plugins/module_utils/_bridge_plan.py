@@ -136,11 +136,39 @@ def _gateway_endpoint(eps, nets):
     return next((ep for ep in eps if nets[ep.network].driver in ('bridge', 'macvlan') and not nets[ep.network].internal), None)
 
 
-def plan_host(host, hv, facts, state='present', fleet_hosts=None):
+def plan_fleet(members, state='present'):
+    """{host: plan} for every host of ``members`` ([(host, host vars, facts)] in play order).
+
+    The fleet part (overlay and macvlan addresses, VNIs, MTU, VTEPs) is computed once and shared, so
+    planning N hosts costs O(fleet), not O(N x fleet). ``state='absent'`` plans every host's removal.
+    """
+    members = [(h, v, f) for h, v, f in members]
+    states = {h: 'absent' if state == 'absent' else (v.get('linuxnet_state') or 'present') for h, v, _f in members}
+    fleet = None
+    if state != 'absent' and any(_has_global(v) for _h, v, _f in members):
+        problems = []
+        nets = read_networks(members[0][1].get('linuxnet_networks'), 'host %s' % members[0][0], problems)
+        if problems:
+            raise PlanError('\n'.join(problems))
+        try:
+            fleet = Fleet(nets, [(h, v if states[h] == 'present' else dict(linuxnet_containers=[]), f) for h, v, f in members])
+        except FleetError as err:
+            raise PlanError(str(err))
+    return {h: plan_host(h, v, f, states[h], fleet=fleet) for h, v, f in members}
+
+
+def _has_global(hv):
+    drivers = {n.get('name'): n.get('driver') for n in hv.get('linuxnet_networks') or [] if isinstance(n, dict)}
+    return any(drivers.get(n.get('name') if isinstance(n, dict) else n) in GLOBAL_DRIVERS
+               for c in hv.get('linuxnet_containers') or [] if isinstance(c, dict)
+               for n in c.get('networks') or [])
+
+
+def plan_host(host, hv, facts, state='present', fleet_hosts=None, fleet=None):
     """The module arguments that converge one host. Raises PlanError; inventory problems were checked before.
 
-    ``fleet_hosts`` ([(host, host vars, facts)] for every host of the play, this one included) is needed
-    when overlay or macvlan networks have endpoints: their addresses are planned for the whole fleet.
+    Overlay and macvlan addresses are planned for the whole fleet: pass ``fleet`` (a Fleet shared by
+    every host, see plan_fleet) or ``fleet_hosts`` ([(host, host vars, facts)] for every host of the play).
     """
     problems = []
     nets = read_networks(hv.get('linuxnet_networks'), 'host %s' % host, problems)
@@ -161,16 +189,18 @@ def plan_host(host, hv, facts, state='present', fleet_hosts=None):
                             % (host, container['name'], container['network_mode']))
     if problems:
         raise PlanError('\n'.join(problems))
-    fleet = None
     if any(nets[ep.network].driver in GLOBAL_DRIVERS for eps in all_endpoints.values() for ep in eps):
-        members = list(fleet_hosts or [(host, hv, facts)])
-        if all(h != host for h, _hv, _facts in members):
-            members.append((host, hv, facts))
-        try:
-            fleet = Fleet(nets, [(h, dict(v, linuxnet_state='absent') if h == host and state == 'absent' else v, f)
-                                 for h, v, f in members])
-        except FleetError as err:
-            raise PlanError(str(err))
+        if fleet is None:
+            members = list(fleet_hosts or [(host, hv, facts)])
+            if all(h != host for h, _hv, _facts in members):
+                members.append((host, hv, facts))
+            try:
+                fleet = Fleet(nets, members)
+            except FleetError as err:
+                raise PlanError(str(err))
+        for name, net in nets.items():
+            if net.driver in GLOBAL_DRIVERS and name in fleet.nets:
+                net.subnet, net.gateway = fleet.nets[name].subnet, fleet.nets[name].gateway
         for eps in all_endpoints.values():
             for ep in eps:
                 if nets[ep.network].driver in GLOBAL_DRIVERS:
@@ -180,6 +210,8 @@ def plan_host(host, hv, facts, state='present', fleet_hosts=None):
                 if GWBRIDGE not in nets:
                     nets[GWBRIDGE] = Network(GWBRIDGE, bridge=GWBRIDGE, icc=False, masquerade=True)
                 eps.append(Endpoint(eps[0].container, GWBRIDGE, 'eth%d' % len(eps)))
+    else:
+        fleet = None
     endpoints = {name: [ep for ep in eps if nets[ep.network].driver == 'bridge'] for name, eps in all_endpoints.items()}
     used_nets = []
     for eps in endpoints.values():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import PlanError, plan_host
+from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import PlanError, plan_fleet, plan_host
 from ansible_collections.linuxnet.container.plugins.module_utils._inventory import inventory_problems
 from ansible_collections.linuxnet.container.plugins.module_utils._overlay_plan import overlay_namespace
 
@@ -122,3 +122,14 @@ def test_fleet_problems_name_host_and_fix():
     assert 'linuxnet_vtep_address 192.0.2.11 is also the VTEP of host n1' in text
     assert 'endpoint with name test1 already exists in network ov_net2 (on host n1)' in text
     assert 'Address already in use: 10.0.1.9 on ov_net2 is also the ipv4_address of test1 on host n1' in text
+
+
+def test_plan_fleet_shares_one_fleet_and_equals_planning_each_host():
+    members = fleet(('node1', [{'name': 'test1', 'networks': ['demo']}, {'name': 'w'}], facts('192.0.2.11')),
+                    ('node2', [{'name': 'test2', 'networks': ['demo', 'mac']}], facts('192.0.2.12')),
+                    ('node3', [], facts('192.0.2.13')))
+    plans = plan_fleet(members)
+    for name in ('node1', 'node2', 'node3'):
+        assert plans[name] == plan(name, members)
+    gone = plan_fleet(members, state='absent')
+    assert all(p['namespaces'] == [] and p['vxlan'] == [] and p['vteps'] == [] for p in gone.values())
