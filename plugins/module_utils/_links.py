@@ -105,11 +105,16 @@ def route_sort_key(route):
 
 
 class NsView:
-    """What one namespace holds, each kind read with a single dump on first use."""
+    """What one namespace holds, each kind read with a single dump on first use.
 
-    def __init__(self, netlink, ref):
+    With ``expect`` (check mode, see _expect.Expect) a namespace an earlier task creates is read as empty without
+    being opened, and bridges an earlier task creates appear as placeholder records.
+    """
+
+    def __init__(self, netlink, ref, expect=None):
         self.netlink = netlink
         self.ref = ref
+        self.expect = expect
         self._links = None
         self._by_index = None
         self._addrs = None
@@ -119,12 +124,25 @@ class NsView:
     def ipr(self):
         return self.netlink.ipr(self.ref)
 
+    @property
+    def virtual(self):
+        """True for a namespace that does not exist yet but an earlier task of this run creates (check mode)."""
+        return self.expect is not None and self.expect.virtual(self.ref)
+
+    def _link_record(self, msg):
+        return _link_info(msg)
+
     def _load_links(self):
-        with netlink_errors(where(self.ref), 'list links'):
-            msgs = self.ipr.link('dump')
+        msgs = []
+        if not self.virtual:
+            with netlink_errors(where(self.ref), 'list links'):
+                msgs = self.ipr.link('dump')
         self._links, self._by_index = {}, {}
         for msg in msgs:
-            info = _link_info(msg)
+            info = self._link_record(msg)
+            self._links[info['name']] = info
+            self._by_index[info['index']] = info
+        for info in self.expect.placeholders(self.ref, self._links) if self.expect is not None else ():
             self._links[info['name']] = info
             self._by_index[info['index']] = info
 
@@ -151,8 +169,10 @@ class NsView:
         """Addresses of a link, normalised and sorted; IPv6 link-local ones (the kernel's own) left out."""
         if self._addrs is None:
             self._addrs = {}
-            with netlink_errors(where(self.ref), 'list addresses'):
-                msgs = self.ipr.addr('dump')
+            msgs = []
+            if not self.virtual:
+                with netlink_errors(where(self.ref), 'list addresses'):
+                    msgs = self.ipr.addr('dump')
             for msg in msgs:
                 text = '%s/%d' % (msg.get('address'), msg['prefixlen'])
                 iface = ipaddress.ip_interface(text)
@@ -165,8 +185,10 @@ class NsView:
         """Routes of the main table that leave through a link, except those the kernel made itself."""
         if self._routes is None:
             self._routes = {}
-            with netlink_errors(where(self.ref), 'list routes'):
-                msgs = self.ipr.route('dump', family=socket.AF_UNSPEC)
+            msgs = []
+            if not self.virtual:
+                with netlink_errors(where(self.ref), 'list routes'):
+                    msgs = self.ipr.route('dump', family=socket.AF_UNSPEC)
             for msg in msgs:
                 if msg.get('table') != MAIN_TABLE or msg['proto'] in _AUTO_PROTOCOLS or msg.get('oif') is None:
                     continue
@@ -179,16 +201,19 @@ class NsView:
 
 
 class Views:
-    """One NsView per namespace for one read of the kernel."""
+    """One NsView per namespace for one read of the kernel (``expect``: what earlier tasks create, check mode)."""
 
-    def __init__(self, netlink):
+    view_class = NsView
+
+    def __init__(self, netlink, expect=None):
         self.netlink = netlink
+        self.expect = expect
         self._views = {}
 
     def get(self, ref):
         view = self._views.get(ref.path)
         if view is None:
-            view = self._views[ref.path] = NsView(self.netlink, ref)
+            view = self._views[ref.path] = self.view_class(self.netlink, ref, self.expect)
         return view
 
 

@@ -18,7 +18,8 @@ description:
   - Compares only what is set; options left out are not touched.
   - Bridges the module creates carry the collection's tag (interface alias C(linuxnet.container)).
   - Removing a bridge releases its ports; it never deletes them.
-  - Check mode reads the kernel and reports what would change without touching it.
+  - Check mode reads the kernel and reports what would change without touching it. Namespaces an earlier task of
+    the same run creates (like an overlay's) are listed in O(expect), so that check mode predicts the bridges in them.
 author:
   - linuxnet.container contributors (@linuxnet)
 requirements:
@@ -27,7 +28,9 @@ requirements:
 attributes:
   check_mode:
     support: full
-    description: Reads the current state and predicts every change; creates and changes nothing.
+    description:
+      - Reads the current state and predicts every change; creates and changes nothing.
+      - With O(expect), also for bridges in namespaces an earlier task of the run creates.
   diff_mode:
     support: full
     description: Before and after state of every bridge that changes.
@@ -149,6 +152,8 @@ options:
         description: As the top-level O(purge_ports).
         type: bool
         default: false
+extends_documentation_fragment:
+  - linuxnet.container.expect
 notes:
   - Linux sets a bridge's MTU to the smallest MTU of its ports unless an MTU was set explicitly; set O(mtu) to pin it.
   - A bridge takes the lowest MAC address of its ports unless one was set; set O(mac) to pin it.
@@ -184,6 +189,14 @@ EXAMPLES = r'''
     namespace: 1-ov-demo
     ports: [vxlan0]
     purge_ports: true
+
+- name: Check mode on a fresh host, after a netns task of the same run that creates 1-ov-demo
+  linuxnet.container.bridge:
+    name: br0
+    namespace: 1-ov-demo
+    addresses: [10.0.0.1/24]
+    expect:
+      namespaces: [1-ov-demo]
 
 - name: Remove a bridge (its ports stay, released)
   linuxnet.container.bridge:
@@ -235,6 +248,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._links import (
     parse_ns,
     where,
 )
+from ansible_collections.linuxnet.container.plugins.module_utils._expect import Expect, argument_spec as expect_spec, parse_expect
 from ansible_collections.linuxnet.container.plugins.module_utils._module import run_module
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG, normalize_mac, validate_ifname
@@ -250,14 +264,15 @@ def _state_key(state):
 class BridgeReconciler(Reconciler):
     kind = 'bridge'
 
-    def __init__(self, module, netlink):
+    def __init__(self, module, netlink, expect=None):
         super().__init__(module, netlink)
         self.writer = Writer(netlink)
+        self.expect = expect if expect is not None else Expect.inert()
         self.unset = {}
         self.meta = {}
 
     def read(self, desired):
-        views = Views(self.netlink)
+        views = Views(self.netlink, self.expect)
         current = {}
         for key, want in desired.items():
             ref = want['ref']
@@ -309,9 +324,9 @@ class BridgeReconciler(Reconciler):
                         what += ', releasing its ports %s' % ', '.join(have['ports'])
                     plan.add(key, what, lambda r=want['ref'], n=name, i=self.meta[key][0]: self.writer.link_del(r, n, i))
                 continue
-            if not want['ref'].exists():
-                raise LinuxnetError('%s: network namespace %s does not exist. Fix: create it first (linuxnet.container.netns)'
-                                    % (want['where'], want['ref'].label))
+            if not self.expect.exists(want['ref']):
+                raise LinuxnetError('%s: network namespace %s does not exist. Fix: create it first (linuxnet.container.netns)%s'
+                                    % (want['where'], want['ref'].label, self.expect.hint('namespaces')))
             self.unset[key] = [f for f in ('mtu', 'mac') if want[f] is None]
             predicted[key] = self._plan_present(plan, key, want, have, label)
         return plan, predicted
@@ -330,7 +345,7 @@ class BridgeReconciler(Reconciler):
         ref, name = want['ref'], want['name']
         writer = self.writer
         if have is ABSENT:
-            view = Views(self.netlink).get(ref)
+            view = Views(self.netlink, self.expect).get(ref)
             ports = self._check_ports(want, view)
             after = {'name': name, 'namespace': None if ref.is_host else ref.label, 'state': 'present', 'kind': 'bridge',
                      'owned': True, 'up': want['link_state'] == 'up', 'mtu': want['mtu'] or 1500, 'mac': want['mac'],
@@ -482,6 +497,7 @@ def _options(top):
 def main():
     spec = _options(True)
     spec['bridges'] = dict(type='list', elements='dict', options=_options(False))
+    spec['expect'] = expect_spec()
     module = AnsibleModule(
         argument_spec=spec,
         mutually_exclusive=[('name', 'bridges')] + [('bridges', k) for k in ('addresses', 'mtu', 'mac', 'stp', 'vlan_filtering', 'ports')],
@@ -490,8 +506,9 @@ def main():
     )
 
     def body(netlink):
+        expect = parse_expect(module.params['expect'], module.check_mode)
         desired = _desired(module)
-        reconciler = BridgeReconciler(module, netlink)
+        reconciler = BridgeReconciler(module, netlink, expect)
         result = reconciler.run(desired)
         after = result.pop('after')
         result.pop('before')

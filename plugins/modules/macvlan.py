@@ -27,7 +27,8 @@ description:
     if the collection made it (it carries the tag); a foreign link is never touched.
   - Links the module creates carry the collection's tag (interface alias C(linuxnet.container)); O(prune=true)
     removes tagged macvlans of the listed namespaces that are not listed.
-  - Check mode reads the kernel and reports what would change without touching it.
+  - Check mode reads the kernel and reports what would change without touching it. Namespaces an earlier task of
+    the same run creates (the containers') are listed in O(expect), so that check mode predicts the endpoints in them.
 author:
   - linuxnet.container contributors (@linuxnet)
 requirements:
@@ -36,7 +37,9 @@ requirements:
 attributes:
   check_mode:
     support: full
-    description: Reads the current state and predicts every change; creates and changes nothing.
+    description:
+      - Reads the current state and predicts every change; creates and changes nothing.
+      - With O(expect), also for endpoints in namespaces an earlier task of the run creates.
   diff_mode:
     support: full
     description: Before and after state of every endpoint that changes or is pruned.
@@ -152,6 +155,8 @@ options:
         listed themselves (the endpoints of networks a container left). Links made by anything else are never pruned.
     type: bool
     default: false
+extends_documentation_fragment:
+  - linuxnet.container.expect
 seealso:
   - module: linuxnet.container.netns
   - module: linuxnet.container.veth
@@ -177,6 +182,13 @@ EXAMPLES = r'''
     endpoints:
       - {name: eth0, namespace: c1, parent: eth0, addresses: [198.51.100.2/24], mac_from_ip: true}
       - {name: eth0, namespace: c2, parent: eth0, addresses: [198.51.100.3/24], mac_from_ip: true}
+
+- name: Check mode on a fresh host, after a netns task of the same run that creates c1
+  linuxnet.container.macvlan:
+    expect:
+      namespaces: [c1]
+    endpoints:
+      - {name: eth0, namespace: c1, parent: eth0, addresses: [198.51.100.2/24], mac_from_ip: true}
 
 - name: A container that another runtime started with --network none (by its PID), in private mode
   linuxnet.container.macvlan:
@@ -272,6 +284,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._links import (
     raise_fd_limit,
     where,
 )
+from ansible_collections.linuxnet.container.plugins.module_utils._expect import Expect, argument_spec as expect_spec, parse_expect
 from ansible_collections.linuxnet.container.plugins.module_utils._module import run_module
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, netlink_errors
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG, docker_mac, normalize_mac, validate_ifname
@@ -320,16 +333,11 @@ def temporary_name(key):
 class MacvlanView(NsView):
     """NsView whose link records also carry the macvlan mode."""
 
-    def _load_links(self):
-        with netlink_errors(where(self.ref), 'list links'):
-            msgs = self.ipr.link('dump')
-        self._links, self._by_index = {}, {}
-        for msg in msgs:
-            info = _link_info(msg)
-            info['mode'] = msg.get(('linkinfo', 'data', 'IFLA_MACVLAN_MODE')) if info['kind'] == 'macvlan' else None
-            info['hwtype'] = 'loopback' if msg['flags'] & IFF_LOOPBACK else msg.get('ifi_type', ARPHRD_ETHER)
-            self._links[info['name']] = info
-            self._by_index[info['index']] = info
+    def _link_record(self, msg):
+        info = _link_info(msg)
+        info['mode'] = msg.get(('linkinfo', 'data', 'IFLA_MACVLAN_MODE')) if info['kind'] == 'macvlan' else None
+        info['hwtype'] = 'loopback' if msg['flags'] & IFF_LOOPBACK else msg.get('ifi_type', ARPHRD_ETHER)
+        return info
 
     def links(self):
         if self._links is None:
@@ -338,11 +346,7 @@ class MacvlanView(NsView):
 
 
 class MacvlanViews(Views):
-    def get(self, ref):
-        view = self._views.get(ref.path)
-        if view is None:
-            view = self._views[ref.path] = MacvlanView(self.netlink, ref)
-        return view
+    view_class = MacvlanView
 
     def all(self):
         return list(self._views.values())
@@ -351,9 +355,10 @@ class MacvlanViews(Views):
 class MacvlanReconciler(Reconciler):
     kind = 'macvlan'
 
-    def __init__(self, module, netlink, prune=False):
+    def __init__(self, module, netlink, prune=False, expect=None):
         super().__init__(module, netlink)
         self.writer = Writer(netlink)
+        self.expect = expect if expect is not None else Expect.inert()
         self.prune = prune
         self.pruned = None
         self.meta = {}
@@ -369,6 +374,9 @@ class MacvlanReconciler(Reconciler):
     # -- namespaces ----------------------------------------------------------
     def _inode(self, ref):
         if ref.path not in self._inodes:
+            if self.expect.virtual(ref):
+                self._inodes[ref.path] = self.expect.identity(ref)
+                return self._inodes[ref.path]
             st = os.stat(ref.path or HOME_NS)
             self._inodes[ref.path] = (st.st_dev, st.st_ino)
         return self._inodes[ref.path]
@@ -379,6 +387,8 @@ class MacvlanReconciler(Reconciler):
     def _nsid(self, ref, other):
         """The id under which namespace ``ref`` knows ``other`` (None when it has not assigned one)."""
         key = (ref.path, other.path)
+        if key not in self._nsids and (self.expect.virtual(ref) or self.expect.virtual(other)):
+            self._nsids[key] = None  # a namespace that does not exist yet holds no link and is known by no id
         if key not in self._nsids:
             fd = os.open(other.path or HOME_NS, os.O_RDONLY)
             try:
@@ -422,7 +432,7 @@ class MacvlanReconciler(Reconciler):
         return state
 
     def read(self, desired):
-        self.views = MacvlanViews(self.netlink)
+        self.views = MacvlanViews(self.netlink, self.expect)
         current = {}
         listed = {}
         for key, want in desired.items():
@@ -468,7 +478,7 @@ class MacvlanReconciler(Reconciler):
         """Every macvlan the read saw and every one the task lists, by parent (namespace inode, link), once per plan."""
         parents = {}
         for want in desired.values():
-            if want['state'] == 'present' and want['parent_ref'].exists():
+            if want['state'] == 'present' and self.expect.exists(want['parent_ref']):
                 parents[want['parent_ref'].path] = want['parent_ref']
                 self.views.get(want['parent_ref']).links()  # same-namespace children of the parents count too
         self._children = {}
@@ -751,8 +761,12 @@ class MacvlanReconciler(Reconciler):
         return after
 
 
-def parse_endpoint(raw, position, defaults):
-    """Validate and normalise one item of ``endpoints``; raise LinuxnetError naming it and the fix."""
+def parse_endpoint(raw, position, defaults, expect=None):
+    """Validate and normalise one item of ``endpoints``; raise LinuxnetError naming it and the fix.
+
+    ``expect`` (check mode): namespaces an earlier task of the run creates count as existing.
+    """
+    expect = expect if expect is not None else Expect.inert()
     obj = 'endpoints[%d]' % position
     name = raw.get('name')
     problem = validate_ifname(name)
@@ -806,18 +820,18 @@ def parse_endpoint(raw, position, defaults):
                             'link_state: up or drop routes' % obj)
     for nsref, what in ((ref, 'network namespace %s of %s' % (ref.label, name)),
                         (parent_ref, 'parent_namespace %s' % parent_ref.label)):
-        if not nsref.exists():
+        if not expect.exists(nsref):
             raise LinuxnetError('%s: %s does not exist. Fix: create it first (linuxnet.container.netns) or check the name, '
-                                'path or PID' % (obj, what))
+                                'path or PID%s' % (obj, what, expect.hint('namespaces')))
     return want
 
 
-def desired_state(params):
+def desired_state(params, expect=None):
     desired = {}
     seen = {}
     defaults = {'state': params['state'], 'recreate': params['recreate']}
     for position, raw in enumerate(params['endpoints']):
-        want = parse_endpoint(raw, position, defaults)
+        want = parse_endpoint(raw, position, defaults, expect)
         spot = (want['ref'].path, want['name'])
         if spot in seen:
             raise LinuxnetError('%s is listed twice (also as %s). Fix: list each endpoint once' % (want['where'], seen[spot]))
@@ -852,14 +866,16 @@ def main():
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             recreate=dict(type='bool', default=False),
             prune=dict(type='bool', default=False),
+            expect=expect_spec(),
         ),
         supports_check_mode=True,
     )
 
     def body(netlink):
         raise_fd_limit()
-        desired = desired_state(module.params)
-        reconciler = MacvlanReconciler(module, netlink, prune=module.params['prune'])
+        expect = parse_expect(module.params['expect'], module.check_mode)
+        desired = desired_state(module.params, expect)
+        reconciler = MacvlanReconciler(module, netlink, prune=module.params['prune'], expect=expect)
         result = reconciler.run(desired)
         after = result.pop('after')
         result.pop('before')

@@ -23,7 +23,8 @@ description:
   - The namespace of an end cannot change in place; a pair whose ends sit elsewhere than requested fails with a
     clear message unless O(recreate=true) allows deleting and creating it again.
   - Links the module creates carry the collection's tag (interface alias C(linuxnet.container)).
-  - Check mode reads the kernel and reports what would change without touching it.
+  - Check mode reads the kernel and reports what would change without touching it. Namespaces and bridges an
+    earlier task of the same run creates are listed in O(expect), so that check mode predicts the pairs in them.
 author:
   - linuxnet.container contributors (@linuxnet)
 requirements:
@@ -32,7 +33,9 @@ requirements:
 attributes:
   check_mode:
     support: full
-    description: Reads the current state and predicts every change; creates and changes nothing.
+    description:
+      - Reads the current state and predicts every change; creates and changes nothing.
+      - With O(expect), also for pairs in namespaces and on bridges an earlier task of the run creates.
   diff_mode:
     support: full
     description: Before and after state of every pair that changes.
@@ -179,6 +182,8 @@ options:
       - The default for items that do not set their own.
     type: bool
     default: false
+extends_documentation_fragment:
+  - linuxnet.container.expect
 seealso:
   - module: linuxnet.container.bridge
   - module: linuxnet.container.netns
@@ -242,6 +247,19 @@ EXAMPLES = r'''
           namespace: "pid:{{ container_pid }}"
           addresses: [172.17.0.9/16]
           routes: [{dst: default, gateway: 172.17.0.1}]
+
+- name: Check mode on a fresh host, after netns and bridge tasks of the same run that create c1 and docker0
+  linuxnet.container.veth:
+    expect:
+      namespaces: [c1]
+      links: [{name: docker0}]
+    pairs:
+      - name: veth6f1a2b3
+        master: docker0
+        peer:
+          name: eth0
+          namespace: c1
+          addresses: [172.17.0.2/16]
 
 - name: Remove a pair by the name of either end
   linuxnet.container.veth:
@@ -312,6 +330,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._links import (
     raise_fd_limit,
     where,
 )
+from ansible_collections.linuxnet.container.plugins.module_utils._expect import Expect, argument_spec as expect_spec, parse_expect
 from ansible_collections.linuxnet.container.plugins.module_utils._module import run_module
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, netlink_errors
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG, docker_mac, normalize_mac, validate_ifname
@@ -332,9 +351,10 @@ def _same_ns(a, b):
 class VethReconciler(Reconciler):
     kind = 'veth pair'
 
-    def __init__(self, module, netlink):
+    def __init__(self, module, netlink, expect=None):
         super().__init__(module, netlink)
         self.writer = Writer(netlink)
+        self.expect = expect if expect is not None else Expect.inert()
         self.unset = {}
         self.meta = {}
 
@@ -376,7 +396,7 @@ class VethReconciler(Reconciler):
         return answer is not None and answer.get('nsid') == info_a['link_netnsid']
 
     def read(self, desired):
-        views = Views(self.netlink)
+        views = Views(self.netlink, self.expect)
         current = {}
         for key, want in desired.items():
             a, b = want['end'], want['peer']
@@ -439,7 +459,8 @@ class VethReconciler(Reconciler):
         info = view.link(end['master'])
         if info is None:
             raise LinuxnetError('%s: master bridge %s does not exist in %s. Fix: create it first (linuxnet.container.bridge) '
-                                'or check its name and namespace' % (want['where'], end['master'], where(end['ref'])))
+                                'or check its name and namespace%s' % (want['where'], end['master'], where(end['ref']),
+                                                                       self.expect.hint('links')))
         if info['kind'] != 'bridge':
             raise LinuxnetError('%s: master %s in %s is a %s link, not a bridge. Fix: name a bridge'
                                 % (want['where'], end['master'], where(end['ref']), info['kind'] or 'plain'))
@@ -448,11 +469,11 @@ class VethReconciler(Reconciler):
     def _plan_present(self, plan, key, want, have, meta):
         a, b = want['end'], want['peer']
         for end in (a, b):
-            if not end['ref'].exists():
+            if not self.expect.exists(end['ref']):
                 raise LinuxnetError('%s: network namespace %s of %s does not exist. Fix: create it first '
-                                    '(linuxnet.container.netns) or check the name, path or PID'
-                                    % (want['where'], end['ref'].label, end['name']))
-        views = Views(self.netlink)
+                                    '(linuxnet.container.netns) or check the name, path or PID%s'
+                                    % (want['where'], end['ref'].label, end['name'], self.expect.hint('namespaces')))
+        views = Views(self.netlink, self.expect)
         view_a = meta.get('view_a') or views.get(a['ref'])
         view_b = meta.get('view_b') or views.get(b['ref'])
         info_a, info_b = meta.get('info_a'), meta.get('info_b')
@@ -614,7 +635,7 @@ def open_ns_fd_home():
     return os.open(_HOME_NS, os.O_RDONLY)
 
 
-def _parse_end(raw, obj, state):
+def _parse_end(raw, obj, state, expect):
     ref = parse_ns(raw.get('namespace'), obj)
     name = raw.get('name')
     problem = validate_ifname(name)
@@ -644,25 +665,26 @@ def _parse_end(raw, obj, state):
                                 'address to the end or set mac' % (obj, name))
         mac = docker_mac(ipv4[0])
     end['mac'] = mac
-    if state == 'present' and not ref.exists():
+    if state == 'present' and not expect.exists(ref):
         raise LinuxnetError('%s: network namespace %s of %s does not exist. Fix: create it first (linuxnet.container.netns) '
-                            'or check the name, path or PID' % (obj, ref.label, name))
+                            'or check the name, path or PID%s' % (obj, ref.label, name, expect.hint('namespaces')))
     return end
 
 
-def _desired(module):
+def _desired(module, expect=None):
     params = module.params
+    expect = expect if expect is not None else Expect.inert()
     desired = {}
     seen = {}
     for position, item in enumerate(params['pairs']):
         obj = 'pairs[%d]' % position
         state = item.get('state') or params['state']
         recreate = item['recreate'] if item.get('recreate') is not None else params['recreate']
-        end = _parse_end(item, obj, state)
+        end = _parse_end(item, obj, state, expect)
         obj = '%s (veth %s)' % (obj, object_key(end['ref'], end['name']))
         peer = None
         if item.get('peer'):
-            peer = _parse_end(item['peer'], obj + ' peer', state)
+            peer = _parse_end(item['peer'], obj + ' peer', state, expect)
         elif state == 'present':
             raise LinuxnetError('%s: peer is required to create a pair. Fix: add peer: {name: eth0, namespace: ...}' % obj)
         if want_mtu_bad(item.get('mtu')):
@@ -715,14 +737,16 @@ def main():
             pairs=dict(type='list', elements='dict', required=True, options=pair_spec),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             recreate=dict(type='bool', default=False),
+            expect=expect_spec(),
         ),
         supports_check_mode=True,
     )
 
     def body(netlink):
         raise_fd_limit()
-        desired = _desired(module)
-        reconciler = VethReconciler(module, netlink)
+        expect = parse_expect(module.params['expect'], module.check_mode)
+        desired = _desired(module, expect)
+        reconciler = VethReconciler(module, netlink, expect)
         result = reconciler.run(desired)
         after = result.pop('after')
         result.pop('before')

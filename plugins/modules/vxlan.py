@@ -29,7 +29,9 @@ description:
   - Compares only what is set; options left out are not touched (except O(mtu), which defaults to the
     underlay's MTU minus the VXLAN overhead).
   - Devices the module creates carry the collection's tag (interface alias C(linuxnet.container)).
-  - Check mode reads the kernel and reports what would change without touching it; it creates nothing.
+  - Check mode reads the kernel and reports what would change without touching it; it creates nothing. Namespaces
+    and bridges an earlier task of the same run creates (an overlay's namespace and its C(br0)) are listed in
+    O(expect), so that check mode predicts the devices in them.
 author:
   - linuxnet.container contributors (@linuxnet)
 requirements:
@@ -38,7 +40,9 @@ requirements:
 attributes:
   check_mode:
     support: full
-    description: Reads the current state and predicts every change; creates and changes nothing.
+    description:
+      - Reads the current state and predicts every change; creates and changes nothing.
+      - With O(expect), also for devices in namespaces and on bridges an earlier task of the run creates.
   diff_mode:
     support: full
     description: Before and after state of every VXLAN device that changes, with its FDB and neighbour entries.
@@ -296,6 +300,8 @@ options:
         description: As the top-level O(recreate).
         type: bool
         default: false
+extends_documentation_fragment:
+  - linuxnet.container.expect
 notes:
   - The device is created in one request from the underlay's namespace with its target namespace given, never
     created and then moved (moving costs about eight times as much and the result is the same).
@@ -354,6 +360,17 @@ EXAMPLES = r'''
     vni: 4096
     dev: eth0
     recreate: true
+
+- name: Check mode on a fresh host, after netns and bridge tasks of the same run that create 1-ov-demo and its br0
+  linuxnet.container.vxlan:
+    name: vxlan0
+    namespace: 1-ov-demo
+    vni: 256
+    dev: eth0
+    master: br0
+    expect:
+      namespaces: [1-ov-demo]
+      links: [{name: br0, namespace: 1-ov-demo}]
 
 - name: Remove a VXLAN device
   linuxnet.container.vxlan:
@@ -425,6 +442,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._links import (
     parse_ns,
     where,
 )
+from ansible_collections.linuxnet.container.plugins.module_utils._expect import Expect, argument_spec as expect_spec, parse_expect
 from ansible_collections.linuxnet.container.plugins.module_utils._module import run_module
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (
     LinuxnetError,
@@ -495,9 +513,10 @@ class VxlanWriter(Writer):
 class VxlanReconciler(Reconciler):
     kind = 'vxlan'
 
-    def __init__(self, module, netlink):
+    def __init__(self, module, netlink, expect=None):
         super().__init__(module, netlink)
         self.writer = VxlanWriter(netlink)
+        self.expect = expect if expect is not None else Expect.inert()
         self.meta = {}
         self._nsids = {}
 
@@ -526,7 +545,7 @@ class VxlanReconciler(Reconciler):
             raise LinuxnetError('%s in %s: cannot read it: %s' % (name, where(ref), err))
 
     def read(self, desired):
-        views = Views(self.netlink)
+        views = Views(self.netlink, self.expect)
         current = {}
         for key, want in desired.items():
             ref = want['ref']
@@ -647,10 +666,10 @@ class VxlanReconciler(Reconciler):
         """Check the namespaces, the underlay device and the master; return (dev index, default MTU, master info)."""
         ref, under = want['ref'], want['underlay']
         for nsref, what in ((ref, 'namespace'), (under, 'underlay_namespace')):
-            if not nsref.exists():
-                raise LinuxnetError('%s: %s %s does not exist. Fix: create it first (linuxnet.container.netns)'
-                                    % (want['where'], what, nsref.label))
-        views = Views(self.netlink)
+            if not self.expect.exists(nsref):
+                raise LinuxnetError('%s: %s %s does not exist. Fix: create it first (linuxnet.container.netns)%s'
+                                    % (want['where'], what, nsref.label, self.expect.hint('namespaces')))
+        views = Views(self.netlink, self.expect)
         dev_index = None
         family = ipaddress.ip_address(want['local']).version if want['local'] else 4
         if want['peers'] and not want['local']:
@@ -668,7 +687,8 @@ class VxlanReconciler(Reconciler):
             master = views.get(ref).link(want['master'])
             if master is None:
                 raise LinuxnetError('%s: master bridge %s does not exist in %s. Fix: create it first '
-                                    '(linuxnet.container.bridge) or check the name' % (want['where'], want['master'], where(ref)))
+                                    '(linuxnet.container.bridge) or check the name%s'
+                                    % (want['where'], want['master'], where(ref), self.expect.hint('links')))
             if master['kind'] != 'bridge':
                 raise LinuxnetError('%s: master %s in %s is a %s link, not a bridge'
                                     % (want['where'], want['master'], where(ref), master['kind'] or 'plain'))
@@ -1018,6 +1038,7 @@ def _options(top):
 def main():
     spec = _options(True)
     spec['devices'] = dict(type='list', elements='dict', options=_options(False))
+    spec['expect'] = expect_spec()
     module = AnsibleModule(
         argument_spec=spec,
         mutually_exclusive=[('name', 'devices')] + [('devices', k) for k in _NO_DEFAULT],
@@ -1026,8 +1047,9 @@ def main():
     )
 
     def body(netlink):
+        expect = parse_expect(module.params['expect'], module.check_mode)
         desired = _desired(module)
-        reconciler = VxlanReconciler(module, netlink)
+        reconciler = VxlanReconciler(module, netlink, expect)
         result = reconciler.run(desired)
         after = result.pop('after')
         result.pop('before')
