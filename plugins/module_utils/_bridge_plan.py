@@ -142,7 +142,7 @@ def plan_fleet(members, state='present'):
     The fleet part (overlay and macvlan addresses, VNIs, MTU, VTEPs) is computed once and shared, so
     planning N hosts costs O(fleet), not O(N x fleet). ``state='absent'`` plans every host's removal.
     """
-    members = [(h, v, f) for h, v, f in members]
+    members = list(members)
     states = {h: 'absent' if state == 'absent' else (v.get('linuxnet_state') or 'present') for h, v, _f in members}
     fleet = None
     if state != 'absent' and any(_has_global(v) for _h, v, _f in members):
