@@ -212,6 +212,7 @@ def plan_host(host, hv, facts, state='present', fleet_hosts=None, fleet=None):
                 eps.append(Endpoint(eps[0].container, GWBRIDGE, 'eth%d' % len(eps)))
     else:
         fleet = None
+    _keep_interface_names(all_endpoints, nets, facts)
     endpoints = {name: [ep for ep in eps if nets[ep.network].driver == 'bridge'] for name, eps in all_endpoints.items()}
     used_nets = []
     for eps in endpoints.values():
@@ -248,6 +249,44 @@ def plan_host(host, hv, facts, state='present', fleet_hosts=None, fleet=None):
     plan['pairs'].extend(stale)
     plan['pairs'].extend(_stale_global(facts, all_endpoints, nets))
     return plan
+
+
+def _keep_interface_names(all_endpoints, nets, facts):
+    """Endpoints that exist keep their interface name; new ones take the lowest ethN no interface holds.
+
+    Docker names a container's interfaces in the order they are connected, so connecting one more
+    network adds the next ethN and renames nothing (a veth cannot be renamed in place).
+    """
+    known, taken = {}, {}
+    for ep in facts.get('endpoints') or []:
+        if ep.get('ifname'):
+            known[(ep['container'], ep['network'])] = ep['ifname']
+            taken.setdefault(ep['container'], set()).add(ep['ifname'])
+    global_nets = [n for n in nets.values() if n.driver in GLOBAL_DRIVERS and n.subnet is not None]
+    for iface in facts.get('interfaces') or []:
+        taken.setdefault(iface['container'], set()).add(iface['ifname'])
+        for cidr in iface.get('addresses') or []:
+            ip = ipaddress.ip_interface(cidr).ip
+            for net in global_nets:
+                if ip.version == 4 and ip in net.subnet:
+                    known.setdefault((iface['container'], net.name), iface['ifname'])
+    for container, eps in all_endpoints.items():
+        used = set()
+        for ep in eps:
+            name = known.get((container, ep.network))
+            if name and name not in used:
+                ep.ifname = name
+                used.add(name)
+            else:
+                ep.ifname = None
+        busy = used | taken.get(container, set())
+        index = 0
+        for ep in eps:
+            if ep.ifname is None:
+                while 'eth%d' % index in busy:
+                    index += 1
+                ep.ifname = 'eth%d' % index
+                busy.add(ep.ifname)
 
 
 def _stale_global(facts, all_endpoints, nets):

@@ -133,3 +133,15 @@ def test_plan_fleet_shares_one_fleet_and_equals_planning_each_host():
         assert plans[name] == plan(name, members)
     gone = plan_fleet(members, state='absent')
     assert all(p['namespaces'] == [] and p['vxlan'] == [] and p['vteps'] == [] for p in gone.values())
+
+
+def test_connecting_another_network_renames_nothing_and_takes_the_next_eth():
+    # test3 on ov_net2 (eth0) with docker_gwbridge (eth1) is connected to demo: demo gets eth2, as in Docker.
+    existing = [{'container': 'test3', 'ifname': 'eth0', 'kind': 'veth', 'addresses': ['10.0.1.2/24']},
+                {'container': 'test3', 'ifname': 'eth1', 'kind': 'veth', 'addresses': ['172.18.0.2/16']}]
+    node_facts = facts('192.0.2.13', interfaces=existing)
+    node_facts['endpoints'] = [{'container': 'test3', 'network': 'docker_gwbridge', 'ifname': 'eth1',
+                                'addresses': ['172.18.0.2/16'], 'host_ifname': 'vethx'}]
+    members = fleet(('node3', [{'name': 'test3', 'networks': ['ov_net2', 'demo']}], node_facts))
+    names = {p['peer']['name']: p['peer']['addresses'][0] for p in plan('node3', members)['pairs']}
+    assert names == {'eth0': '10.0.1.2/24', 'eth1': '172.18.0.2/16', 'eth2': '10.0.0.2/24'}
