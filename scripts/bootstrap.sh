@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(iproute2 nftables iptables iputils-ping openssh-server openssh-client util-linux procps curl nginx-light
-              rsync git make iperf3 shellcheck python3-venv)
+              rsync git make iperf3 shellcheck python3-venv containernetworking-plugins)
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
