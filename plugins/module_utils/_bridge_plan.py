@@ -365,7 +365,7 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
                       'publish': [str(p) for p in container['ports']]})
 
     remote = fleet.remote_endpoints(host) if fleet else []
-    namespaces = _namespaces(nets, containers, endpoints, remote)
+    namespaces, hosts_sets = _namespaces(nets, containers, endpoints, remote)
     part = fleet.host_part(host) if fleet else {'namespaces': [], 'bridges': [], 'devices': [], 'vteps': []}
     namespaces.extend(part['namespaces'])
     bridges.extend(part['bridges'])
@@ -381,7 +381,7 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
                        for c in containers],
     }
     return {'namespaces': namespaces, 'bridges': bridges, 'pairs': pairs, 'isolation': isolation, 'ports': ports,
-            'macvlans': macvlans, 'vxlan': part['devices'], 'vteps': part['vteps'],
+            'macvlans': macvlans, 'vxlan': part['devices'], 'vteps': part['vteps'], 'hosts_sets': hosts_sets,
             'networks': [{'name': n.name, 'bridge': n.bridge} for n in nets.values() if n.driver == 'bridge'],
             'containers': [c['name'] for c in containers if container_mode(c) in ('bridge', 'none')],
             'warnings': warnings, 'summary': summary}
@@ -402,47 +402,56 @@ class _HostsFile:
 
 
 def _namespaces(nets, containers, endpoints, remote=()):
-    """netns arguments: one namespace per bridge/none container with its hosts file; container: modes share one."""
+    """netns arguments: one namespace per bridge/none container; container: modes share one.
+
+    A container's hosts file is its own entries (its name, aliases and links) followed by a set shared
+    by every container on the same user-defined networks (their members' names and aliases), so the
+    netns call's arguments grow with the containers, not with their square.
+    Returns (namespace items, hosts sets by key).
+    """
     by_network = {}
     for eps in endpoints.values():
         for ep in eps:
             by_network.setdefault(ep.network, []).append(ep)
     for ep in remote:
         by_network.setdefault(ep.network, []).append(ep)
-    hosts_of = {}
+    sets = {}
+    items = {}
     for container in containers:
         name = container['name']
-        mode = container_mode(container)
-        if mode not in ('bridge', 'none'):
+        if container_mode(container) not in ('bridge', 'none'):
             continue
-        hosts = _HostsFile()
-        add = hosts.add
-        entries = hosts.entries
-
+        own = _HostsFile()
         eps = endpoints.get(name, [])
         if eps:
-            add(eps[0].address, [container_id(name)[:12], name] + eps[0].aliases)
-        for ep in eps:
-            if nets[ep.network].default or ep.network == GWBRIDGE:
-                continue  # Docker's default network resolves only links; docker_gwbridge resolves nothing
-            if ep is not eps[0] and ep.aliases:
-                add(ep.address, ep.aliases)
-            for other in by_network[ep.network]:
-                if other.container != name:
-                    add(other.address, [other.container] + other.aliases)
+            own.add(eps[0].address, [container_id(name)[:12], name] + eps[0].aliases)
+        for ep in eps[1:]:
+            if ep.aliases and not nets[ep.network].default:
+                own.add(ep.address, ep.aliases)
         for link in container.get('links') or []:
             target, alias = parse_link(link)
             network = link_address_network(name, target, endpoints, nets)
             address = next(ep.address for ep in endpoints[target] if ep.network == network)
-            add(address, [alias, container_id(target)[:12], target] if alias != target else [target, container_id(target)[:12]])
-        hosts_of[name] = entries
+            own.add(address, [alias, container_id(target)[:12], target] if alias != target else [target, container_id(target)[:12]])
+        # Docker's default network resolves only links; docker_gwbridge resolves nothing.
+        shared = [ep.network for ep in eps if not nets[ep.network].default and ep.network != GWBRIDGE]
+        item = {'name': name, 'hosts': own.entries}
+        if shared:
+            key = '+'.join(shared)
+            if key not in sets:
+                members = _HostsFile()
+                for network in shared:
+                    for other in by_network[network]:
+                        members.add(other.address, [other.container] + other.aliases)
+                sets[key] = members.entries
+            item['hosts_set'] = key
+        items[name] = item
     namespaces = []
     for container in containers:
-        name = container['name']
         mode = container_mode(container)
         if mode in ('bridge', 'none'):
-            namespaces.append({'name': name, 'hosts': hosts_of[name]})
+            namespaces.append(items[container['name']])
         elif mode == 'container':
-            other = container['network_mode'].split(':', 1)[1]
-            namespaces.append({'name': name, 'share': other, 'hosts': hosts_of.get(other, [])})
-    return namespaces
+            other = items[container['network_mode'].split(':', 1)[1]]
+            namespaces.append(dict(other, name=container['name'], share=other['name']))
+    return namespaces, sets

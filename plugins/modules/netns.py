@@ -85,6 +85,14 @@ options:
       - The named namespace must exist or be listed (without O(share)) in the same call. Not with O(sysctls).
       - A second name that points at another namespace is re-pointed.
     type: str
+  hosts_sets:
+    description:
+      - Hosts file entries shared by many namespaces, by key (a dict of lists of entries with C(address) and
+        C(names)). A namespace that names a key in O(namespaces[].hosts_set) gets these entries after its own
+        O(namespaces[].hosts).
+      - Containers on the same networks see the same names, so one set per combination of networks keeps the
+        arguments of a call linear in the number of containers instead of quadratic.
+    type: dict
   namespaces:
     description:
       - Many namespaces in one call. Each item takes O(name), O(state), O(sysctls), O(hosts) and O(share) as above.
@@ -118,6 +126,10 @@ options:
             required: true
       share:
         description: As the top-level O(share).
+        type: str
+      hosts_set:
+        description:
+          - A key of O(hosts_sets) whose entries follow this namespace's own O(namespaces[].hosts) in its hosts file.
         type: str
   prune:
     description:
@@ -172,7 +184,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 namespaces:
-  description: State of every listed namespace after the run (predicted in check mode).
+  description:
+    - State of every listed namespace after the run (predicted in check mode).
+    - A hosts file longer than 64 lines is shown as its number of lines and its SHA-256, not line by line.
   returned: always
   type: list
   elements: dict
@@ -200,6 +214,7 @@ actions:
 '''
 
 import errno
+import hashlib
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -219,6 +234,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._netlink import
     validate_netns_name,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import (
+    normalize_address,
     FILE_TAG,
     TAG,
     normalize_sysctl_key,
@@ -468,12 +484,48 @@ class NetnsReconciler(Reconciler):
                     raise LinuxnetError(explain(err, 'sysctl %s in network namespace %s' % (key, name), 'set'))
 
 
+def _hosts_entries(raw, where):
+    entries = []
+    for entry in raw:
+        if not isinstance(entry, dict) or 'address' not in entry or not entry.get('names'):
+            raise LinuxnetError('%s: each hosts entry needs address and names, got %r' % (where, entry))
+        names = entry['names'] if isinstance(entry['names'], list) else [entry['names']]
+        entries.append({'address': entry['address'], 'names': [str(n) for n in names]})
+    return entries
+
+
+def _hosts_sets(raw):
+    """hosts_sets -> {key: rendered lines}: each set is rendered once, whatever the number of namespaces using it."""
+    sets = {}
+    for key, entries in (raw or {}).items():
+        where = 'hosts_sets[%s]' % key
+        if not isinstance(entries, list):
+            raise LinuxnetError('%s must be a list of entries with address and names' % where)
+        try:
+            sets[key] = ''.join('%s\t%s\n' % (normalize_address(e['address']), ' '.join(e['names']))
+                                for e in _hosts_entries(entries, where))
+        except ValueError as err:
+            raise LinuxnetError('%s: %s' % (where, err))
+    return sets
+
+
+def _result_item(state, desired):
+    """What the result shows of a namespace: a hosts file built from a shared set is summarised, not repeated."""
+    if state is None:
+        return {'name': desired, 'state': 'absent'}
+    lines = state.get('hosts_file')
+    if lines is not None and len(lines) > 64:
+        state = dict(state, hosts_file={'lines': len(lines), 'sha256': hashlib.sha256('\n'.join(lines).encode()).hexdigest()})
+    return state
+
+
 def _desired(module, reconciler):
     params = module.params
     items = params['namespaces']
     if items is None:
         items = [{'name': params['name'], 'state': None, 'sysctls': params['sysctls'], 'hosts': params['hosts'],
-                  'share': params['share']}]
+                  'share': params['share'], 'hosts_set': None}]
+    sets = _hosts_sets(params.get('hosts_sets'))
     desired = {}
     for index, item in enumerate(items):
         name = item.get('name')
@@ -500,17 +552,16 @@ def _desired(module, reconciler):
             paths[dotted] = path
             keys.append((dotted, path))
         hosts_content = None
-        if item.get('hosts') is not None:
-            entries = []
-            for entry in item['hosts']:
-                if not isinstance(entry, dict) or 'address' not in entry or not entry.get('names'):
-                    raise LinuxnetError('%s: each hosts entry needs address and names, got %r' % (where, entry))
-                names = entry['names'] if isinstance(entry['names'], list) else [entry['names']]
-                entries.append({'address': entry['address'], 'names': [str(n) for n in names]})
+        if item.get('hosts') is not None or item.get('hosts_set') is not None:
             try:
-                hosts_content = render_hosts(entries, _header(name))
+                hosts_content = render_hosts(_hosts_entries(item.get('hosts') or [], where), _header(name))
             except ValueError as err:
                 raise LinuxnetError('%s: hosts: %s' % (where, err))
+            if item.get('hosts_set') is not None:
+                if item['hosts_set'] not in sets:
+                    raise LinuxnetError('%s: hosts_set %r is not a key of hosts_sets. Fix: add it to hosts_sets or fix the key'
+                                        % (where, item['hosts_set']))
+                hosts_content += sets[item['hosts_set']]
         desired[name] = {'state': state, 'sysctls': sysctls, 'sysctl_paths': paths, 'share': share,
                          'sysctl_keys': keys if state == 'present' else [], 'hosts_content': hosts_content}
     for index, (name, item) in enumerate(desired.items()):
@@ -542,11 +593,13 @@ def main():
             sysctls=dict(type='dict'),
             hosts=hosts_spec,
             share=dict(type='str'),
+            hosts_sets=dict(type='dict'),
             namespaces=dict(type='list', elements='dict', options=dict(
                 name=dict(type='str', required=True),
                 state=dict(type='str', choices=['present', 'absent']),
                 sysctls=dict(type='dict'),
                 share=dict(type='str'),
+                hosts_set=dict(type='str'),
                 hosts=dict(type='list', elements='dict', options=hosts_spec['options']))),
             prune=dict(type='bool', default=False),
         ),
@@ -562,7 +615,7 @@ def main():
         result = reconciler.run(desired)
         after = result.pop('after')
         result.pop('before')
-        result['namespaces'] = [after.get(name) or {'name': name, 'state': 'absent'} for name in desired]
+        result['namespaces'] = [_result_item(after.get(name), name) for name in desired]
         result['removed'] = reconciler.pruned
         return result
 

@@ -53,9 +53,11 @@ def test_user_networks_pick_free_pools_and_resolve_names_and_aliases():
     bridge = result['bridges'][0]
     assert bridge['name'] == bridge_name('test_net1') and len(bridge['name']) == 15
     assert bridge['addresses'] == ['172.19.0.1/16']  # 172.18 is routed on the host
-    hosts = {ns['name']: ns['hosts'] for ns in result['namespaces']}
+    hosts = {ns['name']: ns['hosts'] + result['hosts_sets'][ns['hosts_set']] for ns in result['namespaces']}
     assert {'address': '172.19.0.3', 'names': ['b', 'www']} in hosts['a']
     assert {'address': '172.19.0.2', 'names': ['a']} in hosts['b']
+    # one shared set for both: the netns arguments grow with the containers, not their square
+    assert list(result['hosts_sets']) == ['test_net1']
 
 
 def test_default_subnet_moves_when_taken_and_pools_run_out():

@@ -50,7 +50,7 @@ def test_s8_two_hosts_get_10_0_0_2_and_3_vni_256_mtu_1450_and_each_others_fdb():
     assert device['fdb'] == [{'mac': '02:42:0a:00:00:03', 'dst': '192.0.2.12'}]
     assert device['neighbors'] == [{'address': '10.0.0.3', 'mac': '02:42:0a:00:00:03'}]
     assert one['vteps'] == ['192.0.2.11', '192.0.2.12']
-    hosts = {n['name']: n.get('hosts') for n in one['namespaces']}
+    hosts = {n['name']: n.get('hosts', []) + one['hosts_sets'].get(n.get('hosts_set'), []) for n in one['namespaces']}
     assert {'address': '10.0.0.3', 'names': ['test2']} in hosts['test1']
     # docker_gwbridge carries the default route, with icc off and masquerade
     gw = [p for p in one['pairs'] if p['master'] == 'docker_gwbridge'][0]
