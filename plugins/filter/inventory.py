@@ -9,7 +9,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
-from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import GWBRIDGE, PlanError, plan_fleet
+from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import GWBRIDGE, PlanError, has_global_endpoints, plan_fleet
 from ansible_collections.linuxnet.container.plugins.module_utils._topology import DEFAULT_BRIDGE, DEFAULT_NETWORK
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import bridge_name
 from ansible_collections.linuxnet.container.plugins.module_utils._overlay_plan import OVERLAY_BRIDGE, overlay_namespace
@@ -34,7 +34,7 @@ def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present')
     """
     in_play = set(play_hosts)
     for name in all_hosts or []:
-        if name not in in_play and state != 'absent' and _has_global_endpoints(hostvars[name]):
+        if name not in in_play and state != 'absent' and has_global_endpoints(hostvars[name]):
             raise AnsibleFilterError(
                 'host %s has endpoints on overlay or macvlan networks but is not in this play, so the fleet cannot be planned '
                 'without it (its addresses and VTEP would be dropped from every other host). Fix: run without --limit, or '
@@ -51,16 +51,6 @@ def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present')
         for warning in plan['warnings']:
             Display().warning(warning)
     return plans
-
-
-def _has_global_endpoints(hv):
-    drivers = {n.get('name'): n.get('driver') or 'bridge' for n in hv.get('linuxnet_networks') or [] if isinstance(n, dict)}
-    for container in hv.get('linuxnet_containers') or []:
-        for net in (container.get('networks') or []) if isinstance(container, dict) else []:
-            name = net.get('name') if isinstance(net, dict) else net
-            if drivers.get(name) in ('overlay', 'macvlan'):
-                return True
-    return False
 
 
 def _bridge_networks(host_vars):
@@ -121,7 +111,7 @@ class FilterModule:
             'container_namespaces': _container_namespaces,
             'bridge_network_plans': _bridge_network_plans,
             'bridge_networks': _bridge_networks,
-            'has_global_endpoints': _has_global_endpoints,
+            'has_global_endpoints': has_global_endpoints,
             'overlay_networks': _overlay_networks,
             'network_summary': _network_summary,
         }

@@ -145,7 +145,7 @@ def plan_fleet(members, state='present'):
     members = list(members)
     states = {h: 'absent' if state == 'absent' else (v.get('linuxnet_state') or 'present') for h, v, _f in members}
     fleet = None
-    if state != 'absent' and any(_has_global(v) for _h, v, _f in members):
+    if state != 'absent' and any(has_global_endpoints(v) for _h, v, _f in members):
         problems = []
         nets = read_networks(members[0][1].get('linuxnet_networks'), 'host %s' % members[0][0], problems)
         if problems:
@@ -157,18 +157,19 @@ def plan_fleet(members, state='present'):
     return {h: plan_host(h, v, f, states[h], fleet=fleet) for h, v, f in members}
 
 
-def _has_global(hv):
+def has_global_endpoints(hv):
+    """Whether a host's containers have endpoints on overlay or macvlan networks (fleet-wide planning)."""
     drivers = {n.get('name'): n.get('driver') for n in hv.get('linuxnet_networks') or [] if isinstance(n, dict)}
     return any(drivers.get(n.get('name') if isinstance(n, dict) else n) in GLOBAL_DRIVERS
                for c in hv.get('linuxnet_containers') or [] if isinstance(c, dict)
                for n in c.get('networks') or [])
 
 
-def plan_host(host, hv, facts, state='present', fleet_hosts=None, fleet=None):
+def plan_host(host, hv, facts, state='present', fleet=None):
     """The module arguments that converge one host. Raises PlanError; inventory problems were checked before.
 
-    Overlay and macvlan addresses are planned for the whole fleet: pass ``fleet`` (a Fleet shared by
-    every host, see plan_fleet) or ``fleet_hosts`` ([(host, host vars, facts)] for every host of the play).
+    Overlay and macvlan addresses are planned for the whole fleet: ``fleet`` is the Fleet plan_fleet shares
+    between every host; a host with such endpoints and no fleet is planned as a fleet of its own.
     """
     problems = []
     nets = read_networks(hv.get('linuxnet_networks'), 'host %s' % host, problems)
@@ -191,11 +192,8 @@ def plan_host(host, hv, facts, state='present', fleet_hosts=None, fleet=None):
         raise PlanError('\n'.join(problems))
     if any(nets[ep.network].driver in GLOBAL_DRIVERS for eps in all_endpoints.values() for ep in eps):
         if fleet is None:
-            members = list(fleet_hosts or [(host, hv, facts)])
-            if all(h != host for h, _hv, _facts in members):
-                members.append((host, hv, facts))
             try:
-                fleet = Fleet(nets, members)
+                fleet = Fleet(nets, [(host, hv, facts)])
             except FleetError as err:
                 raise PlanError(str(err))
         for name, net in nets.items():
@@ -369,22 +367,9 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
     part = fleet.host_part(host) if fleet else {'namespaces': [], 'bridges': [], 'devices': [], 'vteps': []}
     namespaces.extend(part['namespaces'])
     bridges.extend(part['bridges'])
-    summary = {
-        'networks': [{'name': n, 'bridge': nets[n].bridge, 'subnet': str(nets[n].subnet), 'gateway': str(nets[n].gateway),
-                      'internal': nets[n].internal, 'icc': nets[n].icc, 'masquerade': nets[n].masquerade}
-                     for n in used_nets],
-        'containers': [{'name': c['name'], 'network_mode': c.get('network_mode') or 'bridge',
-                        'endpoints': [{'network': ep.network, 'ifname': ep.ifname, 'address': str(ep.address),
-                                       'mac': ep.mac or docker_mac(str(ep.address))}
-                                      for ep in endpoints.get(c['name'], [])],
-                        'ports': [str(p) for p in c.get('ports') or []] if container_mode(c) == 'bridge' else []}
-                       for c in containers],
-    }
     return {'namespaces': namespaces, 'bridges': bridges, 'pairs': pairs, 'isolation': isolation, 'ports': ports,
             'macvlans': macvlans, 'vxlan': part['devices'], 'vteps': part['vteps'], 'hosts_sets': hosts_sets,
-            'networks': [{'name': n.name, 'bridge': n.bridge} for n in nets.values() if n.driver == 'bridge'],
-            'containers': [c['name'] for c in containers if container_mode(c) in ('bridge', 'none')],
-            'warnings': warnings, 'summary': summary}
+            'warnings': warnings}
 
 
 class _HostsFile:

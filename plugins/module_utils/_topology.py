@@ -16,7 +16,7 @@ import ipaddress
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import bridge_name as derived_bridge_name
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import validate_netns_name
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import normalize_mac, validate_ifname
-from ansible_collections.linuxnet.container.plugins.module_utils._ports import ANY, PortError, build_maps, parse_publish
+from ansible_collections.linuxnet.container.plugins.module_utils._ports import PortError, build_maps, parse_publish
 
 DRIVERS = ('bridge', 'overlay', 'macvlan')
 DEFAULT_NETWORK = 'bridge'
@@ -145,14 +145,12 @@ def _read_network(raw, at, problems, default):
     elif driver == 'macvlan':
         problems.append('%s: a macvlan network needs a subnet (its addresses live on the parent\'s segment). '
                         'Fix: set subnet' % at)
-    for key in ('gateway',):
-        if raw.get(key) is None:
-            continue
+    if raw.get('gateway') is not None:
         try:
-            gateway = ipaddress.IPv4Address(str(raw[key]).strip())
+            gateway = ipaddress.IPv4Address(str(raw['gateway']).strip())
         except ValueError:
-            problems.append('%s: invalid gateway address %s. Fix: write an IPv4 address inside the subnet' % (at, raw[key]))
-            continue
+            problems.append('%s: invalid gateway address %s. Fix: write an IPv4 address inside the subnet' % (at, raw['gateway']))
+    if gateway is not None:
         if subnet is None:
             problems.append('%s: a gateway needs a subnet. Fix: set subnet as well, or drop gateway' % at)
         elif gateway not in subnet or gateway in (subnet.network_address, subnet.broadcast_address):
@@ -444,15 +442,6 @@ def link_address_network(source, target, endpoints, nets):
         if nets[name].default:
             return name
     return common[0] if common else None
-
-
-def published(container):
-    """(publication dicts) of a container; validation has already passed."""
-    return [parse_publish(spec) for spec in container.get('ports') or []]
-
-
-__all__ = ['ANY', 'DEFAULT_NETWORK', 'Network', 'Endpoint', 'default_pools', 'host_problems', 'read_networks',
-           'read_container_endpoints', 'container_mode', 'parse_link', 'link_address_network', 'published']
 
 
 def fleet_problems(hostvars, hosts):

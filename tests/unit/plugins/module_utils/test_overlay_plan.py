@@ -28,8 +28,7 @@ def fleet(*hosts):
 
 
 def plan(name, members):
-    hv, f = next((hv, f) for n, hv, f in members if n == name)
-    return plan_host(name, hv, f, fleet_hosts=members)
+    return plan_fleet(members)[name]
 
 
 def peer_addresses(result):
@@ -124,15 +123,16 @@ def test_fleet_problems_name_host_and_fix():
     assert 'Address already in use: 10.0.1.9 on ov_net2 is also the ipv4_address of test1 on host n1' in text
 
 
-def test_plan_fleet_shares_one_fleet_and_equals_planning_each_host():
-    members = fleet(('node1', [{'name': 'test1', 'networks': ['demo']}, {'name': 'w'}], facts('192.0.2.11')),
-                    ('node2', [{'name': 'test2', 'networks': ['demo', 'mac']}], facts('192.0.2.12')),
-                    ('node3', [], facts('192.0.2.13')))
-    plans = plan_fleet(members)
-    for name in ('node1', 'node2', 'node3'):
-        assert plans[name] == plan(name, members)
+def test_absent_plans_every_hosts_removal():
+    members = fleet(('node1', [{'name': 'test1', 'networks': ['demo']}], facts('192.0.2.11')),
+                    ('node2', [{'name': 'test2', 'networks': ['demo', 'mac']}], facts('192.0.2.12')))
     gone = plan_fleet(members, state='absent')
     assert all(p['namespaces'] == [] and p['vxlan'] == [] and p['vteps'] == [] for p in gone.values())
+
+
+def test_a_host_planned_alone_is_a_fleet_of_its_own():
+    members = fleet(('node1', [{'name': 'test1', 'networks': ['demo']}], facts('192.0.2.11')))
+    assert plan_host('node1', members[0][1], members[0][2]) == plan('node1', members)
 
 
 def test_connecting_another_network_renames_nothing_and_takes_the_next_eth():
