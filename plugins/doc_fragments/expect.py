@@ -48,4 +48,11 @@ options:
               - Network namespace of the bridge, in the same forms as O(expect.namespaces). Omitted, the namespace
                 the module runs in (the host's).
             type: str
+          addresses:
+            description:
+              - Addresses (with prefix) the earlier task gives the bridge. Their connected routes count when this
+                task looks up which link a destination leaves through (M(linuxnet.container.port_map) sets
+                C(route_localnet) on the bridges that lead to published containers).
+            type: list
+            elements: str
 '''

@@ -22,9 +22,11 @@ Pure Python: nothing here touches the kernel except ``os.path.exists``.
 
 from __future__ import annotations
 
+import ipaddress
+
 from ansible_collections.linuxnet.container.plugins.module_utils._links import parse_ns
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError
-from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG, validate_ifname
+from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG, normalize_interface_address, validate_ifname
 
 ARPHRD_ETHER = 1
 PLACEHOLDER_MTU = 1500  # a new bridge without ports, as the kernel creates it
@@ -37,6 +39,7 @@ def argument_spec():
         links=dict(type='list', elements='dict', options=dict(
             name=dict(type='str', required=True),
             namespace=dict(type='str'),
+            addresses=dict(type='list', elements='str'),
         )),
     ))
 
@@ -57,13 +60,17 @@ class Expect:
         self.active = active
         self._namespaces = {}   # path -> label
         self._links = {}        # path -> [names], in the order given
+        self._networks = {}     # path -> [(ip_network, name)] of the listed links' addresses
         for ref in namespaces:
             if not ref.is_host:
                 self._namespaces.setdefault(ref.path, ref.label)
-        for ref, name in links:
+        for link in links:
+            ref, name = link[0], link[1]
             names = self._links.setdefault(ref.path, [])
             if name not in names:
                 names.append(name)
+            for address in link[2] if len(link) > 2 else ():
+                self._networks.setdefault(ref.path, []).append((ipaddress.ip_interface(address).network, name))
 
     @classmethod
     def inert(cls):
@@ -94,6 +101,12 @@ class Expect:
                 out.append(placeholder_link(name, -1 - len(out)))
         return out
 
+    def connected(self, ref, present):
+        """(network, link name) of the connected routes the listed links that ``present`` (names) lacks will have."""
+        if not self.active:
+            return []
+        return [(net, name) for net, name in self._networks.get(ref.path, ()) if name not in present]
+
     def hint(self, what):
         """A sentence for 'does not exist' errors in check mode: how to tell the module an earlier task creates it."""
         if not self.active:
@@ -115,7 +128,13 @@ def parse_expect(raw, check_mode):
         problem = validate_ifname(item.get('name'))
         if problem:
             raise LinuxnetError('%s: %s' % (obj, problem))
-        links.append((parse_ns(item.get('namespace'), obj), item['name']))
+        addresses = []
+        for address in item.get('addresses') or []:
+            try:
+                addresses.append(normalize_interface_address(address))
+            except ValueError as err:
+                raise LinuxnetError('%s: address %s. Fix: write addresses as ADDRESS/PREFIX' % (obj, err))
+        links.append((parse_ns(item.get('namespace'), obj), item['name'], addresses))
     if not check_mode:
         return Expect.inert()
     return Expect(namespaces, links)

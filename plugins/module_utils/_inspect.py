@@ -27,6 +27,7 @@ _ROUTE_TYPES = (1, 6, 7, 8, 9)
 
 ISOLATION_TABLE = ('inet', 'linuxnet_isolation')
 PORTS_TABLE = ('ip', 'linuxnet_ports')
+VTEP_TABLE = ('inet', 'linuxnet_vtep')
 
 
 # -- pure shaping ------------------------------------------------------------------------------

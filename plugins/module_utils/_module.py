@@ -9,6 +9,7 @@ from __future__ import annotations
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.respawn import has_respawned, probe_interpreters_for_module, respawn_module
 
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (
@@ -51,3 +52,28 @@ def run_module(module, body):
         module.fail_json(msg='unexpected error: %s: %s' % (type(err).__name__, err),
                          exception=traceback.format_exc())
     module.exit_json(**result)
+
+
+class PartModule:
+    """What a reconciler needs of AnsibleModule, for one part of linuxnet.container.host_network.
+
+    ``params`` are the part's arguments as its own module would see them (validated, defaults filled in); warnings
+    go to the real module with the part's name in front.
+    """
+
+    def __init__(self, name, params, check_mode, warn):
+        self.name = name
+        self.params = params
+        self.check_mode = check_mode
+        self._warn = warn
+
+    def warn(self, warning):
+        self._warn('%s: %s' % (self.name, warning))
+
+
+def validate_part(name, spec, params):
+    """A part's arguments checked against its module's spec: (validated parameters, error messages)."""
+    spec = dict(spec)
+    validator = ArgumentSpecValidator(spec.pop('argument_spec'), **spec)
+    result = validator.validate(params)
+    return result.validated_parameters, ['%s: %s' % (name, message) for message in result.error_messages]

@@ -225,6 +225,16 @@ ports:
   returned: always
   type: dict
   sample: {"web": ["80/tcp -> 0.0.0.0:8080", "53/udp -> 127.0.0.1:5353"], "db": []}
+tables:
+  description:
+    - The collection's nftables tables that exist in O(namespace), as C(FAMILY NAME), in this order
+      (C(inet linuxnet_isolation) from M(linuxnet.container.docker_isolation), C(ip linuxnet_ports) from
+      M(linuxnet.container.port_map), C(inet linuxnet_vtep) from M(linuxnet.container.vtep_filter)). Tables of
+      the same name that the collection did not make are left out (with a warning).
+  returned: always
+  type: list
+  elements: str
+  sample: [inet linuxnet_isolation, ip linuxnet_ports]
 links:
   description:
     - Every link of O(namespace) with its kind, MTU, MAC and IPv4 addresses. The roles find the underlay
@@ -359,7 +369,7 @@ def gather(netlink, params):
     if not ref.exists():
         flags = inspect.DEFAULT_FLAGS
         return {'networks': [inspect.network_inspect(net, None, [], [], flags) for net in networks],
-                'endpoints': [], 'routes': [], 'ports': {}, 'links': [], 'warnings': warnings}
+                'endpoints': [], 'routes': [], 'ports': {}, 'links': [], 'tables': [], 'warnings': warnings}
     label = 'the host namespace' if ref.is_host else 'network namespace %s' % ref.label
     ipr = netlink.ipr(ref)
     host_links = inspect.read_links(ipr, label)
@@ -389,8 +399,12 @@ def gather(netlink, params):
     interfaces = [] if params['interfaces'] else None
     endpoints = _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfaces)
 
-    isolation = inspect.isolation_flags(_read_table(netlink, ref, *inspect.ISOLATION_TABLE, warnings=warnings))
+    isolation_sets = _read_table(netlink, ref, *inspect.ISOLATION_TABLE, warnings=warnings)
+    isolation = inspect.isolation_flags(isolation_sets)
     ports_sets = _read_table(netlink, ref, *inspect.PORTS_TABLE, warnings=warnings)
+    vtep_sets = _read_table(netlink, ref, *inspect.VTEP_TABLE, warnings=warnings)
+    tables = ['%s %s' % table for table, sets in ((inspect.ISOLATION_TABLE, isolation_sets), (inspect.PORTS_TABLE, ports_sets),
+                                                   (inspect.VTEP_TABLE, vtep_sets)) if sets is not None]
     by_network = {}
     for ep in endpoints:
         by_network.setdefault(ep['network'], []).append(ep)
@@ -404,7 +418,7 @@ def gather(netlink, params):
               'addresses': [cidr for cidr, _secondary in bridge_addrs.get(index, [])]}
              for index, info in sorted(host_links.items())]
     result = {'networks': result_networks, 'endpoints': [{k: ep[k] for k in public} for ep in endpoints],
-              'routes': routes, 'ports': ports, 'links': links, 'warnings': warnings}
+              'routes': routes, 'ports': ports, 'links': links, 'tables': tables, 'warnings': warnings}
     if interfaces is not None:
         result['interfaces'] = interfaces
     return result

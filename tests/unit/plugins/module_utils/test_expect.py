@@ -15,9 +15,9 @@ from ansible_collections.linuxnet.container.plugins.module_utils._expect import 
 from ansible_collections.linuxnet.container.plugins.module_utils._links import NsView, Views
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef, NetlinkError
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG
-from ansible_collections.linuxnet.container.plugins.modules import bridge as br
+from ansible_collections.linuxnet.container.plugins.module_utils import _bridge_impl as br
 from ansible_collections.linuxnet.container.plugins.modules import macvlan as mv
-from ansible_collections.linuxnet.container.plugins.modules import veth
+from ansible_collections.linuxnet.container.plugins.module_utils import _veth_impl as veth
 from ansible_collections.linuxnet.container.plugins.modules import vxlan as vx
 
 

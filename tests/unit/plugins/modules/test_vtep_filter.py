@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.linuxnet.container.plugins.module_utils import _nft as nft
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError
-from ansible_collections.linuxnet.container.plugins.modules import vtep_filter as vf
+from ansible_collections.linuxnet.container.plugins.module_utils import _vtep_filter_impl as vf
 
 
 def params(**kwargs):

@@ -1,0 +1,418 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The netns module's reconciler, shared by linuxnet.container.netns and linuxnet.container.host_network.
+
+``module_spec()`` is the module's argument spec (AnsibleModule keyword arguments); ``run(module, netlink)`` does one
+run and returns its result dict. ``module`` needs only ``params``, ``check_mode`` and ``warn()``.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+
+
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (
+    NETNS_ETC_DIR,
+    LinuxnetError,
+    NamespaceRef,
+    bind_named_netns,
+    explain,
+    list_named_netns,
+    netns_identity,
+    netlink_errors,
+    pids_by_netns_inode,
+    remove_named_netns,
+    validate_netns_name,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._normalize import (
+    normalize_address,
+    FILE_TAG,
+    TAG,
+    normalize_sysctl_key,
+    normalize_sysctl_value,
+    render_hosts,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
+
+
+def _hosts_path(name):
+    return os.path.join(NETNS_ETC_DIR, name, 'hosts')
+
+
+def _read_managed_hosts(name):
+    """Lines of the namespace's hosts file when this collection wrote it, else None."""
+    try:
+        with open(_hosts_path(name)) as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return None
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith(FILE_TAG):
+        return None
+    return lines
+
+
+def _header(name):
+    return '%s (network namespace %s); edits are overwritten' % (FILE_TAG, name)
+
+
+def _write_hosts(name, content):
+    directory = os.path.join(NETNS_ETC_DIR, name)
+    path = os.path.join(directory, 'hosts')
+    with netlink_errors(path, 'write'):
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+        tmp = path + '.linuxnet.tmp'
+        with open(tmp, 'w') as handle:
+            handle.write(content)
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, path)
+
+
+def _remove_hosts(name):
+    directory = os.path.join(NETNS_ETC_DIR, name)
+    if _read_managed_hosts(name) is not None:
+        os.unlink(os.path.join(directory, 'hosts'))
+    try:
+        os.rmdir(directory)
+    except OSError:
+        pass  # missing, or holds files the user put there: leave it
+
+
+LOOPBACK_IFINDEX = 1
+
+
+class NetnsReconciler(Reconciler):
+    kind = 'network namespace'
+
+    def __init__(self, module, netlink, prune):
+        super().__init__(module, netlink)
+        self.prune = prune
+        self.pruned = []
+
+    # -- reading -----------------------------------------------------------
+    def _sysctl_path(self, key):
+        dotted, parts = normalize_sysctl_key(key)
+        if parts[0] != 'net':
+            raise LinuxnetError('sysctl %s is not per network namespace: only net.* keys can be set in a '
+                                'namespace. Fix: set it on the host (ansible.posix.sysctl) instead' % dotted)
+        return dotted, os.path.join('/proc/sys', *parts)
+
+    def _read_sysctls(self, keys):
+        values = {}
+        for dotted, path in keys:
+            try:
+                with open(path) as handle:
+                    values[dotted] = normalize_sysctl_value(handle.read())
+            except FileNotFoundError:
+                raise LinuxnetError('sysctl %s does not exist in this kernel (no %s). Fix: check the name; '
+                                    'per-interface keys need the interface to exist' % (dotted, path))
+            except PermissionError:
+                values[dotted] = None  # write-only keys (e.g. route flush): always written
+        return values
+
+    def _read_one(self, name, sysctl_keys, share=None):
+        ref = NamespaceRef(name)
+        if not ref.exists():
+            return ABSENT
+        ipr = self.netlink.ipr(ref)
+        with netlink_errors('network namespace %s' % name, 'read'):
+            links = ipr.link('dump')
+        lo = next((link for link in links if link.get('ifname') == 'lo'), None)
+        state = {
+            'name': name,
+            'state': 'present',
+            'owned': bool(lo is not None and lo.get('ifalias') == TAG),
+            'lo_up': bool(lo is not None and lo['flags'] & 1),
+            'links': sorted(link.get('ifname') for link in links if link.get('ifname') != 'lo'),
+        }
+        if sysctl_keys:
+            with self.netlink.inside(ref):
+                state['sysctls'] = self._read_sysctls(sysctl_keys)
+        if share:
+            same = netns_identity(share)
+            state['share'] = share if same is not None and same == netns_identity(name) else None
+        hosts = _read_managed_hosts(name)
+        if hosts is not None:
+            state['hosts_file'] = hosts
+        return state
+
+    def read(self, desired):
+        current = {}
+        for name, item in desired.items():
+            current[name] = self._read_one(name, item['sysctl_keys'], item['share'])
+        if self.prune:
+            for name in list_named_netns():
+                if name in desired or validate_netns_name(name):
+                    continue
+                state = self._read_one(name, [])
+                if state is not ABSENT and state['owned']:
+                    current[name] = state
+        return current
+
+    def comparable(self, state):
+        return {k: v for k, v in state.items() if k != 'links'}
+
+    # -- planning ----------------------------------------------------------
+    def plan(self, desired, current):
+        plan = Plan()
+        predicted = {}
+        inode_pids = None
+        # Second names (share) are bound after the namespaces they name exist.
+        order = sorted(current, key=lambda n: bool(desired.get(n) and desired[n]['share']))
+        for name in order:
+            have = current[name]
+            want = desired.get(name)
+            if want is None or want['state'] == 'absent':
+                predicted[name] = ABSENT
+                if have is ABSENT:
+                    if _read_managed_hosts(name) is not None:
+                        plan.add(name, 'remove leftover %s' % _hosts_path(name),
+                                 lambda n=name: _remove_hosts(n))
+                    continue
+                if inode_pids is None:
+                    inode_pids = pids_by_netns_inode()
+                self._plan_remove(plan, name, have, inode_pids, pruned=want is None)
+                continue
+            predicted[name] = self._plan_present(plan, name, want, have)
+        return plan, predicted
+
+    def _plan_remove(self, plan, name, have, inode_pids, pruned):
+        links = have['links']
+        what = 'remove network namespace %s' % name
+        if links:
+            what += ' with its links %s' % ', '.join(links)
+        if pruned:
+            what += ' (pruned: made by linuxnet.container, not listed)'
+        try:
+            st = os.stat(NamespaceRef(name).path)
+            pids = inode_pids.get((st.st_dev, st.st_ino), [])
+        except OSError:
+            pids = []
+        if pids:
+            plan.warnings.append('network namespace %s is still used by processes %s: its name is removed but '
+                                 'its network stack lives until they exit' % (name, ', '.join(map(str, sorted(pids)))))
+        self.pruned.append({'name': name, 'links': links})
+
+        def apply(n=name):
+            self.netlink.forget(n)
+            remove_named_netns(n)
+            _remove_hosts(n)
+        plan.add(name, what, apply)
+
+    def _plan_present(self, plan, name, want, have):
+        sysctls = want['sysctls']
+        hosts_content = want['hosts_content']
+        after = {
+            'name': name,
+            'state': 'present',
+            'owned': True if have is ABSENT else have['owned'],
+            'lo_up': True,
+            'links': [] if have is ABSENT else have['links'],
+        }
+        if sysctls:
+            after['sysctls'] = dict(sysctls)
+        if hosts_content is not None:
+            after['hosts_file'] = hosts_content.splitlines()
+        elif have is not ABSENT and 'hosts_file' in have:
+            after['hosts_file'] = have['hosts_file']
+
+        if want['share']:
+            target = want['share']
+            after['share'] = target
+            if have is ABSENT:
+                plan.add(name, 'give network namespace %s the second name %s' % (target, name),
+                         lambda n=name, t=target: bind_named_netns(n, t))
+            elif have.get('share') != target:
+                plan.add(name, 'make %s a second name of network namespace %s (it named another namespace)' % (name, target),
+                         lambda n=name, t=target: self._rebind(n, t))
+            if hosts_content is not None and (have is ABSENT or have.get('hosts_file') != after['hosts_file']):
+                plan.add(name, 'write %s' % _hosts_path(name), lambda n=name, c=hosts_content: _write_hosts(n, c))
+            return after
+
+        if have is ABSENT:
+            plan.add(name, 'create network namespace %s' % name, lambda n=name: self._create(n))
+            to_set = dict(sysctls)
+        else:
+            if not have['lo_up']:
+                plan.add(name, 'bring lo up in network namespace %s' % name, lambda n=name: self._lo_up(n, False))
+            to_set = {k: v for k, v in sysctls.items()
+                      if v != have.get('sysctls', {}).get(k)}
+        if to_set:
+            plan.add(name, 'set %s in network namespace %s' % (', '.join('%s=%s' % kv for kv in sorted(to_set.items())), name),
+                     lambda n=name, s=to_set, p=want['sysctl_paths']: self._set_sysctls(n, s, p))
+        if hosts_content is not None and (have is ABSENT or have.get('hosts_file') != after['hosts_file']):
+            plan.add(name, 'write %s' % _hosts_path(name), lambda n=name, c=hosts_content: _write_hosts(n, c))
+        return after
+
+    # -- applying ----------------------------------------------------------
+    def _create(self, name):
+        if os.path.exists(NamespaceRef(name).path):
+            raise LinuxnetError('network namespace %s appeared while the run was planning; run the task again' % name)
+        self.netlink.create_netns(name)
+        self._lo_up(name, True)
+
+    def _rebind(self, name, target):
+        self.netlink.forget(name)
+        remove_named_netns(name)
+        bind_named_netns(name, target)
+
+    def _lo_up(self, name, tag):
+        ipr = self.netlink.ipr(name)
+        with netlink_errors('lo in network namespace %s' % name, 'bring up'):
+            # The loopback device is the first one a namespace registers: its index is always 1 (LOOPBACK_IFINDEX).
+            if tag:
+                ipr.link('set', index=LOOPBACK_IFINDEX, state='up', ifalias=TAG)
+            else:
+                ipr.link('set', index=LOOPBACK_IFINDEX, state='up')
+
+    def _set_sysctls(self, name, values, paths):
+        with self.netlink.inside(name):
+            for key, value in sorted(values.items()):
+                try:
+                    with open(paths[key], 'w') as handle:
+                        handle.write(value)
+                except OSError as err:
+                    if err.errno == errno.EINVAL:
+                        raise LinuxnetError('sysctl %s in network namespace %s: the kernel rejected the value %r. '
+                                            'Fix: use a value the key accepts' % (key, name, value))
+                    raise LinuxnetError(explain(err, 'sysctl %s in network namespace %s' % (key, name), 'set'))
+
+
+def _hosts_entries(raw, where):
+    entries = []
+    for entry in raw:
+        if not isinstance(entry, dict) or 'address' not in entry or not entry.get('names'):
+            raise LinuxnetError('%s: each hosts entry needs address and names, got %r' % (where, entry))
+        names = entry['names'] if isinstance(entry['names'], list) else [entry['names']]
+        entries.append({'address': entry['address'], 'names': [str(n) for n in names]})
+    return entries
+
+
+def _hosts_sets(raw):
+    """hosts_sets -> {key: rendered lines}: each set is rendered once, whatever the number of namespaces using it."""
+    sets = {}
+    for key, entries in (raw or {}).items():
+        where = 'hosts_sets[%s]' % key
+        if not isinstance(entries, list):
+            raise LinuxnetError('%s must be a list of entries with address and names' % where)
+        try:
+            sets[key] = ''.join('%s\t%s\n' % (normalize_address(e['address']), ' '.join(e['names']))
+                                for e in _hosts_entries(entries, where))
+        except ValueError as err:
+            raise LinuxnetError('%s: %s' % (where, err))
+    return sets
+
+
+def _result_item(state, desired):
+    """What the result shows of a namespace: a hosts file built from a shared set is summarised, not repeated."""
+    if state is None:
+        return {'name': desired, 'state': 'absent'}
+    lines = state.get('hosts_file')
+    if lines is not None and len(lines) > 64:
+        state = dict(state, hosts_file={'lines': len(lines), 'sha256': hashlib.sha256('\n'.join(lines).encode()).hexdigest()})
+    return state
+
+
+def _desired(module, reconciler):
+    params = module.params
+    items = params['namespaces']
+    if items is None:
+        items = [{'name': params['name'], 'state': None, 'sysctls': params['sysctls'], 'hosts': params['hosts'],
+                  'share': params['share'], 'hosts_set': None}]
+    sets = _hosts_sets(params.get('hosts_sets'))
+    desired = {}
+    for index, item in enumerate(items):
+        name = item.get('name')
+        where = 'namespaces[%d]' % index if params['namespaces'] is not None else 'name'
+        problem = validate_netns_name(name)
+        if problem:
+            raise LinuxnetError('%s: %s. Fix: use a plain name like test1' % (where, problem))
+        if name in desired:
+            raise LinuxnetError('%s: namespace %s is listed twice. Fix: list each namespace once' % (where, name))
+        state = item.get('state') or params['state']
+        share = item.get('share')
+        if share is not None:
+            problem = validate_netns_name(share)
+            if problem or share == name:
+                raise LinuxnetError('%s: share %r: %s. Fix: name the network namespace %s shares, like web1'
+                                    % (where, share, problem or 'a namespace cannot share itself', name))
+            if item.get('sysctls'):
+                raise LinuxnetError('%s: namespace %s shares %s, so its sysctls are those of %s. Fix: set sysctls on %s'
+                                    % (where, name, share, share, share))
+        sysctls, paths, keys = {}, {}, []
+        for key, value in (item.get('sysctls') or {}).items():
+            dotted, path = reconciler._sysctl_path(key)
+            sysctls[dotted] = normalize_sysctl_value(value)
+            paths[dotted] = path
+            keys.append((dotted, path))
+        hosts_content = None
+        if item.get('hosts') is not None or item.get('hosts_set') is not None:
+            try:
+                hosts_content = render_hosts(_hosts_entries(item.get('hosts') or [], where), _header(name))
+            except ValueError as err:
+                raise LinuxnetError('%s: hosts: %s' % (where, err))
+            if item.get('hosts_set') is not None:
+                if item['hosts_set'] not in sets:
+                    raise LinuxnetError('%s: hosts_set %r is not a key of hosts_sets. Fix: add it to hosts_sets or fix the key'
+                                        % (where, item['hosts_set']))
+                hosts_content += sets[item['hosts_set']]
+        desired[name] = {'state': state, 'sysctls': sysctls, 'sysctl_paths': paths, 'share': share,
+                         'sysctl_keys': keys if state == 'present' else [], 'hosts_content': hosts_content}
+    for index, (name, item) in enumerate(desired.items()):
+        share = item['share']
+        if share and item['state'] == 'present':
+            target = desired.get(share)
+            if target is not None and (target['state'] == 'absent' or target['share']):
+                raise LinuxnetError('namespace %s shares %s, which is %s in this call. Fix: share a namespace that is present '
+                                    'and has a name of its own' % (name, share, 'absent' if target['state'] == 'absent' else 'itself a share'))
+            if target is None and not NamespaceRef(share).exists():
+                raise LinuxnetError('namespace %s shares %s, which does not exist. Fix: list %s in the same call or create it first'
+                                    % (name, share, share))
+    # Unknown sysctls fail before anything changes: check every key now, in the host namespace for
+    # namespaces that do not exist yet (same kernel, same keys).
+    for name, item in desired.items():
+        if item['state'] == 'present' and item['sysctl_keys'] and not NamespaceRef(name).exists():
+            reconciler._read_sysctls(item['sysctl_keys'])
+    return desired
+
+
+def module_spec():
+    hosts_spec = dict(type='list', elements='dict', options=dict(
+        address=dict(type='str', required=True),
+        names=dict(type='list', elements='str', required=True)))
+    return dict(
+        argument_spec=dict(
+            name=dict(type='str'),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            sysctls=dict(type='dict'),
+            hosts=hosts_spec,
+            share=dict(type='str'),
+            hosts_sets=dict(type='dict'),
+            namespaces=dict(type='list', elements='dict', options=dict(
+                name=dict(type='str', required=True),
+                state=dict(type='str', choices=['present', 'absent']),
+                sysctls=dict(type='dict'),
+                share=dict(type='str'),
+                hosts_set=dict(type='str'),
+                hosts=dict(type='list', elements='dict', options=hosts_spec['options']))),
+            prune=dict(type='bool', default=False),
+        ),
+        mutually_exclusive=[('name', 'namespaces'), ('namespaces', 'sysctls'), ('namespaces', 'hosts'), ('namespaces', 'share'),
+                            ('share', 'sysctls')],
+        required_one_of=[('name', 'namespaces')],
+    )
+
+
+def run(module, netlink):
+    reconciler = NetnsReconciler(module, netlink, module.params['prune'])
+    desired = _desired(module, reconciler)
+    result = reconciler.run(desired)
+    after = result.pop('after')
+    result.pop('before')
+    result['namespaces'] = [_result_item(after.get(name), name) for name in desired]
+    result['removed'] = reconciler.pruned
+    return result

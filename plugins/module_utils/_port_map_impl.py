@@ -1,0 +1,363 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The port_map module's reconciler, shared by linuxnet.container.port_map and linuxnet.container.host_network.
+
+``module_spec()`` is the module's argument spec (AnsibleModule keyword arguments); ``run(module, netlink)`` does one
+run and returns its result dict. ``module`` needs only ``params``, ``check_mode`` and ``warn()``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+
+from ansible_collections.linuxnet.container.plugins.module_utils import _nft as nft
+from ansible_collections.linuxnet.container.plugins.module_utils._expect import argument_spec as expect_spec, parse_expect
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (
+    LinuxnetError,
+    NamespaceRef,
+    netlink_errors,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._ports import (
+    ANY,
+    PortError,
+    build_maps,
+    docker_port_lines,
+    parse_publish,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
+
+TABLE = 'linuxnet_ports'
+KEY = 'nftables'
+LOOPBACK = ipaddress.ip_network('127.0.0.0/8')
+
+
+def _meta(key):
+    return {'meta': {'key': key}}
+
+
+_L4 = [_meta('l4proto'), {'payload': {'protocol': 'th', 'field': 'dport'}}]
+_ANY_KEY = {'concat': _L4}
+_ADDR_KEY = {'concat': [{'payload': {'protocol': 'ip', 'field': 'daddr'}}] + _L4}
+_LOCAL = {'match': {'op': '==', 'left': {'fib': {'result': 'type', 'flags': ['daddr']}}, 'right': 'local'}}
+_DNATTED = {'match': {'op': 'in', 'left': {'ct': {'key': 'status'}}, 'right': 'dnat'}}
+_SADDR = {'payload': {'protocol': 'ip', 'field': 'saddr'}}
+_DADDR = {'payload': {'protocol': 'ip', 'field': 'daddr'}}
+
+
+def _dnat(key, prefix):
+    # nft 1.0's JSON parser takes no concatenated map data, so address and port come from two maps.
+    return {'dnat': {'family': 'ip', 'addr': {'map': {'key': key, 'data': '@%s_addr' % prefix}},
+                     'port': {'map': {'key': key, 'data': '@%s_port' % prefix}}}}
+
+
+# name -> (key type, data type (None: a set), flags)
+MAPS = {
+    'any_addr': (['inet_proto', 'inet_service'], 'ipv4_addr', []),
+    'any_port': (['inet_proto', 'inet_service'], 'inet_service', []),
+    'addr_addr': (['ipv4_addr', 'inet_proto', 'inet_service'], 'ipv4_addr', []),
+    'addr_port': (['ipv4_addr', 'inet_proto', 'inet_service'], 'inet_service', []),
+    'hairpin': (['ipv4_addr', 'ipv4_addr'], None, []),
+}
+CHAINS = {
+    'prerouting': {'type': 'nat', 'hook': 'prerouting', 'prio': -100, 'policy': 'accept'},
+    'output': {'type': 'nat', 'hook': 'output', 'prio': -100, 'policy': 'accept'},
+    'postrouting': {'type': 'nat', 'hook': 'postrouting', 'prio': 100, 'policy': 'accept'},
+}
+RULES = [
+    # Packets from the network for 127.0.0.0/8 are never DNATed: a loopback publication stays local (moby#45610).
+    ('prerouting', 'no-remote-loopback', [{'match': {'op': '==', 'left': _DADDR, 'right': {'prefix': {'addr': '127.0.0.0', 'len': 8}}}},
+                                          {'return': None}]),
+    ('prerouting', 'dnat-addr', [_LOCAL, _dnat(_ADDR_KEY, 'addr')]),
+    ('prerouting', 'dnat-any', [_LOCAL, _dnat(_ANY_KEY, 'any')]),
+    ('output', 'dnat-addr', [_LOCAL, _dnat(_ADDR_KEY, 'addr')]),
+    ('output', 'dnat-any', [_LOCAL, _dnat(_ANY_KEY, 'any')]),
+    # From the host's own 127.0.0.1 to a container: the container must see a routable source.
+    ('postrouting', 'localhost-masquerade', [_DNATTED, {'match': {'op': '==', 'left': _SADDR,
+                                                                  'right': {'prefix': {'addr': '127.0.0.0', 'len': 8}}}},
+                                             {'masquerade': None}]),
+    # A container reaching its own published port through the host's address (Docker's hairpin MASQUERADE).
+    ('postrouting', 'hairpin', [_DNATTED, {'match': {'op': '==', 'left': {'concat': [_SADDR, _DADDR]}, 'right': '@hairpin'}},
+                                {'masquerade': None}]),
+]
+
+
+def _label(key):
+    host_ip, protocol, port = key
+    return '%s:%d/%s' % (host_ip, port, protocol)
+
+
+def elements_for(maps):
+    """{key: (target, label)} -> the wanted elements of every map and set (normalised, sorted)."""
+    out = {name: [] for name in MAPS}
+    targets = set()
+    for (host_ip, protocol, port), ((cip, cport), _label_) in maps.items():
+        if host_ip == ANY:
+            out['any_addr'].append(((protocol, port), cip))
+            out['any_port'].append(((protocol, port), cport))
+        else:
+            out['addr_addr'].append(((host_ip, protocol, port), cip))
+            out['addr_port'].append(((host_ip, protocol, port), cport))
+        targets.add(cip)
+    out['hairpin'] = [(ip, ip) for ip in targets]
+    return {name: nft.sort_elements(elems) for name, elems in out.items()}
+
+
+def maps_from_elements(sets):
+    """The inverse of elements_for, from what the kernel lists: {key: (target, label)}."""
+    maps = {}
+    for prefix, with_ip in (('any', False), ('addr', True)):
+        ports = dict(sets.get('%s_port' % prefix, []))
+        for key, cip in sets.get('%s_addr' % prefix, []):
+            key = tuple(key) if with_ip else (ANY,) + tuple(key)
+            lookup = key[1:] if not with_ip else key
+            cport = ports.get(lookup if with_ip else tuple(lookup))
+            if cport is not None:
+                maps[key] = ((cip, int(cport)), 'published %s' % _label(key))
+    return maps
+
+
+def _summary(maps, chains):
+    return {
+        'ports': {_label(k): '%s:%d' % v[0] for k, v in sorted(maps.items())},
+        'rules': {name: list(ids) for name, ids in sorted(chains.items())},
+    }
+
+
+class PortMapReconciler(Reconciler):
+    kind = 'nftables table'
+
+    def __init__(self, module, netlink, ns):
+        super().__init__(module, netlink)
+        self.ns = ns
+        self.commands = []
+        self.table = None
+        self.final_maps = {}
+        self._lookup = None
+
+    def _sysctl_path(self, key):
+        return '/proc/sys/' + key.replace('.', '/')
+
+    def read(self, desired):
+        # Publishing a few ports without exclusive needs only those keys: read the table's rules
+        # without the map contents and look the keys up one by one, so the cost does not grow
+        # with the number of ports published already.
+        targeted = (desired is not ABSENT and desired['state'] == 'present' and not desired['exclusive']
+                    and nft.HAS_ELEMENT_LOOKUP)
+        sysctls = {}
+        if targeted and self._lookup is None:
+            self._lookup = nft.ElementLookup(self.netlink, self.ns, 'ip', TABLE)
+        with self.netlink.inside(self.ns):
+            table = nft.TableState(self._lookup.table_objects() if targeted else nft.list_table('ip', TABLE))
+            for key in desired['sysctls'] if desired is not ABSENT else []:
+                try:
+                    with open(self._sysctl_path(key)) as handle:
+                        sysctls[key] = handle.read().strip()
+                except FileNotFoundError:
+                    sysctls[key] = None
+                    if key in desired['expected']:
+                        with open(self._sysctl_path(desired['expected'][key])) as handle:
+                            sysctls[key] = handle.read().strip()
+            if targeted and table.owned:
+                self._look_up(table, desired['maps'])
+        if table.exists and not table.owned:
+            raise LinuxnetError('nftables table ip %s exists but was not made by linuxnet.container (no set %s in it). '
+                                'Fix: rename or remove that table; this module only manages its own' % (TABLE, nft.OWNER_SET))
+        self.table = table
+        state = {'sysctls': sysctls, KEY: ABSENT}
+        if table.exists:
+            state[KEY] = _summary(maps_from_elements(table.sets), table.chains)
+        return state
+
+    def _look_up(self, table, maps):
+        """Fill ``table.sets`` with what the kernel holds for these keys only (and what could conflict)."""
+        found = {name: [] for name in MAPS}
+        targets = set()
+        any_port_keys = set()
+        for (host_ip, protocol, port), ((cip, _cport), _label_) in maps.items():
+            any_port_keys.add((protocol, port))  # an all-addresses publication conflicts with any address
+            targets.add(cip)
+        if any(key[0] == ANY for key in maps):
+            # an all-addresses key conflicts with every single-address key of that port: those maps
+            # hold only single-address publications, usually few; read them whole
+            for name in ('addr_addr', 'addr_port'):
+                found[name] = nft.list_elements('ip', TABLE, name, kind='map')
+        else:
+            for key in maps:
+                for name, dtype in (('addr_addr', 'ipv4_addr'), ('addr_port', 'inet_service')):
+                    value = self._lookup.get(name, MAPS[name][0], key, dtype)
+                    if value is not None:
+                        found[name].append((key, value))
+        for key in any_port_keys:
+            for name, dtype in (('any_addr', 'ipv4_addr'), ('any_port', 'inet_service')):
+                value = self._lookup.get(name, MAPS[name][0], key, dtype)
+                if value is not None:
+                    found[name].append((key, value))
+        for cip in targets:
+            if self._lookup.get('hairpin', MAPS['hairpin'][0], (cip, cip)):
+                found['hairpin'].append((cip, cip))
+        for name, elements in found.items():
+            table.sets[name] = nft.sort_elements(elements)
+
+    def plan(self, desired, current):
+        plan = Plan()
+        predicted = {'sysctls': dict(current['sysctls'])}
+        have_maps = maps_from_elements(self.table.sets) if self.table.exists else {}
+        if desired is ABSENT:
+            predicted[KEY] = ABSENT
+            if current[KEY] is not ABSENT:
+                cmds = [{'delete': {'table': {'family': 'ip', 'name': TABLE}}}]
+                self.commands = cmds
+                plan.add(KEY, 'delete nftables table ip %s (%d published ports)' % (TABLE, len(have_maps)),
+                         lambda: self._apply(cmds))
+            return plan, predicted
+        final = self._final_maps(desired, have_maps)
+        self.final_maps = final
+        cmds = nft.table_commands('ip', TABLE, MAPS, CHAINS, RULES, self.table, elements_for(final))
+        self.commands = cmds
+        predicted[KEY] = _summary(final, nft.planned_rule_ids(CHAINS, RULES))
+        if cmds:
+            added = len([k for k in final if k not in have_maps or have_maps[k][0] != final[k][0]])
+            removed = len([k for k in have_maps if k not in final])
+            plan.add(KEY, '%s nftables table ip %s in one transaction: %d ports published or changed, %d unpublished'
+                     % ('create' if current[KEY] is ABSENT else 'update', TABLE, added, removed), lambda: self._apply(cmds))
+        for key, value in sorted(desired['sysctls'].items()):
+            have = current['sysctls'].get(key)
+            if have is None:
+                raise LinuxnetError('sysctl %s does not exist. Fix: check that the interface exists' % key)
+            if have != value:
+                predicted['sysctls'][key] = value
+                plan.add('sysctls', 'set %s=%s' % (key, value), lambda k=key, v=value: self._sysctl(k, v))
+        return plan, predicted
+
+    def _final_maps(self, desired, have_maps):
+        if desired['state'] == 'absent':
+            return {k: v for k, v in have_maps.items() if k not in desired['maps']}
+        if desired['exclusive']:
+            return dict(desired['maps'])
+        final = dict(have_maps)
+        for key, (target, label) in desired['maps'].items():
+            host_ip, protocol, port = key
+            for other in ((ANY, protocol, port),) if host_ip != ANY else [k for k in have_maps if k[1:] == key[1:]]:
+                if other in have_maps and other not in desired['maps'] and other != key:
+                    raise LinuxnetError('%s conflicts with %s, published already to %s:%d and not listed here. '
+                                        'Fix: unpublish it first, or use exclusive: true'
+                                        % (label, _label(other), have_maps[other][0][0], have_maps[other][0][1]))
+            final[key] = (target, label)
+        return final
+
+    def diff_view(self, before, after):
+        """Only the ports that change: 10,000 unchanged ports do not belong in a diff."""
+        if before is ABSENT or after is ABSENT or 'ports' not in before or 'ports' not in after:
+            return before, after
+        old, new = before['ports'], after['ports']
+        changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
+        return (dict(before, ports={k: v for k, v in old.items() if k in changed}),
+                dict(after, ports={k: v for k, v in new.items() if k in changed}))
+
+    def _apply(self, cmds):
+        with self.netlink.inside(self.ns):
+            nft.apply(cmds, 'table ip %s' % TABLE)
+
+    def _sysctl(self, key, value):
+        with self.netlink.inside(self.ns):
+            with open(self._sysctl_path(key), 'w') as handle:
+                handle.write(value)
+
+
+def _bridges_towards(ipr, addresses, expect, ns):
+    """(name, expected) of the bridges the main routing table sends these addresses out of: a route and a link dump.
+
+    Only bridges lead to containers; an uplink is never returned (route_localnet on it would open
+    127.0.0.0/8 to the network, moby#45610). In check mode, bridges an earlier task creates (expect) count with
+    the connected routes of their addresses.
+    """
+    if not addresses:
+        return []
+    with netlink_errors('routing table', 'read'):
+        links = {link['index']: link for link in ipr.link('dump')}
+        routes = []
+        for route in ipr.route('dump', family=2, table=254):
+            oif = route.get('RTA_OIF') or route.get('oif')
+            if oif:
+                dst = route.get('RTA_DST') or route.get('dst') or '0.0.0.0'
+                routes.append((ipaddress.ip_network('%s/%d' % (dst, route['dst_len']), strict=False), oif))
+    bridges = {index: link.get('ifname') for index, link in links.items() if link.get(('linkinfo', 'kind')) == 'bridge'}
+    for position, (net, name) in enumerate(expect.connected(ns, {link.get('ifname') for link in links.values()})):
+        if net.version == 4:
+            bridges[-1 - position] = name
+            routes.append((net, -1 - position))
+    routes.sort(key=lambda item: -item[0].prefixlen)  # longest prefix first
+    found = set()
+    for address in addresses:
+        ip = ipaddress.ip_address(address)
+        oif = next((oif for net, oif in routes if ip in net), None)
+        if oif in bridges:
+            found.add((bridges[oif], oif < 0))
+    return sorted(found)
+
+
+def _desired(params, netlink, ns, expect):
+    if params['state'] == 'absent' and not params['ports']:
+        return ABSENT
+    entries = []
+    for index, item in enumerate(params['ports']):
+        label = item.get('name') or 'ports[%d]' % index
+        try:
+            cip = ipaddress.IPv4Address(item['container_ip']).compressed
+        except ValueError:
+            raise LinuxnetError('%s: container_ip %r is not an IPv4 address' % (label, item['container_ip']))
+        for spec in item['publish']:
+            try:
+                entries.append(('%s %s' % (label, spec), cip, parse_publish(spec)))
+            except PortError as err:
+                raise LinuxnetError('%s: %s' % (label, err))
+    try:
+        maps = build_maps(entries)
+    except PortError as err:
+        raise LinuxnetError(str(err))
+    sysctls, expected = {}, {}
+    if params['state'] == 'present':
+        if params['forwarding']:
+            sysctls['net.ipv4.ip_forward'] = '1'
+        local_targets = sorted({target[0] for key, (target, _label_) in maps.items()
+                                if key[0] == ANY or ipaddress.IPv4Address(key[0]) in LOOPBACK})
+        for ifname, virtual in _bridges_towards(netlink.ipr(ns), local_targets, expect, ns):
+            sysctls['net.ipv4.conf.%s.route_localnet' % ifname] = '1'
+            if virtual:
+                expected['net.ipv4.conf.%s.route_localnet' % ifname] = 'net.ipv4.conf.default.route_localnet'
+    # expected: keys of bridges an earlier task creates (check mode); they will start with conf.default's value
+    return {'state': params['state'], 'exclusive': params['exclusive'], 'maps': maps, 'sysctls': sysctls,
+            'expected': expected}
+
+
+def module_spec():
+    return dict(argument_spec=dict(
+        ports=dict(type='list', elements='dict', default=[], options=dict(
+            container_ip=dict(type='str', required=True),
+            publish=dict(type='list', elements='str', required=True),
+            name=dict(type='str'),
+        )),
+        exclusive=dict(type='bool', default=False),
+        forwarding=dict(type='bool', default=True),
+        namespace=dict(type='str'),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        expect=expect_spec(),
+    ))
+
+
+def run(module, netlink):
+    ns = NamespaceRef(module.params['namespace'])
+    expect = parse_expect(module.params['expect'], module.check_mode)
+    desired = _desired(module.params, netlink, ns, expect)
+    reconciler = PortMapReconciler(module, netlink, ns)
+    result = reconciler.run(desired)
+    after = result.pop('after')
+    result.pop('before')
+    final = reconciler.final_maps if after.get(KEY) is not ABSENT else {}
+    result['published'] = docker_port_lines(final)
+    result['count'] = len(final)
+    result['commands'] = reconciler.commands if result['changed'] else []
+    return result

@@ -1,0 +1,211 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: host_network
+short_description: A host's container networking in one call - namespaces, bridges, endpoints, isolation, ports
+version_added: 0.1.0
+description:
+  - Runs several of the collection's modules one after another in one process on the managed host, each with
+    exactly the arguments that module takes, and returns each one's result. The parts run in this order, those
+    left out are not run - O(netns) (M(linuxnet.container.netns)), O(bridge) (M(linuxnet.container.bridge)),
+    O(veth) (M(linuxnet.container.veth)), O(docker_isolation) (M(linuxnet.container.docker_isolation)),
+    O(port_map) (M(linuxnet.container.port_map)), O(vtep_filter) (M(linuxnet.container.vtep_filter)).
+  - "Why one call: each module task costs Ansible about half a second whatever it does (a worker, the
+    connection, a Python start-up, the imports, moving the arguments and the result). The role
+    M(linuxnet.container.bridge_network) converges a host with one call of this module instead of six, and the
+    parts share one netlink socket per namespace."
+  - Every part's arguments are checked like its module checks them (types, choices, defaults, required and
+    mutually exclusive options) before any part runs; one bad part changes nothing anywhere.
+  - Each part behaves as its module does, check mode and diff included. The first part that fails stops the
+    run; the parts before it stay applied, and the failure names the part (RV(failed_part)) and carries
+    their results.
+author:
+  - linuxnet.container contributors (@linuxnet)
+requirements:
+  - pyroute2 >= 0.9 on the managed host
+  - nftables (the C(nft) command) on the managed host, for O(docker_isolation), O(port_map) and O(vtep_filter)
+attributes:
+  check_mode:
+    support: full
+    description: Every part runs in check mode; give the parts C(expect) where a later part needs what an earlier one would create.
+  diff_mode:
+    support: full
+    description: One before/after per part that changed, headed with the part's name.
+  idempotent:
+    support: full
+    description: A second run with the same arguments reports no change and writes nothing.
+  platform:
+    support: full
+    platforms: posix
+    description: Linux only.
+options:
+  netns:
+    description: The arguments of M(linuxnet.container.netns), as a dictionary.
+    type: dict
+  bridge:
+    description: The arguments of M(linuxnet.container.bridge), as a dictionary.
+    type: dict
+  veth:
+    description: The arguments of M(linuxnet.container.veth), as a dictionary.
+    type: dict
+  docker_isolation:
+    description: The arguments of M(linuxnet.container.docker_isolation), as a dictionary.
+    type: dict
+  port_map:
+    description: The arguments of M(linuxnet.container.port_map), as a dictionary.
+    type: dict
+  vtep_filter:
+    description: The arguments of M(linuxnet.container.vtep_filter), as a dictionary.
+    type: dict
+notes:
+  - "Arguments are checked per part, so an unknown key in a part is reported as that part's error
+    (C(veth: Unsupported parameters ...))."
+seealso:
+  - module: linuxnet.container.netns
+  - module: linuxnet.container.bridge
+  - module: linuxnet.container.veth
+  - module: linuxnet.container.docker_isolation
+  - module: linuxnet.container.port_map
+  - module: linuxnet.container.vtep_filter
+  - role: linuxnet.container.bridge_network
+    description: Plans every part from the inventory and converges a host with one call of this module.
+'''
+
+EXAMPLES = r'''
+- name: A container namespace on a bridge network, isolated, with a published port - one call
+  linuxnet.container.host_network:
+    netns:
+      namespaces:
+        - name: web
+    bridge:
+      bridges:
+        - name: br-front
+          addresses: [172.18.0.1/16]
+    veth:
+      pairs:
+        - name: vethweb0
+          master: br-front
+          hairpin: true
+          peer:
+            name: eth0
+            namespace: web
+            addresses: [172.18.0.2/16]
+            mac_from_ip: true
+            routes: [{dst: default, gateway: 172.18.0.1}]
+    docker_isolation:
+      networks:
+        - bridge: br-front
+          subnet: 172.18.0.0/16
+    port_map:
+      ports:
+        - container_ip: 172.18.0.2
+          publish: ["8080:80"]
+      exclusive: true
+      forwarding: false
+
+- name: Check mode on a fresh host - the later parts are told what the earlier ones create
+  linuxnet.container.host_network:
+    bridge:
+      bridges: [{name: br-front, addresses: [172.18.0.1/16]}]
+    veth:
+      pairs: [{name: vethweb0, master: br-front, peer: {name: eth0, namespace: web}}]
+      expect:
+        namespaces: [web]
+        links: [{name: br-front}]
+  check_mode: true
+'''
+
+RETURN = r'''
+parts:
+  description:
+    - Per part that ran, the result its own module returns (C(diff) left out, see the task's diff), keyed by the
+      part's name.
+  returned: always
+  type: dict
+  sample:
+    netns: {changed: true, actions: [create network namespace web], namespaces: [{name: web, state: present}], removed: []}
+    veth: {changed: true, actions: ["create veth pair vethweb0 (host), master br-front <-> eth0 (web)"], netlink_writes: 6}
+failed_part:
+  description: The part that failed; the parts before it in RV(parts) were applied.
+  returned: failure
+  type: str
+  sample: veth
+'''
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.linuxnet.container.plugins.module_utils import (
+    _bridge_impl,
+    _docker_isolation_impl,
+    _netns_impl,
+    _port_map_impl,
+    _veth_impl,
+    _vtep_filter_impl,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._module import PartModule, run_module, validate_part
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError
+
+# In the order they run: namespaces before the links in them, bridges before their ports, links before the rules
+# that name them.
+PARTS = (
+    ('netns', _netns_impl),
+    ('bridge', _bridge_impl),
+    ('veth', _veth_impl),
+    ('docker_isolation', _docker_isolation_impl),
+    ('port_map', _port_map_impl),
+    ('vtep_filter', _vtep_filter_impl),
+)
+
+
+class PartFailed(LinuxnetError):
+    """A part's error, with the results of the parts that ran before it."""
+
+
+def converge(module, netlink):
+    todo, errors = [], []
+    for name, impl in PARTS:
+        if module.params[name] is None:
+            continue
+        params, problems = validate_part(name, impl.module_spec(), module.params[name])
+        errors.extend(problems)
+        todo.append((name, impl, params))
+    if errors:
+        raise LinuxnetError('invalid arguments, nothing was changed: %s' % '; '.join(errors))
+    results, diffs = {}, []
+    for name, impl, params in todo:
+        part = PartModule(name, params, module.check_mode, module.warn)
+        try:
+            result = impl.run(part, netlink)
+        except LinuxnetError as err:
+            raise PartFailed('%s: %s' % (name, err.msg), failed_part=name, parts=results,
+                             changed=any(r['changed'] for r in results.values()), **err.details)
+        except Exception as err:  # pylint: disable=broad-except
+            raise PartFailed('%s: unexpected error: %s: %s' % (name, type(err).__name__, err), failed_part=name,
+                             parts=results, changed=any(r['changed'] for r in results.values()),
+                             exception=traceback.format_exc())
+        diff = result.pop('diff', None)
+        if result['changed'] and diff:
+            diffs.append(dict(diff, before_header=name, after_header=name))
+        results[name] = result
+    return {'changed': any(r['changed'] for r in results.values()), 'parts': results, 'diff': diffs}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={name: dict(type='dict') for name, _impl in PARTS},
+        required_one_of=[tuple(name for name, _impl in PARTS)],
+        supports_check_mode=True,
+    )
+    run_module(module, lambda netlink: converge(module, netlink))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""host_network on a real lab host: six modules' work in one call.
+
+Check mode on a fresh host changes nothing and predicts every part; the real run does exactly that and the
+containers talk; a second run changes nothing; bad arguments in one part change nothing in any part; a part that
+fails at run time is named, with the results of the parts before it; state absent in every part leaves the host as
+it was before."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from labkit import Lab, lab as lab_cli
+
+LAB_NAME = 'itest-hostnet'
+HOST_NETWORK = 'linuxnet.container.host_network'
+PARTS = ('netns', 'bridge', 'veth', 'docker_isolation', 'port_map', 'vtep_filter')
+
+
+def present(vteps):
+    pairs = []
+    for n in (2, 3):
+        pairs.append({'name': 'vethhn%d' % n, 'master': 'br-hn', 'hairpin': True, 'purge_addresses': True,
+                      'peer': {'name': 'eth0', 'namespace': 'hn%d' % n, 'addresses': ['172.29.0.%d/16' % n],
+                               'mac_from_ip': True, 'routes': [{'dst': 'default', 'gateway': '172.29.0.1'}]}})
+    return {
+        'netns': {'namespaces': [{'name': 'hn2'}, {'name': 'hn3'}], 'prune': True},
+        'bridge': {'bridges': [{'name': 'br-hn', 'addresses': ['172.29.0.1/16'], 'purge_addresses': True}],
+                   'expect': {'namespaces': ['hn2', 'hn3']}},
+        'veth': {'pairs': pairs, 'expect': {'namespaces': ['hn2', 'hn3'], 'links': [{'name': 'br-hn'}]}},
+        'docker_isolation': {'networks': [{'bridge': 'br-hn', 'subnet': '172.29.0.0/16'}]},
+        'port_map': {'ports': [{'container_ip': '172.29.0.2', 'publish': ['8080:80']}], 'exclusive': True,
+                     'forwarding': False, 'expect': {'links': [{'name': 'br-hn', 'addresses': ['172.29.0.1/16']}]}},
+        'vtep_filter': {'vteps': vteps},
+    }
+
+
+ABSENT = {
+    'netns': {'namespaces': [], 'prune': True},
+    'bridge': {'bridges': [{'name': 'br-hn', 'state': 'absent'}]},
+    'docker_isolation': {'state': 'absent'},
+    'port_map': {'state': 'absent'},
+    'vtep_filter': {'state': 'absent'},
+}
+
+
+@pytest.fixture(scope='module')
+def lab1():
+    lab_cli('down', '--name', LAB_NAME)  # leftovers of an interrupted run
+    running = Lab(LAB_NAME, 1)
+    yield running
+    running.down()
+
+
+def kernel_view(lab, host):
+    """Namespaces, every link with its kind and addresses, the host's routes, the whole nft ruleset, forwarding."""
+    out = {'namespaces': lab.namespaces(host),
+           'links': sorted((l['ifname'], l.get('linkinfo', {}).get('info_kind'))
+                           for l in json.loads(lab.ssh(host, 'ip -j -d link show'))),
+           'addresses': sorted((a['ifname'], i['local']) for a in json.loads(lab.ssh(host, 'ip -j addr show'))
+                               for i in a['addr_info']),
+           'routes': json.loads(lab.ssh(host, 'ip -j route show')),
+           'nft': json.loads(lab.ssh(host, 'nft -j list ruleset'))['nftables'],
+           'ip_forward': lab.ssh(host, 'cat /proc/sys/net/ipv4/ip_forward').strip()}
+    for name in out['namespaces']:
+        out['ns_' + name] = sorted((a['ifname'], i['local'])
+                                   for a in json.loads(lab.ssh(host, 'ip -n %s -j addr show' % name)) for i in a['addr_info'])
+    return out
+
+
+def call(lab, host, args, tmp_path, check=False):
+    return lab.ansible(host, HOST_NETWORK, args, tmp_path, check=check, extra=['--diff'])[host]
+
+
+def test_check_real_idempotent_traffic_teardown(lab1, tmp_path):
+    host = next(iter(lab1.hosts))
+    vtep = lab1.hosts[host]['address']
+    fresh = kernel_view(lab1, host)
+    args = present([vtep])
+
+    status, checked = call(lab1, host, args, tmp_path, check=True)
+    assert status == 'ok', checked.get('msg')
+    assert checked['changed'] and sorted(checked['parts']) == sorted(PARTS)
+    for part in PARTS:
+        assert checked['parts'][part]['changed'], part
+    assert kernel_view(lab1, host) == fresh, 'check mode changed the host'
+
+    status, real = call(lab1, host, args, tmp_path)
+    assert status == 'ok', real.get('msg')
+    for part in PARTS:
+        assert real['parts'][part]['actions'] == checked['parts'][part]['actions'], part
+        assert 'diff' not in real['parts'][part]
+    assert [d['before_header'] for d in real['diff']] == list(PARTS)
+    assert real['parts']['veth']['netlink_writes'] > 0
+    assert real['parts']['port_map']['published'] == {'172.29.0.2': ['80/tcp -> 0.0.0.0:8080']}
+
+    # Kernel state: both endpoints on the bridge, the addresses in the namespaces, the three tables.
+    ports = sorted(l['ifname'] for l in json.loads(lab1.ssh(host, 'ip -j link show master br-hn')))
+    assert ports == ['vethhn2', 'vethhn3']
+    assert json.loads(lab1.ssh(host, 'ip -n hn3 -j addr show dev eth0'))[0]['address'] == '02:42:ac:1d:00:03'
+    tables = sorted(t['table']['name'] for t in json.loads(lab1.ssh(host, 'nft -j list tables'))['nftables'] if 'table' in t)
+    assert tables == ['linuxnet_isolation', 'linuxnet_ports', 'linuxnet_vtep']
+    # Traffic: container to container across the bridge, and to the gateway.
+    lab1.ssh(host, 'ip netns exec hn2 ping -c 1 -W 2 172.29.0.3')
+    lab1.ssh(host, 'ip netns exec hn3 ping -c 1 -W 2 172.29.0.1')
+
+    status, again = call(lab1, host, args, tmp_path)
+    assert status == 'ok' and not again['changed'] and again['diff'] == []
+    assert all(again['parts'][part]['actions'] == [] for part in PARTS)
+    assert again['parts']['veth']['netlink_writes'] == 0
+
+    status, gone = call(lab1, host, ABSENT, tmp_path)
+    assert status == 'ok' and gone['changed'], gone.get('msg')
+    assert 'veth' not in gone['parts']
+    assert kernel_view(lab1, host) == fresh
+
+
+def test_bad_arguments_in_one_part_change_nothing(lab1, tmp_path):
+    host = next(iter(lab1.hosts))
+    before = kernel_view(lab1, host)
+    args = present([lab1.hosts[host]['address']])
+    args['veth']['pairs'][0]['colour'] = 'red'
+    args['port_map']['state'] = 'gone'
+    status, result = call(lab1, host, args, tmp_path)
+    assert status == 'failed'
+    assert result['msg'].startswith('invalid arguments, nothing was changed: ')
+    assert 'veth: Unsupported parameters for (basic.py) module: pairs.colour' in result['msg'] or \
+        'veth: ' in result['msg'] and 'colour' in result['msg']
+    assert 'port_map: value of state must be one of: present, absent, got: gone' in result['msg']
+    assert kernel_view(lab1, host) == before
+
+
+def test_a_failing_part_is_named_with_the_results_before_it(lab1, tmp_path):
+    host = next(iter(lab1.hosts))
+    before = kernel_view(lab1, host)
+    args = {'netns': {'namespaces': [{'name': 'hn9'}]},
+            'veth': {'pairs': [{'name': 'vethhn9', 'master': 'br-missing', 'peer': {'name': 'eth0', 'namespace': 'hn9'}}]}}
+    status, result = call(lab1, host, args, tmp_path)
+    assert status == 'failed'
+    assert result['failed_part'] == 'veth'
+    assert result['msg'].startswith('veth: ') and 'master bridge br-missing does not exist in the host namespace' in result['msg']
+    assert result['changed'] and result['parts']['netns']['actions'] == ['create network namespace hn9']
+    assert lab1.namespaces(host) == ['hn9']
+    status, result = call(lab1, host, {'netns': {'namespaces': [], 'prune': True}}, tmp_path)
+    assert status == 'ok' and result['parts']['netns']['removed'] == [{'name': 'hn9', 'links': []}]
+    assert kernel_view(lab1, host) == before
