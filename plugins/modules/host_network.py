@@ -73,8 +73,6 @@ seealso:
   - module: linuxnet.container.docker_isolation
   - module: linuxnet.container.port_map
   - module: linuxnet.container.vtep_filter
-  - role: linuxnet.container.bridge_network
-    description: Plans every part from the inventory and converges a host with one call of this module.
 '''
 
 EXAMPLES = r'''

@@ -403,8 +403,8 @@ def gather(netlink, params):
     isolation = inspect.isolation_flags(isolation_sets)
     ports_sets = _read_table(netlink, ref, *inspect.PORTS_TABLE, warnings=warnings)
     vtep_sets = _read_table(netlink, ref, *inspect.VTEP_TABLE, warnings=warnings)
-    tables = ['%s %s' % table for table, sets in ((inspect.ISOLATION_TABLE, isolation_sets), (inspect.PORTS_TABLE, ports_sets),
-                                                   (inspect.VTEP_TABLE, vtep_sets)) if sets is not None]
+    found = ((inspect.ISOLATION_TABLE, isolation_sets), (inspect.PORTS_TABLE, ports_sets), (inspect.VTEP_TABLE, vtep_sets))
+    tables = ['%s %s' % table for table, sets in found if sets is not None]
     by_network = {}
     for ep in endpoints:
         by_network.setdefault(ep['network'], []).append(ep)
