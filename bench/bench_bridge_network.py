@@ -692,7 +692,7 @@ def main():
         # The kernel's own notifications after new bridge ports (forward-delay timer, 15 s; IPv6 DAD) are
         # not writes: start the no-op run once they are over.
         monitors = watch(lab, workdir)
-        veth_end = max(t['end'] for t in role_timer['tasks'] if t['action'].endswith('veth'))
+        veth_end = max(t['end'] for t in role_timer['tasks'] if t['action'].endswith(('veth', 'host_network')))
         time.sleep(max(2.0, veth_end + SETTLE - time.time()))
         run_start = time.time()
         res['noop'], out, noop_timer = playbook(workdir, inventory, site, 'noop')

@@ -113,8 +113,9 @@ def test_check_real_idempotent_traffic_teardown(lab1, tmp_path):
     assert all(again['parts'][part]['actions'] == [] for part in PARTS)
     assert again['parts']['veth']['netlink_writes'] == 0
 
-    status, gone = call(lab1, host, ABSENT, tmp_path)
+    status, gone = lab1.ansible(host, HOST_NETWORK, ABSENT, tmp_path)[host]
     assert status == 'ok' and gone['changed'], gone.get('msg')
+    assert 'diff' not in gone  # only in diff mode
     assert 'veth' not in gone['parts']
     assert kernel_view(lab1, host) == fresh
 

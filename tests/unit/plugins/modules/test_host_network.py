@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""host_network: each part checked with its own module's spec before anything runs, in a fixed order; the
+connected routes expect adds for port_map's check mode."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from ansible_collections.linuxnet.container.plugins.module_utils._expect import parse_expect
+from ansible_collections.linuxnet.container.plugins.module_utils._module import PartModule, validate_part
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef
+from ansible_collections.linuxnet.container.plugins.modules import host_network as hn
+
+
+class FakeModule:
+    def __init__(self, params, check_mode=False, diff=False):
+        self.params = dict({name: None for name, _impl in hn.PARTS}, **params)
+        self.check_mode = check_mode
+        self._diff = diff
+        self.warnings = []
+
+    def warn(self, warning):
+        self.warnings.append(warning)
+
+
+def test_parts_run_in_dependency_order():
+    assert [name for name, _impl in hn.PARTS] == ['netns', 'bridge', 'veth', 'docker_isolation', 'port_map', 'vtep_filter']
+
+
+def test_a_part_is_validated_with_its_modules_spec_and_gets_its_defaults():
+    params, errors = validate_part('port_map', dict(hn.PARTS)['port_map'].module_spec(),
+                                   {'ports': [{'container_ip': '172.18.0.2', 'publish': ['80']}]})
+    assert errors == []
+    assert params['exclusive'] is False and params['forwarding'] is True and params['state'] == 'present'
+
+
+def test_part_errors_name_the_part_and_the_option():
+    _params, errors = validate_part('netns', dict(hn.PARTS)['netns'].module_spec(),
+                                    {'name': 'a', 'namespaces': [{'name': 'b'}], 'colour': 'red'})
+    assert errors and all(e.startswith('netns: ') for e in errors)
+    text = ' '.join(errors)
+    assert 'colour' in text and 'mutually exclusive' in text
+
+
+def test_every_part_is_checked_before_any_runs(monkeypatch):
+    ran = []
+    for name, impl in hn.PARTS:
+        monkeypatch.setattr(impl, 'run', lambda module, netlink, n=name: ran.append(n) or {'changed': False})
+    module = FakeModule({'netns': {'namespaces': [{'name': 'a'}]}, 'veth': {'pairs': [{'name': 'v', 'colour': 1}]},
+                         'port_map': {'state': 'gone'}})
+    with pytest.raises(LinuxnetError) as err:
+        hn.converge(module, netlink=None)
+    assert ran == []
+    assert err.value.msg.startswith('invalid arguments, nothing was changed: veth: ')
+    assert 'port_map: value of state must be one of: present, absent, got: gone' in err.value.msg
+
+
+def test_a_failing_part_stops_the_run_and_carries_the_results_before_it(monkeypatch):
+    def fail(module, netlink):
+        raise LinuxnetError('master bridge br9 does not exist', hint='x')
+    monkeypatch.setattr(dict(hn.PARTS)['netns'], 'run',
+                        lambda module, netlink: {'changed': True, 'actions': ['create network namespace a'], 'diff': {}})
+    monkeypatch.setattr(dict(hn.PARTS)['veth'], 'run', fail)
+    monkeypatch.setattr(dict(hn.PARTS)['port_map'], 'run', lambda module, netlink: pytest.fail('ran after a failure'))
+    module = FakeModule({'netns': {'namespaces': [{'name': 'a'}]}, 'veth': {'pairs': [{'name': 'v'}]},
+                         'port_map': {'state': 'absent'}})
+    with pytest.raises(LinuxnetError) as err:
+        hn.converge(module, netlink=None)
+    assert err.value.msg == 'veth: master bridge br9 does not exist'
+    assert err.value.details['failed_part'] == 'veth' and err.value.details['hint'] == 'x'
+    assert err.value.details['changed'] is True
+    assert err.value.details['parts'] == {'netns': {'changed': True, 'actions': ['create network namespace a']}}
+
+
+def test_diff_only_in_diff_mode_one_entry_per_changed_part(monkeypatch):
+    for name, impl in hn.PARTS:
+        monkeypatch.setattr(impl, 'run', lambda module, netlink, n=name: {
+            'changed': n == 'bridge', 'actions': [], 'diff': {'before': {}, 'after': {n: module.params['state']}}})
+    args = {'bridge': {'name': 'br0'}, 'docker_isolation': {}}
+    plain = hn.converge(FakeModule(args), netlink=None)
+    assert 'diff' not in plain and plain['changed'] and sorted(plain['parts']) == ['bridge', 'docker_isolation']
+    shown = hn.converge(FakeModule(args, diff=True), netlink=None)
+    assert shown['diff'] == [{'before': {}, 'after': {'bridge': 'present'}, 'before_header': 'bridge', 'after_header': 'bridge'}]
+
+
+def test_part_warnings_carry_the_part_name():
+    seen = []
+    PartModule('veth', {}, False, seen.append).warn('something')
+    assert seen == ['veth: something']
+
+
+def test_expected_links_with_addresses_give_connected_routes_in_check_mode_only():
+    raw = {'links': [{'name': 'br-a', 'addresses': ['172.18.0.1/16']}, {'name': 'br0', 'namespace': 'ov'}]}
+    host = NamespaceRef(None)
+    assert parse_expect(raw, check_mode=True).connected(host, set()) == [(ipaddress.ip_network('172.18.0.0/16'), 'br-a')]
+    assert parse_expect(raw, check_mode=True).connected(host, {'br-a'}) == []  # it exists: the kernel's routes count
+    assert parse_expect(raw, check_mode=False).connected(host, set()) == []
+    with pytest.raises(LinuxnetError, match=r'expect.links\[0\]: address'):
+        parse_expect({'links': [{'name': 'br-a', 'addresses': ['300.1.1.1/16']}]}, check_mode=True)
