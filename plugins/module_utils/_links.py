@@ -136,7 +136,7 @@ class NsView:
         msgs = []
         if not self.virtual:
             with netlink_errors(where(self.ref), 'list links'):
-                msgs = self.ipr.link('dump')
+                msgs = self.netlink.dumper(self.ref).link('dump')
         self._links, self._by_index = {}, {}
         for msg in msgs:
             info = self._link_record(msg)
@@ -172,7 +172,7 @@ class NsView:
             msgs = []
             if not self.virtual:
                 with netlink_errors(where(self.ref), 'list addresses'):
-                    msgs = self.ipr.addr('dump')
+                    msgs = self.netlink.dumper(self.ref).addr('dump')
             for msg in msgs:
                 text = '%s/%d' % (msg.get('address'), msg['prefixlen'])
                 iface = ipaddress.ip_interface(text)
@@ -188,7 +188,7 @@ class NsView:
             msgs = []
             if not self.virtual:
                 with netlink_errors(where(self.ref), 'list routes'):
-                    msgs = self.ipr.route('dump', family=socket.AF_UNSPEC)
+                    msgs = self.netlink.dumper(self.ref).route('dump', family=socket.AF_UNSPEC)
             for msg in msgs:
                 if msg.get('table') != MAIN_TABLE or msg['proto'] in _AUTO_PROTOCOLS or msg.get('oif') is None:
                     continue

@@ -17,12 +17,20 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import socket
 import traceback
 from contextlib import contextmanager
 
 try:
     from pyroute2 import IPRoute, NetlinkError
     from pyroute2 import netns as _pyroute2_netns
+    from pyroute2.netlink import NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR
+    from pyroute2.netlink.rtnl import RTM_GETADDR, RTM_GETLINK, RTM_GETNSID, RTM_GETROUTE
+    from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+    from pyroute2.netlink.rtnl.marshal import MarshalRtnl
+    from pyroute2.netlink.rtnl.nsidmsg import nsidmsg
+    from pyroute2.netlink.rtnl.rtmsg import rtmsg
 except ImportError:  # pragma: no cover - exercised by the missing-library test
     HAS_PYROUTE2 = False
     PYROUTE2_IMPORT_ERROR = traceback.format_exc()
@@ -166,6 +174,83 @@ def _setns(fd):
     _pyroute2_netns.setns(fd, flags=0)
 
 
+NETLINK_ROUTE = 0
+
+
+class Dumper:
+    """Link, address and route dumps of one namespace over a plain netlink socket, decoded by pyroute2.
+
+    pyroute2 0.9's IPRoute takes every request through its asyncio core: on a namespace with two links that costs
+    about as much as decoding the answer (a socket 0.28 ms, three dumps 1.9 ms, against 0.015 ms and 1.37 ms here,
+    bench/bench_bridge_network.py's 500 namespaces). A module that reads hundreds of namespaces spent most of its
+    time there, so dumps come here: the same request messages (pyroute2's ifinfmsg, ifaddrmsg, rtmsg), sent as they
+    are and answered with the same decoded messages (pyroute2's MarshalRtnl), with the same method names as IPRoute
+    for what the collection reads. Everything else, every write included, stays on IPRoute.
+    """
+
+    def __init__(self):
+        self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+        self._sock.bind((0, 0))
+        self._marshal = MarshalRtnl()
+        self._seq = 0
+
+    def _request(self, msg, msg_type, flags):
+        self._seq += 1
+        msg['header']['type'] = msg_type
+        msg['header']['flags'] = flags
+        msg['header']['sequence_number'] = self._seq
+        msg.encode()
+        self._sock.send(msg.data)
+        out = []
+        while True:
+            for answer in self._marshal.parse(self._sock.recv(1 << 16)):
+                header = answer['header']
+                if header['sequence_number'] != self._seq:
+                    continue  # the answer to an earlier, abandoned request
+                if header['type'] == NLMSG_DONE:
+                    return out
+                if header['type'] == NLMSG_ERROR:
+                    if header.get('error'):
+                        raise header['error']
+                    return out
+                out.append(answer)
+                if not flags & NLM_F_DUMP:
+                    return out
+
+    def _dump(self, msg_class, msg_type, **fields):
+        msg = msg_class()
+        for key, value in fields.items():
+            msg[key] = value
+        return self._request(msg, msg_type, NLM_F_REQUEST | NLM_F_DUMP)
+
+    def get_netnsid(self, fd):
+        """The id this namespace gives the namespace open as ``fd``, as IPRoute.get_netnsid(fd=fd) returns it."""
+        msg = nsidmsg()
+        msg['attrs'].append(('NETNSA_FD', fd))
+        for answer in self._request(msg, RTM_GETNSID, NLM_F_REQUEST):
+            return {'nsid': answer.get_attr('NETNSA_NSID'), 'current_nsid': answer.get_attr('NETNSA_CURRENT_NSID')}
+        return None
+
+    def link(self, command):
+        if command != 'dump':
+            raise ValueError('Dumper.link: only dump')
+        return self._dump(ifinfmsg, RTM_GETLINK, family=socket.AF_UNSPEC)
+
+    def addr(self, command, family=socket.AF_UNSPEC):
+        if command != 'dump':
+            raise ValueError('Dumper.addr: only dump')
+        return self._dump(ifaddrmsg, RTM_GETADDR, family=family)
+
+    def route(self, command, family=socket.AF_UNSPEC, table=None):
+        if command != 'dump':
+            raise ValueError('Dumper.route: only dump')
+        msgs = self._dump(rtmsg, RTM_GETROUTE, family=family)
+        return msgs if table is None else [msg for msg in msgs if msg.get('table') == table]
+
+    def close(self):
+        self._sock.close()
+
+
 class Netlink:
     """One netlink socket per namespace for the life of a module run.
 
@@ -181,6 +266,7 @@ class Netlink:
             raise LinuxnetError('the Python library pyroute2 is required on the target')
         self._home = os.open('/proc/self/ns/net', os.O_RDONLY)
         self._sockets = {}
+        self._dumpers = {}
 
     def ref(self, spec):
         return spec if isinstance(spec, NamespaceRef) else NamespaceRef(spec)
@@ -198,6 +284,19 @@ class Netlink:
                     sock = IPRoute()
             self._sockets[key] = sock
         return sock
+
+    def dumper(self, spec=None):
+        """The :class:`Dumper` of a namespace (cached): for link, address and route dumps."""
+        ref = self.ref(spec)
+        dumper = self._dumpers.get(ref.path)
+        if dumper is None:
+            if ref.is_host:
+                dumper = Dumper()
+            else:
+                with self.inside(ref):
+                    dumper = Dumper()
+            self._dumpers[ref.path] = dumper
+        return dumper
 
     @contextmanager
     def inside(self, spec):
@@ -233,17 +332,19 @@ class Netlink:
     def forget(self, spec):
         """Close the cached socket of a namespace (before it is deleted)."""
         ref = self.ref(spec)
-        sock = self._sockets.pop(ref.path, None)
-        if sock is not None:
-            sock.close()
+        for cache in (self._sockets, self._dumpers):
+            sock = cache.pop(ref.path, None)
+            if sock is not None:
+                sock.close()
 
     def close(self):
-        for sock in self._sockets.values():
+        for sock in list(self._sockets.values()) + list(self._dumpers.values()):
             try:
                 sock.close()
             except Exception:  # pylint: disable=broad-except
                 pass
         self._sockets = {}
+        self._dumpers = {}
         if self._home is not None:
             os.close(self._home)
             self._home = None

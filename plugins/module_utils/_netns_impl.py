@@ -118,9 +118,8 @@ class NetnsReconciler(Reconciler):
         ref = NamespaceRef(name)
         if not ref.exists():
             return ABSENT
-        ipr = self.netlink.ipr(ref)
         with netlink_errors('network namespace %s' % name, 'read'):
-            links = ipr.link('dump')
+            links = self.netlink.dumper(ref).link('dump')
         lo = next((link for link in links if link.get('ifname') == 'lo'), None)
         state = {
             'name': name,

@@ -85,7 +85,7 @@ class VethReconciler(Reconciler):
             with netlink_errors('network namespace %s' % view_b.ref.label, 'identify'):
                 if fd is None:
                     fd = open_ns_fd_home()
-                answer = view_a.ipr.get_netnsid(fd=fd)
+                answer = self.netlink.dumper(view_a.ref).get_netnsid(fd=fd)
         finally:
             if fd is not None:
                 os.close(fd)

@@ -251,6 +251,10 @@ class FakeNetlink:
     def ref(self, spec):
         return spec if isinstance(spec, NamespaceRef) else NamespaceRef(spec)
 
+    def dumper(self, spec=None):
+        """Dumps go through the same fake socket (the real Netlink has a cheaper one for them)."""
+        return self.ipr(spec)
+
     def ipr(self, spec=None):
         ref = self.ref(spec)
         return FakeIPR(self.kernel, ref.path or self.host)
