@@ -732,7 +732,8 @@ def main():
             ('(c) naive command: loop, EXTRAPOLATED from %d to %d containers' % (len(naive_containers), total), res['naive']),
             ('    (c) as measured on %d containers (%d module calls)' % (len(naive_containers), res['naive_calls']), res['naive_measured']),
             ('(d) role: ansible-playbook playbooks/site.yml, end to end', res['role']),
-            ('(d) role: no-op re-run', res['noop'])]
+            ('(d) role: no-op re-run', res['noop']),
+            ('    (d) its module calls alone (same arguments, run on the host)', sum(r['direct'] for r in res['replay']))]
     for label, seconds in rows:
         print('%-64s %9.2f %9.2f' % (label, seconds, seconds / floor))
     print('(c) extrapolation: fixed part (playbook start, forwarding, bridges, nft) %.2f s as measured + per-container tasks %.2f s '

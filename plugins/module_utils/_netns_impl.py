@@ -152,6 +152,13 @@ class NetnsReconciler(Reconciler):
                     current[name] = state
         return current
 
+    def read_after(self, desired, keys):
+        out = {}
+        for name in keys:
+            item = desired.get(name)
+            out[name] = self._read_one(name, item['sysctl_keys'], item['share']) if item else self._read_one(name, [])
+        return out
+
     def comparable(self, state):
         return {k: v for k, v in state.items() if k != 'links'}
 

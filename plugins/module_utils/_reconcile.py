@@ -13,8 +13,8 @@ A module subclasses :class:`Reconciler` and writes three things:
 * the callables themselves.
 
 ``run()`` does the same thing in check mode and for real, except that only a
-real run calls the changes. After a real run the state is read again and must
-equal the prediction: a module never reports success on a state the kernel did
+real run calls the changes. After a real run the state is read again (all of it, or
+only what the plan changed, see ``read_after``) and must equal the prediction: a module never reports success on a state the kernel did
 not reach. ``changed``, the diff and the returned state therefore agree between
 check mode and a real run.
 """
@@ -85,6 +85,15 @@ class Reconciler:
         """The part of a state that must match the prediction after apply (override to drop volatile fields)."""
         return state
 
+    def read_after(self, desired, keys):
+        """The state after apply of the objects the plan changed (``keys``), or None to read everything again.
+
+        A subclass that can read a few objects on their own returns {key: state} for ``keys`` (a key it leaves out
+        is absent); the other objects keep the state read before, which the plan left as it was. Adding one
+        container to a host with hundreds then re-reads one namespace, not all of them.
+        """
+        return None
+
     # -- the flow ----------------------------------------------------------
     def run(self, desired):
         current = self.read(desired)
@@ -92,7 +101,13 @@ class Reconciler:
         if plan and not self.check_mode:
             for change in plan.changes:
                 change.apply()
-            after = self.read(desired)
+            fresh = self.read_after(desired, plan.keys)
+            if fresh is None:
+                after = self.read(desired)
+            else:
+                after = dict(current)
+                for key in plan.keys:
+                    after[key] = fresh.get(key, ABSENT)
             self._verify(predicted, after, plan)
         else:
             after = predicted

@@ -120,6 +120,9 @@ class VethReconciler(Reconciler):
             current[key] = state
         return current
 
+    def read_after(self, desired, keys):
+        return self.read({key: desired[key] for key in keys if key in desired})
+
     def comparable(self, state):
         key = '%s/%s' % (state['namespace'], state['name']) if state['namespace'] else state['name']
         unset = self.unset.get(key, ())

@@ -92,3 +92,46 @@ def test_warnings_reach_the_module():
 
     Warns(module, {}).run({'a': {'mtu': 1}})
     assert module.warnings == ['careful']
+
+
+class PartialReconciler(DictReconciler):
+    """Re-reads after apply only the objects the plan changed (read_after)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.read_keys = []
+
+    def read(self, desired):
+        self.read_keys.append(sorted(desired))
+        return super().read(desired)
+
+    def read_after(self, desired, keys):
+        return self.read({k: desired[k] for k in keys})
+
+
+def test_read_after_reads_only_what_the_plan_changed_and_keeps_the_rest():
+    kernel = {'k%03d' % n: {'mtu': 1500} for n in range(100)}
+    kernel['gone'] = {'mtu': 1}
+    desired = {key: {'mtu': 1500} for key in kernel if key != 'gone'}
+    desired.update({'k007': {'mtu': 1450}, 'new': {'mtu': 9000}, 'gone': ABSENT})
+    rec = PartialReconciler(FakeModule(False), kernel)
+    result = rec.run(desired)
+    assert rec.read_keys == [sorted(desired), ['gone', 'k007', 'new']]
+    assert result['after']['k007'] == {'mtu': 1450} and result['after']['new'] == {'mtu': 9000}
+    assert result['after']['gone'] is ABSENT and result['after']['k050'] == {'mtu': 1500}
+    assert result['diff']['after'] == {'k007': {'mtu': 1450}, 'new': {'mtu': 9000}}
+
+
+def test_read_after_still_catches_a_state_the_kernel_did_not_reach():
+    kernel = {'a': {'mtu': 1500}, 'b': {'mtu': 1500}}
+    with pytest.raises(LinuxnetError, match='thing b did not converge: mtu expected 1450, kernel reports 1449'):
+        PartialReconciler(FakeModule(False), kernel, sabotage=True).run({'a': {'mtu': 1500}, 'b': {'mtu': 1450}})
+
+
+def test_an_object_read_after_leaves_out_counts_as_absent():
+    class Forgetful(PartialReconciler):
+        def read_after(self, desired, keys):
+            return {}
+
+    with pytest.raises(LinuxnetError, match='thing a did not converge: expected it present, the kernel reports it absent'):
+        Forgetful(FakeModule(False), {}).run({'a': {'mtu': 1500}})
