@@ -138,7 +138,7 @@ class PortMapReconciler(Reconciler):
         self._lookup = None
 
     def _sysctl_path(self, key):
-        return '/proc/sys/' + key.replace('.', '/')
+        return sysctl_path(key)
 
     def read(self, desired):
         # Publishing a few ports without exclusive needs only those keys: read the table's rules
@@ -265,6 +265,14 @@ class PortMapReconciler(Reconciler):
         with self.netlink.inside(self.ns):
             with open(self._sysctl_path(key), 'w') as handle:
                 handle.write(value)
+
+
+def sysctl_path(key):
+    """/proc/sys path of a key this module writes; in net.ipv4.conf.IFNAME.KEY the interface name may hold dots."""
+    parts = key.split('.')
+    if parts[:3] == ['net', 'ipv4', 'conf'] and len(parts) > 5:
+        parts = parts[:3] + ['.'.join(parts[3:-1]), parts[-1]]
+    return '/proc/sys/' + '/'.join(parts)
 
 
 def _bridges_towards(ipr, addresses, expect, ns):

@@ -149,3 +149,32 @@ def test_a_failing_part_is_named_with_the_results_before_it(lab1, tmp_path):
     status, result = call(lab1, host, {'netns': {'namespaces': [], 'prune': True}}, tmp_path)
     assert status == 'ok' and result['parts']['netns']['removed'] == [{'name': 'hn9', 'links': []}]
     assert kernel_view(lab1, host) == before
+
+
+def test_a_published_port_behind_a_bridge_with_a_dot_in_its_name(lab1, tmp_path):
+    """route_localnet lands on /proc/sys/net/ipv4/conf/br.dot/, not on a path split at the name's dot."""
+    host = next(iter(lab1.hosts))
+    before = kernel_view(lab1, host)
+    args = {
+        'netns': {'namespaces': [{'name': 'hnd'}], 'prune': True},
+        'bridge': {'bridges': [{'name': 'br.dot', 'addresses': ['172.30.0.1/24']}], 'expect': {'namespaces': ['hnd']}},
+        'veth': {'pairs': [{'name': 'vethhnd', 'master': 'br.dot',
+                            'peer': {'name': 'eth0', 'namespace': 'hnd', 'addresses': ['172.30.0.2/24']}}],
+                 'expect': {'namespaces': ['hnd'], 'links': [{'name': 'br.dot'}]}},
+        'port_map': {'ports': [{'container_ip': '172.30.0.2', 'publish': ['127.0.0.1:8081:80']}], 'forwarding': False,
+                     'expect': {'links': [{'name': 'br.dot', 'addresses': ['172.30.0.1/24']}]}},
+    }
+    status, checked = call(lab1, host, args, tmp_path, check=True)
+    assert status == 'ok', checked.get('msg')
+    assert 'set net.ipv4.conf.br.dot.route_localnet=1' in checked['parts']['port_map']['actions']
+    status, real = call(lab1, host, args, tmp_path)
+    assert status == 'ok', real.get('msg')
+    assert real['parts']['port_map']['actions'] == checked['parts']['port_map']['actions']
+    assert lab1.ssh(host, 'cat /proc/sys/net/ipv4/conf/br.dot/route_localnet').strip() == '1'
+    status, again = call(lab1, host, args, tmp_path)
+    assert status == 'ok' and not again['changed']
+    status, gone = call(lab1, host, {'netns': {'namespaces': [], 'prune': True},
+                                     'bridge': {'bridges': [{'name': 'br.dot', 'state': 'absent'}]},
+                                     'port_map': {'state': 'absent'}}, tmp_path)
+    assert status == 'ok', gone.get('msg')
+    assert kernel_view(lab1, host) == before

@@ -101,3 +101,11 @@ def test_expected_links_with_addresses_give_connected_routes_in_check_mode_only(
     assert parse_expect(raw, check_mode=False).connected(host, set()) == []
     with pytest.raises(LinuxnetError, match=r'expect.links\[0\]: address'):
         parse_expect({'links': [{'name': 'br-a', 'addresses': ['300.1.1.1/16']}]}, check_mode=True)
+
+
+def test_port_map_sysctl_paths_keep_dots_in_interface_names():
+    from ansible_collections.linuxnet.container.plugins.module_utils._port_map_impl import sysctl_path
+    assert sysctl_path('net.ipv4.ip_forward') == '/proc/sys/net/ipv4/ip_forward'
+    assert sysctl_path('net.ipv4.conf.br-hn.route_localnet') == '/proc/sys/net/ipv4/conf/br-hn/route_localnet'
+    assert sysctl_path('net.ipv4.conf.br.1.route_localnet') == '/proc/sys/net/ipv4/conf/br.1/route_localnet'
+    assert sysctl_path('net.ipv4.conf.default.route_localnet') == '/proc/sys/net/ipv4/conf/default/route_localnet'
