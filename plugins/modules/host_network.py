@@ -8,18 +8,20 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 ---
 module: host_network
-short_description: A host's container networking in one call - namespaces, bridges, endpoints, isolation, ports
+short_description: A host's container networking in one call - namespaces, bridges, endpoints, overlays, isolation, ports
 version_added: 0.1.0
 description:
   - Runs several of the collection's modules one after another in one process on the managed host, each with
     exactly the arguments that module takes, and returns each one's result. The parts run in this order, those
     left out are not run - O(netns) (M(linuxnet.container.netns)), O(bridge) (M(linuxnet.container.bridge)),
-    O(veth) (M(linuxnet.container.veth)), O(docker_isolation) (M(linuxnet.container.docker_isolation)),
+    O(veth) (M(linuxnet.container.veth)), O(vxlan) (M(linuxnet.container.vxlan)), O(macvlan)
+    (M(linuxnet.container.macvlan)), O(docker_isolation) (M(linuxnet.container.docker_isolation)),
     O(port_map) (M(linuxnet.container.port_map)), O(vtep_filter) (M(linuxnet.container.vtep_filter)).
   - "Why one call: each module task costs Ansible about half a second whatever it does (a worker, the
     connection, a Python start-up, the imports, moving the arguments and the result). The role
-    M(linuxnet.container.bridge_network) converges a host with one call of this module instead of six, and the
-    parts share one netlink socket per namespace."
+    M(linuxnet.container.bridge_network) converges a host with one call of this module instead of five (and
+    M(linuxnet.container.overlay_network) with one instead of three), and the parts share one netlink socket per
+    namespace."
   - Every part's arguments are checked like its module checks them (types, choices, defaults, required and
     mutually exclusive options) before any part runs; one bad part changes nothing anywhere.
   - Each part behaves as its module does, check mode and diff included. The first part that fails stops the
@@ -54,6 +56,12 @@ options:
   veth:
     description: The arguments of M(linuxnet.container.veth), as a dictionary.
     type: dict
+  vxlan:
+    description: The arguments of M(linuxnet.container.vxlan), as a dictionary.
+    type: dict
+  macvlan:
+    description: The arguments of M(linuxnet.container.macvlan), as a dictionary.
+    type: dict
   docker_isolation:
     description: The arguments of M(linuxnet.container.docker_isolation), as a dictionary.
     type: dict
@@ -70,6 +78,8 @@ seealso:
   - module: linuxnet.container.netns
   - module: linuxnet.container.bridge
   - module: linuxnet.container.veth
+  - module: linuxnet.container.vxlan
+  - module: linuxnet.container.macvlan
   - module: linuxnet.container.docker_isolation
   - module: linuxnet.container.port_map
   - module: linuxnet.container.vtep_filter
@@ -144,19 +154,23 @@ from ansible_collections.linuxnet.container.plugins.module_utils import (
     _bridge_impl,
     _docker_isolation_impl,
     _netns_impl,
+    _macvlan_impl,
     _port_map_impl,
     _veth_impl,
     _vtep_filter_impl,
+    _vxlan_impl,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._module import PartModule, run_module, validate_part
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError
 
-# In the order they run: namespaces before the links in them, bridges before their ports, links before the rules
-# that name them.
+# In the order they run: namespaces before the links in them, bridges before their ports (veth ends, VXLAN
+# devices), links before the rules that name them.
 PARTS = (
     ('netns', _netns_impl),
     ('bridge', _bridge_impl),
     ('veth', _veth_impl),
+    ('vxlan', _vxlan_impl),
+    ('macvlan', _macvlan_impl),
     ('docker_isolation', _docker_isolation_impl),
     ('port_map', _port_map_impl),
     ('vtep_filter', _vtep_filter_impl),

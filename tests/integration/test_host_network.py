@@ -18,7 +18,7 @@ from labkit import Lab, lab as lab_cli
 
 LAB_NAME = 'itest-hostnet'
 HOST_NETWORK = 'linuxnet.container.host_network'
-PARTS = ('netns', 'bridge', 'veth', 'docker_isolation', 'port_map', 'vtep_filter')
+PARTS = ('netns', 'bridge', 'veth', 'vxlan', 'docker_isolation', 'port_map', 'vtep_filter')
 
 
 def present(vteps):
@@ -32,6 +32,9 @@ def present(vteps):
         'bridge': {'bridges': [{'name': 'br-hn', 'addresses': ['172.29.0.1/16'], 'purge_addresses': True}],
                    'expect': {'namespaces': ['hn2', 'hn3']}},
         'veth': {'pairs': pairs, 'expect': {'namespaces': ['hn2', 'hn3'], 'links': [{'name': 'br-hn'}]}},
+        'vxlan': {'devices': [{'name': 'vxlan-hn', 'vni': 4242, 'local': vteps[0], 'dev': 'eth0', 'master': 'br-hn',
+                               'learning': False, 'purge': True, 'peers': ['192.0.2.250']}],
+                  'expect': {'links': [{'name': 'br-hn'}]}},
         'docker_isolation': {'networks': [{'bridge': 'br-hn', 'subnet': '172.29.0.0/16'}]},
         'port_map': {'ports': [{'container_ip': '172.29.0.2', 'publish': ['8080:80']}], 'exclusive': True,
                      'forwarding': False, 'expect': {'links': [{'name': 'br-hn', 'addresses': ['172.29.0.1/16']}]}},
@@ -42,6 +45,7 @@ def present(vteps):
 ABSENT = {
     'netns': {'namespaces': [], 'prune': True},
     'bridge': {'bridges': [{'name': 'br-hn', 'state': 'absent'}]},
+    'vxlan': {'devices': [{'name': 'vxlan-hn', 'state': 'absent'}]},
     'docker_isolation': {'state': 'absent'},
     'port_map': {'state': 'absent'},
     'vtep_filter': {'state': 'absent'},
@@ -100,7 +104,9 @@ def test_check_real_idempotent_traffic_teardown(lab1, tmp_path):
 
     # Kernel state: both endpoints on the bridge, the addresses in the namespaces, the three tables.
     ports = sorted(l['ifname'] for l in json.loads(lab1.ssh(host, 'ip -j link show master br-hn')))
-    assert ports == ['vethhn2', 'vethhn3']
+    assert ports == ['vethhn2', 'vethhn3', 'vxlan-hn']
+    vxlan = json.loads(lab1.ssh(host, 'ip -j -d link show vxlan-hn'))[0]['linkinfo']['info_data']
+    assert vxlan['id'] == 4242 and vxlan['local'] == vtep
     assert json.loads(lab1.ssh(host, 'ip -n hn3 -j addr show dev eth0'))[0]['address'] == '02:42:ac:1d:00:03'
     tables = sorted(t['table']['name'] for t in json.loads(lab1.ssh(host, 'nft -j list tables'))['nftables'] if 'table' in t)
     assert tables == ['linuxnet_isolation', 'linuxnet_ports', 'linuxnet_vtep']

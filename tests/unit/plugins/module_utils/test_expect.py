@@ -16,9 +16,9 @@ from ansible_collections.linuxnet.container.plugins.module_utils._links import N
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef, NetlinkError
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG
 from ansible_collections.linuxnet.container.plugins.module_utils import _bridge_impl as br
-from ansible_collections.linuxnet.container.plugins.modules import macvlan as mv
+from ansible_collections.linuxnet.container.plugins.module_utils import _macvlan_impl as mv
 from ansible_collections.linuxnet.container.plugins.module_utils import _veth_impl as veth
-from ansible_collections.linuxnet.container.plugins.modules import vxlan as vx
+from ansible_collections.linuxnet.container.plugins.module_utils import _vxlan_impl as vx
 
 
 # -- parsing --------------------------------------------------------------------------------------------------------

@@ -28,7 +28,8 @@ class FakeModule:
 
 
 def test_parts_run_in_dependency_order():
-    assert [name for name, _impl in hn.PARTS] == ['netns', 'bridge', 'veth', 'docker_isolation', 'port_map', 'vtep_filter']
+    assert [name for name, _impl in hn.PARTS] == ['netns', 'bridge', 'veth', 'vxlan', 'macvlan', 'docker_isolation', 'port_map',
+                                                  'vtep_filter']
 
 
 def test_a_part_is_validated_with_its_modules_spec_and_gets_its_defaults():

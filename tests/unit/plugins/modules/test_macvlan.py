@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG, validate_ifname
-from ansible_collections.linuxnet.container.plugins.modules import macvlan as mv
+from ansible_collections.linuxnet.container.plugins.module_utils import _macvlan_impl as mv
 
 
 def params(*endpoints, **top):
