@@ -286,17 +286,17 @@ def brief_link(msg):
     }
 
 
-def read_links(ipr, label):
-    """{index: brief link} of the namespace of ``ipr``: one dump."""
+def read_links(netlink_socket, label):
+    """{index: brief link} of the namespace of ``netlink_socket`` (a Netlink dumper or IPRoute): one dump."""
     with netlink_errors(label, 'list links'):
-        return {msg['index']: brief_link(msg) for msg in ipr.link('dump')}
+        return {msg['index']: brief_link(msg) for msg in netlink_socket.link('dump')}
 
 
-def read_addresses(ipr, label, family=socket.AF_UNSPEC):
+def read_addresses(netlink_socket, label, family=socket.AF_UNSPEC):
     """{link index: [(cidr, secondary)]} in kernel order (primary addresses first)."""
     out = {}
     with netlink_errors(label, 'list addresses'):
-        msgs = ipr.addr('dump', family=family)
+        msgs = netlink_socket.addr('dump', family=family)
     for msg in msgs:
         address = msg.get('address')
         if address is None:
@@ -307,15 +307,15 @@ def read_addresses(ipr, label, family=socket.AF_UNSPEC):
     return out
 
 
-def read_routes(ipr, label, links):
+def read_routes(netlink_socket, label, links):
     with netlink_errors(label, 'list routes'):
-        msgs = ipr.route('dump', family=socket.AF_INET, table=MAIN_TABLE)
+        msgs = netlink_socket.route('dump', family=socket.AF_INET, table=MAIN_TABLE)
     return route_entries([_msg_view(m) for m in msgs], {index: info['name'] for index, info in links.items()})
 
 
-def read_nsid(ipr, label, fd):
-    """The id the namespace of ``ipr`` gives the namespace open as ``fd`` (None when it has none)."""
+def read_nsid(netlink_socket, label, fd):
+    """The id the namespace of ``netlink_socket`` gives the namespace open as ``fd`` (None when it has none)."""
     with netlink_errors(label, 'look up the id of the bridges\' namespace'):
-        answer = ipr.get_netnsid(fd=fd)
+        answer = netlink_socket.get_netnsid(fd=fd)
     nsid = answer.get('nsid') if answer else None
     return None if nsid in NSID_NOT_ASSIGNED else nsid

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import traceback
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
 from ansible.module_utils.common.respawn import has_respawned, probe_interpreters_for_module, respawn_module
 
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (
@@ -54,6 +55,16 @@ def run_module(module, body):
     module.exit_json(**result)
 
 
+def run_impl(impl):
+    """main() of a module whose code lives in module_utils/_<module>_impl.py, so that host_network can run it too.
+
+    ``impl.module_spec()`` returns the module's AnsibleModule keyword arguments; ``impl.run(module, netlink)`` does
+    one run and returns the result. ``module`` needs only ``params``, ``check_mode`` and ``warn()``.
+    """
+    module = AnsibleModule(supports_check_mode=True, **impl.module_spec())
+    run_module(module, lambda netlink: impl.run(module, netlink))
+
+
 class PartModule:
     """What a reconciler needs of AnsibleModule, for one part of linuxnet.container.host_network.
 
@@ -76,4 +87,6 @@ def validate_part(name, spec, params):
     spec = dict(spec)
     validator = ArgumentSpecValidator(spec.pop('argument_spec'), **spec)
     result = validator.validate(params)
-    return result.validated_parameters, ['%s: %s' % (name, message) for message in result.error_messages]
+    messages = [('unsupported parameters: %s' if isinstance(error, UnsupportedError) else '%s') % error
+                for error in result.errors]
+    return result.validated_parameters, ['%s: %s' % (name, message) for message in messages]

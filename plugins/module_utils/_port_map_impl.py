@@ -2,11 +2,7 @@
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The port_map module's reconciler, shared by linuxnet.container.port_map and linuxnet.container.host_network.
-
-``module_spec()`` is the module's argument spec (AnsibleModule keyword arguments); ``run(module, netlink)`` does one
-run and returns its result dict. ``module`` needs only ``params``, ``check_mode`` and ``warn()``.
-"""
+"""linuxnet.container.port_map: its reconciler, module_spec() and run() (see _module.run_impl)."""
 
 from __future__ import annotations
 
@@ -137,9 +133,6 @@ class PortMapReconciler(Reconciler):
         self.final_maps = {}
         self._lookup = None
 
-    def _sysctl_path(self, key):
-        return sysctl_path(key)
-
     def read(self, desired):
         # Publishing a few ports without exclusive needs only those keys: read the table's rules
         # without the map contents and look the keys up one by one, so the cost does not grow
@@ -153,12 +146,12 @@ class PortMapReconciler(Reconciler):
             table = nft.TableState(self._lookup.table_objects() if targeted else nft.list_table('ip', TABLE))
             for key in desired['sysctls'] if desired is not ABSENT else []:
                 try:
-                    with open(self._sysctl_path(key)) as handle:
+                    with open(sysctl_path(key)) as handle:
                         sysctls[key] = handle.read().strip()
                 except FileNotFoundError:
                     sysctls[key] = None
-                    if key in desired['expected']:
-                        with open(self._sysctl_path(desired['expected'][key])) as handle:
+                    if key in desired['expected']:  # a bridge an earlier task creates starts with conf.default's value
+                        with open(sysctl_path(DEFAULT_ROUTE_LOCALNET)) as handle:
                             sysctls[key] = handle.read().strip()
             if targeted and table.owned:
                 self._look_up(table, desired['maps'])
@@ -263,8 +256,11 @@ class PortMapReconciler(Reconciler):
 
     def _sysctl(self, key, value):
         with self.netlink.inside(self.ns):
-            with open(self._sysctl_path(key), 'w') as handle:
+            with open(sysctl_path(key), 'w') as handle:
                 handle.write(value)
+
+
+DEFAULT_ROUTE_LOCALNET = 'net.ipv4.conf.default.route_localnet'
 
 
 def sysctl_path(key):
@@ -275,7 +271,7 @@ def sysctl_path(key):
     return '/proc/sys/' + '/'.join(parts)
 
 
-def _bridges_towards(ipr, addresses, expect, ns):
+def _bridges_towards(dumper, addresses, expect, ns):
     """(name, expected) of the bridges the main routing table sends these addresses out of: a route and a link dump.
 
     Only bridges lead to containers; an uplink is never returned (route_localnet on it would open
@@ -285,9 +281,9 @@ def _bridges_towards(ipr, addresses, expect, ns):
     if not addresses:
         return []
     with netlink_errors('routing table', 'read'):
-        links = {link['index']: link for link in ipr.link('dump')}
+        links = {link['index']: link for link in dumper.link('dump')}
         routes = []
-        for route in ipr.route('dump', family=2, table=254):
+        for route in dumper.route('dump', family=2, table=254):
             oif = route.get('RTA_OIF') or route.get('oif')
             if oif:
                 dst = route.get('RTA_DST') or route.get('dst') or '0.0.0.0'
@@ -326,17 +322,17 @@ def _desired(params, netlink, ns, expect):
         maps = build_maps(entries)
     except PortError as err:
         raise LinuxnetError(str(err))
-    sysctls, expected = {}, {}
+    sysctls, expected = {}, set()
     if params['state'] == 'present':
         if params['forwarding']:
             sysctls['net.ipv4.ip_forward'] = '1'
         local_targets = sorted({target[0] for key, (target, _label_) in maps.items()
                                 if key[0] == ANY or ipaddress.IPv4Address(key[0]) in LOOPBACK})
-        for ifname, virtual in _bridges_towards(netlink.ipr(ns), local_targets, expect, ns):
+        for ifname, virtual in _bridges_towards(netlink.dumper(ns), local_targets, expect, ns):
             sysctls['net.ipv4.conf.%s.route_localnet' % ifname] = '1'
             if virtual:
-                expected['net.ipv4.conf.%s.route_localnet' % ifname] = 'net.ipv4.conf.default.route_localnet'
-    # expected: keys of bridges an earlier task creates (check mode); they will start with conf.default's value
+                expected.add('net.ipv4.conf.%s.route_localnet' % ifname)
+    # expected: keys of bridges an earlier task creates (check mode)
     return {'state': params['state'], 'exclusive': params['exclusive'], 'maps': maps, 'sysctls': sysctls,
             'expected': expected}
 

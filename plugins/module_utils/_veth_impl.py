@@ -2,11 +2,7 @@
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The veth module's reconciler, shared by linuxnet.container.veth and linuxnet.container.host_network.
-
-``module_spec()`` is the module's argument spec (AnsibleModule keyword arguments); ``run(module, netlink)`` does one
-run and returns its result dict. ``module`` needs only ``params``, ``check_mode`` and ``warn()``.
-"""
+"""linuxnet.container.veth: its reconciler, module_spec() and run() (see _module.run_impl)."""
 
 from __future__ import annotations
 

@@ -169,15 +169,12 @@ restored_sysctls:
     net.ipv4.ip_forward: "0"
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.linuxnet.container.plugins.module_utils._docker_isolation_impl import module_spec, run
-from ansible_collections.linuxnet.container.plugins.module_utils._module import run_module
+from ansible_collections.linuxnet.container.plugins.module_utils import _docker_isolation_impl
+from ansible_collections.linuxnet.container.plugins.module_utils._module import run_impl
 
 
 def main():
-    module = AnsibleModule(supports_check_mode=True, **module_spec())
-    run_module(module, lambda netlink: run(module, netlink))
+    run_impl(_docker_isolation_impl)
 
 
 if __name__ == '__main__':

@@ -177,10 +177,6 @@ PARTS = (
 )
 
 
-class PartFailed(LinuxnetError):
-    """A part's error, with the results of the parts that ran before it."""
-
-
 def converge(module, netlink):
     todo, errors = [], []
     for name, impl in PARTS:
@@ -191,23 +187,22 @@ def converge(module, netlink):
         todo.append((name, impl, params))
     if errors:
         raise LinuxnetError('invalid arguments, nothing was changed: %s' % '; '.join(errors))
-    results, diffs = {}, []
+    results, diffs, changed = {}, [], False
     for name, impl, params in todo:
         part = PartModule(name, params, module.check_mode, module.warn)
         try:
             result = impl.run(part, netlink)
         except LinuxnetError as err:
-            raise PartFailed('%s: %s' % (name, err.msg), failed_part=name, parts=results,
-                             changed=any(r['changed'] for r in results.values()), **err.details)
+            raise LinuxnetError('%s: %s' % (name, err.msg), failed_part=name, parts=results, changed=changed, **err.details)
         except Exception as err:  # pylint: disable=broad-except
-            raise PartFailed('%s: unexpected error: %s: %s' % (name, type(err).__name__, err), failed_part=name,
-                             parts=results, changed=any(r['changed'] for r in results.values()),
-                             exception=traceback.format_exc())
+            raise LinuxnetError('%s: unexpected error: %s: %s' % (name, type(err).__name__, err), failed_part=name,
+                                parts=results, changed=changed, exception=traceback.format_exc())
         diff = result.pop('diff', None)
         if result['changed'] and diff:
             diffs.append(dict(diff, before_header=name, after_header=name))
+        changed = changed or result['changed']
         results[name] = result
-    out = {'changed': any(r['changed'] for r in results.values()), 'parts': results}
+    out = {'changed': changed, 'parts': results}
     # Only in diff mode: at 500 containers the before/after of every object is most of the result.
     if module._diff:  # pylint: disable=protected-access
         out['diff'] = diffs

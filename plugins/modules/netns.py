@@ -213,15 +213,12 @@ actions:
   sample: ["create network namespace test1", "set net.ipv4.ip_forward=1 in network namespace router"]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.linuxnet.container.plugins.module_utils._netns_impl import module_spec, run
-from ansible_collections.linuxnet.container.plugins.module_utils._module import run_module
+from ansible_collections.linuxnet.container.plugins.module_utils import _netns_impl
+from ansible_collections.linuxnet.container.plugins.module_utils._module import run_impl
 
 
 def main():
-    module = AnsibleModule(supports_check_mode=True, **module_spec())
-    run_module(module, lambda netlink: run(module, netlink))
+    run_impl(_netns_impl)
 
 
 if __name__ == '__main__':
