@@ -287,7 +287,7 @@ def brief_link(msg):
 
 
 def read_links(netlink_socket, label):
-    """{index: brief link} of the namespace of ``netlink_socket`` (a Netlink dumper or IPRoute): one dump."""
+    """{index: brief link} of the namespace of ``netlink_socket`` (a Netlink channel or IPRoute): one dump."""
     with netlink_errors(label, 'list links'):
         return {msg['index']: brief_link(msg) for msg in netlink_socket.link('dump')}
 

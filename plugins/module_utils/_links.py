@@ -63,29 +63,48 @@ def raise_fd_limit():
         pass
 
 
+def nla_slots(msg):
+    """{NLA name: pyroute2 nla_slot} of a decoded message, first of each name. One pass over the attributes, each
+    value decoded when asked for: msg.get() scans every attribute of a link (about 45) per name it looks up."""
+    slots = {}
+    for slot in msg['attrs']:
+        slots.setdefault(slot.name, slot)
+    return slots
+
+
+def _value(slots, name):
+    slot = slots.get(name)
+    return None if slot is None else slot.value
+
+
 def _link_info(msg):
-    kind = msg.get(('linkinfo', 'kind'))
+    attrs = nla_slots(msg)
+    linkinfo = _value(attrs, 'IFLA_LINKINFO')
+    info_attrs = nla_slots(linkinfo) if linkinfo is not None else {}
+    kind = _value(info_attrs, 'IFLA_INFO_KIND')
     info = {
         'index': msg['index'],
-        'name': msg.get('ifname'),
+        'name': _value(attrs, 'IFLA_IFNAME'),
         'kind': kind,
-        'mac': (msg.get('address') or '').lower() or None,
-        'mtu': msg.get('mtu'),
+        'mac': (_value(attrs, 'IFLA_ADDRESS') or '').lower() or None,
+        'mtu': _value(attrs, 'IFLA_MTU'),
         'up': bool(msg['flags'] & IFF_UP),
-        'alias': msg.get('ifalias'),
-        'master_index': msg.get('master') or None,
-        'link': msg.get('link'),
-        'link_netnsid': msg.get('link_netnsid'),
+        'alias': _value(attrs, 'IFLA_IFALIAS'),
+        'master_index': _value(attrs, 'IFLA_MASTER') or None,
+        'link': _value(attrs, 'IFLA_LINK'),
+        'link_netnsid': _value(attrs, 'IFLA_LINK_NETNSID'),
     }
     # Hairpin mode of a bridge port (IFLA_BRPORT_MODE in the bridge_slave data the dump carries); None when the
-    # link is not a bridge port. pyroute2 0.9 resolves this path by the full NLA names only.
-    if msg.get(('IFLA_LINKINFO', 'IFLA_INFO_SLAVE_KIND')) == 'bridge':
-        info['hairpin'] = bool(msg.get(('IFLA_LINKINFO', 'IFLA_INFO_SLAVE_DATA', 'IFLA_BRPORT_MODE')))
+    # link is not a bridge port.
+    if _value(info_attrs, 'IFLA_INFO_SLAVE_KIND') == 'bridge':
+        slave = _value(info_attrs, 'IFLA_INFO_SLAVE_DATA')
+        info['hairpin'] = bool(slave is not None and slave.get_attr('IFLA_BRPORT_MODE'))
     else:
         info['hairpin'] = None
     if kind == 'bridge':
-        info['stp'] = bool(msg.get(('linkinfo', 'data', 'IFLA_BR_STP_STATE')))
-        info['vlan_filtering'] = bool(msg.get(('linkinfo', 'data', 'IFLA_BR_VLAN_FILTERING')))
+        data = _value(info_attrs, 'IFLA_INFO_DATA')
+        info['stp'] = bool(data is not None and data.get_attr('IFLA_BR_STP_STATE'))
+        info['vlan_filtering'] = bool(data is not None and data.get_attr('IFLA_BR_VLAN_FILTERING'))
     return info
 
 
@@ -121,10 +140,6 @@ class NsView:
         self._routes = None
 
     @property
-    def ipr(self):
-        return self.netlink.ipr(self.ref)
-
-    @property
     def virtual(self):
         """True for a namespace that does not exist yet but an earlier task of this run creates (check mode)."""
         return self.expect is not None and self.expect.virtual(self.ref)
@@ -136,7 +151,7 @@ class NsView:
         msgs = []
         if not self.virtual:
             with netlink_errors(where(self.ref), 'list links'):
-                msgs = self.netlink.dumper(self.ref).link('dump')
+                msgs = self.netlink.channel(self.ref).link('dump')
         self._links, self._by_index = {}, {}
         for msg in msgs:
             info = self._link_record(msg)
@@ -172,7 +187,7 @@ class NsView:
             msgs = []
             if not self.virtual:
                 with netlink_errors(where(self.ref), 'list addresses'):
-                    msgs = self.netlink.dumper(self.ref).addr('dump')
+                    msgs = self.netlink.channel(self.ref).addr('dump')
             for msg in msgs:
                 text = '%s/%d' % (msg.get('address'), msg['prefixlen'])
                 iface = ipaddress.ip_interface(text)
@@ -188,7 +203,7 @@ class NsView:
             msgs = []
             if not self.virtual:
                 with netlink_errors(where(self.ref), 'list routes'):
-                    msgs = self.netlink.dumper(self.ref).route('dump', family=socket.AF_UNSPEC)
+                    msgs = self.netlink.channel(self.ref).route('dump', family=socket.AF_UNSPEC, table=MAIN_TABLE)
             for msg in msgs:
                 if msg.get('table') != MAIN_TABLE or msg['proto'] in _AUTO_PROTOCOLS or msg.get('oif') is None:
                     continue
@@ -218,31 +233,47 @@ class Views:
 
 
 class Writer:
-    """Every change to links goes through here: one place that names the object on error and counts writes."""
+    """Every change to links goes through here: one place that names the object on error and counts writes.
+
+    Link, address and route writes are pipelined on the namespace's Channel (see _netlink.Channel): a call returns
+    once the kernel executed the request, and its error, if any, is raised by :meth:`flush` (the Reconciler
+    flushes after applying a plan) or by the next request that waits for an answer.
+    """
 
     def __init__(self, netlink):
         self.netlink = netlink
         self.count = 0
 
-    def _call(self, ref, obj, action, method, *args, **kwargs):
+    def _call(self, ref, obj, action, method, command, echo=False, wait=False, **kwargs):
         self.count += 1
-        with netlink_errors('%s in %s' % (obj, where(ref)), action):
-            return getattr(self.netlink.ipr(ref), method)(*args, **kwargs)
+        label = '%s in %s' % (obj, where(ref))
+        if method in ('link', 'addr', 'route'):
+            answer = self.netlink.channel(ref).write(method, command, kwargs, label, action, echo=echo)
+            if wait:
+                self.netlink.flush()
+            return answer
+        with netlink_errors(label, action):
+            return getattr(self.netlink.ipr(ref), method)(command, **kwargs)
+
+    def flush(self):
+        self.netlink.flush()
 
     def index(self, ref, name):
         """Index of a link just created (a read: not counted)."""
         with netlink_errors('%s in %s' % (name, where(ref)), 'look up'):
-            return self.netlink.ipr(ref).link('get', ifname=name)[0]['index']
+            return self.netlink.channel(ref).get('link', {'ifname': name})[0]['index']
 
-    def link_add(self, ref, name, action, **kwargs):
-        return self._call(ref, name, action, 'link', 'add', ifname=name, **kwargs)
+    def link_add(self, ref, name, action, echo=False, **kwargs):
+        """Create a link; with ``echo``, wait and return the kernel's RTM_NEWLINK of it (its index, its peer's)."""
+        return self._call(ref, name, action, 'link', 'add', echo=echo, ifname=name, **kwargs)
 
-    def link_set(self, ref, name, index, action, **kwargs):
-        return self._call(ref, name, action, 'link', 'set', index=index, **kwargs)
+    def link_set(self, ref, name, index, action, wait=False, **kwargs):
+        """Change a link; with ``wait``, its error (if any) is raised here rather than by the next flush."""
+        return self._call(ref, name, action, 'link', 'set', wait=wait, index=index, **kwargs)
 
     def brport_set(self, ref, name, index, action, **kwargs):
         """Bridge port settings (IFLA_INFO_SLAVE_DATA of kind bridge_slave), like mode=1 for hairpin on."""
-        return self._call(ref, name, action, 'brport', 'set', index=index, **kwargs)
+        return self._call(ref, name, action, 'link', 'set', index=index, kind='bridge_slave', **kwargs)
 
     def link_del(self, ref, name, index):
         return self._call(ref, name, 'delete', 'link', 'del', index=index)

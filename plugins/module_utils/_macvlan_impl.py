@@ -135,7 +135,7 @@ class MacvlanReconciler(Reconciler):
             fd = os.open(other.path or HOME_NS, os.O_RDONLY)
             try:
                 with netlink_errors(where(ref), 'look up the id of %s' % where(other)):
-                    reply = self.netlink.ipr(ref).get_netnsid(fd=fd)
+                    reply = self.netlink.channel(ref).get_netnsid(fd=fd)
             finally:
                 os.close(fd)
             nsid = reply.get('nsid') if reply else None
@@ -386,7 +386,7 @@ class MacvlanReconciler(Reconciler):
 
         def create():
             if not elsewhere:
-                writer.link_add(ref, name, 'create macvlan on parent %s' % want['parent'], **settings)
+                writer.link_add(ref, name, 'create macvlan on parent %s' % want['parent'], echo=True, **settings)
                 cell['name'] = name
                 return
             fd = open_ns_fd(ref)
@@ -394,7 +394,7 @@ class MacvlanReconciler(Reconciler):
                 action = 'create macvlan in %s on parent %s' % (where(ref), want['parent'])
                 if not (clash and self.rename_after_create):
                     try:
-                        writer.link_add(pref, name, action, net_ns_fd=fd, **settings)
+                        writer.link_add(pref, name, action, echo=True, net_ns_fd=fd, **settings)
                         cell['name'] = name
                         return
                     except LinuxnetError as err:
@@ -403,7 +403,7 @@ class MacvlanReconciler(Reconciler):
                         self.rename_after_create = True
                 temp = temporary_name(key)
                 writer.link_add(pref, temp, action + ' (as %s: this kernel checks the name in %s)' % (temp, where(pref)),
-                                net_ns_fd=fd, **settings)
+                                echo=True, net_ns_fd=fd, **settings)
                 cell['name'] = temp
             finally:
                 os.close(fd)
@@ -424,7 +424,8 @@ class MacvlanReconciler(Reconciler):
                 writer.link_set(ref, name, index, words, ifalias=TAG, **extra)
                 return
             try:
-                writer.link_set(ref, name, index, 'rename %s to %s, %s' % (cell['name'], name, words), ifname=name, ifalias=TAG, **extra)
+                writer.link_set(ref, name, index, 'rename %s to %s, %s' % (cell['name'], name, words), wait=True, ifname=name,
+                                ifalias=TAG, **extra)
             except LinuxnetError:
                 writer.link_del(ref, cell['name'], index)  # leave no half-made link behind
                 raise

@@ -115,7 +115,7 @@ class NetnsReconciler(Reconciler):
         if not ref.exists():
             return ABSENT
         with netlink_errors('network namespace %s' % name, 'read'):
-            links = self.netlink.dumper(ref).link('dump')
+            links = self.netlink.channel(ref).link('dump')
         lo = next((link for link in links if link.get('ifname') == 'lo'), None)
         state = {
             'name': name,
@@ -263,13 +263,11 @@ class NetnsReconciler(Reconciler):
         bind_named_netns(name, target)
 
     def _lo_up(self, name, tag):
-        ipr = self.netlink.ipr(name)
-        with netlink_errors('lo in network namespace %s' % name, 'bring up'):
-            # The loopback device is the first one a namespace registers: its index is always 1 (LOOPBACK_IFINDEX).
-            if tag:
-                ipr.link('set', index=LOOPBACK_IFINDEX, state='up', ifalias=TAG)
-            else:
-                ipr.link('set', index=LOOPBACK_IFINDEX, state='up')
+        # The loopback device is the first one a namespace registers: its index is always 1 (LOOPBACK_IFINDEX).
+        settings = {'index': LOOPBACK_IFINDEX, 'state': 'up'}
+        if tag:
+            settings['ifalias'] = TAG
+        self.netlink.channel(name).write('link', 'set', settings, 'lo in network namespace %s' % name, 'bring up')
 
     def _set_sysctls(self, name, values, paths):
         with self.netlink.inside(name):

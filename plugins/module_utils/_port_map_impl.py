@@ -271,7 +271,7 @@ def sysctl_path(key):
     return '/proc/sys/' + '/'.join(parts)
 
 
-def _bridges_towards(dumper, addresses, expect, ns):
+def _bridges_towards(channel, addresses, expect, ns):
     """(name, expected) of the bridges the main routing table sends these addresses out of: a route and a link dump.
 
     Only bridges lead to containers; an uplink is never returned (route_localnet on it would open
@@ -281,9 +281,9 @@ def _bridges_towards(dumper, addresses, expect, ns):
     if not addresses:
         return []
     with netlink_errors('routing table', 'read'):
-        links = {link['index']: link for link in dumper.link('dump')}
+        links = {link['index']: link for link in channel.link('dump')}
         routes = []
-        for route in dumper.route('dump', family=2, table=254):
+        for route in channel.route('dump', family=2, table=254):
             oif = route.get('RTA_OIF') or route.get('oif')
             if oif:
                 dst = route.get('RTA_DST') or route.get('dst') or '0.0.0.0'
@@ -328,7 +328,7 @@ def _desired(params, netlink, ns, expect):
             sysctls['net.ipv4.ip_forward'] = '1'
         local_targets = sorted({target[0] for key, (target, _label_) in maps.items()
                                 if key[0] == ANY or ipaddress.IPv4Address(key[0]) in LOOPBACK})
-        for ifname, virtual in _bridges_towards(netlink.dumper(ns), local_targets, expect, ns):
+        for ifname, virtual in _bridges_towards(netlink.channel(ns), local_targets, expect, ns):
             sysctls['net.ipv4.conf.%s.route_localnet' % ifname] = '1'
             if virtual:
                 expected.add('net.ipv4.conf.%s.route_localnet' % ifname)

@@ -101,6 +101,8 @@ class Reconciler:
         if plan and not self.check_mode:
             for change in plan.changes:
                 change.apply()
+            if self.netlink is not None:
+                self.netlink.flush()  # pipelined writes: their errors surface here at the latest
             fresh = self.read_after(desired, plan.keys)
             if fresh is None:
                 after = self.read(desired)

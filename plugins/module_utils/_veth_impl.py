@@ -81,7 +81,7 @@ class VethReconciler(Reconciler):
             with netlink_errors('network namespace %s' % view_b.ref.label, 'identify'):
                 if fd is None:
                     fd = open_ns_fd_home()
-                answer = self.netlink.dumper(view_a.ref).get_netnsid(fd=fd)
+                answer = self.netlink.channel(view_a.ref).get_netnsid(fd=fd)
         finally:
             if fd is not None:
                 os.close(fd)
@@ -233,13 +233,17 @@ class VethReconciler(Reconciler):
             if up:
                 extra.update(flags=1, change=1)
             try:
-                writer.link_add(a['ref'], a['name'], 'create veth pair with peer %s' % _end_label(b), kind='veth', peer=peer, **extra)
+                echo = writer.link_add(a['ref'], a['name'], 'create veth pair with peer %s' % _end_label(b), echo=True,
+                                       kind='veth', peer=peer, **extra)
             finally:
                 if fd is not None:
                     os.close(fd)
-            index_a = writer.index(a['ref'], a['name'])
+            # The kernel's echo of the new end (NLM_F_ECHO, Linux 6.3+) carries its index and, as IFLA_LINK, its
+            # peer's; older kernels do not echo a new link: look both up.
+            mine = [msg for msg in echo or () if msg.get('ifname') == a['name'] and msg.get('link')]
+            index_a = mine[0]['index'] if mine else writer.index(a['ref'], a['name'])
             writer.link_set(a['ref'], a['name'], index_a, 'tag', ifalias=TAG)
-            index_b = writer.index(b['ref'], b['name'])
+            index_b = mine[0].get('link') if mine else writer.index(b['ref'], b['name'])
             settings = {'ifalias': TAG}
             if up:
                 settings['state'] = 'up'

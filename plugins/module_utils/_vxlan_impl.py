@@ -107,7 +107,7 @@ class VxlanReconciler(Reconciler):
             fd = os.open(path, os.O_RDONLY)
             try:
                 with netlink_errors(where(ref), 'look up the id of %s' % where(underlay)):
-                    reply = self.netlink.ipr(ref).get_netnsid(fd=fd)
+                    reply = self.netlink.channel(ref).get_netnsid(fd=fd)
             finally:
                 os.close(fd)
             nsid = reply.get('nsid') if reply else None
@@ -116,7 +116,7 @@ class VxlanReconciler(Reconciler):
 
     def _get_link(self, ref, name):
         try:
-            return self.netlink.ipr(ref).link('get', ifname=name)[0]
+            return self.netlink.channel(ref).get('link', {'ifname': name})[0]
         except NetlinkError as err:
             if is_gone(err):
                 return None

@@ -339,13 +339,13 @@ def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfa
             if not cref.exists() or _stat_key(cref.path) == home_key:
                 continue
             try:
-                dumper = netlink.dumper(cref)
-                links = inspect.read_links(dumper, 'network namespace %s' % name)
+                channel = netlink.channel(cref)
+                links = inspect.read_links(channel, 'network namespace %s' % name)
                 raw = []
                 if inspect.candidate_links(host_links, bridges, links):
-                    nsid = inspect.read_nsid(dumper, 'network namespace %s' % name, bridge_fd)
+                    nsid = inspect.read_nsid(channel, 'network namespace %s' % name, bridge_fd)
                     raw = inspect.match_endpoints(host_links, bridges, name, links, nsid)
-                addrs = inspect.read_addresses(dumper, 'network namespace %s' % name) if raw or interfaces is not None else {}
+                addrs = inspect.read_addresses(channel, 'network namespace %s' % name) if raw or interfaces is not None else {}
                 if interfaces is not None:
                     interfaces.extend({'container': name, 'ifname': link['name'], 'kind': link['kind'], 'mac': link['mac'],
                                        'addresses': inspect.sorted_addresses(addrs.get(index, []))}
@@ -371,11 +371,11 @@ def gather(netlink, params):
         return {'networks': [inspect.network_inspect(net, None, [], [], flags) for net in networks],
                 'endpoints': [], 'routes': [], 'ports': {}, 'links': [], 'tables': [], 'warnings': warnings}
     label = 'the host namespace' if ref.is_host else 'network namespace %s' % ref.label
-    dumper = netlink.dumper(ref)
-    host_links = inspect.read_links(dumper, label)
+    channel = netlink.channel(ref)
+    host_links = inspect.read_links(channel, label)
     by_name = {info['name']: info for info in host_links.values()}
-    bridge_addrs = inspect.read_addresses(dumper, label, family=2)
-    routes = inspect.read_routes(dumper, label, host_links)
+    bridge_addrs = inspect.read_addresses(channel, label, family=2)
+    routes = inspect.read_routes(channel, label, host_links)
 
     reported = []
     for net in networks:

@@ -54,13 +54,13 @@ def test_a_file_that_is_not_a_namespace_is_refused(tmp_path):
             netlink.ipr(str(plain))
 
 
-def test_the_dumper_reads_what_iproute_reads(lab2):
-    """Dumper (plain socket, pyroute2's decoder) returns the same links, addresses and routes as IPRoute."""
+def test_the_channel_reads_what_iproute_reads(lab2):
+    """Channel (plain socket, pyroute2's decoder) returns the same links, addresses and routes as IPRoute."""
     pid = lab2.pid('docker-node1')
     spec = 'pid:%d' % pid
     with Netlink() as netlink:
-        ipr, dumper = netlink.ipr(spec), netlink.dumper(spec)
-        assert dumper is netlink.dumper(spec)  # cached per namespace
+        ipr, channel = netlink.ipr(spec), netlink.channel(spec)
+        assert channel is netlink.channel(spec)  # cached per namespace
 
         def links(source):
             return sorted((m['index'], m.get('ifname'), m.get(('linkinfo', 'kind')), m.get('address'), m.get('mtu'))
@@ -73,19 +73,19 @@ def test_the_dumper_reads_what_iproute_reads(lab2):
             return sorted((m['family'], str(m.get('dst')), m['dst_len'], str(m.get('gateway')), m.get('oif'), m.get('table'))
                           for m in source.route('dump', **kw))
 
-        assert links(dumper) == links(ipr) and len(links(dumper)) == 2
-        assert addrs(dumper) == addrs(ipr)
-        assert addrs(dumper, family=2) == addrs(ipr, family=2) and len(addrs(dumper, family=2)) == 2
-        assert routes(dumper, family=0) == routes(ipr, family=0)
-        main = routes(dumper, family=2, table=254)
+        assert links(channel) == links(ipr) and len(links(channel)) == 2
+        assert addrs(channel) == addrs(ipr)
+        assert addrs(channel, family=2) == addrs(ipr, family=2) and len(addrs(channel, family=2)) == 2
+        assert routes(channel, family=0) == routes(ipr, family=0)
+        main = routes(channel, family=2, table=254)
         assert main == routes(ipr, family=2, table=254)
         assert main and all(route[5] == 254 for route in main)
         assert any(route[1] == 'None' and route[3] != 'None' for route in main)  # the default route via the router
         # The id the lab host gives this process's namespace: the same answer both ways (None when it has none).
         home = os.open('/proc/self/ns/net', os.O_RDONLY)
         try:
-            assert dumper.get_netnsid(fd=home) == ipr.get_netnsid(fd=home)
+            assert channel.get_netnsid(fd=home) == ipr.get_netnsid(fd=home)
         finally:
             os.close(home)
         netlink.forget(spec)
-        assert netlink.dumper(spec) is not dumper
+        assert netlink.channel(spec) is not channel

@@ -10,10 +10,11 @@ import errno
 import os
 
 import pytest
+from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
 from ansible_collections.linuxnet.container.plugins.module_utils._expect import Expect, argument_spec, parse_expect
 from ansible_collections.linuxnet.container.plugins.module_utils._links import NsView, Views
-from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef, NetlinkError
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef, NetlinkError, explain
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG
 from ansible_collections.linuxnet.container.plugins.module_utils import _bridge_impl as br
 from ansible_collections.linuxnet.container.plugins.module_utils import _macvlan_impl as mv
@@ -84,21 +85,46 @@ def test_placeholders_for_missing_links_only_with_negative_indices():
 
 # -- an in-memory kernel --------------------------------------------------------------------------------------------
 
-class Msg(dict):
-    def get(self, key, default=None):
-        if isinstance(key, tuple):
-            return self.get('_paths', {}).get(key, default)
-        return dict.get(self, key, default)
+def link_msg(index, ifname, address, mtu, flags, ifalias=None, master=None, link=None, link_netnsid=None, kind=None,
+             info_data=None, ifi_type=1):
+    """An RTM_NEWLINK as the kernel sends it: a real pyroute2 ifinfmsg, encoded and decoded again."""
+    msg = ifinfmsg()
+    msg['index'], msg['flags'], msg['ifi_type'] = index, flags, ifi_type
+    attrs = [('IFLA_IFNAME', ifname), ('IFLA_ADDRESS', address), ('IFLA_MTU', mtu)]
+    for name, value in (('IFLA_IFALIAS', ifalias), ('IFLA_MASTER', master), ('IFLA_LINK', link),
+                        ('IFLA_LINK_NETNSID', link_netnsid)):
+        if value is not None:
+            attrs.append((name, value))
+    if kind is not None:
+        linkinfo = [('IFLA_INFO_KIND', kind)]
+        if info_data:
+            linkinfo.append(('IFLA_INFO_DATA', {'attrs': info_data}))
+        attrs.append(('IFLA_LINKINFO', {'attrs': linkinfo}))
+    msg['attrs'] = attrs
+    msg.encode()
+    decoded = ifinfmsg(msg.data)
+    decoded.decode()
+    return decoded
 
 
 class FakeIPR:
     def __init__(self, kernel, path):
         self.kernel, self.path = kernel, path
 
+    def write(self, mode, command, kwargs, obj, action, echo=False):
+        """Channel.write: the IPRoute-style call, its error raised as the Channel raises it."""
+        try:
+            answer = getattr(self, mode)(command, **kwargs)
+        except OSError as err:
+            raise LinuxnetError(explain(err, obj, action), errno=err.errno)
+        return answer if echo else None
+
+    def get(self, mode, kwargs):
+        return getattr(self, mode)('get', **kwargs)
+
     def _msg(self, link):
-        return Msg(index=link['index'], ifname=link['name'], address=link['mac'], mtu=link['mtu'], flags=int(link['up']),
-                   ifi_type=1, ifalias=link['alias'], master=link.get('master'), link=None, link_netnsid=None,
-                   _paths={('linkinfo', 'kind'): link['kind']})
+        return link_msg(link['index'], link['name'], link['mac'], link['mtu'], int(link['up']), ifalias=link['alias'],
+                        master=link.get('master'), kind=link['kind'])
 
     def link(self, command, **kw):
         links = self.kernel.ns[self.path]
@@ -143,9 +169,12 @@ class FakeNetlink:
     def ref(self, spec):
         return spec if isinstance(spec, NamespaceRef) else NamespaceRef(spec)
 
-    def dumper(self, spec=None):
-        """Dumps go through the same fake socket (the real Netlink has a cheaper one for them)."""
+    def channel(self, spec=None):
+        """Dumps, gets and writes go through the same fake socket (the real Netlink's Channel speaks netlink)."""
         return self.ipr(spec)
+
+    def flush(self):
+        """The fake socket answers every write at once: nothing is ever pending."""
 
     def ipr(self, spec=None):
         ref = self.ref(spec)

@@ -9,8 +9,9 @@ import errno
 import os
 
 import pytest
+from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
-from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef, explain
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG, validate_ifname
 from ansible_collections.linuxnet.container.plugins.module_utils import _macvlan_impl as mv
 
@@ -131,6 +132,28 @@ def test_temporary_name_is_a_valid_stable_name():
 
 # -- planning and applying against an in-memory kernel ---------------------------------------------------------
 
+def link_msg(index, ifname, address, mtu, flags, ifalias=None, master=None, link=None, link_netnsid=None, kind=None,
+             info_data=None, ifi_type=1):
+    """An RTM_NEWLINK as the kernel sends it: a real pyroute2 ifinfmsg, encoded and decoded again."""
+    msg = ifinfmsg()
+    msg['index'], msg['flags'], msg['ifi_type'] = index, flags, ifi_type
+    attrs = [('IFLA_IFNAME', ifname), ('IFLA_ADDRESS', address), ('IFLA_MTU', mtu)]
+    for name, value in (('IFLA_IFALIAS', ifalias), ('IFLA_MASTER', master), ('IFLA_LINK', link),
+                        ('IFLA_LINK_NETNSID', link_netnsid)):
+        if value is not None:
+            attrs.append((name, value))
+    if kind is not None:
+        linkinfo = [('IFLA_INFO_KIND', kind)]
+        if info_data:
+            linkinfo.append(('IFLA_INFO_DATA', {'attrs': info_data}))
+        attrs.append(('IFLA_LINKINFO', {'attrs': linkinfo}))
+    msg['attrs'] = attrs
+    msg.encode()
+    decoded = ifinfmsg(msg.data)
+    decoded.decode()
+    return decoded
+
+
 class Msg(dict):
     """Enough of a pyroute2 message: get() takes the tuple paths the code uses."""
 
@@ -169,6 +192,17 @@ class FakeIPR:
     def __init__(self, kernel, path):
         self.kernel, self.path = kernel, path
 
+    def write(self, mode, command, kwargs, obj, action, echo=False):
+        """Channel.write: the IPRoute-style call, its error raised as the Channel raises it."""
+        try:
+            answer = getattr(self, mode)(command, **kwargs)
+        except OSError as err:
+            raise LinuxnetError(explain(err, obj, action), errno=err.errno)
+        return answer if echo else None
+
+    def get(self, mode, kwargs):
+        return getattr(self, mode)('get', **kwargs)
+
     @property
     def links(self):
         return self.kernel.ns[self.path]['links']
@@ -177,12 +211,10 @@ class FakeIPR:
         nsid = None
         if link['link_ns'] is not None and link['link_ns'] != self.path:
             nsid = self.kernel.nsids[(self.path, link['link_ns'])]
-        paths = {('linkinfo', 'kind'): link['kind']}
-        if link['kind'] == 'macvlan':
-            paths[('linkinfo', 'data', 'IFLA_MACVLAN_MODE')] = link['mode']
+        info_data = [('IFLA_MACVLAN_MODE', link['mode'])] if link['kind'] == 'macvlan' else None
         flags = (1 if link['up'] else 0) | (8 if link['name'] == 'lo' else 0)
-        return Msg(index=link['index'], ifname=link['name'], address=link['mac'], mtu=link['mtu'], flags=flags,
-                   ifi_type=772 if link['name'] == 'lo' else 1, ifalias=link['alias'], link=link['link'], link_netnsid=nsid, _paths=paths)
+        return link_msg(link['index'], link['name'], link['mac'], link['mtu'], flags, ifalias=link['alias'], link=link['link'],
+                        link_netnsid=nsid, kind=link['kind'], info_data=info_data, ifi_type=772 if link['name'] == 'lo' else 1)
 
     def link(self, command, **kw):
         if command == 'dump':
@@ -251,9 +283,12 @@ class FakeNetlink:
     def ref(self, spec):
         return spec if isinstance(spec, NamespaceRef) else NamespaceRef(spec)
 
-    def dumper(self, spec=None):
-        """Dumps go through the same fake socket (the real Netlink has a cheaper one for them)."""
+    def channel(self, spec=None):
+        """Dumps, gets and writes go through the same fake socket (the real Netlink's Channel speaks netlink)."""
         return self.ipr(spec)
+
+    def flush(self):
+        """The fake socket answers every write at once: nothing is ever pending."""
 
     def ipr(self, spec=None):
         ref = self.ref(spec)
