@@ -185,6 +185,7 @@ SOL_NETLINK = 270
 NETLINK_GET_STRICT_CHK = 12
 SO_RCVBUFFORCE = 33
 RTEXT_FILTER_SKIP_STATS = 1 << 3
+RECV_SIZE = 1 << 16  # one datagram per recv: the kernel fills dump datagrams up to 32 KiB
 RCVBUF = 1 << 23  # room for the acknowledgements of thousands of pipelined writes (each skb takes ~1 KiB)
 
 # The request IPRoute sends for each write the collection makes: (message class, type, pyroute2 flag mode).
@@ -253,7 +254,7 @@ class Channel:
         when it asked for one, else its one answer); without ``seq``, until no write is pending."""
         out = []
         while seq is not None or self._pending:
-            for answer in self._marshal.parse(self._sock.recv(1 << 20)):
+            for answer in self._marshal.parse(self._sock.recv(RECV_SIZE)):
                 header = answer['header']
                 number = header['sequence_number']
                 if number in self._pending:

@@ -18,7 +18,8 @@ from ansible_collections.linuxnet.container.plugins.modules import host_network 
 
 class FakeModule:
     def __init__(self, params, check_mode=False, diff=False):
-        self.params = dict({name: None for name, _impl in hn.PARTS}, **params)
+        self.params = dict({name: None for name, _impl in hn.PARTS}, return_objects=True)
+        self.params.update(params)
         self.check_mode = check_mode
         self._diff = diff
         self.warnings = []
@@ -86,6 +87,15 @@ def test_diff_only_in_diff_mode_one_entry_per_changed_part(monkeypatch):
     assert 'diff' not in plain and plain['changed'] and sorted(plain['parts']) == ['bridge', 'docker_isolation']
     shown = hn.converge(FakeModule(args, diff=True), netlink=None)
     assert shown['diff'] == [{'before': {}, 'after': {'bridge': 'present'}, 'before_header': 'bridge', 'after_header': 'bridge'}]
+
+
+def test_without_objects_each_part_returns_changed_actions_and_counters(monkeypatch):
+    monkeypatch.setattr(dict(hn.PARTS)['veth'], 'run', lambda module, netlink: {
+        'changed': True, 'actions': ['create veth pair v'], 'netlink_writes': 6, 'pairs': [{'name': 'v'}], 'diff': {}})
+    args = {'veth': {'pairs': [{'name': 'v'}]}}
+    assert hn.converge(FakeModule(args), netlink=None)['parts']['veth']['pairs'] == [{'name': 'v'}]
+    slim = hn.converge(FakeModule(dict(args, return_objects=False)), netlink=None)
+    assert slim == {'changed': True, 'parts': {'veth': {'changed': True, 'actions': ['create veth pair v'], 'netlink_writes': 6}}}
 
 
 def test_part_warnings_carry_the_part_name():
