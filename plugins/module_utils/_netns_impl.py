@@ -17,6 +17,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._netlink import
     NamespaceRef,
     bind_named_netns,
     explain,
+    fan_out,
     list_named_netns,
     netns_identity,
     netlink_errors,
@@ -110,12 +111,13 @@ class NetnsReconciler(Reconciler):
                 values[dotted] = None  # write-only keys (e.g. route flush): always written
         return values
 
-    def _read_one(self, name, sysctl_keys, share=None):
+    def _read_one(self, name, sysctl_keys, share=None, netlink=None):
+        netlink = netlink or self.netlink
         ref = NamespaceRef(name)
         if not ref.exists():
             return ABSENT
         with netlink_errors('network namespace %s' % name, 'read'):
-            links = self.netlink.channel(ref).link('dump')
+            links = netlink.channel(ref).link('dump')
         lo = next((link for link in links if link.get('ifname') == 'lo'), None)
         state = {
             'name': name,
@@ -125,7 +127,7 @@ class NetnsReconciler(Reconciler):
             'links': sorted(link.get('ifname') for link in links if link.get('ifname') != 'lo'),
         }
         if sysctl_keys:
-            with self.netlink.inside(ref):
+            with netlink.inside(ref):
                 state['sysctls'] = self._read_sysctls(sysctl_keys)
         if share:
             same = netns_identity(share)
@@ -135,25 +137,24 @@ class NetnsReconciler(Reconciler):
             state['hosts_file'] = hosts
         return state
 
+    def _read_many(self, jobs):
+        """{name: state} of (name, sysctl keys, share) jobs, hundreds of namespaces shared between the CPUs."""
+        states = fan_out(self.netlink, lambda netlink, job: self._read_one(*job, netlink=netlink), jobs)
+        return {job[0]: state for job, state in zip(jobs, states)}
+
     def read(self, desired):
-        current = {}
-        for name, item in desired.items():
-            current[name] = self._read_one(name, item['sysctl_keys'], item['share'])
+        jobs = [(name, item['sysctl_keys'], item['share']) for name, item in desired.items()]
         if self.prune:
-            for name in list_named_netns():
-                if name in desired or validate_netns_name(name):
-                    continue
-                state = self._read_one(name, [])
-                if state is not ABSENT and state['owned']:
-                    current[name] = state
+            jobs.extend((name, [], None) for name in list_named_netns() if name not in desired and not validate_netns_name(name))
+        current = {}
+        for name, state in self._read_many(jobs).items():
+            if name in desired or (state is not ABSENT and state['owned']):
+                current[name] = state
         return current
 
     def read_after(self, desired, keys):
-        out = {}
-        for name in keys:
-            item = desired.get(name)
-            out[name] = self._read_one(name, item['sysctl_keys'], item['share']) if item else self._read_one(name, [])
-        return out
+        return self._read_many([(name, desired[name]['sysctl_keys'], desired[name]['share']) if name in desired else (name, [], None)
+                                for name in keys])
 
     def comparable(self, state):
         return {k: v for k, v in state.items() if k != 'links'}

@@ -103,6 +103,7 @@ class Reconciler:
                 change.apply()
             if self.netlink is not None:
                 self.netlink.flush()  # pipelined writes: their errors surface here at the latest
+                self.netlink.invalidate()  # and nothing read before the changes is reused after them
             fresh = self.read_after(desired, plan.keys)
             if fresh is None:
                 after = self.read(desired)

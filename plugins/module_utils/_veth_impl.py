@@ -89,6 +89,7 @@ class VethReconciler(Reconciler):
 
     def read(self, desired):
         views = Views(self.netlink, self.expect)
+        views.prefetch((end['ref'], end['name']) for want in desired.values() for end in (want['end'], want['peer']) if end is not None)
         current = {}
         for key, want in desired.items():
             a, b = want['end'], want['peer']

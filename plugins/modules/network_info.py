@@ -266,6 +266,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._module import 
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (
     LinuxnetError,
     NamespaceRef,
+    fan_out,
     list_named_netns,
     validate_netns_name,
 )
@@ -333,29 +334,39 @@ def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfa
         return found
     home_key = _stat_key(ref.path or _HOME_NS)
     bridge_fd = os.open(ref.path or _HOME_NS, os.O_RDONLY)
+
+    def scan(own, name):
+        """(endpoints, interfaces, warning) of one container: plain data, as a reading worker sends it back."""
+        cref = NamespaceRef(name)
+        endpoints, ifaces = [], []
+        try:
+            channel = own.channel(cref)
+            links = inspect.read_links(channel, 'network namespace %s' % name)
+            raw = []
+            if inspect.candidate_links(host_links, bridges, links):
+                nsid = inspect.read_nsid(channel, 'network namespace %s' % name, bridge_fd)
+                raw = inspect.match_endpoints(host_links, bridges, name, links, nsid)
+            addrs = inspect.read_addresses(channel, 'network namespace %s' % name) if raw or interfaces is not None else {}
+            if interfaces is not None:
+                ifaces = [{'container': name, 'ifname': link['name'], 'kind': link['kind'], 'mac': link['mac'],
+                           'addresses': inspect.sorted_addresses(addrs.get(index, []))}
+                          for index, link in sorted(links.items()) if link['name'] != 'lo']
+        except LinuxnetError as err:
+            return [], [], 'container %s skipped: %s' % (name, err.msg)
+        finally:
+            own.forget(cref)
+        endpoints = [inspect.endpoint_entry(ep, addrs.get(ep['index'], [])) for ep in raw]
+        return endpoints, ifaces, None
+
     try:
-        for name in names:
-            cref = NamespaceRef(name)
-            if not cref.exists() or _stat_key(cref.path) == home_key:
-                continue
-            try:
-                channel = netlink.channel(cref)
-                links = inspect.read_links(channel, 'network namespace %s' % name)
-                raw = []
-                if inspect.candidate_links(host_links, bridges, links):
-                    nsid = inspect.read_nsid(channel, 'network namespace %s' % name, bridge_fd)
-                    raw = inspect.match_endpoints(host_links, bridges, name, links, nsid)
-                addrs = inspect.read_addresses(channel, 'network namespace %s' % name) if raw or interfaces is not None else {}
-                if interfaces is not None:
-                    interfaces.extend({'container': name, 'ifname': link['name'], 'kind': link['kind'], 'mac': link['mac'],
-                                       'addresses': inspect.sorted_addresses(addrs.get(index, []))}
-                                      for index, link in sorted(links.items()) if link['name'] != 'lo')
-            except LinuxnetError as err:
-                warnings.append('container %s skipped: %s' % (name, err.msg))
-                continue
-            finally:
-                netlink.forget(cref)
-            found.extend(inspect.endpoint_entry(ep, addrs.get(ep['index'], [])) for ep in raw)
+        todo = [name for name in names if NamespaceRef(name).exists() and _stat_key(NamespaceRef(name).path) != home_key]
+        # Hundreds of containers: their namespaces are read by one process per CPU (_netlink.fan_out).
+        for endpoints, ifaces, warning in fan_out(netlink, scan, todo):
+            found.extend(endpoints)
+            if interfaces is not None:
+                interfaces.extend(ifaces)
+            if warning:
+                warnings.append(warning)
     finally:
         os.close(bridge_fd)
     return sorted(found, key=lambda e: (e['container'], e['ifname']))

@@ -183,3 +183,43 @@ def test_a_published_port_behind_a_bridge_with_a_dot_in_its_name(lab1, tmp_path)
                                      'port_map': {'state': 'absent'}}, tmp_path)
     assert status == 'ok', gone.get('msg')
     assert kernel_view(lab1, host) == before
+
+
+def test_hundreds_of_namespaces_are_read_by_parallel_workers(lab1, tmp_path):
+    """80 containers: netns, veth and network_info read their namespaces in forked workers (_netlink.fan_out, from
+    64 on, on a machine with two CPUs or more). What the workers read must be what the kernel holds: the post-apply check passes, the second run
+    writes nothing, network_info reports every endpoint as the kernel shows it, and two containers talk."""
+    host = next(iter(lab1.hosts))
+    before = kernel_view(lab1, host)
+    names = ['hm%03d' % n for n in range(80)]
+    pairs = [{'name': 'vethhm%03d' % n, 'master': 'br-hm', 'hairpin': True,
+              'peer': {'name': 'eth0', 'namespace': name, 'addresses': ['172.27.%d.%d/16' % ((n + 2) // 256, (n + 2) % 256)],
+                       'mac_from_ip': True, 'routes': [{'dst': 'default', 'gateway': '172.27.0.1'}]}}
+             for n, name in enumerate(names)]
+    args = {'netns': {'namespaces': [{'name': name} for name in names], 'prune': True},
+            'bridge': {'bridges': [{'name': 'br-hm', 'addresses': ['172.27.0.1/16']}]},
+            'veth': {'pairs': pairs}}
+    status, real = call(lab1, host, args, tmp_path)
+    assert status == 'ok', real.get('msg')
+    assert real['changed'] and len(real['parts']['veth']['pairs']) == 80
+    # 80 creates, each followed by the host end's alias and hairpin, the peer's alias/up, address and route.
+    assert real['parts']['veth']['netlink_writes'] == 80 * 6
+    status, again = call(lab1, host, args, tmp_path)
+    assert status == 'ok' and not again['changed'], again.get('msg')
+    assert again['parts']['veth']['netlink_writes'] == 0 and again['parts']['veth']['actions'] == []
+    status, info = lab1.ansible(host, 'linuxnet.container.network_info',
+                                {'networks': [{'name': 'hm', 'bridge': 'br-hm'}], 'containers': names}, tmp_path)[host]
+    assert status == 'ok', info.get('msg')
+    shown = sorted((ep['container'], ep['host_ifname'], ep['mac'], ep['addresses']) for ep in info['endpoints'])
+    kernel = []
+    for n, name in enumerate(names):
+        eth0 = json.loads(lab1.ssh(host, 'ip -n %s -j addr show dev eth0' % name))[0]
+        kernel.append((name, 'vethhm%03d' % n, eth0['address'],
+                       ['%s/%d' % (i['local'], i['prefixlen']) for i in eth0['addr_info'] if i['family'] == 'inet']))
+    assert shown == kernel
+    assert shown[0][3] == ['172.27.0.2/16'] and shown[-1][3] == ['172.27.0.81/16'] and shown[-1][2] == '02:42:ac:1b:00:51'
+    lab1.ssh(host, 'ip netns exec hm000 ping -c 1 -W 2 172.27.0.81')
+    status, gone = call(lab1, host, {'netns': {'namespaces': [], 'prune': True},
+                                     'bridge': {'bridges': [{'name': 'br-hm', 'state': 'absent'}]}}, tmp_path)
+    assert status == 'ok', gone.get('msg')
+    assert kernel_view(lab1, host) == before

@@ -176,6 +176,9 @@ class FakeNetlink:
     def flush(self):
         """The fake socket answers every write at once: nothing is ever pending."""
 
+    def invalidate(self):
+        """The fake socket caches nothing."""
+
     def ipr(self, spec=None):
         ref = self.ref(spec)
         path = ref.path or self.kernel.host

@@ -68,3 +68,59 @@ def test_namespace_ref_rejects_bad_names(bad):
 
 def test_validate_netns_name_ok():
     assert nl.validate_netns_name('test_net2-web.1') is None
+
+
+class Flushing:
+    """The Netlink fan_out is given: flushed before the workers fork."""
+
+    def __init__(self):
+        self.flushed = 0
+
+    def flush(self):
+        self.flushed += 1
+
+
+def test_shares_put_the_costliest_first_each_on_the_least_loaded_process():
+    items = ['host'] + ['c%d' % n for n in range(9)]
+    shares = nl._share(items, 2, lambda item: 4 if item == 'host' else 1)
+    assert shares == [[0, 5, 7, 9], [1, 2, 3, 4, 6, 8]]  # the host first, then each container where there is room
+    assert sorted(p for share in shares for p in share) == list(range(10))
+    loads = [sum(4 if items[p] == 'host' else 1 for p in share) for share in shares]
+    assert abs(loads[0] - loads[1]) <= 1
+
+
+def test_worker_count_follows_the_cpus_and_stays_one_for_few_items(monkeypatch):
+    monkeypatch.setattr(nl.os, 'sched_getaffinity', lambda pid: {0, 1, 2, 3, 4, 5, 6, 7})
+    assert nl.worker_count(range(100)) == nl.MAX_WORKERS
+    assert nl.worker_count(range(10)) == 1
+    monkeypatch.setattr(nl.os, 'sched_getaffinity', lambda pid: {0})
+    assert nl.worker_count(range(100)) == 1
+
+
+def test_fan_out_forks_workers_and_keeps_item_order(monkeypatch):
+    monkeypatch.setattr(nl.os, 'sched_getaffinity', lambda pid: {0, 1, 2})
+    parent = nl.os.getpid()
+    netlink = Flushing()
+    results = nl.fan_out(netlink, lambda own, item: (item * 2, nl.os.getpid() == parent, own is netlink), range(100))
+    assert [r[0] for r in results] == [n * 2 for n in range(100)]
+    # Three processes: this one did its share with its own Netlink, the workers with theirs.
+    assert sum(1 for r in results if r[1]) == 34 and all(r[2] == r[1] for r in results)
+    assert netlink.flushed == 1
+
+
+def test_fan_out_raises_the_first_error_in_item_order_after_every_worker_ended(monkeypatch):
+    monkeypatch.setattr(nl.os, 'sched_getaffinity', lambda pid: {0, 1})
+
+    def work(own, item):
+        if item in (71, 90):
+            raise nl.LinuxnetError('item %d failed' % item, errno=errno.ENODEV)
+        if item == 95:
+            raise ValueError('never reached: its worker stopped at 71')
+        return item
+
+    with pytest.raises(nl.LinuxnetError) as err:
+        nl.fan_out(Flushing(), work, range(100))
+    assert err.value.msg == 'item 71 failed' and err.value.details == {'errno': errno.ENODEV}
+    with pytest.raises(nl.LinuxnetError, match='a reading worker failed: ValueError: boom'):
+        nl.fan_out(Flushing(), lambda own, item: (_ for _ in ()).throw(ValueError('boom')) if item == 1 else item, range(100))
+    assert nl.fan_out(Flushing(), lambda own, item: item, range(10)) == list(range(10))  # too few to fork

@@ -290,6 +290,9 @@ class FakeNetlink:
     def flush(self):
         """The fake socket answers every write at once: nothing is ever pending."""
 
+    def invalidate(self):
+        """The fake socket caches nothing."""
+
     def ipr(self, spec=None):
         ref = self.ref(spec)
         return FakeIPR(self.kernel, ref.path or self.host)
