@@ -276,6 +276,7 @@ class Writer:
     def __init__(self, netlink):
         self.netlink = netlink
         self.count = 0
+        self._tables = {}  # namespace path -> {link name: (index, IFLA_LINK)}, one dump, until a link is made or removed
 
     def _call(self, ref, obj, action, method, command, echo=False, wait=False, **kwargs):
         self.count += 1
@@ -297,8 +298,27 @@ class Writer:
             return self.netlink.channel(ref).get('link', {'ifname': name})[0]['index']
 
     def link_add(self, ref, name, action, echo=False, **kwargs):
-        """Create a link; with ``echo``, wait and return the kernel's RTM_NEWLINK of it (its index, its peer's)."""
+        """Create a link; with ``echo``, wait and return the kernel's RTM_NEWLINK of it."""
+        self._tables.clear()
         return self._call(ref, name, action, 'link', 'add', echo=echo, ifname=name, **kwargs)
+
+    def indexes(self, ref, name):
+        """(index, IFLA_LINK) of a link this run created: for a veth, IFLA_LINK is its peer's index in the peer's
+        namespace. One link dump per namespace serves every lookup until the next create or delete, so a plan that
+        creates hundreds of pairs first and sets them up afterwards (phase 1) reads the indexes once."""
+        table = self._tables.get(ref.path)
+        if table is None:
+            with netlink_errors(where(ref), 'list links'):
+                msgs = self.netlink.channel(ref).link('dump')
+            table = self._tables[ref.path] = {}
+            for msg in msgs:
+                attrs = nla_slots(msg)
+                table[_value(attrs, 'IFLA_IFNAME')] = (msg['index'], _value(attrs, 'IFLA_LINK'))
+        found = table.get(name)
+        if found is None:
+            raise LinuxnetError('%s in %s: not found right after it was created: something removed it. Fix: run the task '
+                                'again' % (name, where(ref)))
+        return found
 
     def link_set(self, ref, name, index, action, wait=False, **kwargs):
         """Change a link; with ``wait``, its error (if any) is raised here rather than by the next flush."""
@@ -309,6 +329,7 @@ class Writer:
         return self._call(ref, name, action, 'link', 'set', index=index, kind='bridge_slave', **kwargs)
 
     def link_del(self, ref, name, index):
+        self._tables.clear()
         return self._call(ref, name, 'delete', 'link', 'del', index=index)
 
     def addr(self, ref, name, index, command, address):

@@ -24,6 +24,8 @@ import socket
 import traceback
 from contextlib import contextmanager
 
+from ansible_collections.linuxnet.container.plugins.module_utils._normalize import validate_netns_name
+
 try:
     from pyroute2 import IPRoute, NetlinkError
     from pyroute2 import netns as _pyroute2_netns
@@ -122,19 +124,6 @@ def is_gone(err):
     """True for the errors a delete raises when the object is already gone."""
     code = getattr(err, 'code', None) or getattr(err, 'errno', None)
     return code in (errno.ENODEV, errno.ENOENT, errno.ESRCH)
-
-
-def validate_netns_name(name):
-    """Return an error message for an invalid named namespace, or None (iproute2's rules)."""
-    if not isinstance(name, str) or not name:
-        return 'namespace name must be a non-empty string'
-    if '/' in name or name in ('.', '..'):
-        return "namespace name %r must not contain '/' and must not be '.' or '..'" % name
-    if len(name.encode('utf-8')) > 255:
-        return 'namespace name %r is longer than 255 bytes' % name
-    if any(c.isspace() for c in name):
-        return 'namespace name %r must not contain white space' % name
-    return None
 
 
 class NamespaceRef:

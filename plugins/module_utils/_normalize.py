@@ -124,3 +124,16 @@ def render_hosts(entries, header):
     for entry in entries:
         lines.append('%s\t%s' % (normalize_address(entry['address']), ' '.join(entry['names'])))
     return '\n'.join(lines) + '\n'
+
+
+def validate_netns_name(name):
+    """Return an error message for an invalid named namespace, or None (iproute2's rules)."""
+    if not isinstance(name, str) or not name:
+        return 'namespace name must be a non-empty string'
+    if '/' in name or name in ('.', '..'):
+        return "namespace name %r must not contain '/' and must not be '.' or '..'" % name
+    if len(name.encode('utf-8')) > 255:
+        return 'namespace name %r is longer than 255 bytes' % name
+    if any(c.isspace() for c in name):
+        return 'namespace name %r must not contain white space' % name
+    return None

@@ -29,12 +29,13 @@ from ansible_collections.linuxnet.container.plugins.module_utils._netlink import
 class Change:
     """One step of a plan."""
 
-    __slots__ = ('key', 'description', 'apply')
+    __slots__ = ('key', 'description', 'apply', 'phase')
 
-    def __init__(self, key, description, apply):
+    def __init__(self, key, description, apply, phase=0):
         self.key = key
         self.description = description
         self.apply = apply
+        self.phase = phase
 
 
 class Plan:
@@ -44,8 +45,11 @@ class Plan:
         self.changes = []
         self.warnings = []
 
-    def add(self, key, description, apply):
-        self.changes.append(Change(key, description, apply))
+    def add(self, key, description, apply, phase=0):
+        """One change. ``description`` (None: a step of the change before it, not listed) goes to ``actions``.
+        Changes run phase by phase, in the order they were added within a phase: phase 1 runs after every phase-0
+        change of every object (e.g. set up links once all are created and their indexes read with one dump)."""
+        self.changes.append(Change(key, description, apply, phase))
 
     def __bool__(self):
         return bool(self.changes)
@@ -99,7 +103,7 @@ class Reconciler:
         current = self.read(desired)
         plan, predicted = self.plan(desired, current)
         if plan and not self.check_mode:
-            for change in plan.changes:
+            for change in sorted(plan.changes, key=lambda change: change.phase):
                 change.apply()
             if self.netlink is not None:
                 self.netlink.flush()  # pipelined writes: their errors surface here at the latest
@@ -152,7 +156,7 @@ class Reconciler:
             self.module.warn(warning)
         return {
             'changed': bool(plan),
-            'actions': [c.description for c in plan.changes],
+            'actions': [c.description for c in plan.changes if c.description is not None],
             'before': copy.deepcopy(before),
             'after': copy.deepcopy(after),
             'diff': diff,

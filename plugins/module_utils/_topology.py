@@ -14,8 +14,7 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import bridge_name as derived_bridge_name
-from ansible_collections.linuxnet.container.plugins.module_utils._netlink import validate_netns_name
-from ansible_collections.linuxnet.container.plugins.module_utils._normalize import normalize_mac, validate_ifname
+from ansible_collections.linuxnet.container.plugins.module_utils._normalize import normalize_mac, validate_ifname, validate_netns_name
 from ansible_collections.linuxnet.container.plugins.module_utils._ports import PortError, build_maps, parse_publish
 
 DRIVERS = ('bridge', 'overlay', 'macvlan')

@@ -234,17 +234,16 @@ class VethReconciler(Reconciler):
             if up:
                 extra.update(flags=1, change=1)
             try:
-                echo = writer.link_add(a['ref'], a['name'], 'create veth pair with peer %s' % _end_label(b), echo=True,
-                                       kind='veth', peer=peer, **extra)
+                writer.link_add(a['ref'], a['name'], 'create veth pair with peer %s' % _end_label(b), kind='veth', peer=peer, **extra)
             finally:
                 if fd is not None:
                     os.close(fd)
-            # The kernel's echo of the new end (NLM_F_ECHO, Linux 6.3+) carries its index and, as IFLA_LINK, its
-            # peer's; older kernels do not echo a new link: look both up.
-            mine = [msg for msg in echo or () if msg.get('ifname') == a['name'] and msg.get('link')]
-            index_a = mine[0]['index'] if mine else writer.index(a['ref'], a['name'])
+
+        def set_up():
+            # Phase 1, once every pair of the plan exists: one link dump of the first end's namespace gives every
+            # new end's index and, as IFLA_LINK, its peer's (the index in the peer's namespace).
+            index_a, index_b = writer.indexes(a['ref'], a['name'])
             writer.link_set(a['ref'], a['name'], index_a, 'tag', ifalias=TAG)
-            index_b = mine[0].get('link') if mine else writer.index(b['ref'], b['name'])
             settings = {'ifalias': TAG}
             if up:
                 settings['state'] = 'up'
@@ -256,19 +255,20 @@ class VethReconciler(Reconciler):
         detail_a = ', master %s' % a['master'] if a['master'] else ''
         detail_b = ', master %s' % b['master'] if b['master'] else ''
         plan.add(key, 'create veth pair %s%s <-> %s%s' % (_end_label(a), detail_a, _end_label(b), detail_b), create)
+        plan.add(key, None, set_up, phase=1)
         for end, side in ((a, 'a'), (b, 'b')):
             # A new port starts with hairpin off; turned on once the end is a port (after the create enslaved it).
             if end['master'] and end['hairpin']:
                 plan.add(key, 'set hairpin on of %s' % _end_label(end),
-                         lambda e=end, s=side: writer.brport_set(e['ref'], e['name'], cell[s], 'set hairpin on', mode=1))
+                         lambda e=end, s=side: writer.brport_set(e['ref'], e['name'], cell[s], 'set hairpin on', mode=1), phase=1)
         for end, side in ((a, 'a'), (b, 'b')):
             for address in end['addresses'] or []:
                 plan.add(key, 'add address %s to %s' % (address, _end_label(end)),
-                         lambda e=end, s=side, x=address: writer.addr(e['ref'], e['name'], cell[s], 'add', x))
+                         lambda e=end, s=side, x=address: writer.addr(e['ref'], e['name'], cell[s], 'add', x), phase=1)
         for end, side in ((a, 'a'), (b, 'b')):
             for route in end['routes'] or []:
                 plan.add(key, 'add route %s to %s' % (format_route(route), _end_label(end)),
-                         lambda e=end, s=side, r=route: writer.route_replace(e['ref'], e['name'], cell[s], r))
+                         lambda e=end, s=side, r=route: writer.route_replace(e['ref'], e['name'], cell[s], r), phase=1)
         return after
 
     def _plan_update(self, plan, key, want, have, meta, master_a, master_b):

@@ -121,6 +121,12 @@ def test_fan_out_raises_the_first_error_in_item_order_after_every_worker_ended(m
     with pytest.raises(nl.LinuxnetError) as err:
         nl.fan_out(Flushing(), work, range(100))
     assert err.value.msg == 'item 71 failed' and err.value.details == {'errno': errno.ENODEV}
+
+    def boom(own, item):
+        if item == 1:
+            raise ValueError('boom')
+        return item
+
     with pytest.raises(nl.LinuxnetError, match='a reading worker failed: ValueError: boom'):
-        nl.fan_out(Flushing(), lambda own, item: (_ for _ in ()).throw(ValueError('boom')) if item == 1 else item, range(100))
+        nl.fan_out(Flushing(), boom, range(100))
     assert nl.fan_out(Flushing(), lambda own, item: item, range(10)) == list(range(10))  # too few to fork
