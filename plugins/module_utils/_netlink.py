@@ -589,15 +589,22 @@ def fan_out(netlink, work, items, cost=None, min_items=64):
     children = []
     outcomes = {}
     try:
+        mine = list(shares[0])
         for share in shares[1:]:
             read_fd, write_fd = os.pipe()
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:  # no process to spare (a limit, a sandbox): this process reads that share too
+                os.close(read_fd)
+                os.close(write_fd)
+                mine.extend(share)
+                continue
             if pid == 0:  # pragma: no cover - the worker exits in _child
                 os.close(read_fd)
                 _child(work, [items[position] for position in share], write_fd)
             os.close(write_fd)
             children.append((pid, read_fd, share))
-        for position in shares[0]:
+        for position in sorted(mine):
             try:
                 outcomes[position] = ('ok', work(netlink, items[position]))
             except LinuxnetError as err:

@@ -130,3 +130,14 @@ def test_fan_out_raises_the_first_error_in_item_order_after_every_worker_ended(m
     with pytest.raises(nl.LinuxnetError, match='a reading worker failed: ValueError: boom'):
         nl.fan_out(Flushing(), boom, range(100))
     assert nl.fan_out(Flushing(), lambda own, item: item, range(10)) == list(range(10))  # too few to fork
+
+
+def test_fan_out_reads_everything_itself_when_it_cannot_fork(monkeypatch):
+    monkeypatch.setattr(nl.os, 'sched_getaffinity', lambda pid: {0, 1, 2, 3})
+
+    def no_fork():
+        raise OSError(11, 'Resource temporarily unavailable')
+
+    monkeypatch.setattr(nl.os, 'fork', no_fork)
+    parent = nl.os.getpid()
+    assert nl.fan_out(Flushing(), lambda own, item: (item, nl.os.getpid() == parent), range(80)) == [(n, True) for n in range(80)]
