@@ -9,11 +9,11 @@ import errno
 import os
 
 import pytest
-from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
-from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef, explain
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG, validate_ifname
 from ansible_collections.linuxnet.container.plugins.module_utils import _macvlan_impl as mv
+from ansible_collections.linuxnet.container.tests.unit.netlink_messages import FakeChannel, link_msg
 
 
 def params(*endpoints, **top):
@@ -132,28 +132,6 @@ def test_temporary_name_is_a_valid_stable_name():
 
 # -- planning and applying against an in-memory kernel ---------------------------------------------------------
 
-def link_msg(index, ifname, address, mtu, flags, ifalias=None, master=None, link=None, link_netnsid=None, kind=None,
-             info_data=None, ifi_type=1):
-    """An RTM_NEWLINK as the kernel sends it: a real pyroute2 ifinfmsg, encoded and decoded again."""
-    msg = ifinfmsg()
-    msg['index'], msg['flags'], msg['ifi_type'] = index, flags, ifi_type
-    attrs = [('IFLA_IFNAME', ifname), ('IFLA_ADDRESS', address), ('IFLA_MTU', mtu)]
-    for name, value in (('IFLA_IFALIAS', ifalias), ('IFLA_MASTER', master), ('IFLA_LINK', link),
-                        ('IFLA_LINK_NETNSID', link_netnsid)):
-        if value is not None:
-            attrs.append((name, value))
-    if kind is not None:
-        linkinfo = [('IFLA_INFO_KIND', kind)]
-        if info_data:
-            linkinfo.append(('IFLA_INFO_DATA', {'attrs': info_data}))
-        attrs.append(('IFLA_LINKINFO', {'attrs': linkinfo}))
-    msg['attrs'] = attrs
-    msg.encode()
-    decoded = ifinfmsg(msg.data)
-    decoded.decode()
-    return decoded
-
-
 class Msg(dict):
     """Enough of a pyroute2 message: get() takes the tuple paths the code uses."""
 
@@ -188,20 +166,9 @@ class FakeKernel:
         return next(l for l in self.ns[path]['links'].values() if l['index'] == index)
 
 
-class FakeIPR:
+class FakeIPR(FakeChannel):
     def __init__(self, kernel, path):
         self.kernel, self.path = kernel, path
-
-    def write(self, mode, command, kwargs, obj, action, echo=False):
-        """Channel.write: the IPRoute-style call, its error raised as the Channel raises it."""
-        try:
-            answer = getattr(self, mode)(command, **kwargs)
-        except OSError as err:
-            raise LinuxnetError(explain(err, obj, action), errno=err.errno)
-        return answer if echo else None
-
-    def get(self, mode, kwargs):
-        return getattr(self, mode)('get', **kwargs)
 
     @property
     def links(self):
