@@ -223,3 +223,35 @@ def test_hundreds_of_namespaces_are_read_by_parallel_workers(lab1, tmp_path):
                                      'bridge': {'bridges': [{'name': 'br-hm', 'state': 'absent'}]}}, tmp_path)
     assert status == 'ok', gone.get('msg')
     assert kernel_view(lab1, host) == before
+
+
+def test_a_kernel_error_in_pipelined_writes_names_its_object(lab1, tmp_path):
+    """Writes are pipelined (acknowledged later); the kernel's refusal still fails the run with the object and the
+    action that failed, the writes before it stay applied, and the run after the fix converges."""
+    host = next(iter(lab1.hosts))
+    before = kernel_view(lab1, host)
+
+    def args(gateway):
+        pairs = [{'name': 'vethhk%d' % n, 'master': 'br-hk',
+                  'peer': {'name': 'eth0', 'namespace': 'hk%d' % n, 'addresses': ['172.26.0.%d/16' % (n + 2)],
+                           'routes': [{'dst': '10.99.0.0/16', 'gateway': gateway if n == 1 else '172.26.0.1'}]}}
+                 for n in range(3)]
+        return {'netns': {'namespaces': [{'name': 'hk%d' % n} for n in range(3)], 'prune': True},
+                'bridge': {'bridges': [{'name': 'br-hk', 'addresses': ['172.26.0.1/16']}]},
+                'veth': {'pairs': pairs}}
+
+    status, failed = call(lab1, host, args('192.0.2.99'), tmp_path)  # not on any connected subnet of hk1's eth0
+    assert status == 'failed'
+    assert failed['failed_part'] == 'veth'
+    assert failed['msg'].startswith('veth: eth0 in network namespace hk1: cannot add route 10.99.0.0/16 via 192.0.2.99: '
+                                    'network unreachable (errno 101)'), failed['msg']
+    # The pairs exist; only hk1's route is missing.
+    assert json.loads(lab1.ssh(host, 'ip -n hk0 -j route show 10.99.0.0/16'))[0]['gateway'] == '172.26.0.1'
+    assert json.loads(lab1.ssh(host, 'ip -n hk1 -j route show 10.99.0.0/16')) == []
+    status, fixed = call(lab1, host, args('172.26.0.1'), tmp_path)
+    assert status == 'ok' and fixed['changed'], fixed.get('msg')
+    assert fixed['parts']['veth']['actions'] == ['add route 10.99.0.0/16 via 172.26.0.1 to eth0 (hk1)']
+    status, gone = call(lab1, host, {'netns': {'namespaces': [], 'prune': True},
+                                     'bridge': {'bridges': [{'name': 'br-hk', 'state': 'absent'}]}}, tmp_path)
+    assert status == 'ok', gone.get('msg')
+    assert kernel_view(lab1, host) == before
