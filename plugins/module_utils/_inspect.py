@@ -15,12 +15,12 @@ import ipaddress
 import socket
 
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import container_id, endpoint_id, network_id
+from ansible_collections.linuxnet.container.plugins.module_utils._links import NSID_NOT_ASSIGNED
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import netlink_errors
 from ansible_collections.linuxnet.container.plugins.module_utils._ports import ANY, docker_port_lines
 
 MAIN_TABLE = 254
 IFA_F_SECONDARY = 0x01
-NSID_NOT_ASSIGNED = (None, -1, 4294967295)
 _LINK_LOCAL_V6 = ipaddress.ip_network('fe80::/10')
 # Route types that say something about where a destination goes (unicast, blackhole, unreachable, prohibit, throw).
 _ROUTE_TYPES = (1, 6, 7, 8, 9)

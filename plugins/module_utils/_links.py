@@ -33,6 +33,8 @@ from ansible_collections.linuxnet.container.plugins.module_utils._normalize impo
 )
 
 IFF_UP = 0x1
+HOME_NS = '/proc/self/ns/net'
+NSID_NOT_ASSIGNED = (None, -1, 4294967295)  # RTM_GETNSID's answers for a namespace given no id yet
 MAIN_TABLE = 254
 # Route protocols the kernel or autoconfiguration add by themselves: never reported, never touched.
 _AUTO_PROTOCOLS = (2, 9, 11)  # kernel, ra, zebra-less redirect
@@ -278,14 +280,14 @@ class Writer:
         self.count = 0
         self._tables = {}  # namespace path -> {link name: (index, IFLA_LINK)}, one dump, until a link is made or removed
 
-    def _call(self, ref, obj, action, method, command, echo=False, wait=False, **kwargs):
+    def _call(self, ref, obj, action, method, command, wait=False, **kwargs):
         self.count += 1
         label = '%s in %s' % (obj, where(ref))
         if method in ('link', 'addr', 'route'):
-            answer = self.netlink.channel(ref).write(method, command, kwargs, label, action, echo=echo)
+            self.netlink.channel(ref).write(method, command, kwargs, label, action)
             if wait:
                 self.netlink.flush()
-            return answer
+            return None
         with netlink_errors(label, action):
             return getattr(self.netlink.ipr(ref), method)(command, **kwargs)
 
@@ -297,10 +299,10 @@ class Writer:
         with netlink_errors('%s in %s' % (name, where(ref)), 'look up'):
             return self.netlink.channel(ref).get('link', {'ifname': name})[0]['index']
 
-    def link_add(self, ref, name, action, echo=False, **kwargs):
-        """Create a link; with ``echo``, wait and return the kernel's RTM_NEWLINK of it."""
+    def link_add(self, ref, name, action, wait=False, **kwargs):
+        """Create a link; with ``wait``, its error (if any) is raised here rather than by the next flush."""
         self._tables.clear()
-        return self._call(ref, name, action, 'link', 'add', echo=echo, ifname=name, **kwargs)
+        return self._call(ref, name, action, 'link', 'add', wait=wait, ifname=name, **kwargs)
 
     def indexes(self, ref, name):
         """(index, IFLA_LINK) of a link this run created: for a veth, IFLA_LINK is its peer's index in the peer's
@@ -350,12 +352,25 @@ class Writer:
 
 
 def open_ns_fd(ref):
-    """A file descriptor of a namespace, for creating a link directly inside it."""
+    """A file descriptor of a namespace (the host's too), for creating a link directly inside it."""
     try:
-        return os.open(ref.path, os.O_RDONLY)
+        return os.open(ref.path or HOME_NS, os.O_RDONLY)
     except FileNotFoundError:
         raise LinuxnetError('network namespace %s does not exist (no %s). Fix: create it first '
                             '(linuxnet.container.netns) or check the name/path' % (ref.label, ref.path))
+
+
+def namespace_id(netlink, ref, other):
+    """The id namespace ``ref`` gives namespace ``other`` (the IFLA_LINK_NETNSID of its links whose other end is
+    there), or None when it has given it none."""
+    fd = open_ns_fd(other)
+    try:
+        with netlink_errors(where(ref), 'look up the id of %s' % where(other)):
+            reply = netlink.channel(ref).get_netnsid(fd=fd)
+    finally:
+        os.close(fd)
+    nsid = reply.get('nsid') if reply else None
+    return None if nsid in NSID_NOT_ASSIGNED else nsid
 
 
 def format_route(route):

@@ -16,8 +16,10 @@ from ansible_collections.linuxnet.container.plugins.module_utils._links import (
     NsView,
     Views,
     Writer,
+    HOME_NS,
     _link_info,
     format_route,
+    namespace_id,
     object_key,
     open_ns_fd,
     owned,
@@ -35,8 +37,6 @@ from ansible_collections.linuxnet.container.plugins.module_utils._reconcile impo
 MODES = ('bridge', 'private', 'vepa', 'passthru')
 ARPHRD_ETHER = 1
 IFF_LOOPBACK = 0x8
-HOME_NS = '/proc/self/ns/net'
-NSID_NOT_ASSIGNED = (None, -1, 4294967295)
 # Fields of an existing endpoint the kernel cannot change in place (the mode only to or from passthru).
 IDENTITY = ('parent', 'parent_namespace')
 
@@ -132,14 +132,7 @@ class MacvlanReconciler(Reconciler):
         if key not in self._nsids and (self.expect.virtual(ref) or self.expect.virtual(other)):
             self._nsids[key] = None  # a namespace that does not exist yet holds no link and is known by no id
         if key not in self._nsids:
-            fd = os.open(other.path or HOME_NS, os.O_RDONLY)
-            try:
-                with netlink_errors(where(ref), 'look up the id of %s' % where(other)):
-                    reply = self.netlink.channel(ref).get_netnsid(fd=fd)
-            finally:
-                os.close(fd)
-            nsid = reply.get('nsid') if reply else None
-            self._nsids[key] = None if nsid in NSID_NOT_ASSIGNED else nsid
+            self._nsids[key] = namespace_id(self.netlink, ref, other)
         return self._nsids[key]
 
     def parent_in(self, view, info, parent_ref):
@@ -386,7 +379,7 @@ class MacvlanReconciler(Reconciler):
 
         def create():
             if not elsewhere:
-                writer.link_add(ref, name, 'create macvlan on parent %s' % want['parent'], echo=True, **settings)
+                writer.link_add(ref, name, 'create macvlan on parent %s' % want['parent'], wait=True, **settings)
                 cell['name'] = name
                 return
             fd = open_ns_fd(ref)
@@ -394,7 +387,7 @@ class MacvlanReconciler(Reconciler):
                 action = 'create macvlan in %s on parent %s' % (where(ref), want['parent'])
                 if not (clash and self.rename_after_create):
                     try:
-                        writer.link_add(pref, name, action, echo=True, net_ns_fd=fd, **settings)
+                        writer.link_add(pref, name, action, wait=True, net_ns_fd=fd, **settings)
                         cell['name'] = name
                         return
                     except LinuxnetError as err:
@@ -403,7 +396,7 @@ class MacvlanReconciler(Reconciler):
                         self.rename_after_create = True
                 temp = temporary_name(key)
                 writer.link_add(pref, temp, action + ' (as %s: this kernel checks the name in %s)' % (temp, where(pref)),
-                                echo=True, net_ns_fd=fd, **settings)
+                                wait=True, net_ns_fd=fd, **settings)
                 cell['name'] = temp
             finally:
                 os.close(fd)

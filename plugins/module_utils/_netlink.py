@@ -30,7 +30,7 @@ try:
     from pyroute2 import IPRoute, NetlinkError
     from pyroute2 import netns as _pyroute2_netns
     from pyroute2.iproute.linux import get_arguments_processor
-    from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_ECHO, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR
+    from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR
     from pyroute2.netlink import rtnl
     from pyroute2.netlink.nlsocket import NetlinkRequest
     from pyroute2.netlink.rtnl import RTM_GETADDR, RTM_GETLINK, RTM_GETNSID, RTM_GETROUTE
@@ -204,7 +204,7 @@ class Channel:
     Writes are pipelined: :meth:`write` sends and returns; the kernel has executed the request when ``send``
     returns (rtnetlink runs in the sender's context, in order), only its acknowledgement waits in the socket.
     :meth:`flush` collects them and raises the first error, naming the object and the action that failed.
-    Anything that waits for an answer (a dump, a get, a write with ``echo``) flushes every channel of the
+    Anything that waits for an answer (a dump, a get) flushes every channel of the
     :class:`Netlink` first, so errors surface in the order the writes were made.
 
     Dumps ask the kernel to filter (NETLINK_GET_STRICT_CHK): a route dump of one table returns that table only.
@@ -231,7 +231,6 @@ class Channel:
         self._dirty = dirty if dirty is not None else set()  # the channels with pending writes (shared)
         self._generation = generation if generation is not None else [0]  # bumped by every write (shared)
         self._dumps = {}  # (request) -> (generation, answers): a dump repeated with no write in between is not re-read
-        self.writes = 0
 
     # -- receiving -------------------------------------------------------------------------
     def _settle(self, header):
@@ -252,7 +251,7 @@ class Channel:
                 if number in self._pending:
                     if header['type'] == NLMSG_ERROR:
                         self._settle(header)
-                    continue
+                    continue  # only acknowledgements come back for writes
                 if seq is None or number != seq:
                     continue  # the answer to an earlier, abandoned request
                 if header['type'] == NLMSG_DONE:
@@ -318,17 +317,11 @@ class Channel:
             msg['attrs'].extend(processor['attrs'])
         return msg, getattr(rtnl, type_name), NetlinkRequest.flags[flag_mode]
 
-    def write(self, mode, command, kwargs, obj, action, echo=False):
-        """Make one change (as IPRoute.<mode>(command, **kwargs) would). Without ``echo`` it is pipelined and
-        returns None (see flush); with ``echo`` it waits and returns the object as the kernel reports it."""
+    def write(self, mode, command, kwargs, obj, action):
+        """Make one change (as IPRoute.<mode>(command, **kwargs) would), pipelined: its error, if any, is raised
+        by a later flush, naming ``obj`` and ``action``."""
         msg, msg_type, flags = self.build(mode, command, kwargs)
-        self.writes += 1
         self._generation[0] += 1
-        if echo:
-            try:
-                return self._wait(msg, msg_type, flags | NLM_F_ECHO)
-            except NetlinkError as err:
-                raise LinuxnetError(explain(err, obj, action), errno=err.code)
         if len(self._pending) >= 4096:
             self.flush()
         self._pending[self._send(msg, msg_type, flags)] = (next(self._order), obj, action)
@@ -407,7 +400,6 @@ class Netlink:
         self._home = os.open('/proc/self/ns/net', os.O_RDONLY)
         self._sockets = {}
         self._channels = {}
-        self._closed_writes = 0
         self._order = itertools.count()  # one order for the writes of every channel
         self._dirty = set()  # the channels with writes not acknowledged yet
         self._generation = [0]  # bumped by every write: the channels' dump caches hold for one generation
@@ -456,11 +448,6 @@ class Netlink:
         if errors:
             raise min(errors, key=lambda error: error[0])[1]
 
-    @property
-    def writes(self):
-        """Writes made through the channels (requests that change something)."""
-        return sum(channel.writes for channel in self._channels.values()) + self._closed_writes
-
     @contextmanager
     def inside(self, spec):
         """Run the block with this process in the namespace (for /proc/sys/net and sockets)."""
@@ -501,7 +488,6 @@ class Netlink:
             try:
                 channel.flush()
             finally:
-                self._closed_writes += channel.writes
                 channel.close()
         sock = self._sockets.pop(ref.path, None)
         if sock is not None:

@@ -14,6 +14,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._links import (
     Views,
     Writer,
     format_route,
+    namespace_id,
     object_key,
     open_ns_fd,
     owned,
@@ -29,7 +30,6 @@ from ansible_collections.linuxnet.container.plugins.module_utils._normalize impo
 from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
 
 _END_FIELDS = ('mac', 'mac_from_ip', 'addresses', 'routes', 'master', 'hairpin')
-_HOME_NS = '/proc/self/ns/net'
 
 
 def _end_label(end):
@@ -76,16 +76,7 @@ class VethReconciler(Reconciler):
             return info_a['link_netnsid'] is None and info_a['index'] != info_b['index']
         if info_a['link_netnsid'] is None:
             return False
-        fd = open_ns_fd(view_b.ref) if not view_b.ref.is_host else None
-        try:
-            with netlink_errors('network namespace %s' % view_b.ref.label, 'identify'):
-                if fd is None:
-                    fd = open_ns_fd_home()
-                answer = self.netlink.channel(view_a.ref).get_netnsid(fd=fd)
-        finally:
-            if fd is not None:
-                os.close(fd)
-        return answer is not None and answer.get('nsid') == info_a['link_netnsid']
+        return namespace_id(self.netlink, view_a.ref, view_b.ref) == info_a['link_netnsid']
 
     def read(self, desired):
         views = Views(self.netlink, self.expect)
@@ -218,7 +209,7 @@ class VethReconciler(Reconciler):
             peer = {'ifname': b['name']}
             fd = None
             if not _same_ns(a['ref'], b['ref']):
-                fd = open_ns_fd(b['ref']) if not b['ref'].is_host else open_ns_fd_home()
+                fd = open_ns_fd(b['ref'])
                 peer['net_ns_fd'] = fd
             if b['mac']:
                 peer['address'] = b['mac']
@@ -329,10 +320,6 @@ class VethReconciler(Reconciler):
                 now['up'] = False
                 plan.add(key, 'bring down %s' % label, lambda r=ref, n=name, i=index: writer.link_set(r, n, i, 'bring down', state='down'))
         return after
-
-
-def open_ns_fd_home():
-    return os.open(_HOME_NS, os.O_RDONLY)
 
 
 def _parse_end(raw, obj, state, expect):

@@ -16,6 +16,7 @@ import socket
 from ansible_collections.linuxnet.container.plugins.module_utils._links import (
     Views,
     Writer,
+    namespace_id,
     object_key,
     open_ns_fd,
     parse_ns,
@@ -40,7 +41,6 @@ ZERO_MAC = '00:00:00:00:00:00'
 NUD_PERMANENT = 0x80
 NUD_NOARP = 0x40
 NTF_SELF = 0x02
-NSID_NOT_ASSIGNED = (-1, 4294967295)
 VXLAN_OVERHEAD = {4: 50, 6: 70}
 IDENTITY = ('vni', 'port', 'local', 'dev', 'underlay_namespace', 'proxy')
 _PER_DEVICE = ('vni', 'learning', 'proxy', 'ttl', 'mtu', 'master', 'link_state', 'peers', 'fdb', 'neighbors',
@@ -103,15 +103,7 @@ class VxlanReconciler(Reconciler):
         """The id under which namespace ``ref`` knows ``underlay`` (None when it has not assigned one)."""
         key = (ref.path, underlay.path)
         if key not in self._nsids:
-            path = underlay.path or '/proc/self/ns/net'
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                with netlink_errors(where(ref), 'look up the id of %s' % where(underlay)):
-                    reply = self.netlink.channel(ref).get_netnsid(fd=fd)
-            finally:
-                os.close(fd)
-            nsid = reply.get('nsid') if reply else None
-            self._nsids[key] = None if nsid in NSID_NOT_ASSIGNED else nsid
+            self._nsids[key] = namespace_id(self.netlink, ref, underlay)
         return self._nsids[key]
 
     def _get_link(self, ref, name):

@@ -338,7 +338,7 @@ def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfa
     def scan(own, name):
         """(endpoints, interfaces, warning) of one container: plain data, as a reading worker sends it back."""
         cref = NamespaceRef(name)
-        endpoints, ifaces = [], []
+        ifaces = []
         try:
             channel = own.channel(cref)
             links = inspect.read_links(channel, 'network namespace %s' % name)
@@ -355,8 +355,7 @@ def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfa
             return [], [], 'container %s skipped: %s' % (name, err.msg)
         finally:
             own.forget(cref)
-        endpoints = [inspect.endpoint_entry(ep, addrs.get(ep['index'], [])) for ep in raw]
-        return endpoints, ifaces, None
+        return [inspect.endpoint_entry(ep, addrs.get(ep['index'], [])) for ep in raw], ifaces, None
 
     try:
         todo = [name for name in names if NamespaceRef(name).exists() and _stat_key(NamespaceRef(name).path) != home_key]

@@ -35,13 +35,12 @@ def link_msg(index, ifname, address, mtu, flags, ifalias=None, master=None, link
 class FakeChannel:
     """What modules ask of a Channel, over IPRoute-style methods (link, addr, route) a fake kernel implements."""
 
-    def write(self, mode, command, kwargs, obj, action, echo=False):
+    def write(self, mode, command, kwargs, obj, action):
         """Channel.write: the IPRoute-style call, its error raised as the Channel raises it."""
         try:
-            answer = getattr(self, mode)(command, **kwargs)
+            getattr(self, mode)(command, **kwargs)
         except OSError as err:
             raise LinuxnetError(explain(err, obj, action), errno=err.errno)
-        return answer if echo else None
 
     def get(self, mode, kwargs):
         return getattr(self, mode)('get', **kwargs)

@@ -16,6 +16,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._links import N
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef, NetlinkError
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG
 from ansible_collections.linuxnet.container.plugins.module_utils import _bridge_impl as br
+from ansible_collections.linuxnet.container.plugins.module_utils import _links as links
 from ansible_collections.linuxnet.container.plugins.module_utils import _macvlan_impl as mv
 from ansible_collections.linuxnet.container.plugins.module_utils import _veth_impl as veth
 from ansible_collections.linuxnet.container.plugins.module_utils import _vxlan_impl as vx
@@ -171,6 +172,7 @@ def kernel(tmp_path, monkeypatch):
     host = str(tmp_path / 'host')
     open(host, 'w').close()
     monkeypatch.setattr(mv, 'HOME_NS', host)
+    monkeypatch.setattr(links, 'HOME_NS', host)  # namespace ids: the fake host is a plain file
     k = FakeKernel(host)
     k.add_link(host, 'eth0', 'veth')
     k.c1, k.ov = str(tmp_path / 'c1'), str(tmp_path / 'ov')

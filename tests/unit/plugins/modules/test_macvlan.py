@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG, validate_ifname
+from ansible_collections.linuxnet.container.plugins.module_utils import _links as links
 from ansible_collections.linuxnet.container.plugins.module_utils import _macvlan_impl as mv
 from ansible_collections.linuxnet.container.tests.unit.netlink_messages import FakeChannel, link_msg
 
@@ -281,6 +282,7 @@ def lab(tmp_path, monkeypatch):
     for path in (host, c1):
         open(path, 'w').close()
     monkeypatch.setattr(mv, 'HOME_NS', host)
+    monkeypatch.setattr(links, 'HOME_NS', host)  # namespace ids: the fake host is a plain file
     kernel = FakeKernel()
     kernel.add_ns(host)
     kernel.add_ns(c1)
