@@ -30,7 +30,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._links import (
     where,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._expect import Expect, argument_spec as expect_spec, parse_expect
-from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, netlink_errors
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG, docker_mac, normalize_mac, validate_ifname
 from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
 
