@@ -2,31 +2,44 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The local lab: simulated hosts on this machine, reached over real SSH.
+"""The local lab: bare Debian hosts on this machine that boot systemd, reached over real SSH.
 
-Each host is one long-lived process made with
-``unshare --net --mount --uts --propagation private`` that mounts private
-tmpfs on /run and /etc/netns (everything the collection writes per host),
-remounts /sys, sets its hostname and sleeps. An underlay "switch" (one more
-such process) holds the bridge ``ulbr0`` with 192.0.2.1/24 and plays the
-outside router; every host has an ``eth0`` into it with 192.0.2.(10+N)/24 and a
-default route through it. Traffic never leaves the machine.
+Every host is a stock Debian 12 (bookworm) booted with ``systemd-nspawn --boot``: its own root
+filesystem (one image built once with mmdebstrap, shared read-only as the lower layer of an
+overlayfs, one upper layer per host), its own systemd, sshd, network, mount, PID and UTS
+namespaces. It has the system Python 3 and no pyroute2, no pip, no nftables, and it sees neither
+the controller's Python nor this checkout: what the collection needs, its prerequisites role must
+install. The hosts reach no package mirror; the lab serves its own package repository (the few
+Debian packages the image leaves out, e.g. nftables) on the underlay, as an air-gapped fleet's
+local mirror would.
 
-Ansible reaches a host through ssh with
-``ProxyCommand nsenter --target PID --net --mount --uts -- sshd -i``: a real
-sshd per connection, inside the host, with keys generated for this lab.
+An underlay "switch" (one long-lived ``unshare --net --mount --uts`` process) holds the bridge
+``ulbr0`` with 192.0.2.1/24, plays the outside router and serves the package repository on
+http://192.0.2.1:8000/. Every host has an ``eth0`` into it with 192.0.2.(10+N)/24 and a default
+route through it (ifupdown, as Debian configures a server). Traffic never leaves the machine.
 
-    lab.py up   [--name lab] [--hosts 3] [--prefix docker-node]
-    lab.py down [--name lab]
-    lab.py show [--name lab]      # what the collection built, read from the kernel
+Ansible reaches a host with ssh to its own sshd on port 22; the lab's ssh config carries the TCP
+stream into the underlay with ``nsenter --net=<switch> socat``.
+
+A host reboots for real (``lab.py reboot``): ``systemctl reboot`` inside, or a power cut
+(SIGKILL of its PID 1) with ``--hard``. Its runtime network state is gone, its boot units run
+again; a small supervisor per host starts it again and re-attaches it to the underlay.
+
+    lab.py up     [--name lab] [--hosts 3] [--prefix docker-node]
+    lab.py down   [--name lab]
+    lab.py reboot [--name lab] [--hard] HOST...
+    lab.py image                  # build (or find) the cached host image; prints its path
+    lab.py show   [--name lab]    # what the collection built, read from the kernel
     lab.py status [--name lab]    # JSON: hosts, PIDs, addresses
 
-State lives in /var/lib/linuxnet-lab/NAME; a stale one (after a reboot) is cleaned by the next up.
+State lives in /var/lib/linuxnet-lab/NAME; the image in /var/cache/linuxnet-lab.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
+import hashlib
 import ipaddress
 import json
 import os
@@ -35,121 +48,390 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
 STATE_ROOT = os.environ.get('LINUXNET_LAB_ROOT', '/var/lib/linuxnet-lab')
+IMAGE_ROOT = os.environ.get('LINUXNET_LAB_IMAGES', '/var/cache/linuxnet-lab')
 UNDERLAY = ipaddress.ip_network('192.0.2.0/24')
 ROUTER_ADDRESS = '192.0.2.1'
+REPO_PORT = 8000
 HOST_OFFSET = 10
 MAX_HOSTS = 200
 MARKER = 'linuxnet-lab'
+CGROUP_TREES = ('/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified')
+BOOT_TIMEOUT = 90
+NSPAWN_REBOOT = 133  # systemd-nspawn's exit status when the container asked for a reboot
 
-# Runs inside the new namespaces, then becomes the long-lived process (same PID).
-_HOST_SCRIPT = r'''
-set -eu
-mount -t tmpfs -o mode=0755,size=64m linuxnet-lab-run /run
-mkdir -p /run/netns /run/sshd
-mount -t tmpfs -o mode=0755,size=16m linuxnet-lab-netns /etc/netns
-mount -t sysfs linuxnet-lab-sys /sys
-# sshd logs logins to utmp/wtmp and resolves the peer's name: keep both inside the host. Names
-# resolve from the lab's hosts file only (a resolver on loopback answers at once with a refusal),
-# so no lookup ever leaves for the machine's real resolver.
-mount -t tmpfs -o mode=0755,size=16m linuxnet-lab-log /var/log
-: > /run/utmp
-: > /var/log/wtmp
-: > /var/log/lastlog
-printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > /run/resolv.conf
-mount --bind /run/resolv.conf /etc/resolv.conf
-mount --bind "$LAB_HOSTS_FILE" /etc/hosts
-hostname "$LAB_HOSTNAME"
-exec -a "$LAB_MARKER" sleep infinity
-'''
+# The image: what a stock Debian server has (the "important" variant plus ssh and ifupdown), and
+# the applications the tests run on a host (curl, nginx, iperf3). No nftables, no pip, no venv,
+# no pyroute2: the collection's prerequisites role must bring those.
+SUITE = 'bookworm'
+IMAGE_PACKAGES = ['systemd-sysv', 'dbus', 'openssh-server', 'python3', 'iproute2', 'ifupdown', 'netbase',
+                  'procps', 'iputils-ping', 'ca-certificates', 'curl', 'nginx-light', 'iperf3']
+# Served by the lab's package repository, not installed: the hosts get them from the role.
+REPO_PACKAGES = ['nftables', 'python3-venv', 'python3-apt']
+IMAGE_REMOVED = ['nftables', 'libnftables1']
+IMAGE_VERSION = 1  # bump when the hooks below change
+_IMAGE_HOOKS = [
+    # nftables is priority "important" in Debian: take it out, so the role has to install it.
+    'chroot "$1" apt-get purge -y -qq ' + ' '.join(IMAGE_REMOVED) + ' >/dev/null',
+    'rm -f "$1"/var/cache/apt/archives/*.deb',
+    'chroot "$1" apt-get install -y -qq --download-only --no-install-recommends ' + ' '.join(REPO_PACKAGES),
+    'mkdir -p "$1"/../repo && cp "$1"/var/cache/apt/archives/*.deb "$1"/../repo/',
+    'rm -f "$1"/var/cache/apt/archives/*.deb',
+    # Nothing on a lab host reaches a mirror: its apt knows only the lab's repository.
+    'rm -f "$1"/etc/apt/sources.list.d/* && rm -rf "$1"/var/lib/apt/lists/* && mkdir -p "$1"/var/lib/apt/lists/partial',
+    'printf "deb [trusted=yes] http://%s:%d/ ./\\n" > "$1"/etc/apt/sources.list' % (ROUTER_ADDRESS, REPO_PORT),
+    # Applications stay installed but stopped, timers that would reach for a mirror masked; every
+    # host makes its own ssh host keys and machine id.
+    'systemctl --root="$1" disable nginx.service >/dev/null 2>&1 || true',
+    'systemctl --root="$1" mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer >/dev/null 2>&1',
+    'rm -f "$1"/etc/ssh/ssh_host_* && : > "$1"/etc/machine-id',
+]
 
+
+# ---- state --------------------------------------------------------------------------------------
 
 def state_dir(name):
     return os.path.join(STATE_ROOT, name)
 
 
-def load_state(name):
+def host_dir(name, host):
+    return os.path.join(state_dir(name), 'hosts', host)
+
+
+def read_file(path, default=None):
     try:
-        with open(os.path.join(state_dir(name), 'state.json')) as handle:
-            return json.load(handle)
-    except FileNotFoundError:
+        with open(path) as handle:
+            return handle.read().strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return default
+
+
+def write_file(path, text, mode=0o644):
+    tmp = '%s.tmp%d' % (path, os.getpid())
+    with open(tmp, 'w') as handle:
+        handle.write(text)
+    os.chmod(tmp, mode)
+    os.rename(tmp, path)
+
+
+def load_state(name):
+    """The lab's state, each host's ``pid`` the PID 1 of its current boot (None while it is down)."""
+    text = read_file(os.path.join(state_dir(name), 'state.json'))
+    if text is None:
         return None
+    state = json.loads(text)
+    for host in state['hosts']:
+        leader = read_file(os.path.join(host_dir(name, host['name']), 'leader'))
+        host['pid'] = int(leader) if leader else None
+    return state
 
 
 def save_state(state):
-    path = os.path.join(state_dir(state['name']), 'state.json')
-    with open(path + '.tmp', 'w') as handle:
-        json.dump(state, handle, indent=2)
-    os.rename(path + '.tmp', path)
+    stored = dict(state, hosts=[{k: v for k, v in h.items() if k != 'pid'} for h in state['hosts']])
+    write_file(os.path.join(state_dir(state['name']), 'state.json'), json.dumps(stored, indent=2))
 
 
 def marker(lab, host):
     return '%s:%s:%s' % (MARKER, lab, host)
 
 
-def is_ours(pid, expected):
-    """True when PID is alive and is the lab process we started (its argv[0] is the marker)."""
+def cmdline(pid):
     try:
         with open('/proc/%d/cmdline' % pid, 'rb') as handle:
-            argv0 = handle.read().split(b'\0', 1)[0].decode()
+            return handle.read().split(b'\0')
     except (FileNotFoundError, ProcessLookupError):
-        return False
-    return argv0 == expected
+        return []
 
 
-def start_ns_process(lab, host):
-    env = dict(os.environ, LAB_HOSTNAME=host, LAB_MARKER=marker(lab, host),
-               LAB_HOSTS_FILE=os.path.join(state_dir(lab), 'hosts'))
+def is_ours(pid, expected):
+    """True when PID is alive and is a lab process we started (its argv[0] or an argument is the marker)."""
+    return bool(pid) and expected.encode() in cmdline(pid)
+
+
+# ---- the image ----------------------------------------------------------------------------------
+
+def image_path():
+    key = hashlib.sha256(json.dumps([SUITE, IMAGE_PACKAGES, REPO_PACKAGES, IMAGE_REMOVED, _IMAGE_HOOKS, IMAGE_VERSION])
+                         .encode()).hexdigest()[:12]
+    return os.path.join(IMAGE_ROOT, 'image-%s-%s' % (SUITE, key))
+
+
+def ensure_image(quiet=False):
+    """The cached image: ``rootfs`` (read-only lower layer) and ``repo`` (the lab's package repository).
+
+    Built once from the package mirror apt is configured with (mmdebstrap, about 30 s), then reused by
+    every lab; concurrent builders wait for one another.
+    """
+    path = image_path()
+    if os.path.exists(os.path.join(path, 'ready')):
+        return path
+    os.makedirs(IMAGE_ROOT, exist_ok=True)
+    with open(os.path.join(IMAGE_ROOT, '.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(os.path.join(path, 'ready')):
+            return path
+        started = time.time()
+        build = path + '.build'
+        shutil.rmtree(build, ignore_errors=True)
+        os.makedirs(build)
+        cmd = ['mmdebstrap', '--variant=important', '--quiet', '--include=' + ','.join(IMAGE_PACKAGES)]
+        cmd += ['--customize-hook=' + hook for hook in _IMAGE_HOOKS]
+        cmd += [SUITE, os.path.join(build, 'rootfs')]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise SystemExit('lab: building the host image failed (%s): %s' % (' '.join(cmd), proc.stderr[-2000:]))
+        repo = os.path.join(build, 'repo')
+        packages = subprocess.run(['dpkg-scanpackages', '--multiversion', '.', '/dev/null'], cwd=repo,
+                                  capture_output=True, text=True, check=True).stdout
+        write_file(os.path.join(repo, 'Packages'), packages)
+        write_file(os.path.join(build, 'ready'), '%s\n' % time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+        shutil.rmtree(path, ignore_errors=True)
+        os.rename(build, path)
+        for old in os.listdir(IMAGE_ROOT):
+            if old.startswith('image-') and os.path.join(IMAGE_ROOT, old) != path and not old.endswith('.build'):
+                shutil.rmtree(os.path.join(IMAGE_ROOT, old), ignore_errors=True)
+        if not quiet:
+            print('lab: built the host image %s in %.1f s' % (path, time.time() - started))
+    return path
+
+
+# ---- the underlay switch ------------------------------------------------------------------------
+
+# Runs inside the new namespaces, then becomes the long-lived process (same PID).
+_SWITCH_SCRIPT = r'''
+set -eu
+mount -t tmpfs -o mode=0755,size=16m linuxnet-lab-run /run
+hostname "$LAB_HOSTNAME"
+exec -a "$LAB_MARKER" sleep infinity
+'''
+
+
+def start_switch(lab):
+    env = dict(os.environ, LAB_HOSTNAME='router', LAB_MARKER=marker(lab, 'router'))
     proc = subprocess.Popen(
-        ['unshare', '--net', '--mount', '--uts', '--propagation', 'private', '--', 'bash', '-c', _HOST_SCRIPT],
+        ['unshare', '--net', '--mount', '--uts', '--propagation', 'private', '--', 'bash', '-c', _SWITCH_SCRIPT],
         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True)
     deadline = time.time() + 10
     while time.time() < deadline:
-        if is_ours(proc.pid, marker(lab, host)):
+        if is_ours(proc.pid, marker(lab, 'router')):
             proc.stderr.close()
             return proc.pid
         if proc.poll() is not None:
-            raise SystemExit('lab: host %s failed to start: %s' % (host, proc.stderr.read().decode().strip()))
+            raise SystemExit('lab: the switch failed to start: %s' % proc.stderr.read().decode().strip())
         time.sleep(0.01)
-    raise SystemExit('lab: host %s did not start within 10 s' % host)
+    raise SystemExit('lab: the switch did not start within 10 s')
 
 
 def ns_path(pid):
     return '/proc/%d/ns/net' % pid
 
 
+def ipr_in(pid):
+    """An IPRoute inside the network namespace of PID."""
+    from pyroute2 import IPRoute
+    from pyroute2 import netns as pnetns
+
+    home = os.open('/proc/self/ns/net', os.O_RDONLY)
+    fd = os.open(ns_path(pid), os.O_RDONLY)
+    try:
+        pnetns.setns(fd, flags=0)
+        return IPRoute()
+    finally:
+        pnetns.setns(home, flags=0)
+        os.close(fd)
+        os.close(home)
+
+
+def wire_switch(state):
+    with ipr_in(state['switch_pid']) as router:
+        router.link('set', index=router.link('get', ifname='lo')[0]['index'], state='up')
+        router.link('add', ifname='ulbr0', kind='bridge')
+        bridge = router.link('get', ifname='ulbr0')[0]['index']
+        router.addr('add', index=bridge, address=ROUTER_ADDRESS, prefixlen=UNDERLAY.prefixlen)
+        router.link('set', index=bridge, state='up')
+
+
+def start_repo(state, image):
+    """The lab's package repository on http://192.0.2.1:8000/, inside the switch."""
+    mark = marker(state['name'], 'repo')
+    proc = subprocess.Popen(
+        ['nsenter', '--net=' + ns_path(state['switch_pid']), '--', sys.executable, '-c',
+         'import sys, functools, http.server as h; sys.argv[0] = sys.argv[1]; '
+         'handler = functools.partial(h.SimpleHTTPRequestHandler, directory=sys.argv[2]); '
+         'handler.log_message = lambda *a: None; '
+         'h.ThreadingHTTPServer((sys.argv[3], int(sys.argv[4])), handler).serve_forever()',
+         mark, os.path.join(image, 'repo'), ROUTER_ADDRESS, str(REPO_PORT)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return proc.pid
+
+
+# ---- hosts --------------------------------------------------------------------------------------
+
 def ssh_keys(directory):
-    for key in ('ssh_host_ed25519_key', 'id_ed25519'):
-        path = os.path.join(directory, key)
-        if not os.path.exists(path):
-            subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'linuxnet-lab', '-f', path],
-                           check=True)
-    shutil.copyfile(os.path.join(directory, 'id_ed25519.pub'), os.path.join(directory, 'authorized_keys'))
+    path = os.path.join(directory, 'id_ed25519')
+    if not os.path.exists(path):
+        subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'linuxnet-lab', '-f', path], check=True)
+
+
+def prepare_host(state, host, image):
+    """Mount the host's root (image + its own upper layer) and give it what a provisioned server has."""
+    directory = host_dir(state['name'], host['name'])
+    for sub in ('upper', 'work', 'root'):
+        os.makedirs(os.path.join(directory, sub), exist_ok=True)
+    root = os.path.join(directory, 'root')
+    subprocess.run(['mount', '-t', 'overlay', 'linuxnet-lab-%s' % host['name'], '-o',
+                    'lowerdir=%s,upperdir=%s/upper,workdir=%s/work' % (os.path.join(image, 'rootfs'), directory, directory),
+                    root], check=True)
+    etc = os.path.join(root, 'etc')
+    write_file(os.path.join(etc, 'hostname'), host['name'] + '\n')
+    write_file(os.path.join(etc, 'machine-id'), uuid.uuid4().hex + '\n', 0o444)
+    write_file(os.path.join(etc, 'hosts'), read_file(os.path.join(state_dir(state['name']), 'etc_hosts')) + '\n')
+    # A resolver that is not on loopback and answers at once (port unreachable): no lookup leaves.
+    write_file(os.path.join(etc, 'resolv.conf'), 'nameserver %s\noptions timeout:1 attempts:1\n' % ROUTER_ADDRESS)
+    write_file(os.path.join(etc, 'network', 'interfaces'), '\n'.join([
+        'source /etc/network/interfaces.d/*', '', 'auto lo', 'iface lo inet loopback', '',
+        'auto eth0', 'iface eth0 inet static',
+        '    address %s/%d' % (host['address'], UNDERLAY.prefixlen),
+        '    gateway %s' % ROUTER_ADDRESS, '']))
+    ssh_dir = os.path.join(root, 'root', '.ssh')
+    os.makedirs(ssh_dir, mode=0o700, exist_ok=True)
+    with open(os.path.join(state_dir(state['name']), 'id_ed25519.pub')) as handle:
+        write_file(os.path.join(ssh_dir, 'authorized_keys'), handle.read(), 0o600)
+    subprocess.run(['ssh-keygen', '-q', '-A', '-f', root], check=True)
+
+
+def cgroups(lab, host):
+    return [os.path.join(tree, MARKER, lab, host) for tree in CGROUP_TREES if os.path.isdir(tree)]
+
+
+def remove_cgroup(path):
+    """rmdir a cgroup and every cgroup below it, deepest first."""
+    for dirpath, _dirs, _files in sorted(os.walk(path), key=lambda entry: -entry[0].count('/')):
+        try:
+            os.rmdir(dirpath)
+        except OSError:
+            pass
+
+
+def supervise(args):
+    """``lab.py _host``: boot one host with systemd-nspawn, again after each reboot, until it is stopped."""
+    state = load_state(args.name)
+    host = next(h for h in state['hosts'] if h['name'] == args.host)
+    directory = host_dir(args.name, args.host)
+    groups = cgroups(args.name, args.host)
+    for group in groups:
+        os.makedirs(group, exist_ok=True)
+
+    def join_cgroups():
+        # Every host its own cgroup in both trees, or units of different hosts collide.
+        for group in groups:
+            with open(os.path.join(group, 'cgroup.procs'), 'w') as handle:
+                handle.write('%d\n' % os.getpid())
+
+    port = 'ul%d' % host['number']
+    argv = ['nsenter', '--net=' + ns_path(state['switch_pid']), '--',
+            'systemd-nspawn', '--boot', '--register=no', '--keep-unit', '--quiet',
+            '-D', os.path.join(directory, 'root'), '-M', '%s-%s' % (args.name, args.host)[:64],
+            '--hostname=' + args.host, '--network-veth-extra=%s:eth0' % port,
+            '--resolv-conf=off', '--timezone=off', '--link-journal=no', '--console=read-only']
+    boots = 0
+    while not os.path.exists(os.path.join(directory, 'stop')):
+        with open(os.path.join(directory, 'console.log'), 'a') as console:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
+                                    preexec_fn=join_cgroups)
+        leader = wait_leader(proc)
+        if leader:
+            attach_port(state['switch_pid'], port)
+            boots += 1
+            write_file(os.path.join(directory, 'boots'), '%d\n' % boots)
+            write_file(os.path.join(directory, 'leader'), '%d\n' % leader)
+        status = proc.wait()
+        try:
+            os.unlink(os.path.join(directory, 'leader'))
+        except FileNotFoundError:
+            pass
+        power_cycle = os.path.join(directory, 'power-cycle')
+        if os.path.exists(power_cycle):
+            os.unlink(power_cycle)
+            continue
+        if status != NSPAWN_REBOOT:
+            break
+    for group in groups:
+        remove_cgroup(group)
+
+
+def wait_leader(proc, timeout=20):
+    """The PID 1 of the container nspawn started (its child that runs systemd), or None."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        for task in os.listdir('/proc/%d/task' % proc.pid) if os.path.isdir('/proc/%d/task' % proc.pid) else []:
+            children = read_file('/proc/%d/task/%s/children' % (proc.pid, task), '')
+            for child in children.split():
+                if read_file('/proc/%s/comm' % child) == 'systemd':
+                    return int(child)
+        time.sleep(0.02)
+    return None
+
+
+def attach_port(switch_pid, port, timeout=20):
+    with ipr_in(switch_pid) as router:
+        bridge = router.link('get', ifname='ulbr0')[0]['index']
+        deadline = time.time() + timeout
+        while True:
+            try:
+                index = router.link('get', ifname=port)[0]['index']
+                router.link('set', index=index, master=bridge, state='up')
+                return
+            except Exception:  # pylint: disable=broad-except  (not there yet)
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.02)
+
+
+def start_supervisor(lab, host):
+    mark = marker(lab, host)
+    log = open(os.path.join(host_dir(lab, host), 'supervisor.log'), 'a')
+    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), '_host', '--name', lab, '--host', host,
+                             '--marker', mark],
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    return proc.pid
+
+
+def ssh_ready(lab, host):
+    proc = subprocess.run(['ssh', '-F', os.path.join(state_dir(lab), 'ssh_config'), '-o', 'ControlMaster=no',
+                           '-o', 'ControlPath=none', '-o', 'ConnectTimeout=2', '-o', 'BatchMode=yes', host,
+                           'cat /proc/sys/kernel/random/boot_id'],
+                          capture_output=True, text=True, timeout=15, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def wait_ready(lab, hosts, not_boot_ids=None, timeout=BOOT_TIMEOUT):
+    """Wait until every host answers over ssh (with a boot id other than the one it had, after a reboot)."""
+    deadline = time.time() + timeout
+    waiting = list(hosts)
+    while waiting:
+        boot_id = ssh_ready(lab, waiting[0])
+        if boot_id and boot_id != (not_boot_ids or {}).get(waiting[0]):
+            waiting.pop(0)
+            continue
+        if time.time() > deadline:
+            tail = read_file(os.path.join(host_dir(lab, waiting[0]), 'console.log'), '')[-1500:]
+            raise SystemExit('lab: host %s did not answer over ssh within %d s; its console:\n%s'
+                             % (waiting[0], timeout, tail))
+        time.sleep(0.1)
 
 
 def write_ssh_configs(state):
     directory = state_dir(state['name'])
-    with open(os.path.join(directory, 'sshd_config'), 'w') as handle:
-        handle.write('\n'.join([
-            'HostKey %s/ssh_host_ed25519_key' % directory,
-            'AuthorizedKeysFile %s/authorized_keys' % directory,
-            'PermitRootLogin prohibit-password',
-            'PasswordAuthentication no',
-            'KbdInteractiveAuthentication no',
-            'UsePAM no',
-            'StrictModes no',
-            'PidFile none',
-            'LogLevel ERROR',
-            'PrintMotd no',
-            'Subsystem sftp internal-sftp',
-            '']))
-    sshd = shutil.which('sshd') or '/usr/sbin/sshd'
     blocks = []
     for host in state['hosts']:
         blocks.append('\n'.join([
             'Host %s' % host['name'],
+            '  HostName %s' % host['address'],
             '  User root',
             '  IdentityFile %s/id_ed25519' % directory,
             '  IdentitiesOnly yes',
@@ -162,57 +444,25 @@ def write_ssh_configs(state):
             '  ControlMaster auto',
             '  ControlPersist 120s',
             '  ControlPath %s/cm-%%h' % directory,
-            '  ProxyCommand nsenter --target %d --net --mount --uts -- %s -i -f %s/sshd_config'
-            % (host['pid'], sshd, directory),
+            '  ServerAliveInterval 5',
+            '  ServerAliveCountMax 2',
+            # The TCP stream to the host's sshd, carried into the underlay.
+            '  ProxyCommand nsenter --net=%s -- socat STDIO TCP:%%h:%%p' % ns_path(state['switch_pid']),
             '']))
-    with open(os.path.join(directory, 'ssh_config'), 'w') as handle:
-        handle.write('\n'.join(blocks))
+    write_file(os.path.join(directory, 'ssh_config'), '\n'.join(blocks))
     # An inventory for any lab size (the shipped one in playbooks/inventories/lab covers 3 hosts).
     hosts = {h['name']: {'linuxnet_lab_underlay_address': h['address']} for h in state['hosts']}
     inventory = {'all': {'children': {'lab': {'hosts': hosts}},
                          'vars': {'ansible_user': 'root',
                                   'ansible_ssh_args': '-F %s/ssh_config' % directory,
                                   'ansible_ssh_use_tty': False,
-                                  'ansible_python_interpreter': sys.executable}}}
-    with open(os.path.join(directory, 'inventory.json'), 'w') as handle:
-        json.dump(inventory, handle, indent=2)
+                                  'ansible_python_interpreter': '/usr/bin/python3',
+                                  'linuxnet_prerequisites_source': 'offline'}}}
+    write_file(os.path.join(directory, 'inventory.json'), json.dumps(inventory, indent=2))
 
 
-def wire_underlay(state):
-    from pyroute2 import IPRoute
-    from pyroute2 import netns as pnetns
-
-    home = os.open('/proc/self/ns/net', os.O_RDONLY)
-
-    def open_in(pid):
-        fd = os.open(ns_path(pid), os.O_RDONLY)
-        try:
-            pnetns.setns(fd, flags=0)
-            return IPRoute()
-        finally:
-            pnetns.setns(home, flags=0)
-            os.close(fd)
-
-    router = open_in(state['switch_pid'])
-    router.link('set', index=router.link('get', ifname='lo')[0]['index'], state='up')
-    router.link('add', ifname='ulbr0', kind='bridge')
-    bridge = router.link('get', ifname='ulbr0')[0]['index']
-    router.addr('add', index=bridge, address=ROUTER_ADDRESS, prefixlen=UNDERLAY.prefixlen)
-    router.link('set', index=bridge, state='up')
-    for number, host in enumerate(state['hosts'], start=1):
-        ipr = open_in(host['pid'])
-        ipr.link('set', index=ipr.link('get', ifname='lo')[0]['index'], state='up')
-        peer = 'ul%d' % number
-        ipr.link('add', ifname='eth0', kind='veth', peer={'ifname': peer, 'net_ns_pid': state['switch_pid']})
-        eth0 = ipr.link('get', ifname='eth0')[0]['index']
-        ipr.addr('add', index=eth0, address=host['address'], prefixlen=UNDERLAY.prefixlen)
-        ipr.link('set', index=eth0, state='up')
-        ipr.route('add', dst='0.0.0.0/0', gateway=ROUTER_ADDRESS)
-        port = router.link('get', ifname=peer)[0]['index']
-        router.link('set', index=port, master=bridge, state='up')
-        ipr.close()
-    router.close()
-    os.close(home)
+def cmd_image(_args):
+    print(ensure_image())
 
 
 def cmd_up(args):
@@ -225,30 +475,34 @@ def cmd_up(args):
     if not 1 <= args.hosts <= MAX_HOSTS:
         raise SystemExit('lab: --hosts must be between 1 and %d' % MAX_HOSTS)
     started = time.time()
+    image = ensure_image()
     directory = state_dir(args.name)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    state = {'name': args.name, 'prefix': args.prefix, 'hosts': [], 'switch_pid': None,
-             'created_etc_netns': False, 'router': ROUTER_ADDRESS, 'subnet': str(UNDERLAY)}
-    if not os.path.isdir('/etc/netns'):
-        os.makedirs('/etc/netns', mode=0o755)
-        state['created_etc_netns'] = True
+    os.makedirs(os.path.join(directory, 'hosts'), mode=0o700, exist_ok=True)
+    state = {'name': args.name, 'prefix': args.prefix, 'hosts': [], 'switch_pid': None, 'repo_pid': None,
+             'router': ROUTER_ADDRESS, 'subnet': str(UNDERLAY), 'image': image,
+             'repo': 'http://%s:%d/' % (ROUTER_ADDRESS, REPO_PORT)}
     save_state(state)
-    hosts = [('%s%d' % (args.prefix, number), str(UNDERLAY.network_address + HOST_OFFSET + number))
-             for number in range(1, args.hosts + 1)]
-    with open(os.path.join(directory, 'hosts'), 'w') as handle:
-        handle.write('127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\trouter\n'
-                     % ROUTER_ADDRESS)
-        handle.writelines('%s\t%s\n' % (address, host) for host, address in hosts)
+    hosts = [{'name': '%s%d' % (args.prefix, number), 'number': number,
+              'address': str(UNDERLAY.network_address + HOST_OFFSET + number)} for number in range(1, args.hosts + 1)]
+    write_file(os.path.join(directory, 'etc_hosts'),
+               '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\trouter\n' % ROUTER_ADDRESS
+               + ''.join('%s\t%s\n' % (h['address'], h['name']) for h in hosts))
     try:
         ssh_keys(directory)
-        state['switch_pid'] = start_ns_process(args.name, 'router')
+        state['switch_pid'] = start_switch(args.name)
         save_state(state)
-        for host, address in hosts:
-            pid = start_ns_process(args.name, host)
-            state['hosts'].append({'name': host, 'pid': pid, 'address': address})
+        wire_switch(state)
+        state['repo_pid'] = start_repo(state, image)
+        save_state(state)
+        for host in hosts:
+            state['hosts'].append(dict(host, supervisor=None))
             save_state(state)
-        wire_underlay(state)
+            prepare_host(state, host, image)
         write_ssh_configs(state)
+        for host in state['hosts']:
+            host['supervisor'] = start_supervisor(args.name, host['name'])
+            save_state(state)
+        wait_ready(args.name, [h['name'] for h in state['hosts']])
     except BaseException:
         cmd_down(args)
         raise
@@ -256,16 +510,42 @@ def cmd_up(args):
           % (args.name, args.hosts, UNDERLAY, ROUTER_ADDRESS, time.time() - started, directory))
 
 
+def cmd_reboot(args):
+    """Reboot hosts for real: ``systemctl reboot`` inside, or (--hard) a power cut of their PID 1."""
+    state = load_state(args.name)
+    if state is None:
+        raise SystemExit('lab %s is not up' % args.name)
+    known = {h['name']: h for h in state['hosts']}
+    unknown = [h for h in args.hosts if h not in known]
+    if unknown:
+        raise SystemExit('lab: no host %s in lab %s' % (', '.join(unknown), args.name))
+    before = {}
+    for name in args.hosts:
+        before[name] = ssh_ready(args.name, name)
+        leader = known[name]['pid']
+        if args.hard:
+            write_file(os.path.join(host_dir(args.name, name), 'power-cycle'), '')
+            if leader and read_file('/proc/%d/comm' % leader) == 'systemd':
+                os.kill(leader, signal.SIGKILL)
+        else:
+            subprocess.run(['ssh', '-F', os.path.join(state_dir(args.name), 'ssh_config'), name,
+                            'systemctl reboot'], capture_output=True, check=False, timeout=30)
+    started = time.time()
+    wait_ready(args.name, args.hosts, not_boot_ids=before)
+    print('lab %s: rebooted %s in %.1f s' % (args.name, ', '.join(args.hosts), time.time() - started))
+
+
 def all_alive(state):
     pids = [(state['switch_pid'], marker(state['name'], 'router'))]
-    pids += [(h['pid'], marker(state['name'], h['name'])) for h in state['hosts']]
-    return all(pid and is_ours(pid, mark) for pid, mark in pids)
+    pids += [(h.get('supervisor'), marker(state['name'], h['name'])) for h in state['hosts']]
+    return all(pid and is_ours(pid, mark) for pid, mark in pids) and all(h['pid'] for h in state['hosts'])
 
 
-def _ns_inodes(pid):
-    """Namespaces that belong to a lab process: its own net and mount ns, and every named netns in it."""
+def _ns_inodes(pid, kinds=('net', 'mnt')):
+    """Namespaces that belong to a lab process: its own (net and mount, a host's PID namespace too) and
+    every named netns in it."""
     found = set()
-    for kind in ('net', 'mnt'):
+    for kind in kinds:
         try:
             st = os.stat('/proc/%d/ns/%s' % (pid, kind))
             found.add((kind, st.st_dev, st.st_ino))
@@ -286,12 +566,16 @@ def _ns_inodes(pid):
 
 
 def _processes_in(inodes):
+    """Processes in any of the namespaces; never the machine's own (that would be every process)."""
+    for kind in ('net', 'mnt', 'pid'):
+        st = os.stat('/proc/self/ns/%s' % kind)
+        inodes = inodes - {(kind, st.st_dev, st.st_ino)}
     own = {os.getpid(), os.getppid()}
     pids = []
     for entry in os.listdir('/proc'):
         if not entry.isdigit() or int(entry) in own:
             continue
-        for kind in ('net', 'mnt'):
+        for kind in ('net', 'mnt', 'pid'):
             try:
                 st = os.stat('/proc/%s/ns/%s' % (entry, kind))
             except OSError:
@@ -302,23 +586,7 @@ def _processes_in(inodes):
     return pids
 
 
-def cmd_down(args):
-    state = load_state(args.name)
-    if state is None:
-        print('lab %s is not up' % args.name)
-        return
-    lab_pids = [(h['pid'], marker(args.name, h['name'])) for h in state['hosts']]
-    if state.get('switch_pid'):
-        lab_pids.append((state['switch_pid'], marker(args.name, 'router')))
-    inodes = set()
-    ours = []
-    for pid, mark in lab_pids:
-        if is_ours(pid, mark):
-            ours.append(pid)
-            inodes |= _ns_inodes(pid)
-    # Everything running inside a lab host (sshd sessions, servers a test started in a container
-    # namespace) was started there through the lab: end it, then the hosts themselves.
-    victims = sorted(set(_processes_in(inodes)) | set(ours))
+def _end(victims):
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in victims:
             try:
@@ -328,17 +596,62 @@ def cmd_down(args):
         deadline = time.time() + 5
         while time.time() < deadline and any(os.path.exists('/proc/%d' % p) and not _zombie(p) for p in victims):
             time.sleep(0.02)
-    if state.get('created_etc_netns'):
-        try:
-            os.rmdir('/etc/netns')
-        except OSError:
-            pass
+
+
+def cmd_down(args):
+    state = load_state(args.name)
+    if state is None:
+        print('lab %s is not up' % args.name)
+        return
+    inodes = set()
+    ended = 0
+    # Hosts first: a power cut of each PID 1 ends everything in its PID namespace; the supervisor
+    # sees the stop mark and does not boot it again.
+    for host in state['hosts']:
+        directory = host_dir(args.name, host['name'])
+        if os.path.isdir(directory):
+            write_file(os.path.join(directory, 'stop'), '')
+        leader = host['pid']
+        if leader and read_file('/proc/%d/comm' % leader) == 'systemd':
+            inodes |= _ns_inodes(leader, ('net', 'mnt', 'pid'))
+            os.kill(leader, signal.SIGKILL)
+            ended += 1
+    supervisors = [h['supervisor'] for h in state['hosts'] if is_ours(h.get('supervisor'), marker(args.name, h['name']))]
+    deadline = time.time() + 20
+    while time.time() < deadline and any(os.path.exists('/proc/%d' % p) and not _zombie(p) for p in supervisors):
+        time.sleep(0.02)
+    _end([p for p in supervisors if os.path.exists('/proc/%d' % p)])
+    lab_pids = [(state.get('switch_pid'), marker(args.name, 'router')), (state.get('repo_pid'), marker(args.name, 'repo'))]
+    ours = [pid for pid, mark in lab_pids if is_ours(pid, mark)]
+    for pid in ours:
+        inodes |= _ns_inodes(pid)
+    # Anything still inside a lab host's namespaces (a process a test started there from outside
+    # with nsenter) was started through the lab: end it, then the switch and the repository.
+    victims = sorted(set(_processes_in(inodes)) | set(ours))
+    _end(victims)
+    ended += len(victims)
+    for host in state['hosts']:
+        root = os.path.join(host_dir(args.name, host['name']), 'root')
+        if os.path.ismount(root):
+            subprocess.run(['umount', root], check=False)
+            if os.path.ismount(root):
+                subprocess.run(['umount', '--lazy', root], check=False)
+        for group in cgroups(args.name, host['name']):
+            remove_cgroup(group)
+        shutil.rmtree('/run/systemd/nspawn/propagate/%s-%s' % (args.name, host['name']), ignore_errors=True)
+        shutil.rmtree('/run/systemd/nspawn/unix-export/%s-%s' % (args.name, host['name']), ignore_errors=True)
+    for tree in CGROUP_TREES:
+        for path in (os.path.join(tree, MARKER, args.name), os.path.join(tree, MARKER)):
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
     shutil.rmtree(state_dir(args.name), ignore_errors=True)
     try:
         os.rmdir(STATE_ROOT)
     except OSError:
         pass
-    print('lab %s down: ended %d processes' % (args.name, len(victims)))
+    print('lab %s down: ended %d processes' % (args.name, ended))
 
 
 def _zombie(pid):
@@ -411,16 +724,23 @@ def cmd_show(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
     sub = parser.add_subparsers(dest='command', required=True)
-    for command in ('up', 'down', 'status', 'show'):
+    for command in ('up', 'down', 'status', 'show', 'reboot', 'image', '_host'):
         p = sub.add_parser(command)
         p.add_argument('--name', default=os.environ.get('LINUXNET_LAB', 'lab'))
         if command == 'up':
             p.add_argument('--hosts', type=int, default=int(os.environ.get('LAB_HOSTS', '3')))
             p.add_argument('--prefix', default='docker-node')
+        if command == 'reboot':
+            p.add_argument('--hard', action='store_true', help='a power cut (SIGKILL of PID 1), not systemctl reboot')
+            p.add_argument('hosts', nargs='+')
+        if command == '_host':
+            p.add_argument('--host', required=True)
+            p.add_argument('--marker', required=True)
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit('lab: must run as root (it creates namespaces)')
-    {'up': cmd_up, 'down': cmd_down, 'status': cmd_status, 'show': cmd_show}[args.command](args)
+    {'up': cmd_up, 'down': cmd_down, 'status': cmd_status, 'show': cmd_show, 'reboot': cmd_reboot,
+     'image': cmd_image, '_host': supervise}[args.command](args)
 
 
 if __name__ == '__main__':

@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(iproute2 nftables iptables iputils-ping openssh-server openssh-client util-linux procps curl nginx-light
-              rsync git make iperf3 shellcheck python3-venv containernetworking-plugins)
+              rsync git make iperf3 shellcheck python3-venv containernetworking-plugins
+              mmdebstrap systemd-container socat dpkg-dev)
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -22,23 +23,28 @@ from ansible_collections.linuxnet.container.plugins.module_utils._netlink import
     Netlink,
 )
 
-# Interpreters worth trying when the one Ansible picked lacks pyroute2 (distribution packages).
+# Where the linuxnet.container.prerequisites role installs pyroute2 (a virtualenv of the collection's own), and
+# interpreters worth trying after it when the one Ansible picked lacks the library (distribution packages).
+COLLECTION_PYTHON = '/opt/linuxnet-container/venv/bin/python'
 _SYSTEM_PYTHONS = ['/usr/bin/python3', '/usr/libexec/platform-python', '/usr/bin/python']
 
 
 def ensure_pyroute2(module):
-    """Fail with the package name (or re-run under a system Python that has it)."""
+    """Fail with what to install (or re-run under the collection's virtualenv, or a system Python, that has it)."""
     if HAS_PYROUTE2:
         return
     if not has_respawned():
+        if os.access(COLLECTION_PYTHON, os.X_OK):
+            respawn_module(COLLECTION_PYTHON)  # does not return
         interpreter = probe_interpreters_for_module(_SYSTEM_PYTHONS, 'pyroute2')
         if interpreter:
             respawn_module(interpreter)  # does not return
     module.fail_json(
         msg=missing_required_lib(PYROUTE2_REQUIREMENT,
-                                 reason='to talk netlink to the kernel (install it on the managed host: '
-                                        'pip install "%s", or point ansible_python_interpreter at a Python '
-                                        'that has it)' % PYROUTE2_REQUIREMENT),
+                                 reason='to talk netlink to the kernel. Fix: run the linuxnet.container.prerequisites '
+                                        'role on this host (playbooks/site.yml does), which installs it in %s; or '
+                                        'pip install "%s" into the Python that ansible_python_interpreter names'
+                                        % (COLLECTION_PYTHON.rsplit('/bin/', 1)[0], PYROUTE2_REQUIREMENT)),
         exception=PYROUTE2_IMPORT_ERROR)
 
 

@@ -48,8 +48,11 @@ except ImportError:  # pragma: no cover - exercised by the missing-library test
 
         code = 0
 else:
-    HAS_PYROUTE2 = True
-    PYROUTE2_IMPORT_ERROR = None
+    import pyroute2 as _pyroute2
+    # An older pyroute2 (Debian 12's python3-pyroute2 is 0.7.2) would import and then fail mid-run.
+    _PYROUTE2_VERSION = str(getattr(_pyroute2, '__version__', '0'))
+    HAS_PYROUTE2 = tuple(int(part) for part in (_PYROUTE2_VERSION.split('.') + ['0'])[:2] if part.isdigit()) >= (0, 9)
+    PYROUTE2_IMPORT_ERROR = None if HAS_PYROUTE2 else 'pyroute2 %s is older than 0.9' % _PYROUTE2_VERSION
     _MESSAGES = {'ifinfmsg': ifinfmsg, 'ifaddrmsg': ifaddrmsg, 'rtmsg': rtmsg}
 
 NETNS_RUN_DIR = '/run/netns'
