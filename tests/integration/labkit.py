@@ -23,16 +23,29 @@ def lab(*args):
 class Lab:
     """A running lab: its hosts' PIDs, and helpers to run Ansible and read kernel state."""
 
-    def __init__(self, name, hosts):
+    def __init__(self, name, hosts, prepare=True):
+        """Start the lab; with ``prepare``, run playbooks/prerequisites.yml on its bare hosts (offline)."""
         self.name = name
         lab('up', '--name', name, '--hosts', str(hosts))
-        with open(os.path.join(STATE_ROOT, name, 'state.json')) as handle:
-            self.state = json.load(handle)
         self.inventory = os.path.join(STATE_ROOT, name, 'inventory.json')
+        self.refresh()
+        if prepare:
+            proc = self.playbook(os.path.join(ROOT, 'playbooks', 'prerequisites.yml'), os.path.join(STATE_ROOT, name))
+            if proc.returncode != 0:
+                self.down()
+                raise AssertionError('prerequisites failed on lab %s: %s %s' % (name, proc.stdout[-3000:], proc.stderr))
+
+    def refresh(self):
+        """Re-read the lab's state (a host's PID changes when it reboots)."""
+        self.state = json.loads(lab('status', '--name', self.name))
         self.hosts = {h['name']: h for h in self.state['hosts']}
 
     def down(self):
         lab('down', '--name', self.name)
+
+    def reboot(self, *hosts, hard=False):
+        lab('reboot', '--name', self.name, *(['--hard'] if hard else []), *hosts)
+        self.refresh()
 
     def pid(self, host):
         return self.hosts[host]['pid']
@@ -42,7 +55,8 @@ class Lab:
         return '/proc/%d/root%s' % (self.pid(host), path)
 
     def namespaces(self, host):
-        return sorted(os.listdir(self.host_path(host, '/run/netns')))
+        path = self.host_path(host, '/run/netns')
+        return sorted(os.listdir(path)) if os.path.isdir(path) else []
 
     def ssh(self, host, command):
         return subprocess.run(['ssh', '-F', os.path.join(STATE_ROOT, self.name, 'ssh_config'), host, command],

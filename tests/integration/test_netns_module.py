@@ -83,23 +83,6 @@ def test_untagged_namespaces_are_never_pruned(lab2, tmp_path):
         lab2.ssh(host, 'ip netns delete foreign')
 
 
-def test_missing_pyroute2_names_the_package(lab2, tmp_path):
-    bare = tmp_path / 'bare'
-    subprocess.run([sys.executable, '-m', 'venv', '--without-pip', str(bare)], check=True)
-    python = str(bare / 'bin' / 'python')
-    has_system_pyroute2 = subprocess.run(['/usr/bin/python3', '-c', 'import pyroute2'], capture_output=True, check=False).returncode == 0
-    status, res = lab2.ansible('docker-node1', 'linuxnet.container.netns', {'name': 'nolib'}, tmp_path,
-                               extra=['-e', 'ansible_python_interpreter=%s' % python])['docker-node1']
-    if has_system_pyroute2:
-        # The module re-ran itself under the system Python that has the library.
-        assert status == 'ok' and res['changed']
-        lab2.ansible('docker-node1', 'linuxnet.container.netns', {'name': 'nolib', 'state': 'absent'}, tmp_path)
-    else:
-        assert status == 'failed'
-        assert 'pyroute2>=0.9' in res['msg'] and 'pip install' in res['msg'], res['msg']
-        assert 'nolib' not in lab2.namespaces('docker-node1')
-
-
 def test_built_tarball_installs_and_runs(lab2, tmp_path):
     tarballs = glob.glob(os.path.join(ROOT, '.build', 'dist', 'linuxnet-container-*.tar.gz'))
     if not tarballs:

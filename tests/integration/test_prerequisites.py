@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A bare Debian host (system Python, no pyroute2, no pip, no nftables, no mirror) gets what the modules need from
+the prerequisites role, offline: check mode predicts and changes nothing, a real run installs, the next run changes
+nothing, a changed pin changes the host, and the modules then run under the host's own /usr/bin/python3."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from labkit import ROOT, Lab
+
+HOST = 'docker-node1'
+PREREQUISITES = os.path.join(ROOT, 'playbooks', 'prerequisites.yml')
+
+
+@pytest.fixture(scope='module')
+def bare():
+    running = Lab('itest-prereq', 1, prepare=False)
+    yield running
+    running.down()
+
+
+def host_state(lab):
+    """What the role could change on the host: its files, the OS packages, the virtualenv's packages."""
+    return lab.ssh(HOST, 'find /opt -printf "%p %s\\n" | sort; '
+                         'dpkg-query --show --showformat="${db:Status-Abbrev}${Package} ${Version}\\n" '
+                         'nftables iproute2 python3-apt 2>&1; '
+                         'test -x /opt/linuxnet-container/venv/bin/pip && '
+                         '/opt/linuxnet-container/venv/bin/pip list --format=json --disable-pip-version-check || true')
+
+
+def run(lab, tmp_path, *extra):
+    proc = lab.playbook(PREREQUISITES, tmp_path, extra=list(extra))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr
+    recap = [line for line in proc.stdout.splitlines() if line.startswith(HOST) and 'changed=' in line][-1]
+    return int(recap.split('changed=')[1].split()[0]), proc.stdout
+
+
+def test_a_module_on_a_bare_host_names_the_role(bare, tmp_path):
+    status, res = bare.ansible(HOST, 'linuxnet.container.netns', {'name': 'nolib'}, tmp_path)[HOST]
+    assert status == 'failed'
+    assert 'pyroute2>=0.9' in res['msg'] and 'linuxnet.container.prerequisites' in res['msg'], res['msg']
+    assert 'nolib' not in bare.namespaces(HOST)
+
+
+def test_prerequisites_offline_check_real_idempotent(bare, tmp_path):
+    before = host_state(bare)
+    assert 'pyroute2' not in before and 'ii nftables' not in before.replace('ii  ', 'ii ')
+    changed, out = run(bare, tmp_path, '--check', '--diff')
+    assert changed > 0 and 'would install nftables' in out and '+pyroute2==0.9.7' in out, out
+    assert host_state(bare) == before, 'check mode changed the host'
+
+    changed, out = run(bare, tmp_path, '--diff')
+    assert changed > 0
+    after = host_state(bare)
+    packages = {p['name']: p['version'] for p in json.loads(after.splitlines()[-1])}
+    assert packages['pyroute2'] == '0.9.7' and packages['netaddr'] == '1.3.0', packages
+    assert bare.ssh(HOST, 'nft --version').startswith('nftables')
+    # The system Python stays as it was: no pyroute2 there.
+    assert 'ModuleNotFoundError' in bare.ssh(HOST, '/usr/bin/python3 -c "import pyroute2" 2>&1 || true')
+
+    changed, _out = run(bare, tmp_path, '--check')
+    assert changed == 0
+    changed, _out = run(bare, tmp_path)
+    assert changed == 0
+    assert host_state(bare) == after
+
+
+def test_modules_find_the_virtualenv_on_their_own(bare, tmp_path):
+    status, res = bare.ansible(HOST, 'linuxnet.container.netns', {'name': 'withlib'}, tmp_path)[HOST]
+    assert status == 'ok' and res['changed'], res
+    assert 'withlib' in bare.namespaces(HOST)
+    status, res = bare.ansible(HOST, 'linuxnet.container.netns', {'name': 'withlib', 'state': 'absent'}, tmp_path)[HOST]
+    assert status == 'ok' and res['changed'], res
+
+
+def test_a_changed_pin_changes_the_host(bare, tmp_path):
+    older = json.dumps({'__linuxnet_python_requirements': ['pyroute2==0.9.6', 'netaddr==1.3.0']})
+    changed, out = run(bare, tmp_path, '--check', '--diff', '-e', older)
+    assert changed > 0 and '-pyroute2==0.9.7' in out and '+pyroute2==0.9.6' in out, out
+    changed, _out = run(bare, tmp_path, '-e', older)
+    assert changed > 0
+    assert '0.9.6' in bare.ssh(HOST, '/opt/linuxnet-container/venv/bin/python -c "import pyroute2; print(pyroute2.__version__)"')
+    changed, _out = run(bare, tmp_path)
+    assert changed > 0
+    assert '0.9.7' in bare.ssh(HOST, '/opt/linuxnet-container/venv/bin/python -c "import pyroute2; print(pyroute2.__version__)"')
