@@ -37,13 +37,13 @@ def test_a_lab_host_is_reachable_by_path_and_by_pid(lab2):
 
 def test_a_missing_namespace_is_an_error_and_is_never_created(lab2):
     root = lab2.host_path('docker-node1', '/run/netns')
-    before = sorted(os.listdir(root))
+    before = lab2.namespaces('docker-node1')
     with Netlink() as netlink:
         with pytest.raises(LinuxnetError, match=r'network namespace %s/ghost does not exist' % root):
             netlink.ipr(os.path.join(root, 'ghost'))
         with pytest.raises(LinuxnetError, match='does not exist'):
             netlink.ipr('pid:999999999')
-    assert sorted(os.listdir(root)) == before
+    assert lab2.namespaces('docker-node1') == before
 
 
 def test_a_file_that_is_not_a_namespace_is_refused(tmp_path):

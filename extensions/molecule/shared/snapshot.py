@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -57,8 +58,11 @@ def snapshot():
             for name in files:
                 with open(os.path.join(root, name)) as handle:
                     etc_netns[os.path.join(root, name)] = handle.read()
-    ruleset = json.loads(subprocess.run(['nft', '-j', 'list', 'ruleset'], check=True, capture_output=True, text=True).stdout)
-    ruleset = [item for item in ruleset['nftables'] if 'metainfo' not in item]
+    # A bare host has no nft yet (the prerequisites role installs it): no ruleset anything could have written.
+    ruleset = []
+    if shutil.which('nft') or os.path.exists('/usr/sbin/nft'):
+        listed = subprocess.run(['/usr/sbin/nft', '-j', 'list', 'ruleset'], check=True, capture_output=True, text=True)
+        ruleset = [item for item in json.loads(listed.stdout)['nftables'] if 'metainfo' not in item]
     sysctls = {}
     for key in SYSCTLS:
         path = os.path.join('/proc/sys', key)
