@@ -163,9 +163,9 @@ def test_named_namespace_and_pid_have_their_own_record(lab, tmp_path):
         assert records(lab) == ['docker_isolation.netns-rns.json']
         assert read_record(lab, 'docker_isolation.netns-rns.json')['namespace'] == 'rns'
 
-        # The host namespace by PID (the lab host's own process): filed under its nsfs inode.
+        # The host namespace by PID (the lab host's init, PID 1 in its own PID namespace): filed under its nsfs inode.
         set_sysctls(lab, {FWD: '0', BNF: '1'})
-        by_pid = 'pid:%d' % lab.pid(HOST)
+        by_pid = 'pid:1'
         inode = os.stat('/proc/%d/ns/net' % lab.pid(HOST)).st_ino
         run(lab, dict(APPLY, namespace=by_pid), tmp_path)
         assert records(lab) == ['docker_isolation.netns-rns.json', 'docker_isolation.nsfs-%d.json' % inode]

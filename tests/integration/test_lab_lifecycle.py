@@ -24,7 +24,7 @@ def lab_namespaces(lab):
             st = os.stat('/proc/%d/ns/%s' % (pid, kind))
             found.add((kind, st.st_dev, st.st_ino))
         netns_dir = '/proc/%d/root/run/netns' % pid
-        for name in os.listdir(netns_dir):
+        for name in os.listdir(netns_dir) if os.path.isdir(netns_dir) else []:
             st = os.stat(os.path.join(netns_dir, name))
             found.add(('net', st.st_dev, st.st_ino))
     return found
@@ -61,6 +61,11 @@ def snapshot():
         'netns': sorted(os.listdir('/run/netns')) if os.path.isdir('/run/netns') else None,
         'lab_state': os.path.exists(os.path.join(STATE_ROOT, LAB)),
         'wtmp': os.stat('/var/log/wtmp').st_size if os.path.exists('/var/log/wtmp') else None,
+        'cgroups': [tree for tree in ('/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified')
+                    if os.path.exists(os.path.join(tree, 'linuxnet-lab', LAB))],
+        'nspawn': sorted(name for name in (os.listdir('/run/systemd/nspawn/propagate')
+                                           if os.path.isdir('/run/systemd/nspawn/propagate') else [])
+                         if name.startswith(LAB + '-')),
     }
 
 
@@ -93,3 +98,25 @@ def test_stopping_the_lab_leaves_the_machine_as_it_was(tmp_path):
         time.sleep(0.2)
     assert processes_of(namespaces) == set()
     assert snapshot() == before
+
+
+def test_a_lab_host_reboots_for_real(tmp_path):
+    """reboot: runtime network state is gone, the disk stays, the host answers again with a new boot id."""
+    lab = Lab('itest-reboot', 1, prepare=False)
+    host = 'docker-node1'
+    try:
+        for hard in (False, True):
+            boot_id = lab.ssh(host, 'cat /proc/sys/kernel/random/boot_id').strip()
+            pid = lab.pid(host)
+            lab.ssh(host, 'ip netns add before-reboot && touch /root/kept-on-disk')
+            assert lab.namespaces(host) == ['before-reboot']
+            lab.reboot(host, hard=hard)
+            assert lab.pid(host) != pid and not os.path.exists('/proc/%d/ns' % pid)
+            assert lab.ssh(host, 'cat /proc/sys/kernel/random/boot_id').strip() != boot_id
+            assert lab.namespaces(host) == []
+            assert lab.ssh(host, 'ls /root/kept-on-disk').strip() == '/root/kept-on-disk'
+            assert lab.ssh(host, 'systemctl is-system-running --wait').strip() in ('running', 'degraded')
+            # The underlay is back: the host reaches the router.
+            lab.ssh(host, 'ping -c 1 -W 2 %s' % lab.state['router'])
+    finally:
+        lab.down()

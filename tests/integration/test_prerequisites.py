@@ -80,7 +80,7 @@ def test_modules_find_the_virtualenv_on_their_own(bare, tmp_path):
 
 
 def test_a_changed_pin_changes_the_host(bare, tmp_path):
-    older = json.dumps({'__linuxnet_python_requirements': ['pyroute2==0.9.6', 'netaddr==1.3.0']})
+    older = json.dumps({'__prerequisites_python_requirements': ['pyroute2==0.9.6', 'netaddr==1.3.0']})
     changed, out = run(bare, tmp_path, '--check', '--diff', '-e', older)
     assert changed > 0 and '-pyroute2==0.9.7' in out and '+pyroute2==0.9.6' in out, out
     changed, _out = run(bare, tmp_path, '-e', older)
