@@ -20,10 +20,15 @@ from ansible_collections.linuxnet.container.plugins.module_utils._netlink import
     fan_out,
     list_named_netns,
     netns_identity,
+    netns_key,
     netlink_errors,
-    pids_by_netns_inode,
     remove_named_netns,
     validate_netns_name,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._holders import (
+    describe,
+    pids_by_netns,
+    stop_processes,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import (
     normalize_address,
@@ -85,10 +90,13 @@ LOOPBACK_IFINDEX = 1
 class NetnsReconciler(Reconciler):
     kind = 'network namespace'
 
-    def __init__(self, module, netlink, prune):
+    def __init__(self, module, netlink, prune, kill_holders=False, kill_timeout=10):
         super().__init__(module, netlink)
         self.prune = prune
+        self.kill_holders = kill_holders
+        self.kill_timeout = kill_timeout
         self.pruned = []
+        self._held = set()  # namespaces (st_dev, st_ino) whose holders were handled: a second name is the same one
 
     # -- reading -----------------------------------------------------------
     def _sysctl_path(self, key):
@@ -177,7 +185,7 @@ class NetnsReconciler(Reconciler):
                                  lambda n=name: _remove_hosts(n))
                     continue
                 if inode_pids is None:
-                    inode_pids = pids_by_netns_inode()
+                    inode_pids = pids_by_netns()
                 self._plan_remove(plan, name, have, inode_pids, pruned=want is None)
                 continue
             predicted[name] = self._plan_present(plan, name, want, have)
@@ -190,21 +198,71 @@ class NetnsReconciler(Reconciler):
             what += ' with its links %s' % ', '.join(links)
         if pruned:
             what += ' (pruned: made by linuxnet.container, not listed)'
-        try:
-            st = os.stat(NamespaceRef(name).path)
-            pids = inode_pids.get((st.st_dev, st.st_ino), [])
-        except OSError:
-            pids = []
+        key = netns_key(NamespaceRef(name).path)
+        pids = inode_pids.get(key, []) if key is not None else []
+        entry = {'name': name, 'links': links}
+        self.pruned.append(entry)
         if pids:
-            plan.warnings.append('network namespace %s is still used by processes %s: its name is removed but '
-                                 'its network stack lives until they exit' % (name, ', '.join(map(str, sorted(pids)))))
-        self.pruned.append({'name': name, 'links': links})
+            # Processes keep the namespace, and so its links (the veth peers on the host's bridges), alive after
+            # its name goes: delete the links first, so what this collection made goes with the name.
+            entry['holders'] = pids
+            first = key not in self._held
+            self._held.add(key)
+            if self.kill_holders and first:
+                plan.add(name, 'stop processes %s in network namespace %s (SIGTERM, SIGKILL after %d s)'
+                         % (describe(pids), name, self.kill_timeout),
+                         lambda n=name, p=pids, k=key, e=entry: self._stop(n, p, k, e))
+            elif first:
+                plan.warnings.append(
+                    'network namespace %s is still used by processes %s: its links and its name are removed, the '
+                    'processes keep running in an empty namespace. Fix: stop them, or set kill_holders: true '
+                    '(playbooks/teardown.yml: -e linuxnet_teardown_kill_holders=true)' % (name, describe(pids)))
+            if links:
+                plan.add(name, 'delete links %s in network namespace %s first (processes %s hold it)'
+                         % (', '.join(links), name, ', '.join(map(str, pids))), lambda n=name: self._empty(n))
 
         def apply(n=name):
             self.netlink.forget(n)
             remove_named_netns(n)
             _remove_hosts(n)
         plan.add(name, what, apply)
+
+    def _stop(self, name, pids, key, entry):
+        outcome = stop_processes(pids, key, self.kill_timeout)
+        entry['stopped'] = outcome['terminated'] + outcome['killed']
+        if outcome['surviving']:
+            self.module.warn('network namespace %s: processes %s survived SIGKILL (stuck in the kernel?): the namespace '
+                             'lives until they exit' % (name, describe(outcome['surviving'])))
+
+    def _empty(self, name):
+        """Delete every link of a namespace but lo (a veth takes its peer with it); a physical link, which cannot
+        be deleted, goes back to the host namespace, as when the kernel destroys a namespace."""
+        channel = self.netlink.channel(name)
+        with netlink_errors('network namespace %s' % name, 'list links'):
+            links = channel.link('dump')
+        home = None
+        try:
+            for link in links:
+                ifname = link.get('ifname')
+                if ifname == 'lo':
+                    continue
+                if link.get_nested('IFLA_LINKINFO', 'IFLA_INFO_KIND') is None:
+                    if home is None:
+                        home = os.open('/proc/self/ns/net', os.O_RDONLY)
+                    settings, action = {'index': link['index'], 'net_ns_fd': home}, 'move back to the host namespace'
+                    channel.write('link', 'set', settings, '%s in network namespace %s' % (ifname, name), action)
+                else:
+                    channel.write('link', 'del', {'index': link['index']}, '%s in network namespace %s' % (ifname, name),
+                                  'delete')
+                try:
+                    channel.flush()
+                except LinuxnetError as err:
+                    if err.details.get('errno') not in (errno.ENODEV, errno.ENOENT):  # gone with its peer
+                        raise
+        finally:
+            if home is not None:
+                os.close(home)
+        self.netlink.invalidate()
 
     def _plan_present(self, plan, name, want, have):
         sysctls = want['sysctls']
@@ -401,6 +459,8 @@ def module_spec():
                 hosts_set=dict(type='str'),
                 hosts=dict(type='list', elements='dict', options=hosts_spec['options']))),
             prune=dict(type='bool', default=False),
+            kill_holders=dict(type='bool', default=False),
+            kill_timeout=dict(type='int', default=10),
         ),
         mutually_exclusive=[('name', 'namespaces'), ('namespaces', 'sysctls'), ('namespaces', 'hosts'), ('namespaces', 'share'),
                             ('share', 'sysctls')],
@@ -409,7 +469,11 @@ def module_spec():
 
 
 def run(module, netlink):
-    reconciler = NetnsReconciler(module, netlink, module.params['prune'])
+    params = module.params
+    if params['kill_timeout'] < 0:
+        raise LinuxnetError('kill_timeout %d is negative. Fix: give the seconds to wait after SIGTERM, like 10'
+                            % params['kill_timeout'])
+    reconciler = NetnsReconciler(module, netlink, params['prune'], params['kill_holders'], params['kill_timeout'])
     desired = _desired(module, reconciler)
     result = reconciler.run(desired)
     after = result.pop('after')

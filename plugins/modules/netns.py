@@ -138,9 +138,24 @@ options:
       - With O(namespaces=[]) this removes everything the collection made.
     type: bool
     default: false
+  kill_holders:
+    description:
+      - When a namespace this call removes (O(state=absent) or pruned) still has processes inside it (a
+        runtime's container started with C(--network ns:/run/netns/NAME), C(ip netns exec)), send exactly
+        those processes SIGTERM, then SIGKILL to those still running after O(kill_timeout) seconds.
+      - V(false) leaves them running; the module warns with their PIDs (see the notes).
+    type: bool
+    default: false
+  kill_timeout:
+    description: Seconds O(kill_holders=true) waits after SIGTERM before it sends SIGKILL.
+    type: int
+    default: 10
 notes:
-  - A namespace lives as long as a process runs inside it; removing it while processes still use it
-    removes its name and the module warns with their PIDs.
+  - A namespace lives as long as a process runs inside it (its bind mount under C(/run/netns) is only one
+    reference). Removing a namespace that processes still use first deletes every link in it but C(lo)
+    (a veth takes its peer on the host with it; a physical link goes back to the host namespace), then
+    removes its name and hosts file, and warns with the PIDs (found by comparing each process's
+    C(/proc/PID/ns/net) with the namespace). Nothing is killed unless O(kill_holders=true).
 seealso:
   - name: ip-netns(8)
     description: The iproute2 command this module replaces.
@@ -180,6 +195,13 @@ EXAMPLES = r'''
   linuxnet.container.netns:
     namespaces: []
     prune: true
+
+- name: Remove web, also stopping the processes a runtime still runs in it
+  linuxnet.container.netns:
+    name: web
+    state: absent
+    kill_holders: true
+    kill_timeout: 5
 '''
 
 RETURN = r'''
@@ -200,11 +222,14 @@ namespaces:
       links: []
       share: web
 removed:
-  description: Namespaces removed (or that would be), with the links that went with them.
+  description:
+    - Namespaces removed (or that would be), with the links that went with them.
+    - C(holders) lists the PIDs that were still inside (only when there were any), C(stopped) those
+      O(kill_holders=true) ended.
   returned: always
   type: list
   elements: dict
-  sample: [{name: test2, links: [veth-test2]}]
+  sample: [{name: test2, links: [veth-test2]}, {name: web, links: [eth0], holders: [4242], stopped: [4242]}]
 actions:
   description: What the run did (or would do in check mode), one line per change.
   returned: always
