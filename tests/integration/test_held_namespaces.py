@@ -21,10 +21,10 @@ CONTAINERS = {'linuxnet_containers': [{'name': 'web', 'ports': ['8080:80']}, {'n
               'linuxnet_networks': [{'name': 'front', 'subnet': '173.20.0.0/16'}]}
 
 
-def run(lab, playbook, tmp_path, *extra):
+def run(lab, playbook, tmp_path, *extra, inventory=None):
     """Run a playbook with the test's containers (extra vars: every host of the lab gets them)."""
     path = tmp_path / 'containers.json'
-    path.write_text(json.dumps(CONTAINERS))
+    path.write_text(json.dumps(inventory or CONTAINERS))
     return lab.playbook(playbook, tmp_path, extra=('-e', '@%s' % path) + extra)
 
 
@@ -131,3 +131,33 @@ def test_teardown_reconverge_and_kill_while_processes_hold_namespaces(lab2, tmp_
     finally:
         stop(started)
         run(lab2, TEARDOWN, tmp_path)
+
+
+def eth0_address(lab, container):
+    return links(lab.host_path(HOST, '/run/netns/%s' % container))['eth0'][1][0]
+
+
+def test_the_allocator_skips_addresses_the_host_holds_and_a_static_one_there_is_refused(lab2, tmp_path):
+    front = [{'name': 'front', 'subnet': '173.20.0.0/16', 'bridge_name': 'br-front'}]
+    two = {'linuxnet_networks': front, 'linuxnet_containers': [{'name': 'web', 'networks': ['front']},
+                                                               {'name': 'db', 'networks': ['front']}]}
+    try:
+        assert run(lab2, SITE, tmp_path, inventory=two).returncode == 0
+        assert (eth0_address(lab2, 'web'), eth0_address(lab2, 'db')) == ('173.20.0.2/16', '173.20.0.3/16')
+        # Addresses nobody in the inventory assigned: one in db's namespace, one more on the bridge.
+        lab2.ssh(HOST, 'ip -n db link add x1 type veth peer name x2 && ip -n db addr add 173.20.0.4/16 dev x1 && '
+                       'ip addr add 173.20.0.5/16 dev br-front')
+        three = dict(two, linuxnet_containers=two['linuxnet_containers'] + [{'name': 'new', 'networks': ['front']}])
+        assert run(lab2, SITE, tmp_path, inventory=three).returncode == 0
+        assert eth0_address(lab2, 'new') == '173.20.0.6/16'
+
+        static = dict(two, linuxnet_containers=three['linuxnet_containers'] + [
+            {'name': 'fixed', 'networks': [{'name': 'front', 'ipv4_address': '173.20.0.4'}]}])
+        before = lab2.namespaces(HOST)
+        refused = run(lab2, SITE, tmp_path, inventory=static)
+        assert refused.returncode != 0
+        assert ('container fixed: network front: ipv4_address 173.20.0.4: Address already in use: x1 in network '
+                'namespace db already holds it') in refused.stdout, refused.stdout
+        assert lab2.namespaces(HOST) == before
+    finally:
+        run(lab2, TEARDOWN, tmp_path, inventory=two)
