@@ -186,6 +186,12 @@ class NetnsReconciler(Reconciler):
                     continue
                 if inode_pids is None:
                     inode_pids = pids_by_netns()
+                    # A namespace that keeps another name (container:NAME shares it) lives on by design: removing
+                    # one of its names leaves its links and its processes alone.
+                    removing = {n for n in current if desired.get(n) is None or desired[n]['state'] == 'absent'}
+                    for other in list_named_netns():
+                        if other not in removing:
+                            inode_pids.pop(netns_identity(other), None)
                 self._plan_remove(plan, name, have, inode_pids, pruned=want is None)
                 continue
             predicted[name] = self._plan_present(plan, name, want, have)

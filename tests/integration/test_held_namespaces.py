@@ -161,3 +161,21 @@ def test_the_allocator_skips_addresses_the_host_holds_and_a_static_one_there_is_
         assert lab2.namespaces(HOST) == before
     finally:
         run(lab2, TEARDOWN, tmp_path, inventory=two)
+
+
+def test_removing_a_second_name_leaves_the_shared_namespace_and_its_processes_alone(lab2, tmp_path):
+    """container:web's name goes; web's namespace, its links and the process in it stay, even with kill_holders."""
+    both = {'linuxnet_containers': [{'name': 'web'}, {'name': 'side', 'network_mode': 'container:web'}]}
+    started = []
+    try:
+        assert run(lab2, SITE, tmp_path, inventory=both).returncode == 0
+        started.append(start_holder(lab2, 'web'))
+        alone = {'linuxnet_containers': both['linuxnet_containers'][:1]}
+        proc = run(lab2, SITE, tmp_path, '-e', 'linuxnet_kill_holders=true', inventory=alone)
+        assert proc.returncode == 0, proc.stdout
+        assert 'still used by processes' not in proc.stderr
+        assert lab2.namespaces(HOST) == ['web']
+        assert 'eth0' in links('/proc/%d/ns/net' % started[0]) and alive(started[0])
+    finally:
+        stop(started)
+        run(lab2, TEARDOWN, tmp_path, inventory=both)
