@@ -713,4 +713,3 @@ def list_named_netns():
         return sorted(os.listdir(NETNS_RUN_DIR))
     except FileNotFoundError:
         return []
-
