@@ -38,7 +38,9 @@ from ansible_collections.linuxnet.container.plugins.module_utils._topology impor
     link_address_network,
     parse_link,
     read_container_endpoints,
+    read_dns,
     read_networks,
+    resolvers,
 )
 
 GWBRIDGE = 'docker_gwbridge'
@@ -285,9 +287,21 @@ def plan_host(host, hv, facts, state='present', fleet=None):
              if ep['container'] in endpoints and (ep['container'], ep['network']) not in planned and ep.get('host_ifname')]
     parents = {link['name'] for link in facts.get('links') or []}
     plan = _render(host, nets, used_nets, containers, all_endpoints, bridges_now, warnings, fleet, parents)
+    _add_resolvers(plan['namespaces'], containers, all_endpoints, nets, read_dns(hv, 'host %s' % host, [], prefix='linuxnet_'))
     plan['pairs'].extend(stale)
     plan['pairs'].extend(_stale_global(facts, all_endpoints, nets))
     return plan
+
+
+def _add_resolvers(namespaces, containers, all_endpoints, nets, global_dns):
+    """Every container namespace's resolv_conf; a second name (container:NAME) gets that of the namespace it names, as
+    Docker shares it. The overlays' own namespaces get none."""
+    by_name = {container['name']: container for container in containers}
+    for item in namespaces:
+        source = by_name.get(item.get('share') or item['name'])
+        if source is not None:
+            networks = [ep.network for ep in all_endpoints.get(source['name'], [])]
+            item['resolv_conf'] = resolvers(source, networks, nets, global_dns)
 
 
 def _keep_interface_names(all_endpoints, nets, facts):

@@ -38,17 +38,23 @@ from ansible_collections.linuxnet.container.plugins.module_utils._normalize impo
     normalize_sysctl_value,
     render_hosts,
 )
+from ansible_collections.linuxnet.container.plugins.module_utils import _resolv as resolv
 from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
 
 
-def _hosts_path(name):
-    return os.path.join(NETNS_ETC_DIR, name, 'hosts')
+# The files of /etc/netns/NAME the module writes (ip netns exec shows them as /etc/FILE): file name, the key of
+# their lines in a namespace's state, and the key of their wanted content in its desired item.
+FILES = (('hosts', 'hosts_file', 'hosts_content'), ('resolv.conf', 'resolv_conf', 'resolv_content'))
 
 
-def _read_managed_hosts(name):
-    """Lines of the namespace's hosts file when this collection wrote it, else None."""
+def _file_path(name, filename):
+    return os.path.join(NETNS_ETC_DIR, name, filename)
+
+
+def _read_managed(name, filename):
+    """Lines of one of the namespace's files when this collection wrote it, else None."""
     try:
-        with open(_hosts_path(name)) as handle:
+        with open(_file_path(name, filename)) as handle:
             text = handle.read()
     except FileNotFoundError:
         return None
@@ -58,13 +64,17 @@ def _read_managed_hosts(name):
     return lines
 
 
+def _managed_files(name):
+    return [filename for filename, _key, _want in FILES if _read_managed(name, filename) is not None]
+
+
 def _header(name):
     return '%s (network namespace %s); edits are overwritten' % (FILE_TAG, name)
 
 
-def _write_hosts(name, content):
+def _write_file(name, filename, content):
     directory = os.path.join(NETNS_ETC_DIR, name)
-    path = os.path.join(directory, 'hosts')
+    path = os.path.join(directory, filename)
     with netlink_errors(path, 'write'):
         os.makedirs(directory, mode=0o755, exist_ok=True)
         tmp = path + '.linuxnet.tmp'
@@ -74,10 +84,10 @@ def _write_hosts(name, content):
         os.rename(tmp, path)
 
 
-def _remove_hosts(name):
+def _remove_files(name):
     directory = os.path.join(NETNS_ETC_DIR, name)
-    if _read_managed_hosts(name) is not None:
-        os.unlink(os.path.join(directory, 'hosts'))
+    for filename in _managed_files(name):
+        os.unlink(os.path.join(directory, filename))
     try:
         os.rmdir(directory)
     except OSError:
@@ -140,9 +150,10 @@ class NetnsReconciler(Reconciler):
         if share:
             same = netns_identity(share)
             state['share'] = share if same is not None and same == netns_identity(name) else None
-        hosts = _read_managed_hosts(name)
-        if hosts is not None:
-            state['hosts_file'] = hosts
+        for filename, key, _want in FILES:
+            lines = _read_managed(name, filename)
+            if lines is not None:
+                state[key] = lines
         return state
 
     def _read_many(self, jobs):
@@ -180,9 +191,10 @@ class NetnsReconciler(Reconciler):
             if want is None or want['state'] == 'absent':
                 predicted[name] = ABSENT
                 if have is ABSENT:
-                    if _read_managed_hosts(name) is not None:
-                        plan.add(name, 'remove leftover %s' % _hosts_path(name),
-                                 lambda n=name: _remove_hosts(n))
+                    leftovers = _managed_files(name)
+                    if leftovers:
+                        plan.add(name, 'remove leftover %s' % ', '.join(_file_path(name, f) for f in leftovers),
+                                 lambda n=name: _remove_files(n))
                     continue
                 if inode_pids is None:
                     inode_pids = pids_by_netns()
@@ -230,7 +242,7 @@ class NetnsReconciler(Reconciler):
         def apply(n=name):
             self.netlink.forget(n)
             remove_named_netns(n)
-            _remove_hosts(n)
+            _remove_files(n)
         plan.add(name, what, apply)
 
     def _stop(self, name, pids, key, entry):
@@ -272,7 +284,6 @@ class NetnsReconciler(Reconciler):
 
     def _plan_present(self, plan, name, want, have):
         sysctls = want['sysctls']
-        hosts_content = want['hosts_content']
         after = {
             'name': name,
             'state': 'present',
@@ -282,10 +293,11 @@ class NetnsReconciler(Reconciler):
         }
         if sysctls:
             after['sysctls'] = dict(sysctls)
-        if hosts_content is not None:
-            after['hosts_file'] = hosts_content.splitlines()
-        elif have is not ABSENT and 'hosts_file' in have:
-            after['hosts_file'] = have['hosts_file']
+        for _filename, key, wanted in FILES:
+            if want[wanted] is not None:
+                after[key] = want[wanted].splitlines()
+            elif have is not ABSENT and key in have:
+                after[key] = have[key]
 
         if want['share']:
             target = want['share']
@@ -296,8 +308,7 @@ class NetnsReconciler(Reconciler):
             elif have.get('share') != target:
                 plan.add(name, 'make %s a second name of network namespace %s (it named another namespace)' % (name, target),
                          lambda n=name, t=target: self._rebind(n, t))
-            if hosts_content is not None and (have is ABSENT or have.get('hosts_file') != after['hosts_file']):
-                plan.add(name, 'write %s' % _hosts_path(name), lambda n=name, c=hosts_content: _write_hosts(n, c))
+            self._plan_files(plan, name, want, have, after)
             return after
 
         if have is ABSENT:
@@ -311,9 +322,16 @@ class NetnsReconciler(Reconciler):
         if to_set:
             plan.add(name, 'set %s in network namespace %s' % (', '.join('%s=%s' % kv for kv in sorted(to_set.items())), name),
                      lambda n=name, s=to_set, p=want['sysctl_paths']: self._set_sysctls(n, s, p))
-        if hosts_content is not None and (have is ABSENT or have.get('hosts_file') != after['hosts_file']):
-            plan.add(name, 'write %s' % _hosts_path(name), lambda n=name, c=hosts_content: _write_hosts(n, c))
+        self._plan_files(plan, name, want, have, after)
         return after
+
+    @staticmethod
+    def _plan_files(plan, name, want, have, after):
+        for filename, key, wanted in FILES:
+            content = want[wanted]
+            if content is not None and (have is ABSENT or have.get(key) != after[key]):
+                plan.add(name, 'write %s' % _file_path(name, filename),
+                         lambda n=name, f=filename, c=content: _write_file(n, f, c))
 
     # -- applying ----------------------------------------------------------
     def _create(self, name):
@@ -382,6 +400,43 @@ def _result_item(state, desired):
     return state
 
 
+class _HostResolvers:
+    """What containers take from the host's resolv.conf (read once per call, only when a namespace needs it)."""
+
+    def __init__(self):
+        self._defaults = None
+
+    @staticmethod
+    def _read(path):
+        try:
+            with open(path) as handle:
+                return resolv.parse(handle.read())
+        except FileNotFoundError:
+            return resolv.parse('')
+        except OSError as err:
+            raise LinuxnetError(explain(err, path, 'read') + ' (the resolvers containers take from the host)')
+
+    def defaults(self):
+        if self._defaults is None:
+            host = self._read(resolv.HOST_RESOLV_CONF)
+            if resolv.use_systemd_resolved(host) and os.path.exists(resolv.SYSTEMD_RESOLV_CONF):
+                host = self._read(resolv.SYSTEMD_RESOLV_CONF)
+            self._defaults = resolv.host_defaults(host)
+        return self._defaults
+
+
+def _resolv_wanted(raw, where):
+    """The resolv_conf option of one namespace, checked: {field: values or None (the host's)}."""
+    wanted = {}
+    for field in resolv.FIELDS:
+        values = raw.get(field)
+        try:
+            wanted[field] = resolv.check_list(field, values) if values is not None else None
+        except ValueError as err:
+            raise LinuxnetError('%s: resolv_conf.%s: %s. Fix: %s' % (where, field, err, resolv.FIXES[field]))
+    return wanted
+
+
 def _desired(module, reconciler):
     params = module.params
     items = params['namespaces']
@@ -389,6 +444,7 @@ def _desired(module, reconciler):
         items = [{'name': params['name'], 'state': None, 'sysctls': params['sysctls'], 'hosts': params['hosts'],
                   'share': params['share'], 'hosts_set': None}]
     sets = _hosts_sets(params.get('hosts_sets'))
+    host_resolv = _HostResolvers()
     desired = {}
     for index, item in enumerate(items):
         name = item.get('name')
@@ -425,8 +481,13 @@ def _desired(module, reconciler):
                     raise LinuxnetError('%s: hosts_set %r is not a key of hosts_sets. Fix: add it to hosts_sets or fix the key'
                                         % (where, item['hosts_set']))
                 hosts_content += sets[item['hosts_set']]
+        resolv_content = None
+        if item.get('resolv_conf') is not None:
+            conf = resolv.merge(_resolv_wanted(item['resolv_conf'], where), host_resolv.defaults())
+            resolv_content = resolv.render(_header(name), conf)
         desired[name] = {'state': state, 'sysctls': sysctls, 'sysctl_paths': paths, 'share': share,
-                         'sysctl_keys': keys if state == 'present' else [], 'hosts_content': hosts_content}
+                         'sysctl_keys': keys if state == 'present' else [], 'hosts_content': hosts_content,
+                         'resolv_content': resolv_content}
     for index, (name, item) in enumerate(desired.items()):
         share = item['share']
         if share and item['state'] == 'present':
@@ -449,6 +510,10 @@ def module_spec():
     hosts_spec = dict(type='list', elements='dict', options=dict(
         address=dict(type='str', required=True),
         names=dict(type='list', elements='str', required=True)))
+    resolv_spec = dict(type='dict', options=dict(
+        nameservers=dict(type='list', elements='str'),
+        search=dict(type='list', elements='str'),
+        options=dict(type='list', elements='str')))
     return dict(
         argument_spec=dict(
             name=dict(type='str'),
@@ -463,7 +528,8 @@ def module_spec():
                 sysctls=dict(type='dict'),
                 share=dict(type='str'),
                 hosts_set=dict(type='str'),
-                hosts=dict(type='list', elements='dict', options=hosts_spec['options']))),
+                hosts=dict(type='list', elements='dict', options=hosts_spec['options']),
+                resolv_conf=resolv_spec)),
             prune=dict(type='bool', default=False),
             kill_holders=dict(type='bool', default=False),
             kill_timeout=dict(type='int', default=10),

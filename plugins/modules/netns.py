@@ -16,7 +16,8 @@ description:
   - Brings C(lo) up in every namespace it manages, as a container runtime does.
   - Sets per-namespace sysctls (only C(net.*) keys, which the kernel keeps per namespace).
   - Writes an optional hosts file at C(/etc/netns/<name>/hosts), which C(ip netns exec) shows to
-    processes as C(/etc/hosts).
+    processes as C(/etc/hosts), and an optional C(/etc/netns/<name>/resolv.conf) (shown as
+    C(/etc/resolv.conf)) built as Docker builds a container's.
   - Namespaces the module creates are tagged (the interface alias of their C(lo) is
     C(linuxnet.container)) so O(prune=true) removes leftovers of earlier runs and never anything else.
   - Check mode reads the host and reports what would change without touching it; it never creates
@@ -95,7 +96,8 @@ options:
     type: dict
   namespaces:
     description:
-      - Many namespaces in one call. Each item takes O(name), O(state), O(sysctls), O(hosts) and O(share) as above.
+      - Many namespaces in one call. Each item takes O(name), O(state), O(sysctls), O(hosts) and O(share) as above,
+        and O(namespaces[].resolv_conf).
     type: list
     elements: dict
     suboptions:
@@ -131,6 +133,29 @@ options:
         description:
           - A key of O(hosts_sets) whose entries follow this namespace's own O(namespaces[].hosts) in its hosts file.
         type: str
+      resolv_conf:
+        description:
+          - The namespace's C(/etc/netns/<name>/resolv.conf), as C(docker run --dns --dns-search
+            --dns-option) build it. Each field left out (or empty) comes from the host's C(/etc/resolv.conf)
+            (C(/run/systemd/resolve/resolv.conf) when the host's only nameserver is systemd-resolved's 127.0.0.53),
+            as Docker does. The host's loopback nameservers (127.0.0.0/8, C(::1)), unreachable from another namespace,
+            and its IPv6 ones are left out; when none remains, Docker's defaults 8.8.8.8 and 8.8.4.4 are used.
+          - "The file is tagged (its first line) and removed with the namespace. Omitted: the file is left alone;
+            V({}): everything from the host."
+        type: dict
+        suboptions:
+          nameservers:
+            description: Nameserver IP addresses (C(--dns)).
+            type: list
+            elements: str
+          search:
+            description: Search domains (C(--dns-search)); V(.) alone means none.
+            type: list
+            elements: str
+          options:
+            description: Resolver options (C(--dns-option)), like V(ndots:2).
+            type: list
+            elements: str
   prune:
     description:
       - Also remove every namespace this collection created that is not listed (those whose C(lo)
@@ -179,6 +204,14 @@ EXAMPLES = r'''
       - address: 172.17.0.2
         names: [test1]
 
+- name: A namespace whose resolver is set as with docker run --dns 192.0.2.53 --dns-search example.com
+  linuxnet.container.netns:
+    namespaces:
+      - name: web
+        resolv_conf:
+          nameservers: [192.0.2.53]
+          search: [example.com]
+
 - name: A container that joins web's network namespace (docker run --network container:web)
   linuxnet.container.netns:
     namespaces:
@@ -219,6 +252,7 @@ namespaces:
       lo_up: true
       sysctls: {net.ipv4.ip_forward: "1"}
       hosts_file: ["# Managed by linuxnet.container", "127.0.0.1\tlocalhost"]
+      resolv_conf: ["# Managed by linuxnet.container", "search example.com", "nameserver 192.0.2.53"]
       links: []
       share: web
 removed:
