@@ -38,7 +38,9 @@ from ansible_collections.linuxnet.container.plugins.module_utils._topology impor
     link_address_network,
     parse_link,
     read_container_endpoints,
+    read_dns,
     read_networks,
+    resolvers,
 )
 
 GWBRIDGE = 'docker_gwbridge'
@@ -75,6 +77,31 @@ def _existing(facts):
             continue
         routes.append((ipaddress.ip_network(route['dst'], strict=False), route.get('dev')))
     return addresses, subnets, bridges_now, routes
+
+
+def _foreign_addresses(facts, nets):
+    """{IPv4Address: what holds it} of the addresses network_info found on the host's links and in the containers'
+    namespaces that no endpoint owns: the gateways of the networks on their bridges, the bridge networks' endpoints
+    and the overlay and macvlan interfaces (which the fleet plans) left out."""
+    gateways = {(net.bridge, net.gateway) for net in nets.values() if net.gateway is not None}
+    endpoints = {(ep['container'], ep.get('ifname')) for ep in facts.get('endpoints') or []}
+    fleet_subnets = [net.subnet for net in nets.values() if net.driver in GLOBAL_DRIVERS and net.subnet is not None]
+    found = {}
+
+    def add(cidr, what, skip=lambda ip: False):
+        iface = ipaddress.ip_interface(cidr)
+        if iface.version == 4 and not skip(iface.ip):
+            found.setdefault(iface.ip, what)
+    for link in facts.get('links') or []:
+        for cidr in link.get('addresses') or []:
+            add(cidr, '%s in the host namespace' % link['name'], lambda ip, name=link['name']: (name, ip) in gateways)
+    for iface in facts.get('interfaces') or []:
+        if (iface['container'], iface['ifname']) in endpoints:
+            continue
+        for cidr in iface.get('addresses') or []:
+            add(cidr, '%s in network namespace %s' % (iface['ifname'], iface['container']),
+                lambda ip: any(ip in subnet for subnet in fleet_subnets))
+    return found
 
 
 def _assign_subnets(nets, used_nets, subnets_now, routes, host):
@@ -225,6 +252,22 @@ def plan_host(host, hv, facts, state='present', fleet=None):
         for ep in eps:
             if ep.address is not None:
                 allocators[ep.network].reserve(ep.address)
+    # Addresses the host already holds that are no endpoint's (a user's, a runtime's): never handed out, and a
+    # static address on one of them is refused.
+    foreign = _foreign_addresses(facts, nets)
+    for eps in endpoints.values():
+        for ep in eps:
+            if ep.address is not None and ep.address in foreign:
+                problems.append('host %s: container %s: network %s: ipv4_address %s: Address already in use: %s already holds '
+                                'it (not an endpoint of this inventory). Fix: give %s another ipv4_address, or remove %s from %s'
+                                % (host, ep.container, ep.network, ep.address, foreign[ep.address], ep.container, ep.address,
+                                   foreign[ep.address]))
+    if problems:
+        raise PlanError('\n'.join(problems))
+    for address in foreign:
+        for name in used_nets:
+            if address in nets[name].subnet:
+                allocators[name].reserve(address)
     # Existing endpoints keep their address when it still fits the network and nobody claims it statically.
     kept = {}
     for eps in endpoints.values():
@@ -244,9 +287,21 @@ def plan_host(host, hv, facts, state='present', fleet=None):
              if ep['container'] in endpoints and (ep['container'], ep['network']) not in planned and ep.get('host_ifname')]
     parents = {link['name'] for link in facts.get('links') or []}
     plan = _render(host, nets, used_nets, containers, all_endpoints, bridges_now, warnings, fleet, parents)
+    _add_resolvers(plan['namespaces'], containers, all_endpoints, nets, read_dns(hv, 'host %s' % host, [], prefix='linuxnet_'))
     plan['pairs'].extend(stale)
     plan['pairs'].extend(_stale_global(facts, all_endpoints, nets))
     return plan
+
+
+def _add_resolvers(namespaces, containers, all_endpoints, nets, global_dns):
+    """Every container namespace's resolv_conf; a second name (container:NAME) gets that of the namespace it names, as
+    Docker shares it. The overlays' own namespaces get none."""
+    by_name = {container['name']: container for container in containers}
+    for item in namespaces:
+        source = by_name.get(item.get('share') or item['name'])
+        if source is not None:
+            networks = [ep.network for ep in all_endpoints.get(source['name'], [])]
+            item['resolv_conf'] = resolvers(source, networks, nets, global_dns)
 
 
 def _keep_interface_names(all_endpoints, nets, facts):

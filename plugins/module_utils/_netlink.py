@@ -685,13 +685,19 @@ def bind_named_netns(name, target):
             raise err
 
 
-def netns_identity(name):
-    """(st_dev, st_ino) of a named namespace: two names with the same identity are one namespace."""
+def netns_key(path):
+    """(st_dev, st_ino) of a namespace file (/run/netns/NAME, /proc/PID/ns/net), or None when it is gone: two files
+    with the same key are one namespace."""
     try:
-        st = os.stat(os.path.join(NETNS_RUN_DIR, name))
+        st = os.stat(path)
     except OSError:
         return None
     return (st.st_dev, st.st_ino)
+
+
+def netns_identity(name):
+    """The netns_key of a named namespace: two names with the same identity are one namespace."""
+    return netns_key(os.path.join(NETNS_RUN_DIR, name))
 
 
 def remove_named_netns(name):
@@ -710,17 +716,3 @@ def list_named_netns():
         return sorted(os.listdir(NETNS_RUN_DIR))
     except FileNotFoundError:
         return []
-
-
-def pids_by_netns_inode():
-    """Map (st_dev, st_ino) of every process's network namespace to its PIDs: one /proc scan."""
-    found = {}
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            st = os.stat('/proc/%s/ns/net' % entry)
-        except OSError:
-            continue
-        found.setdefault((st.st_dev, st.st_ino), []).append(int(entry))
-    return found

@@ -20,10 +20,15 @@ from ansible_collections.linuxnet.container.plugins.module_utils._netlink import
     fan_out,
     list_named_netns,
     netns_identity,
+    netns_key,
     netlink_errors,
-    pids_by_netns_inode,
     remove_named_netns,
     validate_netns_name,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._holders import (
+    describe,
+    pids_by_netns,
+    stop_processes,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import (
     normalize_address,
@@ -33,17 +38,23 @@ from ansible_collections.linuxnet.container.plugins.module_utils._normalize impo
     normalize_sysctl_value,
     render_hosts,
 )
+from ansible_collections.linuxnet.container.plugins.module_utils import _resolv as resolv
 from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
 
 
-def _hosts_path(name):
-    return os.path.join(NETNS_ETC_DIR, name, 'hosts')
+# The files of /etc/netns/NAME the module writes (ip netns exec shows them as /etc/FILE): file name, the key of
+# their lines in a namespace's state, and the key of their wanted content in its desired item.
+FILES = (('hosts', 'hosts_file', 'hosts_content'), ('resolv.conf', 'resolv_conf', 'resolv_content'))
 
 
-def _read_managed_hosts(name):
-    """Lines of the namespace's hosts file when this collection wrote it, else None."""
+def _file_path(name, filename):
+    return os.path.join(NETNS_ETC_DIR, name, filename)
+
+
+def _read_managed(name, filename):
+    """Lines of one of the namespace's files when this collection wrote it, else None."""
     try:
-        with open(_hosts_path(name)) as handle:
+        with open(_file_path(name, filename)) as handle:
             text = handle.read()
     except FileNotFoundError:
         return None
@@ -53,13 +64,17 @@ def _read_managed_hosts(name):
     return lines
 
 
+def _managed_files(name):
+    return [filename for filename, _key, _want in FILES if _read_managed(name, filename) is not None]
+
+
 def _header(name):
     return '%s (network namespace %s); edits are overwritten' % (FILE_TAG, name)
 
 
-def _write_hosts(name, content):
+def _write_file(name, filename, content):
     directory = os.path.join(NETNS_ETC_DIR, name)
-    path = os.path.join(directory, 'hosts')
+    path = os.path.join(directory, filename)
     with netlink_errors(path, 'write'):
         os.makedirs(directory, mode=0o755, exist_ok=True)
         tmp = path + '.linuxnet.tmp'
@@ -69,10 +84,10 @@ def _write_hosts(name, content):
         os.rename(tmp, path)
 
 
-def _remove_hosts(name):
+def _remove_files(name):
     directory = os.path.join(NETNS_ETC_DIR, name)
-    if _read_managed_hosts(name) is not None:
-        os.unlink(os.path.join(directory, 'hosts'))
+    for filename in _managed_files(name):
+        os.unlink(os.path.join(directory, filename))
     try:
         os.rmdir(directory)
     except OSError:
@@ -85,10 +100,13 @@ LOOPBACK_IFINDEX = 1
 class NetnsReconciler(Reconciler):
     kind = 'network namespace'
 
-    def __init__(self, module, netlink, prune):
+    def __init__(self, module, netlink, prune, kill_holders=False, kill_timeout=10):
         super().__init__(module, netlink)
         self.prune = prune
+        self.kill_holders = kill_holders
+        self.kill_timeout = kill_timeout
         self.pruned = []
+        self._held = set()  # namespaces (st_dev, st_ino) whose holders were handled: a second name is the same one
 
     # -- reading -----------------------------------------------------------
     def _sysctl_path(self, key):
@@ -132,9 +150,10 @@ class NetnsReconciler(Reconciler):
         if share:
             same = netns_identity(share)
             state['share'] = share if same is not None and same == netns_identity(name) else None
-        hosts = _read_managed_hosts(name)
-        if hosts is not None:
-            state['hosts_file'] = hosts
+        for filename, key, _want in FILES:
+            lines = _read_managed(name, filename)
+            if lines is not None:
+                state[key] = lines
         return state
 
     def _read_many(self, jobs):
@@ -172,12 +191,19 @@ class NetnsReconciler(Reconciler):
             if want is None or want['state'] == 'absent':
                 predicted[name] = ABSENT
                 if have is ABSENT:
-                    if _read_managed_hosts(name) is not None:
-                        plan.add(name, 'remove leftover %s' % _hosts_path(name),
-                                 lambda n=name: _remove_hosts(n))
+                    leftovers = _managed_files(name)
+                    if leftovers:
+                        plan.add(name, 'remove leftover %s' % ', '.join(_file_path(name, f) for f in leftovers),
+                                 lambda n=name: _remove_files(n))
                     continue
                 if inode_pids is None:
-                    inode_pids = pids_by_netns_inode()
+                    inode_pids = pids_by_netns()
+                    # A namespace that keeps another name (container:NAME shares it) lives on by design: removing
+                    # one of its names leaves its links and its processes alone.
+                    removing = {n for n in current if desired.get(n) is None or desired[n]['state'] == 'absent'}
+                    for other in list_named_netns():
+                        if other not in removing:
+                            inode_pids.pop(netns_identity(other), None)
                 self._plan_remove(plan, name, have, inode_pids, pruned=want is None)
                 continue
             predicted[name] = self._plan_present(plan, name, want, have)
@@ -190,25 +216,74 @@ class NetnsReconciler(Reconciler):
             what += ' with its links %s' % ', '.join(links)
         if pruned:
             what += ' (pruned: made by linuxnet.container, not listed)'
-        try:
-            st = os.stat(NamespaceRef(name).path)
-            pids = inode_pids.get((st.st_dev, st.st_ino), [])
-        except OSError:
-            pids = []
+        key = netns_key(NamespaceRef(name).path)
+        pids = inode_pids.get(key, []) if key is not None else []
+        entry = {'name': name, 'links': links}
+        self.pruned.append(entry)
         if pids:
-            plan.warnings.append('network namespace %s is still used by processes %s: its name is removed but '
-                                 'its network stack lives until they exit' % (name, ', '.join(map(str, sorted(pids)))))
-        self.pruned.append({'name': name, 'links': links})
+            # Processes keep the namespace, and so its links (the veth peers on the host's bridges), alive after
+            # its name goes: delete the links first, so what this collection made goes with the name.
+            entry['holders'] = pids
+            first = key not in self._held
+            self._held.add(key)
+            if self.kill_holders and first:
+                plan.add(name, 'stop processes %s in network namespace %s (SIGTERM, SIGKILL after %d s)'
+                         % (describe(pids), name, self.kill_timeout),
+                         lambda n=name, p=pids, k=key, e=entry: self._stop(n, p, k, e))
+            elif first:
+                plan.warnings.append(
+                    'network namespace %s is still used by processes %s: its links and its name are removed, the '
+                    'processes keep running in an empty namespace. Fix: stop them, or set kill_holders: true '
+                    '(playbooks/teardown.yml: -e linuxnet_teardown_kill_holders=true)' % (name, describe(pids)))
+            if links:
+                plan.add(name, 'delete links %s in network namespace %s first (processes %s hold it)'
+                         % (', '.join(links), name, ', '.join(map(str, pids))), lambda n=name: self._empty(n))
 
         def apply(n=name):
             self.netlink.forget(n)
             remove_named_netns(n)
-            _remove_hosts(n)
+            _remove_files(n)
         plan.add(name, what, apply)
+
+    def _stop(self, name, pids, key, entry):
+        outcome = stop_processes(pids, key, self.kill_timeout)
+        entry['stopped'] = outcome['terminated'] + outcome['killed']
+        if outcome['surviving']:
+            self.module.warn('network namespace %s: processes %s survived SIGKILL (stuck in the kernel?): the namespace '
+                             'lives until they exit' % (name, describe(outcome['surviving'])))
+
+    def _empty(self, name):
+        """Delete every link of a namespace but lo (a veth takes its peer with it); a physical link, which cannot
+        be deleted, goes back to the host namespace, as when the kernel destroys a namespace."""
+        channel = self.netlink.channel(name)
+        with netlink_errors('network namespace %s' % name, 'list links'):
+            links = channel.link('dump')
+        home = None
+        try:
+            for link in links:
+                ifname = link.get('ifname')
+                if ifname == 'lo':
+                    continue
+                if link.get_nested('IFLA_LINKINFO', 'IFLA_INFO_KIND') is None:
+                    if home is None:
+                        home = os.open('/proc/self/ns/net', os.O_RDONLY)
+                    settings, action = {'index': link['index'], 'net_ns_fd': home}, 'move back to the host namespace'
+                    channel.write('link', 'set', settings, '%s in network namespace %s' % (ifname, name), action)
+                else:
+                    channel.write('link', 'del', {'index': link['index']}, '%s in network namespace %s' % (ifname, name),
+                                  'delete')
+                try:
+                    channel.flush()
+                except LinuxnetError as err:
+                    if err.details.get('errno') not in (errno.ENODEV, errno.ENOENT):  # gone with its peer
+                        raise
+        finally:
+            if home is not None:
+                os.close(home)
+        self.netlink.invalidate()
 
     def _plan_present(self, plan, name, want, have):
         sysctls = want['sysctls']
-        hosts_content = want['hosts_content']
         after = {
             'name': name,
             'state': 'present',
@@ -218,10 +293,11 @@ class NetnsReconciler(Reconciler):
         }
         if sysctls:
             after['sysctls'] = dict(sysctls)
-        if hosts_content is not None:
-            after['hosts_file'] = hosts_content.splitlines()
-        elif have is not ABSENT and 'hosts_file' in have:
-            after['hosts_file'] = have['hosts_file']
+        for _filename, key, wanted in FILES:
+            if want[wanted] is not None:
+                after[key] = want[wanted].splitlines()
+            elif have is not ABSENT and key in have:
+                after[key] = have[key]
 
         if want['share']:
             target = want['share']
@@ -232,8 +308,7 @@ class NetnsReconciler(Reconciler):
             elif have.get('share') != target:
                 plan.add(name, 'make %s a second name of network namespace %s (it named another namespace)' % (name, target),
                          lambda n=name, t=target: self._rebind(n, t))
-            if hosts_content is not None and (have is ABSENT or have.get('hosts_file') != after['hosts_file']):
-                plan.add(name, 'write %s' % _hosts_path(name), lambda n=name, c=hosts_content: _write_hosts(n, c))
+            self._plan_files(plan, name, want, have, after)
             return after
 
         if have is ABSENT:
@@ -247,9 +322,16 @@ class NetnsReconciler(Reconciler):
         if to_set:
             plan.add(name, 'set %s in network namespace %s' % (', '.join('%s=%s' % kv for kv in sorted(to_set.items())), name),
                      lambda n=name, s=to_set, p=want['sysctl_paths']: self._set_sysctls(n, s, p))
-        if hosts_content is not None and (have is ABSENT or have.get('hosts_file') != after['hosts_file']):
-            plan.add(name, 'write %s' % _hosts_path(name), lambda n=name, c=hosts_content: _write_hosts(n, c))
+        self._plan_files(plan, name, want, have, after)
         return after
+
+    @staticmethod
+    def _plan_files(plan, name, want, have, after):
+        for filename, key, wanted in FILES:
+            content = want[wanted]
+            if content is not None and (have is ABSENT or have.get(key) != after[key]):
+                plan.add(name, 'write %s' % _file_path(name, filename),
+                         lambda n=name, f=filename, c=content: _write_file(n, f, c))
 
     # -- applying ----------------------------------------------------------
     def _create(self, name):
@@ -318,6 +400,43 @@ def _result_item(state, desired):
     return state
 
 
+class _HostResolvers:
+    """What containers take from the host's resolv.conf (read once per call, only when a namespace needs it)."""
+
+    def __init__(self):
+        self._defaults = None
+
+    @staticmethod
+    def _read(path):
+        try:
+            with open(path) as handle:
+                return resolv.parse(handle.read())
+        except FileNotFoundError:
+            return resolv.parse('')
+        except OSError as err:
+            raise LinuxnetError(explain(err, path, 'read') + ' (the resolvers containers take from the host)')
+
+    def defaults(self):
+        if self._defaults is None:
+            host = self._read(resolv.HOST_RESOLV_CONF)
+            if resolv.use_systemd_resolved(host) and os.path.exists(resolv.SYSTEMD_RESOLV_CONF):
+                host = self._read(resolv.SYSTEMD_RESOLV_CONF)
+            self._defaults = resolv.host_defaults(host)
+        return self._defaults
+
+
+def _resolv_wanted(raw, where):
+    """The resolv_conf option of one namespace, checked: {field: values or None (the host's)}."""
+    wanted = {}
+    for field in resolv.FIELDS:
+        values = raw.get(field)
+        try:
+            wanted[field] = resolv.check_list(field, values) if values is not None else None
+        except ValueError as err:
+            raise LinuxnetError('%s: resolv_conf.%s: %s. Fix: %s' % (where, field, err, resolv.FIXES[field]))
+    return wanted
+
+
 def _desired(module, reconciler):
     params = module.params
     items = params['namespaces']
@@ -325,6 +444,7 @@ def _desired(module, reconciler):
         items = [{'name': params['name'], 'state': None, 'sysctls': params['sysctls'], 'hosts': params['hosts'],
                   'share': params['share'], 'hosts_set': None}]
     sets = _hosts_sets(params.get('hosts_sets'))
+    host_resolv = _HostResolvers()
     desired = {}
     for index, item in enumerate(items):
         name = item.get('name')
@@ -361,8 +481,13 @@ def _desired(module, reconciler):
                     raise LinuxnetError('%s: hosts_set %r is not a key of hosts_sets. Fix: add it to hosts_sets or fix the key'
                                         % (where, item['hosts_set']))
                 hosts_content += sets[item['hosts_set']]
+        resolv_content = None
+        if item.get('resolv_conf') is not None:
+            conf = resolv.merge(_resolv_wanted(item['resolv_conf'], where), host_resolv.defaults())
+            resolv_content = resolv.render(_header(name), conf)
         desired[name] = {'state': state, 'sysctls': sysctls, 'sysctl_paths': paths, 'share': share,
-                         'sysctl_keys': keys if state == 'present' else [], 'hosts_content': hosts_content}
+                         'sysctl_keys': keys if state == 'present' else [], 'hosts_content': hosts_content,
+                         'resolv_content': resolv_content}
     for index, (name, item) in enumerate(desired.items()):
         share = item['share']
         if share and item['state'] == 'present':
@@ -385,6 +510,10 @@ def module_spec():
     hosts_spec = dict(type='list', elements='dict', options=dict(
         address=dict(type='str', required=True),
         names=dict(type='list', elements='str', required=True)))
+    resolv_spec = dict(type='dict', options=dict(
+        nameservers=dict(type='list', elements='str'),
+        search=dict(type='list', elements='str'),
+        options=dict(type='list', elements='str')))
     return dict(
         argument_spec=dict(
             name=dict(type='str'),
@@ -399,8 +528,11 @@ def module_spec():
                 sysctls=dict(type='dict'),
                 share=dict(type='str'),
                 hosts_set=dict(type='str'),
-                hosts=dict(type='list', elements='dict', options=hosts_spec['options']))),
+                hosts=dict(type='list', elements='dict', options=hosts_spec['options']),
+                resolv_conf=resolv_spec)),
             prune=dict(type='bool', default=False),
+            kill_holders=dict(type='bool', default=False),
+            kill_timeout=dict(type='int', default=10),
         ),
         mutually_exclusive=[('name', 'namespaces'), ('namespaces', 'sysctls'), ('namespaces', 'hosts'), ('namespaces', 'share'),
                             ('share', 'sysctls')],
@@ -409,7 +541,11 @@ def module_spec():
 
 
 def run(module, netlink):
-    reconciler = NetnsReconciler(module, netlink, module.params['prune'])
+    params = module.params
+    if params['kill_timeout'] < 0:
+        raise LinuxnetError('kill_timeout %d is negative. Fix: give the seconds to wait after SIGTERM, like 10'
+                            % params['kill_timeout'])
+    reconciler = NetnsReconciler(module, netlink, params['prune'], params['kill_holders'], params['kill_timeout'])
     desired = _desired(module, reconciler)
     result = reconciler.run(desired)
     after = result.pop('after')

@@ -16,6 +16,7 @@ import ipaddress
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import bridge_name as derived_bridge_name
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import normalize_mac, validate_ifname, validate_netns_name
 from ansible_collections.linuxnet.container.plugins.module_utils._ports import PortError, build_maps, parse_publish
+from ansible_collections.linuxnet.container.plugins.module_utils._resolv import FIXES, check_list
 
 DRIVERS = ('bridge', 'overlay', 'macvlan')
 DEFAULT_NETWORK = 'bridge'
@@ -23,10 +24,42 @@ DEFAULT_BRIDGE = 'docker0'
 DEFAULT_SUBNET = '172.17.0.0/16'
 PREDEFINED = ('host', 'none')
 BOOL_OPTIONS = {'icc': True, 'masquerade': True, 'internal': False}
+# Resolver settings (docker run --dns, --dns-search, --dns-option) and the field of the netns module's resolv_conf each
+# one fills; a container's, else its first network's that sets it, else linuxnet_dns..., else the host's.
+DNS_KEYS = (('dns', 'nameservers'), ('dns_search', 'search'), ('dns_options', 'options'))
 NETWORK_KEYS = frozenset(('name', 'driver', 'subnet', 'gateway', 'ip_range', 'bridge_name', 'mtu', 'icc', 'masquerade',
-                          'internal', 'vni', 'parent'))
-CONTAINER_KEYS = frozenset(('name', 'network_mode', 'networks', 'ports', 'links'))
+                          'internal', 'vni', 'parent') + tuple(key for key, _field in DNS_KEYS))
+CONTAINER_KEYS = frozenset(('name', 'network_mode', 'networks', 'ports', 'links') + tuple(key for key, _field in DNS_KEYS))
 ENDPOINT_KEYS = frozenset(('name', 'ipv4_address', 'mac_address', 'aliases'))
+
+
+def read_dns(raw, at, problems, prefix=''):
+    """{resolv_conf field: values} of the dns, dns_search and dns_options (with ``prefix``: linuxnet_dns...) that ``raw``
+    sets (empty lists count as unset); problems appended in Docker's wording."""
+    found = {}
+    for key, field in DNS_KEYS:
+        values = raw.get(prefix + key)
+        if values is None or values == []:
+            continue
+        try:
+            found[field] = check_list(field, values)
+        except ValueError as err:
+            problems.append('%s: %s%s: %s. Fix: %s' % (at, prefix, key, err, FIXES[field]))
+    return found
+
+
+def resolvers(container, networks, nets, global_dns):
+    """The resolv_conf argument of a container's namespace: each field from the container, else from the first of its
+    ``networks`` (names, in order) that sets it, else from ``global_dns``; None where the host's applies."""
+    own = read_dns(container, '', [])
+    out = {}
+    for _key, field in DNS_KEYS:
+        value = own.get(field)
+        for network in networks:
+            if value is None:
+                value = nets[network].dns.get(field)
+        out[field] = value if value is not None else global_dns.get(field)
+    return out
 
 
 def default_pools():
@@ -54,8 +87,9 @@ class Network:
     """One network of linuxnet_networks (or the default one), normalised."""
 
     def __init__(self, name, driver='bridge', subnet=None, gateway=None, ip_range=None, bridge=None, mtu=None,
-                 icc=True, masquerade=True, internal=False, vni=None, parent=None, default=False):
+                 icc=True, masquerade=True, internal=False, vni=None, parent=None, default=False, dns=None):
         self.name = name
+        self.dns = dns or {}            # {resolv_conf field: values} for the containers on it (see resolvers)
         self.driver = driver
         self.subnet = subnet            # ipaddress.IPv4Network or None (picked per host)
         self.user_subnet = subnet is not None and not default
@@ -199,12 +233,13 @@ def _read_network(raw, at, problems, default):
         problems.append('%s: parent applies to macvlan networks only. Fix: remove it or set driver: macvlan' % at)
     if driver == 'macvlan' and not raw.get('parent'):
         problems.append('%s: a macvlan network needs parent (the host interface it hangs from). Fix: set parent: eth0' % at)
+    dns = read_dns(raw, at, problems)
     if len(problems) != before:
         return None
     if subnet is not None and gateway is None:
         gateway = subnet.network_address + 1
     return Network(raw['name'], driver=driver, subnet=subnet, gateway=gateway, ip_range=ip_range, bridge=bridge, mtu=mtu,
-                   vni=vni, parent=raw.get('parent'), default=default, **options)
+                   vni=vni, parent=raw.get('parent'), default=default, dns=dns, **options)
 
 
 def _overlaps(nets, where, problems):
@@ -311,6 +346,7 @@ def host_problems(host, hv):
     where = 'host %s' % host
     problems = []
     nets = read_networks(hv.get('linuxnet_networks'), where, problems)
+    read_dns(hv, where, problems, prefix='linuxnet_')
     containers = hv.get('linuxnet_containers')
     if containers is None:
         containers = []
@@ -343,6 +379,10 @@ def host_problems(host, hv):
         if not isinstance(mode, str) or (mode not in ('bridge', 'host', 'none') and not mode.startswith('container:')):
             problems.append('%s: network_mode %r is not valid. Fix: use bridge, host, none or container:<name>' % (at, mode))
             continue
+        dns = read_dns(container, at, problems)
+        if dns and container_mode(container) in ('host', 'container'):
+            problems.append('%s: conflicting options: dns and the network mode (%s). Fix: drop %s, or set them on the '
+                            'container whose namespace it uses' % (at, mode, ', '.join(k for k, f in DNS_KEYS if f in dns)))
         valid.append((index, at, container))
     endpoints = {}
     for index, at, container in valid:

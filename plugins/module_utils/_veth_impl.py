@@ -25,7 +25,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._links import (
     where,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._expect import Expect, argument_spec as expect_spec, parse_expect
-from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef, list_named_netns
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG, docker_mac, normalize_mac, validate_ifname
 from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
 
@@ -49,6 +49,7 @@ class VethReconciler(Reconciler):
         self.expect = expect if expect is not None else Expect.inert()
         self.unset = {}
         self.meta = {}
+        self._named_ids = {}  # {namespace path: the ids it gives the named namespaces}, read when an end is suspect
 
     # -- reading -----------------------------------------------------------
     def _end_state(self, view, info):
@@ -77,6 +78,20 @@ class VethReconciler(Reconciler):
         if info_a['link_netnsid'] is None:
             return False
         return namespace_id(self.netlink, view_a.ref, view_b.ref) == info_a['link_netnsid']
+
+    def _stale(self, view, info, peer_ref):
+        """True for an end this collection made whose peer lives in a namespace nothing names any more: the
+        namespace was removed (by a teardown, or by a runtime that re-created it) while a process still ran in it.
+        Such an end is replaced, not an error. An end whose peer is in a named namespace, or in the one wanted for
+        the peer, is not stale."""
+        if not owned(info) or info['link_netnsid'] is None:
+            return False
+        key = view.ref.path
+        if key not in self._named_ids:
+            refs = [NamespaceRef(name) for name in list_named_netns()] + [peer_ref]
+            self._named_ids[key] = {namespace_id(self.netlink, view.ref, ref) for ref in refs
+                                    if ref.exists() and not _same_ns(ref, view.ref)}
+        return info['link_netnsid'] not in self._named_ids[key]
 
     def read(self, desired):
         views = Views(self.netlink, self.expect)
@@ -172,11 +187,14 @@ class VethReconciler(Reconciler):
             if info_a['kind'] != 'veth':
                 raise LinuxnetError('%s: %s already exists in %s and is a %s link, not a veth. Fix: pick another name or remove '
                                     'that link' % (want['where'], a['name'], where(a['ref']), info_a['kind'] or 'plain'))
-            if not recreate:
+            stale = self._stale(view_a, info_a, b['ref'])
+            if not recreate and not stale:
                 raise LinuxnetError('%s: veth %s exists in %s but its peer is not %s: the namespace or peer of an end cannot '
                                     'change in place. Fix: set recreate: true to delete and create the pair again, or '
                                     'remove it first' % (want['where'], a['name'], where(a['ref']), _end_label(b)))
-            plan.add(key, 'delete veth %s in %s (its peer is not %s) to recreate it' % (a['name'], where(a['ref']), _end_label(b)),
+            reason = ('its peer is in a network namespace that has no name any more, left behind by a process still '
+                      'running in it' if stale else 'its peer is not %s' % _end_label(b))
+            plan.add(key, 'delete veth %s in %s (%s) to recreate it' % (a['name'], where(a['ref']), reason),
                      lambda: self.writer.link_del(a['ref'], a['name'], info_a['index']))
             have = ABSENT
         if have is ABSENT and info_b is not None and not (info_a is not None and meta.get('paired')):

@@ -16,7 +16,8 @@ description:
   - Brings C(lo) up in every namespace it manages, as a container runtime does.
   - Sets per-namespace sysctls (only C(net.*) keys, which the kernel keeps per namespace).
   - Writes an optional hosts file at C(/etc/netns/<name>/hosts), which C(ip netns exec) shows to
-    processes as C(/etc/hosts).
+    processes as C(/etc/hosts), and an optional C(/etc/netns/<name>/resolv.conf) (shown as
+    C(/etc/resolv.conf)) built as Docker builds a container's.
   - Namespaces the module creates are tagged (the interface alias of their C(lo) is
     C(linuxnet.container)) so O(prune=true) removes leftovers of earlier runs and never anything else.
   - Check mode reads the host and reports what would change without touching it; it never creates
@@ -95,7 +96,8 @@ options:
     type: dict
   namespaces:
     description:
-      - Many namespaces in one call. Each item takes O(name), O(state), O(sysctls), O(hosts) and O(share) as above.
+      - Many namespaces in one call. Each item takes O(name), O(state), O(sysctls), O(hosts) and O(share) as above,
+        and O(namespaces[].resolv_conf).
     type: list
     elements: dict
     suboptions:
@@ -131,6 +133,29 @@ options:
         description:
           - A key of O(hosts_sets) whose entries follow this namespace's own O(namespaces[].hosts) in its hosts file.
         type: str
+      resolv_conf:
+        description:
+          - The namespace's C(/etc/netns/<name>/resolv.conf), as C(docker run --dns --dns-search
+            --dns-option) build it. Each field left out (or empty) comes from the host's C(/etc/resolv.conf)
+            (C(/run/systemd/resolve/resolv.conf) when the host's only nameserver is systemd-resolved's 127.0.0.53),
+            as Docker does. The host's loopback nameservers (127.0.0.0/8, C(::1)), unreachable from another namespace,
+            and its IPv6 ones are left out; when none remains, Docker's defaults 8.8.8.8 and 8.8.4.4 are used.
+          - "The file is tagged (its first line) and removed with the namespace. Omitted: the file is left alone;
+            V({}): everything from the host."
+        type: dict
+        suboptions:
+          nameservers:
+            description: Nameserver IP addresses (C(--dns)).
+            type: list
+            elements: str
+          search:
+            description: Search domains (C(--dns-search)); V(.) alone means none.
+            type: list
+            elements: str
+          options:
+            description: Resolver options (C(--dns-option)), like V(ndots:2).
+            type: list
+            elements: str
   prune:
     description:
       - Also remove every namespace this collection created that is not listed (those whose C(lo)
@@ -138,9 +163,24 @@ options:
       - With O(namespaces=[]) this removes everything the collection made.
     type: bool
     default: false
+  kill_holders:
+    description:
+      - When a namespace this call removes (O(state=absent) or pruned) still has processes inside it (a
+        runtime's container started with C(--network ns:/run/netns/NAME), C(ip netns exec)), send exactly
+        those processes SIGTERM, then SIGKILL to those still running after O(kill_timeout) seconds.
+      - V(false) leaves them running; the module warns with their PIDs (see the notes).
+    type: bool
+    default: false
+  kill_timeout:
+    description: Seconds O(kill_holders=true) waits after SIGTERM before it sends SIGKILL.
+    type: int
+    default: 10
 notes:
-  - A namespace lives as long as a process runs inside it; removing it while processes still use it
-    removes its name and the module warns with their PIDs.
+  - A namespace lives as long as a process runs inside it (its bind mount under C(/run/netns) is only one
+    reference). Removing a namespace that processes still use first deletes every link in it but C(lo)
+    (a veth takes its peer on the host with it; a physical link goes back to the host namespace), then
+    removes its name and hosts file, and warns with the PIDs (found by comparing each process's
+    C(/proc/PID/ns/net) with the namespace). Nothing is killed unless O(kill_holders=true).
 seealso:
   - name: ip-netns(8)
     description: The iproute2 command this module replaces.
@@ -164,6 +204,14 @@ EXAMPLES = r'''
       - address: 172.17.0.2
         names: [test1]
 
+- name: A namespace whose resolver is set as with docker run --dns 192.0.2.53 --dns-search example.com
+  linuxnet.container.netns:
+    namespaces:
+      - name: web
+        resolv_conf:
+          nameservers: [192.0.2.53]
+          search: [example.com]
+
 - name: A container that joins web's network namespace (docker run --network container:web)
   linuxnet.container.netns:
     namespaces:
@@ -180,6 +228,13 @@ EXAMPLES = r'''
   linuxnet.container.netns:
     namespaces: []
     prune: true
+
+- name: Remove web, also stopping the processes a runtime still runs in it
+  linuxnet.container.netns:
+    name: web
+    state: absent
+    kill_holders: true
+    kill_timeout: 5
 '''
 
 RETURN = r'''
@@ -197,14 +252,18 @@ namespaces:
       lo_up: true
       sysctls: {net.ipv4.ip_forward: "1"}
       hosts_file: ["# Managed by linuxnet.container", "127.0.0.1\tlocalhost"]
+      resolv_conf: ["# Managed by linuxnet.container", "search example.com", "nameserver 192.0.2.53"]
       links: []
       share: web
 removed:
-  description: Namespaces removed (or that would be), with the links that went with them.
+  description:
+    - Namespaces removed (or that would be), with the links that went with them.
+    - C(holders) lists the PIDs that were still inside (only when there were any), C(stopped) those
+      O(kill_holders=true) ended.
   returned: always
   type: list
   elements: dict
-  sample: [{name: test2, links: [veth-test2]}]
+  sample: [{name: test2, links: [veth-test2]}, {name: web, links: [eth0], holders: [4242], stopped: [4242]}]
 actions:
   description: What the run did (or would do in check mode), one line per change.
   returned: always

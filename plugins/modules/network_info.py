@@ -268,6 +268,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._netlink import
     NamespaceRef,
     fan_out,
     list_named_netns,
+    netns_key,
     validate_netns_name,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import validate_ifname
@@ -316,14 +317,6 @@ def _read_table(netlink, ref, family, table, warnings):
     return state.sets if state.exists else None
 
 
-def _stat_key(path):
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
-
-
 def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfaces=None):
     """Endpoints of every container on the bridges: one link dump per namespace, an address dump where one is found.
 
@@ -332,7 +325,7 @@ def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfa
     found = []
     if not bridges and interfaces is None:
         return found
-    home_key = _stat_key(ref.path or _HOME_NS)
+    home_key = netns_key(ref.path or _HOME_NS)
     bridge_fd = os.open(ref.path or _HOME_NS, os.O_RDONLY)
 
     def scan(own, name):
@@ -358,7 +351,7 @@ def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfa
         return [inspect.endpoint_entry(ep, addrs.get(ep['index'], [])) for ep in raw], ifaces, None
 
     try:
-        todo = [name for name in names if NamespaceRef(name).exists() and _stat_key(NamespaceRef(name).path) != home_key]
+        todo = [name for name in names if NamespaceRef(name).exists() and netns_key(NamespaceRef(name).path) != home_key]
         # Hundreds of containers: their namespaces are read by one process per CPU (_netlink.fan_out).
         for endpoints, ifaces, warning in fan_out(netlink, scan, todo):
             found.extend(endpoints)

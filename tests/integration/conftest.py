@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from labkit import Lab
@@ -12,7 +14,8 @@ from labkit import Lab
 
 @pytest.fixture(scope='session')
 def lab2():
-    """A two-host lab shared by the tests of a session."""
-    running = Lab('itest', 2)
+    """A two-host lab shared by the tests of a session (named by LINUXNET_ITEST_LAB, default itest, so that runs
+    beside another lab on the same machine do not collide)."""
+    running = Lab(os.environ.get('LINUXNET_ITEST_LAB', 'itest'), 2)
     yield running
     running.down()

@@ -182,3 +182,26 @@ def test_docker_errors_name_the_host_the_variable_and_the_fix(networks, containe
     text = '\n'.join(problems)
     assert message in text
     assert all(p.startswith('host n1: linuxnet_') and 'Fix:' in p for p in problems), text
+
+
+def test_addresses_the_host_holds_are_never_handed_out_even_those_nobody_assigned():
+    """A user's or a runtime's address on a bridge or in a container's namespace (network_info's read-back) is skipped;
+    the gateway on its own bridge, the endpoints and the overlay interfaces are not foreign."""
+    facts = {'links': [{'name': 'docker0', 'addresses': ['172.17.0.1/16', '172.17.0.2/16']},
+                       {'name': 'eth0', 'addresses': ['192.0.2.11/24']}],
+             'endpoints': [{'container': 'db', 'network': 'bridge', 'ifname': 'eth0', 'addresses': ['172.17.0.4/16'],
+                            'host_ifname': 'x'}],
+             'interfaces': [{'container': 'db', 'ifname': 'eth0', 'addresses': ['172.17.0.4/16']},
+                            {'container': 'db', 'ifname': 'extra', 'addresses': ['172.17.0.3/16', 'fd00::3/64']}]}
+    result = plan([{'name': 'web'}, {'name': 'db'}, {'name': 'new'}], facts=facts)
+    assert addresses(result) == {('web', 'eth0'): '172.17.0.5/16', ('db', 'eth0'): '172.17.0.4/16',
+                                 ('new', 'eth0'): '172.17.0.6/16'}
+
+
+def test_a_static_address_the_host_already_holds_is_an_error_naming_both():
+    facts = {'interfaces': [{'container': 'db', 'ifname': 'extra', 'addresses': ['173.20.0.4/16']}]}
+    with pytest.raises(PlanError) as err:
+        plan([{'name': 'web', 'networks': [{'name': 'test_net2', 'ipv4_address': '173.20.0.4'}]}, {'name': 'db'}], facts=facts)
+    assert str(err.value) == ('host n1: container web: network test_net2: ipv4_address 173.20.0.4: Address already in use: '
+                              'extra in network namespace db already holds it (not an endpoint of this inventory). Fix: give '
+                              'web another ipv4_address, or remove 173.20.0.4 from extra in network namespace db')
