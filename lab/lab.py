@@ -68,8 +68,9 @@ NSPAWN_REBOOT = 133  # systemd-nspawn's exit status when the container asked for
 SUITE = 'bookworm'
 IMAGE_PACKAGES = ['systemd-sysv', 'dbus', 'openssh-server', 'python3', 'iproute2', 'ifupdown', 'netbase',
                   'procps', 'iputils-ping', 'ca-certificates', 'curl', 'nginx-light', 'iperf3']
-# Served by the lab's package repository, not installed: the hosts get them from the role.
-REPO_PACKAGES = ['nftables', 'python3-venv', 'python3-apt']
+# Served by the lab's package repository, not installed: the hosts get the first three from the role; the
+# tests install a container runtime (podman with runc, a busybox for its root) from it.
+REPO_PACKAGES = ['nftables', 'python3-venv', 'python3-apt', 'podman', 'runc', 'busybox-static']
 IMAGE_REMOVED = ['nftables', 'libnftables1']
 IMAGE_VERSION = 1  # bump when the hooks below change
 _IMAGE_HOOKS = [
@@ -189,9 +190,13 @@ def ensure_image(quiet=False):
         write_file(os.path.join(build, 'ready'), '%s\n' % time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
         shutil.rmtree(path, ignore_errors=True)
         os.rename(build, path)
+        with open('/proc/self/mountinfo') as handle:
+            mounts = handle.read()
         for old in os.listdir(IMAGE_ROOT):
-            if old.startswith('image-') and os.path.join(IMAGE_ROOT, old) != path and not old.endswith('.build'):
-                shutil.rmtree(os.path.join(IMAGE_ROOT, old), ignore_errors=True)
+            old_path = os.path.join(IMAGE_ROOT, old)
+            # An older image goes, unless a running lab's hosts still have it as their lower layer.
+            if old.startswith('image-') and old_path != path and not old.endswith('.build') and old_path not in mounts:
+                shutil.rmtree(old_path, ignore_errors=True)
         if not quiet:
             print('lab: built the host image %s in %.1f s' % (path, time.time() - started))
     return path
@@ -336,12 +341,15 @@ def supervise(args):
             'systemd-nspawn', '--boot', '--register=no', '--keep-unit', '--quiet',
             '-D', os.path.join(directory, 'root'), '-M', '%s-%s' % (args.name, args.host)[:64],
             '--hostname=' + args.host, '--network-veth-extra=%s:eth0' % port,
-            '--resolv-conf=off', '--timezone=off', '--link-journal=no', '--console=read-only']
+            '--resolv-conf=off', '--timezone=off', '--link-journal=no', '--console=read-only',
+            # A real server's root: every capability, keyrings, and a cgroup v2 tree of its own that it may
+            # write (container runtimes inside a host need all three).
+            '--capability=all', '--system-call-filter=@keyring bpf']
     boots = 0
     while not os.path.exists(os.path.join(directory, 'stop')):
         with open(os.path.join(directory, 'console.log'), 'a') as console:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
-                                    preexec_fn=join_cgroups)
+                                    preexec_fn=join_cgroups, env=dict(os.environ, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY='1'))
         leader = wait_leader(proc)
         if leader:
             attach_port(state['switch_pid'], port)
@@ -385,7 +393,7 @@ def attach_port(switch_pid, port, timeout=20):
                 index = router.link('get', ifname=port)[0]['index']
                 router.link('set', index=index, master=bridge, state='up')
                 return
-            except Exception:  # pylint: disable=broad-except  (not there yet)
+            except Exception:  # pylint: disable=broad-except  # the port is not there yet
                 if time.time() > deadline:
                     raise
                 time.sleep(0.02)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import glob
 import os
 import subprocess
-import sys
 
 from pyroute2 import IPRoute
 from pyroute2 import netns as pnetns
