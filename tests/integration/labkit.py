@@ -50,6 +50,29 @@ class Lab:
     def pid(self, host):
         return self.hosts[host]['pid']
 
+    def machine_pid(self, host, pid):
+        """The PID on this machine of the process a lab host knows as ``pid`` (hosts have their own PID
+        namespace), or None once it has ended."""
+        ns = os.stat('/proc/%d/ns/pid' % self.pid(host)).st_ino
+        for entry in os.listdir('/proc'):
+            if not entry.isdigit():
+                continue
+            try:
+                with open('/proc/%s/status' % entry) as handle:
+                    nspid = next((line.split()[1:] for line in handle if line.startswith('NSpid:')), [])
+                if len(nspid) > 1 and int(nspid[-1]) == pid and os.stat('/proc/%s/ns/pid' % entry).st_ino == ns:
+                    return int(entry)
+            except (OSError, ValueError):
+                continue
+        return None
+
+    def proc(self, host, pid):
+        """/proc/PID on this machine of the process a lab host knows as ``pid``."""
+        found = self.machine_pid(host, pid)
+        if found is None:
+            raise AssertionError('no process %d on lab host %s' % (pid, host))
+        return '/proc/%d' % found
+
     def host_path(self, host, path):
         """A path as the lab host sees it (its private mounts), through /proc/PID/root."""
         return '/proc/%d/root%s' % (self.pid(host), path)

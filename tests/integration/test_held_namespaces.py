@@ -33,23 +33,25 @@ def start_holder(lab, namespace):
     return int(lab.ssh(HOST, 'ip netns exec %s setsid sleep 600 >/dev/null 2>&1 < /dev/null & echo $!' % namespace))
 
 
-def alive(pid):
-    """True while the process runs (a zombie waiting for its parent has ended)."""
+def alive(lab, pid):
+    """True while the process a lab host knows as PID runs (a zombie waiting for its parent has ended)."""
+    found = lab.machine_pid(HOST, pid)
     try:
-        with open('/proc/%d/stat' % pid) as handle:
+        with open('/proc/%d/stat' % found) as handle:
             return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
-    except OSError:
+    except (OSError, TypeError):
         return False
 
 
-def stop(pids):
+def stop(lab, pids):
     """End the holders this test started, by PID, after checking they are still its sleep."""
     for pid in pids:
+        found = lab.machine_pid(HOST, pid)
         try:
-            with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+            with open('/proc/%d/cmdline' % found, 'rb') as handle:
                 if handle.read().split(b'\0')[:2] == [b'sleep', b'600']:
-                    os.kill(pid, 15)
-        except OSError:
+                    os.kill(found, 15)
+        except (OSError, TypeError):
             pass
 
 
@@ -88,10 +90,10 @@ def test_teardown_reconverge_and_kill_while_processes_hold_namespaces(lab2, tmp_
         assert down.returncode == 0, down.stdout
         assert 'network namespace web is still used by processes %d (sleep)' % held in down.stderr, down.stderr
         assert tagged(lab2) == []
-        assert links('/proc/%d/ns/net' % held) == {'lo': (TAG, ['127.0.0.1/8', '::1/128'])}
+        assert links(lab2.proc(HOST, held) + '/ns/net') == {'lo': (TAG, ['127.0.0.1/8', '::1/128'])}
         assert [t for t in tables(lab2) if t.startswith('linuxnet')] == []
         assert lab2.namespaces(HOST) == []
-        assert alive(held)
+        assert alive(lab2, held)
 
         # Converging again needs no manual step, and is idempotent with a new holder in the new namespace.
         assert run(lab2, SITE, tmp_path).returncode == 0
@@ -103,12 +105,12 @@ def test_teardown_reconverge_and_kill_while_processes_hold_namespaces(lab2, tmp_
         # pair stays, its peer in a namespace nothing names. The next converge replaces it.
         lab2.ssh(HOST, 'ip netns delete web')
         orphan = started[-1]
-        before = links('/proc/%d/ns/net' % orphan)
+        before = links(lab2.proc(HOST, orphan) + '/ns/net')
         assert 'eth0' in before
         fixed = run(lab2, SITE, tmp_path, '-v')
         assert fixed.returncode == 0, fixed.stdout
         assert 'its peer is in a network namespace that has no name any more' in fixed.stdout
-        assert set(links('/proc/%d/ns/net' % orphan)) == {'lo'}
+        assert set(links(lab2.proc(HOST, orphan) + '/ns/net')) == {'lo'}
         assert 'eth0' in links(lab2.host_path(HOST, '/run/netns/web'))
         assert len(tagged(lab2)) == 4
         third = run(lab2, SITE, tmp_path)
@@ -118,18 +120,18 @@ def test_teardown_reconverge_and_kill_while_processes_hold_namespaces(lab2, tmp_
         started.append(start_holder(lab2, 'web'))
         killed = started[-1]
         check = run(lab2, TEARDOWN, tmp_path, '--check', '-e', 'linuxnet_teardown_kill_holders=true')
-        assert check.returncode == 0 and alive(killed)
+        assert check.returncode == 0 and alive(lab2, killed)
         final = run(lab2, TEARDOWN, tmp_path, '-v', '-e', 'linuxnet_teardown_kill_holders=true')
         assert final.returncode == 0, final.stdout
         assert 'stop processes %d (sleep) in network namespace web' % killed in final.stdout
         deadline = time.monotonic() + 15
-        while alive(killed) and time.monotonic() < deadline:
+        while alive(lab2, killed) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not alive(killed)
-        assert alive(held) and alive(orphan)  # not in a namespace the teardown removed
+        assert not alive(lab2, killed)
+        assert alive(lab2, held) and alive(lab2, orphan)  # not in a namespace the teardown removed
         assert tagged(lab2) == [] and lab2.namespaces(HOST) == []
     finally:
-        stop(started)
+        stop(lab2, started)
         run(lab2, TEARDOWN, tmp_path)
 
 
@@ -175,7 +177,7 @@ def test_removing_a_second_name_leaves_the_shared_namespace_and_its_processes_al
         assert proc.returncode == 0, proc.stdout
         assert 'still used by processes' not in proc.stderr
         assert lab2.namespaces(HOST) == ['web']
-        assert 'eth0' in links('/proc/%d/ns/net' % started[0]) and alive(started[0])
+        assert 'eth0' in links(lab2.proc(HOST, started[0]) + '/ns/net') and alive(lab2, started[0])
     finally:
-        stop(started)
+        stop(lab2, started)
         run(lab2, TEARDOWN, tmp_path, inventory=both)
