@@ -43,6 +43,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -308,6 +309,11 @@ def prepare_host(state, host, image):
     subprocess.run(['ssh-keygen', '-q', '-A', '-f', root], check=True)
 
 
+def machine_name(lab, host):
+    """systemd-nspawn's machine name for a host: unique across labs, only letters, digits and dashes."""
+    return re.sub('[^A-Za-z0-9-]', '-', '%s-%s' % (lab, host))[:64]
+
+
 def cgroups(lab, host):
     return [os.path.join(tree, MARKER, lab, host) for tree in CGROUP_TREES if os.path.isdir(tree)]
 
@@ -339,7 +345,7 @@ def supervise(args):
     port = 'ul%d' % host['number']
     argv = ['nsenter', '--net=' + ns_path(state['switch_pid']), '--',
             'systemd-nspawn', '--boot', '--register=no', '--keep-unit', '--quiet',
-            '-D', os.path.join(directory, 'root'), '-M', '%s-%s' % (args.name, args.host)[:64],
+            '-D', os.path.join(directory, 'root'), '-M', machine_name(args.name, args.host),
             '--hostname=' + args.host, '--network-veth-extra=%s:eth0' % port,
             '--resolv-conf=off', '--timezone=off', '--link-journal=no', '--console=read-only',
             # A real server's root: every capability, keyrings, and a cgroup v2 tree of its own that it may
@@ -426,7 +432,8 @@ def wait_ready(lab, hosts, not_boot_ids=None, timeout=BOOT_TIMEOUT):
         if boot_id and boot_id != (not_boot_ids or {}).get(waiting[0]):
             waiting.pop(0)
             continue
-        if time.time() > deadline:
+        supervisor = next((h.get('supervisor') for h in load_state(lab)['hosts'] if h['name'] == waiting[0]), None)
+        if time.time() > deadline or (supervisor and not is_ours(supervisor, marker(lab, waiting[0]))):
             tail = read_file(os.path.join(host_dir(lab, waiting[0]), 'console.log'), '')[-1500:]
             raise SystemExit('lab: host %s did not answer over ssh within %d s; its console:\n%s'
                              % (waiting[0], timeout, tail))
@@ -646,8 +653,9 @@ def cmd_down(args):
                 subprocess.run(['umount', '--lazy', root], check=False)
         for group in cgroups(args.name, host['name']):
             remove_cgroup(group)
-        shutil.rmtree('/run/systemd/nspawn/propagate/%s-%s' % (args.name, host['name']), ignore_errors=True)
-        shutil.rmtree('/run/systemd/nspawn/unix-export/%s-%s' % (args.name, host['name']), ignore_errors=True)
+        for run_dir in ('propagate', 'unix-export'):
+            shutil.rmtree(os.path.join('/run/systemd/nspawn', run_dir, machine_name(args.name, host['name'])),
+                          ignore_errors=True)
     for tree in CGROUP_TREES:
         for path in (os.path.join(tree, MARKER, args.name), os.path.join(tree, MARKER)):
             try:
