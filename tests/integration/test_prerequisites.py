@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -89,3 +93,42 @@ def test_a_changed_pin_changes_the_host(bare, tmp_path):
     changed, _out = run(bare, tmp_path)
     assert changed > 0
     assert '0.9.7' in bare.ssh(HOST, '/opt/linuxnet-container/venv/bin/python -c "import pyroute2; print(pyroute2.__version__)"')
+
+
+def test_prerequisites_from_a_package_index(tmp_path):
+    """The default source: pip on the host installs from a package index (here a PEP 503 index the lab serves on its
+    underlay, as a fleet's local mirror would), with python3-venv from the OS packages."""
+    lab = Lab('itest-prereq-index', 1, prepare=False)
+    server = None
+    try:
+        wheels = tmp_path / 'wheels'
+        subprocess.run([sys.executable, '-m', 'pip', 'download', '--quiet', '--disable-pip-version-check',
+                        '--only-binary=:all:', '--dest', str(wheels), 'pyroute2==0.9.7', 'netaddr==1.3.0'], check=True)
+        simple = tmp_path / 'index' / 'simple'
+        for wheel in wheels.iterdir():
+            project = simple / re.sub(r'[-_.]+', '-', wheel.name.split('-')[0]).lower()
+            project.mkdir(parents=True, exist_ok=True)
+            shutil.copy(wheel, project / wheel.name)
+            (project / 'index.html').write_text('<html><body><a href="%s">%s</a></body></html>\n' % (wheel.name, wheel.name))
+        server = subprocess.Popen(['nsenter', '--net=/proc/%d/ns/net' % lab.state['switch_pid'], '--', sys.executable,
+                                   '-m', 'http.server', '--bind', lab.state['router'], '8001',
+                                   '--directory', str(tmp_path / 'index')],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        index = ['-e', 'linuxnet_prerequisites_source=index',
+                 '-e', 'linuxnet_prerequisites_index_url=http://%s:8001/simple/' % lab.state['router'],
+                 # A plain-HTTP mirror: pip ignores it unless told to trust it.
+                 '-e', json.dumps({'linuxnet_prerequisites_pip_args': ['--trusted-host', lab.state['router']]})]
+        changed, out = run(lab, tmp_path, '--check', *index)
+        assert changed > 0 and 'would install' in out and 'python3-venv' in out, out
+        changed, _out = run(lab, tmp_path, *index)
+        assert changed > 0
+        assert lab.ssh(HOST, 'dpkg-query --show --showformat="\\${db:Status-Abbrev}" python3-venv').startswith('ii')
+        changed, _out = run(lab, tmp_path, *index)
+        assert changed == 0
+        status, res = lab.ansible(HOST, 'linuxnet.container.netns', {'name': 'indexed'}, tmp_path)[HOST]
+        assert status == 'ok' and res['changed'], res
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+        lab.down()
