@@ -94,6 +94,13 @@ _IMAGE_HOOKS = [
 
 # ---- state --------------------------------------------------------------------------------------
 
+def run(*args, **kwargs):
+    """subprocess.run with stdin from /dev/null: ssh sets O_NONBLOCK on a stdin it inherits and, when its
+    connection drops (a reboot), leaves it so for every later process of the session, which Ansible refuses."""
+    kwargs.setdefault('stdin', subprocess.DEVNULL)
+    return subprocess.run(*args, **kwargs)  # pylint: disable=subprocess-run-check
+
+
 def state_dir(name):
     return os.path.join(STATE_ROOT, name)
 
@@ -181,11 +188,11 @@ def ensure_image(quiet=False):
         cmd = ['mmdebstrap', '--variant=important', '--quiet', '--include=' + ','.join(IMAGE_PACKAGES)]
         cmd += ['--customize-hook=' + hook for hook in _IMAGE_HOOKS]
         cmd += [SUITE, os.path.join(build, 'rootfs')]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        proc = run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise SystemExit('lab: building the host image failed (%s): %s' % (' '.join(cmd), proc.stderr[-2000:]))
         repo = os.path.join(build, 'repo')
-        packages = subprocess.run(['dpkg-scanpackages', '--multiversion', '.', '/dev/null'], cwd=repo,
+        packages = run(['dpkg-scanpackages', '--multiversion', '.', '/dev/null'], cwd=repo,
                                   capture_output=True, text=True, check=True).stdout
         write_file(os.path.join(repo, 'Packages'), packages)
         write_file(os.path.join(build, 'ready'), '%s\n' % time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
@@ -279,7 +286,7 @@ def start_repo(state, image):
 def ssh_keys(directory):
     path = os.path.join(directory, 'id_ed25519')
     if not os.path.exists(path):
-        subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'linuxnet-lab', '-f', path], check=True)
+        run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'linuxnet-lab', '-f', path], check=True)
 
 
 def prepare_host(state, host, image):
@@ -288,7 +295,7 @@ def prepare_host(state, host, image):
     for sub in ('upper', 'work', 'root'):
         os.makedirs(os.path.join(directory, sub), exist_ok=True)
     root = os.path.join(directory, 'root')
-    subprocess.run(['mount', '-t', 'overlay', 'linuxnet-lab-%s' % host['name'], '-o',
+    run(['mount', '-t', 'overlay', 'linuxnet-lab-%s' % host['name'], '-o',
                     'lowerdir=%s,upperdir=%s/upper,workdir=%s/work' % (os.path.join(image, 'rootfs'), directory, directory),
                     root], check=True)
     etc = os.path.join(root, 'etc')
@@ -306,7 +313,7 @@ def prepare_host(state, host, image):
     os.makedirs(ssh_dir, mode=0o700, exist_ok=True)
     with open(os.path.join(state_dir(state['name']), 'id_ed25519.pub')) as handle:
         write_file(os.path.join(ssh_dir, 'authorized_keys'), handle.read(), 0o600)
-    subprocess.run(['ssh-keygen', '-q', '-A', '-f', root], check=True)
+    run(['ssh-keygen', '-q', '-A', '-f', root], check=True)
 
 
 def machine_name(lab, host):
@@ -416,7 +423,7 @@ def start_supervisor(lab, host):
 
 
 def ssh_ready(lab, host):
-    proc = subprocess.run(['ssh', '-F', os.path.join(state_dir(lab), 'ssh_config'), '-o', 'ControlMaster=no',
+    proc = run(['ssh', '-F', os.path.join(state_dir(lab), 'ssh_config'), '-o', 'ControlMaster=no',
                            '-o', 'ControlPath=none', '-o', 'ConnectTimeout=2', '-o', 'BatchMode=yes', host,
                            'cat /proc/sys/kernel/random/boot_id'],
                           capture_output=True, text=True, timeout=15, check=False)
@@ -543,7 +550,7 @@ def cmd_reboot(args):
             if leader and read_file('/proc/%d/comm' % leader) == 'systemd':
                 os.kill(leader, signal.SIGKILL)
         else:
-            subprocess.run(['ssh', '-F', os.path.join(state_dir(args.name), 'ssh_config'), name,
+            run(['ssh', '-F', os.path.join(state_dir(args.name), 'ssh_config'), name,
                             'systemctl reboot'], capture_output=True, check=False, timeout=30)
     started = time.time()
     wait_ready(args.name, args.hosts, not_boot_ids=before)
@@ -648,9 +655,9 @@ def cmd_down(args):
     for host in state['hosts']:
         root = os.path.join(host_dir(args.name, host['name']), 'root')
         if os.path.ismount(root):
-            subprocess.run(['umount', root], check=False)
+            run(['umount', root], check=False)
             if os.path.ismount(root):
-                subprocess.run(['umount', '--lazy', root], check=False)
+                run(['umount', '--lazy', root], check=False)
         for group in cgroups(args.name, host['name']):
             remove_cgroup(group)
         for run_dir in ('propagate', 'unix-export'):

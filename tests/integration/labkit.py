@@ -16,8 +16,15 @@ VENV_BIN = os.path.dirname(sys.executable)
 STATE_ROOT = '/var/lib/linuxnet-lab'
 
 
+def run(*args, **kwargs):
+    """subprocess.run with stdin from /dev/null: ssh sets O_NONBLOCK on a stdin it inherits and, when its
+    connection drops (a reboot), leaves it so for every later process of the session, which Ansible refuses."""
+    kwargs.setdefault('stdin', subprocess.DEVNULL)
+    return subprocess.run(*args, **kwargs)  # pylint: disable=subprocess-run-check
+
+
 def lab(*args):
-    return subprocess.run([sys.executable, LAB] + list(args), check=True, capture_output=True, text=True).stdout
+    return run([sys.executable, LAB] + list(args), check=True, capture_output=True, text=True).stdout
 
 
 class Lab:
@@ -82,7 +89,7 @@ class Lab:
         return sorted(os.listdir(path)) if os.path.isdir(path) else []
 
     def ssh(self, host, command):
-        return subprocess.run(['ssh', '-F', os.path.join(STATE_ROOT, self.name, 'ssh_config'), host, command],
+        return run(['ssh', '-F', os.path.join(STATE_ROOT, self.name, 'ssh_config'), host, command],
                               check=True, capture_output=True, text=True).stdout
 
     def ansible(self, pattern, module, args, tmp_path, check=False, env=None, extra=()):
@@ -95,7 +102,7 @@ class Lab:
                        ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_HOST_KEY_CHECKING='False')
         run_env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.build', 'collections'))
         run_env.update(env or {})
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, cwd=str(tmp_path), check=False)
+        proc = run(cmd, capture_output=True, text=True, env=run_env, cwd=str(tmp_path), check=False)
         results = {}
         if record.exists():
             for line in record.read_text().splitlines():
@@ -109,4 +116,4 @@ class Lab:
         cmd = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', inventory or self.inventory, playbook] + list(extra)
         env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False')
         env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.build', 'collections'))
-        return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
+        return run(cmd, capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
