@@ -193,7 +193,7 @@ def ensure_image(quiet=False):
             raise SystemExit('lab: building the host image failed (%s): %s' % (' '.join(cmd), proc.stderr[-2000:]))
         repo = os.path.join(build, 'repo')
         packages = run(['dpkg-scanpackages', '--multiversion', '.', '/dev/null'], cwd=repo,
-                                  capture_output=True, text=True, check=True).stdout
+                       capture_output=True, text=True, check=True).stdout
         write_file(os.path.join(repo, 'Packages'), packages)
         write_file(os.path.join(build, 'ready'), '%s\n' % time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
         shutil.rmtree(path, ignore_errors=True)
@@ -296,8 +296,8 @@ def prepare_host(state, host, image):
         os.makedirs(os.path.join(directory, sub), exist_ok=True)
     root = os.path.join(directory, 'root')
     run(['mount', '-t', 'overlay', 'linuxnet-lab-%s' % host['name'], '-o',
-                    'lowerdir=%s,upperdir=%s/upper,workdir=%s/work' % (os.path.join(image, 'rootfs'), directory, directory),
-                    root], check=True)
+         'lowerdir=%s,upperdir=%s/upper,workdir=%s/work' % (os.path.join(image, 'rootfs'), directory, directory),
+         root], check=True)
     etc = os.path.join(root, 'etc')
     write_file(os.path.join(etc, 'hostname'), host['name'] + '\n')
     write_file(os.path.join(etc, 'machine-id'), uuid.uuid4().hex + '\n', 0o444)
@@ -424,9 +424,9 @@ def start_supervisor(lab, host):
 
 def ssh_ready(lab, host):
     proc = run(['ssh', '-F', os.path.join(state_dir(lab), 'ssh_config'), '-o', 'ControlMaster=no',
-                           '-o', 'ControlPath=none', '-o', 'ConnectTimeout=2', '-o', 'BatchMode=yes', host,
-                           'cat /proc/sys/kernel/random/boot_id'],
-                          capture_output=True, text=True, timeout=15, check=False)
+                '-o', 'ControlPath=none', '-o', 'ConnectTimeout=2', '-o', 'BatchMode=yes', host,
+                'cat /proc/sys/kernel/random/boot_id'],
+               capture_output=True, text=True, timeout=15, check=False)
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
@@ -551,7 +551,7 @@ def cmd_reboot(args):
                 os.kill(leader, signal.SIGKILL)
         else:
             run(['ssh', '-F', os.path.join(state_dir(args.name), 'ssh_config'), name,
-                            'systemctl reboot'], capture_output=True, check=False, timeout=30)
+                 'systemctl reboot'], capture_output=True, check=False, timeout=30)
     started = time.time()
     wait_ready(args.name, args.hosts, not_boot_ids=before)
     print('lab %s: rebooted %s in %.1f s' % (args.name, ', '.join(args.hosts), time.time() - started))

@@ -90,7 +90,7 @@ class Lab:
 
     def ssh(self, host, command):
         return run(['ssh', '-F', os.path.join(STATE_ROOT, self.name, 'ssh_config'), host, command],
-                              check=True, capture_output=True, text=True).stdout
+                   check=True, capture_output=True, text=True).stdout
 
     def ansible(self, pattern, module, args, tmp_path, check=False, env=None, extra=()):
         """Run one module ad hoc; return {host: (status, result)} from the recording callback."""
