@@ -358,7 +358,6 @@ def supervise(args):
             # A real server's root: every capability, keyrings, and a cgroup v2 tree of its own that it may
             # write (container runtimes inside a host need all three).
             '--capability=all', '--system-call-filter=@keyring bpf']
-    boots = 0
     while not os.path.exists(os.path.join(directory, 'stop')):
         with open(os.path.join(directory, 'console.log'), 'a') as console:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
@@ -366,8 +365,6 @@ def supervise(args):
         leader = wait_leader(proc)
         if leader:
             attach_port(state['switch_pid'], port)
-            boots += 1
-            write_file(os.path.join(directory, 'boots'), '%d\n' % boots)
             write_file(os.path.join(directory, 'leader'), '%d\n' % leader)
         status = proc.wait()
         try:
