@@ -188,6 +188,8 @@ class PortMapReconciler(Reconciler):
                 value = self._lookup.get(name, MAPS[name][0], key, dtype)
                 if value is not None:
                     found[name].append((key, value))
+        # the containers of every publication read (also the single-address ones read whole above) keep their element
+        targets.update(cip for name in ('addr_addr', 'any_addr') for _key, cip in found[name])
         for cip in targets:
             if self._lookup.get('hairpin', MAPS['hairpin'][0], (cip, cip)):
                 found['hairpin'].append((cip, cip))
