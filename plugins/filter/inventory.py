@@ -91,8 +91,10 @@ def _network_summary(info, host=''):
         for endpoint in sorted((net.get('Containers') or {}).values(), key=lambda e: e.get('Name', '')):
             lines.append('    %-16s %-18s %s' % (endpoint.get('Name'), endpoint.get('IPv4Address'), endpoint.get('MacAddress')))
     for container, ports in sorted((info.get('ports') or {}).items()):
+        allow = (info.get('port_allow') or {}).get(container) or {}
         for line in ports:
-            lines.append('%sport %s: %s' % ((host + ' ') if host else '', container, line))
+            only = ' (allowed from %s and the host itself)' % ', '.join(allow[line]) if line in allow else ''
+            lines.append('%sport %s: %s%s' % ((host + ' ') if host else '', container, line, only))
     return lines
 
 

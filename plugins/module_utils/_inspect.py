@@ -17,7 +17,7 @@ import socket
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import container_id, endpoint_id, network_id
 from ansible_collections.linuxnet.container.plugins.module_utils._links import NSID_NOT_ASSIGNED
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import netlink_errors
-from ansible_collections.linuxnet.container.plugins.module_utils._ports import ANY, docker_port_lines
+from ansible_collections.linuxnet.container.plugins.module_utils._ports import ANY, allow_lines, docker_port_lines
 
 MAIN_TABLE = 254
 IFA_F_SECONDARY = 0x01
@@ -117,10 +117,7 @@ def port_lines(maps, endpoints):
     Every container with an endpoint gets a key (an empty list when it publishes nothing). An address held
     by two endpoints (the same address on two bridges) lists the port under both containers.
     """
-    owners = {}
-    for ep in endpoints:
-        for cidr in ep['addresses']:
-            owners.setdefault(cidr.split('/', 1)[0], set()).add(ep['container'])
+    owners = _owners(endpoints)
     by_container = {}
     for key, ((cip, cport), label) in maps.items():
         for container in owners.get(cip, ()):
@@ -132,6 +129,26 @@ def port_lines(maps, endpoints):
         name = ep['container']
         out[name] = docker_port_lines(by_container[name]).get(name, []) if name in by_container else []
     return out
+
+
+def _owners(endpoints):
+    """{address: the containers whose endpoints hold it}."""
+    owners = {}
+    for ep in endpoints:
+        for cidr in ep['addresses']:
+            owners.setdefault(cidr.split('/', 1)[0], set()).add(ep['container'])
+    return owners
+
+
+def port_allow(maps, allow, endpoints):
+    """The source allow-lists of the published ports, per container and ``docker port`` line (as port_lines has
+    it); only containers and ports that have one. ``allow``: _ports.allow_from_elements of the table."""
+    owners = _owners(endpoints)
+    out = {}
+    for cip, lines in allow_lines(maps, allow).items():
+        for container in owners.get(cip, ()):
+            out.setdefault(container, {}).update(lines)
+    return dict(sorted(out.items()))
 
 
 def match_endpoints(host_links, bridges, container, links, host_nsid):

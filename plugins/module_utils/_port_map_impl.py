@@ -19,8 +19,12 @@ from ansible_collections.linuxnet.container.plugins.module_utils._netlink import
 from ansible_collections.linuxnet.container.plugins.module_utils._ports import (
     ANY,
     PortError,
+    allow_from_elements,
+    allow_lines,
     build_maps,
     docker_port_lines,
+    expand,
+    parse_allow,
     parse_publish,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT, Plan, Reconciler
@@ -56,16 +60,34 @@ MAPS = {
     'addr_addr': (['ipv4_addr', 'inet_proto', 'inet_service'], 'ipv4_addr', []),
     'addr_port': (['ipv4_addr', 'inet_proto', 'inet_service'], 'inet_service', []),
     'hairpin': (['ipv4_addr', 'ipv4_addr'], None, []),
+    # Source allow-lists: the keys that have one, and one element per (source network, key).
+    'restricted_any': (['inet_proto', 'inet_service'], None, []),
+    'restricted_addr': (['ipv4_addr', 'inet_proto', 'inet_service'], None, []),
+    'allow_any': (['ipv4_addr', 'inet_proto', 'inet_service'], None, ['interval']),
+    'allow_addr': (['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'], None, ['interval']),
 }
 CHAINS = {
     'prerouting': {'type': 'nat', 'hook': 'prerouting', 'prio': -100, 'policy': 'accept'},
     'output': {'type': 'nat', 'hook': 'output', 'prio': -100, 'policy': 'accept'},
     'postrouting': {'type': 'nat', 'hook': 'postrouting', 'prio': 100, 'policy': 'accept'},
 }
+
+
+def _not_allowed(key, restricted, allowed):
+    """A publication with an allow-list (its key in ``restricted``) and a source not in it: no DNAT here."""
+    return [{'match': {'op': '==', 'left': key, 'right': '@' + restricted}},
+            {'match': {'op': '!=', 'left': {'concat': [_SADDR] + key['concat']}, 'right': '@' + allowed}},
+            {'return': None}]
+
+
 RULES = [
     # Packets from the network for 127.0.0.0/8 are never DNATed: a loopback publication stays local (moby#45610).
     ('prerouting', 'no-remote-loopback', [{'match': {'op': '==', 'left': _DADDR, 'right': {'prefix': {'addr': '127.0.0.0', 'len': 8}}}},
                                           {'return': None}]),
+    # Allow-lists: a source not listed for a restricted port is not DNATed, and goes on to the host's own input
+    # chain as if the port were not published. Only in prerouting: the host itself (output) is always let in.
+    ('prerouting', 'allow-addr', _not_allowed(_ADDR_KEY, 'restricted_addr', 'allow_addr')),
+    ('prerouting', 'allow-any', _not_allowed(_ANY_KEY, 'restricted_any', 'allow_any')),
     ('prerouting', 'dnat-addr', [_LOCAL, _dnat(_ADDR_KEY, 'addr')]),
     ('prerouting', 'dnat-any', [_LOCAL, _dnat(_ANY_KEY, 'any')]),
     ('output', 'dnat-addr', [_LOCAL, _dnat(_ADDR_KEY, 'addr')]),
@@ -85,9 +107,16 @@ def _label(key):
     return '%s:%d/%s' % (host_ip, port, protocol)
 
 
-def elements_for(maps):
-    """{key: (target, label)} -> the wanted elements of every map and set (normalised, sorted)."""
+def elements_for(maps, allow=None):
+    """{key: (target, label)} and {key: allow tuple} -> the wanted elements of every map and set (normalised, sorted)."""
     out = {name: [] for name in MAPS}
+    for key, cidrs in (allow or {}).items():
+        if key not in maps or not cidrs:
+            continue
+        host_ip, protocol, port = key
+        prefix, short = ('any', (protocol, port)) if host_ip == ANY else ('addr', key)
+        out['restricted_' + prefix].append(short)
+        out['allow_' + prefix].extend((cidr,) + short for cidr in cidrs)
     targets = set()
     for (host_ip, protocol, port), ((cip, cport), _label_) in maps.items():
         if host_ip == ANY:
@@ -115,9 +144,10 @@ def maps_from_elements(sets):
     return maps
 
 
-def _summary(maps, chains):
+def _summary(maps, allow, chains):
     return {
         'ports': {_label(k): '%s:%d' % v[0] for k, v in sorted(maps.items())},
+        'allow': {_label(k): list(v) for k, v in sorted(allow.items()) if k in maps},
         'rules': {name: list(ids) for name, ids in sorted(chains.items())},
     }
 
@@ -131,6 +161,7 @@ class PortMapReconciler(Reconciler):
         self.commands = []
         self.table = None
         self.final_maps = {}
+        self.final_allow = {}
         self._lookup = None
 
     def read(self, desired):
@@ -161,12 +192,16 @@ class PortMapReconciler(Reconciler):
         self.table = table
         state = {'sysctls': sysctls, KEY: ABSENT}
         if table.exists:
-            state[KEY] = _summary(maps_from_elements(table.sets), table.chains)
+            state[KEY] = _summary(maps_from_elements(table.sets), allow_from_elements(table.sets), table.chains)
         return state
 
     def _look_up(self, table, maps):
-        """Fill ``table.sets`` with what the kernel holds for these keys only (and what could conflict)."""
-        found = {name: [] for name in MAPS}
+        """Fill ``table.sets`` with what the kernel holds for these keys only (and what could conflict).
+
+        The allow-list sets are interval sets, which a single-key lookup does not answer: they hold only the
+        restricted publications, so they are read whole and cut down to these keys.
+        """
+        found = {name: [] for name in MAPS if name in table.sets}  # a table of an older layout lacks some
         targets = set()
         any_port_keys = set()
         for (host_ip, protocol, port), ((cip, _cport), _label_) in maps.items():
@@ -183,6 +218,15 @@ class PortMapReconciler(Reconciler):
                     value = self._lookup.get(name, MAPS[name][0], key, dtype)
                     if value is not None:
                         found[name].append((key, value))
+        shorts = {'any': set(), 'addr': set()}
+        for host_ip, protocol, port in maps:
+            shorts['any' if host_ip == ANY else 'addr'].add((protocol, port) if host_ip == ANY else (host_ip, protocol, port))
+        for prefix, keys in shorts.items():
+            restricted, allowed = 'restricted_' + prefix, 'allow_' + prefix
+            if restricted in found:
+                found[restricted] = [k for k in keys if self._lookup.get(restricted, MAPS[restricted][0], k)]
+            if allowed in found and keys:
+                found[allowed] = [e for e in nft.list_elements('ip', TABLE, allowed) if tuple(e[1:]) in keys]
         for key in any_port_keys:
             for name, dtype in (('any_addr', 'ipv4_addr'), ('any_port', 'inet_service')):
                 value = self._lookup.get(name, MAPS[name][0], key, dtype)
@@ -208,13 +252,16 @@ class PortMapReconciler(Reconciler):
                 plan.add(KEY, 'delete nftables table ip %s (%d published ports)' % (TABLE, len(have_maps)),
                          lambda: self._apply(cmds))
             return plan, predicted
+        have_allow = allow_from_elements(self.table.sets) if self.table.exists else {}
         final = self._final_maps(desired, have_maps)
-        self.final_maps = final
-        cmds = nft.table_commands('ip', TABLE, MAPS, CHAINS, RULES, self.table, elements_for(final))
+        final_allow = self._final_allow(desired, have_allow, final)
+        self.final_maps, self.final_allow = final, final_allow
+        cmds = nft.table_commands('ip', TABLE, MAPS, CHAINS, RULES, self.table, elements_for(final, final_allow))
         self.commands = cmds
-        predicted[KEY] = _summary(final, nft.planned_rule_ids(CHAINS, RULES))
+        predicted[KEY] = _summary(final, final_allow, nft.planned_rule_ids(CHAINS, RULES))
         if cmds:
-            added = len([k for k in final if k not in have_maps or have_maps[k][0] != final[k][0]])
+            added = len([k for k in final if k not in have_maps or have_maps[k][0] != final[k][0]
+                         or have_allow.get(k, ()) != final_allow.get(k, ())])
             removed = len([k for k in have_maps if k not in final])
             plan.add(KEY, '%s nftables table ip %s in one transaction: %d ports published or changed, %d unpublished'
                      % ('create' if current[KEY] is ABSENT else 'update', TABLE, added, removed), lambda: self._apply(cmds))
@@ -243,14 +290,28 @@ class PortMapReconciler(Reconciler):
             final[key] = (target, label)
         return final
 
+    @staticmethod
+    def _final_allow(desired, have_allow, final):
+        """The allow-lists after the run, of the publications in ``final``: the listed ones as given, the others kept."""
+        if desired['state'] == 'present' and desired['exclusive']:
+            kept = {}
+        else:
+            kept = {k: v for k, v in have_allow.items() if k not in desired['maps']}
+        if desired['state'] == 'present':
+            kept.update((k, v) for k, v in desired['allow'].items() if v)
+        return {k: v for k, v in kept.items() if k in final and v}
+
     def diff_view(self, before, after):
         """Only the ports that change: 10,000 unchanged ports do not belong in a diff."""
         if before is ABSENT or after is ABSENT or 'ports' not in before or 'ports' not in after:
             return before, after
-        old, new = before['ports'], after['ports']
-        changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
-        return (dict(before, ports={k: v for k, v in old.items() if k in changed}),
-                dict(after, ports={k: v for k, v in new.items() if k in changed}))
+        views = (dict(before), dict(after))
+        for field in ('ports', 'allow'):
+            old, new = before.get(field, {}), after.get(field, {})
+            changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
+            for view, values in zip(views, (old, new)):
+                view[field] = {k: v for k, v in values.items() if k in changed}
+        return views
 
     def _apply(self, cmds):
         with self.netlink.inside(self.ns):
@@ -308,18 +369,24 @@ def _bridges_towards(channel, addresses, expect, ns):
 def _desired(params, netlink, ns, expect):
     if params['state'] == 'absent' and not params['ports']:
         return ABSENT
-    entries = []
+    entries, allow = [], {}
     for index, item in enumerate(params['ports']):
         label = item.get('name') or 'ports[%d]' % index
         try:
             cip = ipaddress.IPv4Address(item['container_ip']).compressed
         except ValueError:
             raise LinuxnetError('%s: container_ip %r is not an IPv4 address' % (label, item['container_ip']))
+        try:
+            sources = parse_allow(item['allow'])
+        except PortError as err:
+            raise LinuxnetError('%s: allow: %s' % (label, err))
         for spec in item['publish']:
             try:
-                entries.append(('%s %s' % (label, spec), cip, parse_publish(spec)))
+                publication = parse_publish(spec)
             except PortError as err:
                 raise LinuxnetError('%s: %s' % (label, err))
+            entries.append(('%s %s' % (label, spec), cip, publication))
+            allow.update((key, sources) for key, _target in expand(cip, publication))
     try:
         maps = build_maps(entries)
     except PortError as err:
@@ -335,7 +402,7 @@ def _desired(params, netlink, ns, expect):
             if virtual:
                 expected.add('net.ipv4.conf.%s.route_localnet' % ifname)
     # expected: keys of bridges an earlier task creates (check mode)
-    return {'state': params['state'], 'exclusive': params['exclusive'], 'maps': maps, 'sysctls': sysctls,
+    return {'state': params['state'], 'exclusive': params['exclusive'], 'maps': maps, 'allow': allow, 'sysctls': sysctls,
             'expected': expected}
 
 
@@ -344,6 +411,7 @@ def module_spec():
         ports=dict(type='list', elements='dict', default=[], options=dict(
             container_ip=dict(type='str', required=True),
             publish=dict(type='list', elements='str', required=True),
+            allow=dict(type='list', elements='str', default=[]),
             name=dict(type='str'),
         )),
         exclusive=dict(type='bool', default=False),
@@ -364,6 +432,7 @@ def run(module, netlink):
     result.pop('before')
     final = reconciler.final_maps if after.get(KEY) is not ABSENT else {}
     result['published'] = docker_port_lines(final)
+    result['allow'] = allow_lines(final, reconciler.final_allow)
     result['count'] = len(final)
     result['commands'] = reconciler.commands if result['changed'] else []
     return result

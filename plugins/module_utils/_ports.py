@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Published ports: ``docker run -p`` syntax, expansion to single-port maps, conflicts (pure logic)."""
+"""Published ports: ``docker run -p`` syntax, expansion to single-port maps, conflicts, source allow-lists (pure logic)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import ipaddress
 
 PROTOCOLS = ('tcp', 'udp', 'sctp')
 ANY = '0.0.0.0'
+EVERYONE = ipaddress.IPv4Network('0.0.0.0/0')
+ALLOW_FIX = 'write IPv4 addresses or networks like 192.0.2.12 or 198.51.100.0/24'
 
 
 class PortError(ValueError):
@@ -106,6 +108,77 @@ def docker_port_lines(maps):
     lines = {}
     for key in sorted(maps, key=lambda k: (maps[k][0][0], maps[k][0][1], k[1], k[2], k[0])):
         (container_ip, cport), _label = maps[key]
-        host_ip, protocol, port = key
-        lines.setdefault(container_ip, []).append('%d/%s -> %s:%d' % (cport, protocol, host_ip, port))
+        lines.setdefault(container_ip, []).append(port_line(key, cport))
+    return lines
+
+
+def port_line(key, container_port):
+    """One ``docker port`` line: ``80/tcp -> 0.0.0.0:8080``."""
+    host_ip, protocol, port = key
+    return '%d/%s -> %s:%d' % (container_port, protocol, host_ip, port)
+
+
+def cidr_text(net):
+    """A source network as nftables lists it back: a bare address for a /32, else ADDRESS/LEN."""
+    return str(net.network_address) if net.prefixlen == 32 else net.with_prefixlen
+
+
+def cidr_sort_key(text):
+    net = ipaddress.IPv4Network(text)
+    return (int(net.network_address), net.prefixlen)
+
+
+def parse_allow(values):
+    """A source allow-list (``allow: [CIDR, ...]``) -> a sorted tuple of disjoint networks (``cidr_text`` form).
+
+    A bare address is its /32. Networks inside another one of the list are dropped and adjacent ones merged (an
+    nftables interval set refuses overlapping elements). The empty tuple means everyone: an empty list, or one that
+    holds 0.0.0.0/0. Raises PortError naming the entry and the fix.
+    """
+    if values is None:
+        return ()
+    if isinstance(values, str) or not isinstance(values, (list, tuple)):
+        raise PortError('must be a list of sources, got %r. Fix: %s, as a YAML list' % (values, ALLOW_FIX))
+    nets = []
+    for value in values:
+        text = str(value).strip()
+        if ':' in text:
+            raise PortError('%s: IPv6 sources are not supported yet. Fix: %s' % (text, ALLOW_FIX))
+        try:
+            net = ipaddress.IPv4Network(text, strict=False)
+        except ValueError:
+            raise PortError('invalid CIDR address: %r. Fix: %s' % (value, ALLOW_FIX))
+        if net.network_address != ipaddress.IPv4Interface(text).ip:
+            raise PortError('invalid CIDR address: %s has host bits set (it should be %s). Fix: write %s, or %s/32 for that '
+                            'address alone' % (text, net, net, text.split('/', 1)[0]))
+        nets.append(net)
+    if EVERYONE in nets:
+        return ()
+    return tuple(cidr_text(net) for net in ipaddress.collapse_addresses(nets))
+
+
+def allow_from_elements(sets):
+    """The allow-lists in port_map's table: {(host_ip, protocol, port): allow tuple} of its restricted publications.
+
+    ``restricted_any`` / ``restricted_addr`` hold the keys (without / with the host address) that have a list,
+    ``allow_any`` / ``allow_addr`` one element per (source network, key).
+    """
+    allow = {}
+    for name, with_ip in (('any', False), ('addr', True)):
+        for elem in sets.get('restricted_%s' % name, []):
+            allow[tuple(elem) if with_ip else (ANY,) + tuple(elem)] = []
+        for elem in sets.get('allow_%s' % name, []):
+            key = tuple(elem[1:]) if with_ip else (ANY,) + tuple(elem[1:])
+            if key in allow:
+                allow[key].append(elem[0])
+    return {key: tuple(sorted(cidrs, key=cidr_sort_key)) for key, cidrs in allow.items()}
+
+
+def allow_lines(maps, allow):
+    """{container_ip: {docker port line: [sources]}} of the restricted publications (see docker_port_lines)."""
+    lines = {}
+    for key in sorted(allow):
+        if key in maps:
+            (container_ip, cport), _label = maps[key]
+            lines.setdefault(container_ip, {})[port_line(key, cport)] = list(allow[key])
     return lines

@@ -225,6 +225,15 @@ ports:
   returned: always
   type: dict
   sample: {"web": ["80/tcp -> 0.0.0.0:8080", "53/udp -> 127.0.0.1:5353"], "db": []}
+port_allow:
+  description:
+    - The source allow-lists of published ports (Docker has no equivalent), per container and keyed by the line
+      of RV(ports) they restrict; only ports published with one (O(linuxnet.container.port_map#module:ports[].allow)).
+      Other sources are not DNATed to the container; the host itself always is.
+    - Sources are IPv4 networks, a single address without C(/32).
+  returned: always
+  type: dict
+  sample: {"web": {"80/tcp -> 0.0.0.0:8080": ["192.0.2.12", "198.51.100.0/24"]}}
 tables:
   description:
     - The collection's nftables tables that exist in O(namespace), as C(FAMILY NAME), in this order
@@ -272,6 +281,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._netlink import
     validate_netns_name,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import validate_ifname
+from ansible_collections.linuxnet.container.plugins.module_utils._ports import allow_from_elements
 
 _HOME_NS = '/proc/self/ns/net'
 
@@ -372,7 +382,7 @@ def gather(netlink, params):
     if not ref.exists():
         flags = inspect.DEFAULT_FLAGS
         return {'networks': [inspect.network_inspect(net, None, [], [], flags) for net in networks],
-                'endpoints': [], 'routes': [], 'ports': {}, 'links': [], 'tables': [], 'warnings': warnings}
+                'endpoints': [], 'routes': [], 'ports': {}, 'port_allow': {}, 'links': [], 'tables': [], 'warnings': warnings}
     label = 'the host namespace' if ref.is_host else 'network namespace %s' % ref.label
     channel = netlink.channel(ref)
     host_links = inspect.read_links(channel, label)
@@ -415,13 +425,15 @@ def gather(netlink, params):
                                                by_network.get(net['name'], []),
                                                isolation.get(net['bridge'], inspect.DEFAULT_FLAGS))
                        for net, link in reported]
-    ports = inspect.port_lines(inspect.published_maps(ports_sets or {}), endpoints)
+    published = inspect.published_maps(ports_sets or {})
+    ports = inspect.port_lines(published, endpoints)
+    port_allow = inspect.port_allow(published, allow_from_elements(ports_sets or {}), endpoints)
     public = ('container', 'network', 'bridge', 'ifname', 'host_ifname', 'mac', 'addresses')
     links = [{'name': info['name'], 'kind': info['kind'], 'mtu': info['mtu'], 'mac': info['mac'],
               'addresses': [cidr for cidr, _secondary in bridge_addrs.get(index, [])]}
              for index, info in sorted(host_links.items())]
     result = {'networks': result_networks, 'endpoints': [{k: ep[k] for k in public} for ep in endpoints],
-              'routes': routes, 'ports': ports, 'links': links, 'tables': tables, 'warnings': warnings}
+              'routes': routes, 'ports': ports, 'port_allow': port_allow, 'links': links, 'tables': tables, 'warnings': warnings}
     if interfaces is not None:
         result['interfaces'] = interfaces
     return result

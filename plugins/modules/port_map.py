@@ -20,6 +20,15 @@ description:
     even one that routes packets for C(127.0.0.1) to this host (moby#45610).
   - The maps are keyed on protocol and port (and host address), so the rule count is constant, 10,000 ports
     are one transaction and publishing one more adds two map elements without rewriting the others.
+  - An optional source allow-list per publication (O(ports[].allow)) restricts who is DNATed to the container. A
+    source not in the list is not DNATed and goes on to the host's own input chain, as if the port were not
+    published there (Docker's published ports bypass ufw and firewalld, moby#22054). The host itself (packets it
+    sends, to any of its addresses or to C(127.0.0.1)) is always let in. Containers are sources like any other: a
+    container reaching a restricted port through the host's address (also its own, hairpin) needs its address or
+    its network's subnet in the list.
+  - The allow-lists are two more sets and two more rules, whatever the number of ports and sources: the set
+    C(restricted_any) (C(restricted_addr) with a host address) names the restricted ports, and the interval set
+    C(allow_any) (C(allow_addr)) holds one element per source network and port.
   - C(net.ipv4.conf.<bridge>.route_localnet=1) is set only on the bridges that lead to containers
     published on all addresses or on C(127.0.0.1) (what localhost DNAT needs), never host-wide and never on
     an uplink.
@@ -63,6 +72,17 @@ options:
         type: list
         elements: str
         required: true
+      allow:
+        description:
+          - Sources allowed to reach these publications, as IPv4 addresses or networks (C(192.0.2.12),
+            C(198.51.100.0/24)); a network with host bits set is refused. Other sources are not DNATed; the host
+            itself always is.
+          - Empty (the default), or a list holding C(0.0.0.0/0), lets everyone in.
+          - Networks inside another one are dropped and adjacent ones merged, as RV(allow) shows.
+          - Publications on a C(127.0.0.0/8) address are reachable from the host only anyway.
+        type: list
+        elements: str
+        default: []
       name:
         description: A label (the container's name) used in messages and conflicts.
         type: str
@@ -104,6 +124,14 @@ EXAMPLES = r'''
         container_ip: 172.17.0.2
         publish: ["8080:80", "127.0.0.1:5353:53/udp", "9000-9010:9000-9010"]
 
+- name: Publish 8443 to one address and one network only (others reach the host's own input chain instead)
+  linuxnet.container.port_map:
+    ports:
+      - name: admin
+        container_ip: 172.17.0.3
+        publish: ["8443:443"]
+        allow: [192.0.2.12, 198.51.100.0/24]
+
 - name: Exactly these ports, nothing else
   linuxnet.container.port_map:
     exclusive: true
@@ -123,6 +151,13 @@ published:
   returned: always
   type: dict
   sample: {"172.17.0.2": ["53/udp -> 127.0.0.1:5353", "80/tcp -> 0.0.0.0:8080"]}
+allow:
+  description:
+    - The source allow-lists of the published ports in RV(published) that have one, per container address and
+      C(docker port) line.
+  returned: always
+  type: dict
+  sample: {"172.17.0.3": {"443/tcp -> 0.0.0.0:8443": ["192.0.2.12", "198.51.100.0/24"]}}
 count:
   description: How many host ports are published.
   returned: always
