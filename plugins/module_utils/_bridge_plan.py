@@ -22,6 +22,7 @@ import ipaddress
 
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import container_id, host_veth_name
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import docker_mac
+from ansible_collections.linuxnet.container.plugins.module_utils._ports import parse_allow
 from ansible_collections.linuxnet.container.plugins.module_utils._overlay_plan import (
     GLOBAL_DRIVERS,
     OVERLAY_BRIDGE,
@@ -37,6 +38,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._topology impor
     default_pools,
     link_address_network,
     parse_link,
+    publications,
     read_container_endpoints,
     read_dns,
     read_networks,
@@ -286,7 +288,8 @@ def plan_host(host, hv, facts, state='present', fleet=None):
     stale = [{'name': ep['host_ifname'], 'state': 'absent'} for ep in facts.get('endpoints') or []
              if ep['container'] in endpoints and (ep['container'], ep['network']) not in planned and ep.get('host_ifname')]
     parents = {link['name'] for link in facts.get('links') or []}
-    plan = _render(host, nets, used_nets, containers, all_endpoints, bridges_now, warnings, fleet, parents)
+    plan = _render(host, nets, used_nets, containers, all_endpoints, bridges_now, warnings, fleet, parents,
+                   parse_allow(hv.get('linuxnet_publish_allow')))
     _add_resolvers(plan['namespaces'], containers, all_endpoints, nets, read_dns(hv, 'host %s' % host, [], prefix='linuxnet_'))
     plan['pairs'].extend(stale)
     plan['pairs'].extend(_stale_global(facts, all_endpoints, nets))
@@ -358,7 +361,7 @@ def _stale_global(facts, all_endpoints, nets):
     return stale
 
 
-def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings, fleet, parents):
+def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings, fleet, parents, host_allow):
     bridges = []
     for name in used_nets:
         net = nets[name]
@@ -404,18 +407,7 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
     isolation = [{'bridge': nets[n].bridge, 'subnet': str(nets[n].subnet), 'icc': nets[n].icc,
                   'masquerade': nets[n].masquerade, 'internal': nets[n].internal} for n in used_nets]
 
-    ports = []
-    for container in containers:
-        if container_mode(container) != 'bridge' or not container.get('ports'):
-            continue
-        eps = endpoints[container['name']]
-        target = _gateway_endpoint(eps, nets)
-        if target is None:
-            warnings.append('host %s: container %s: its networks are all internal, so its published ports %s are not '
-                            'reachable and were not published' % (host, container['name'], ', '.join(map(str, container['ports']))))
-            continue
-        ports.append({'name': container['name'], 'container_ip': str(target.address),
-                      'publish': [str(p) for p in container['ports']]})
+    ports = _port_items(host, host_allow, containers, endpoints, nets, warnings)
 
     remote = fleet.remote_endpoints(host) if fleet else []
     namespaces, hosts_sets = _namespaces(nets, containers, endpoints, remote)
@@ -425,6 +417,33 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
     return {'namespaces': namespaces, 'bridges': bridges, 'pairs': pairs, 'isolation': isolation, 'ports': ports,
             'macvlans': macvlans, 'vxlan': part['devices'], 'vteps': part['vteps'], 'hosts_sets': hosts_sets,
             'warnings': warnings}
+
+
+def _port_items(host, host_allow, containers, endpoints, nets, warnings):
+    """port_map's ports: one item per container and allow-list. A publication's own allow wins, then the
+    publish_allow of the network the ports lead to, then ``host_allow`` (linuxnet_publish_allow); () (everyone)
+    leaves allow out."""
+    items = []
+    for container in containers:
+        if container_mode(container) != 'bridge' or not container.get('ports'):
+            continue
+        specs = publications(container)
+        target = _gateway_endpoint(endpoints[container['name']], nets)
+        if target is None:
+            warnings.append('host %s: container %s: its networks are all internal, so its published ports %s are not '
+                            'reachable and were not published' % (host, container['name'], ', '.join(str(s) for s, _a in specs)))
+            continue
+        default = nets[target.network].publish_allow
+        default = host_allow if default is None else default
+        groups = {}
+        for spec, allow in specs:
+            groups.setdefault(default if allow is None else parse_allow(allow), []).append(str(spec))
+        for sources, publish in groups.items():
+            item = {'name': container['name'], 'container_ip': str(target.address), 'publish': publish}
+            if sources:
+                item['allow'] = list(sources)
+            items.append(item)
+    return items
 
 
 class _HostsFile:

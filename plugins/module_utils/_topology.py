@@ -15,7 +15,7 @@ import ipaddress
 
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import bridge_name as derived_bridge_name
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import normalize_mac, validate_ifname, validate_netns_name
-from ansible_collections.linuxnet.container.plugins.module_utils._ports import PortError, build_maps, parse_publish
+from ansible_collections.linuxnet.container.plugins.module_utils._ports import PortError, build_maps, parse_allow, parse_publish
 from ansible_collections.linuxnet.container.plugins.module_utils._resolv import FIXES, check_list
 
 DRIVERS = ('bridge', 'overlay', 'macvlan')
@@ -28,9 +28,11 @@ BOOL_OPTIONS = {'icc': True, 'masquerade': True, 'internal': False}
 # one fills; a container's, else its first network's that sets it, else linuxnet_dns..., else the host's.
 DNS_KEYS = (('dns', 'nameservers'), ('dns_search', 'search'), ('dns_options', 'options'))
 NETWORK_KEYS = frozenset(('name', 'driver', 'subnet', 'gateway', 'ip_range', 'bridge_name', 'mtu', 'icc', 'masquerade',
-                          'internal', 'vni', 'parent') + tuple(key for key, _field in DNS_KEYS))
+                          'internal', 'vni', 'parent', 'publish_allow') + tuple(key for key, _field in DNS_KEYS))
 CONTAINER_KEYS = frozenset(('name', 'network_mode', 'networks', 'ports', 'links') + tuple(key for key, _field in DNS_KEYS))
 ENDPOINT_KEYS = frozenset(('name', 'ipv4_address', 'mac_address', 'aliases'))
+# A publication given as a dict (the string form is docker -p syntax alone).
+PUBLISH_KEYS = frozenset(('publish', 'allow'))
 
 
 def read_dns(raw, at, problems, prefix=''):
@@ -62,6 +64,24 @@ def resolvers(container, networks, nets, global_dns):
     return out
 
 
+def read_allow(value, at, problems):
+    """A source allow-list (parse_allow's tuple), or None when unset; a problem appended when it is wrong."""
+    if value is None:
+        return None
+    try:
+        return parse_allow(value)
+    except PortError as err:
+        problems.append('%s: %s' % (at, err))
+        return None
+
+
+def publications(container):
+    """[(spec, allow)] of a container's ports: strings in docker -p syntax, or dicts {publish: SPEC, allow: [CIDR]};
+    allow is None where the entry sets none (the network's publish_allow, else linuxnet_publish_allow applies)."""
+    return [(entry.get('publish'), entry.get('allow')) if isinstance(entry, dict) else (entry, None)
+            for entry in container.get('ports') or []]
+
+
 def default_pools():
     """Docker's default address pools, in the order Docker hands them out: 172.17-31/16, then 192.168/20s."""
     pools = [ipaddress.ip_network('172.%d.0.0/16' % n) for n in range(17, 32)]
@@ -87,8 +107,10 @@ class Network:
     """One network of linuxnet_networks (or the default one), normalised."""
 
     def __init__(self, name, driver='bridge', subnet=None, gateway=None, ip_range=None, bridge=None, mtu=None,
-                 icc=True, masquerade=True, internal=False, vni=None, parent=None, default=False, dns=None):
+                 icc=True, masquerade=True, internal=False, vni=None, parent=None, default=False, dns=None,
+                 publish_allow=None):
         self.name = name
+        self.publish_allow = publish_allow  # parse_allow's tuple (() = everyone), None: unset (linuxnet_publish_allow)
         self.dns = dns or {}            # {resolv_conf field: values} for the containers on it (see resolvers)
         self.driver = driver
         self.subnet = subnet            # ipaddress.IPv4Network or None (picked per host)
@@ -234,12 +256,13 @@ def _read_network(raw, at, problems, default):
     if driver == 'macvlan' and not raw.get('parent'):
         problems.append('%s: a macvlan network needs parent (the host interface it hangs from). Fix: set parent: eth0' % at)
     dns = read_dns(raw, at, problems)
+    publish_allow = read_allow(raw.get('publish_allow'), '%s: publish_allow' % at, problems)
     if len(problems) != before:
         return None
     if subnet is not None and gateway is None:
         gateway = subnet.network_address + 1
     return Network(raw['name'], driver=driver, subnet=subnet, gateway=gateway, ip_range=ip_range, bridge=bridge, mtu=mtu,
-                   vni=vni, parent=raw.get('parent'), default=default, dns=dns, **options)
+                   vni=vni, parent=raw.get('parent'), default=default, dns=dns, publish_allow=publish_allow, **options)
 
 
 def _overlaps(nets, where, problems):
@@ -347,6 +370,7 @@ def host_problems(host, hv):
     problems = []
     nets = read_networks(hv.get('linuxnet_networks'), where, problems)
     read_dns(hv, where, problems, prefix='linuxnet_')
+    read_allow(hv.get('linuxnet_publish_allow'), '%s: linuxnet_publish_allow' % where, problems)
     containers = hv.get('linuxnet_containers')
     if containers is None:
         containers = []
@@ -432,7 +456,19 @@ def _port_problems(valid, where, problems):
         if not isinstance(ports, list):
             problems.append('%s: ports must be a list like ["8080:80"]' % at)
             continue
-        for spec in ports:
+        for index, entry in enumerate(ports):
+            if isinstance(entry, dict):
+                unknown = sorted(set(entry) - PUBLISH_KEYS)
+                if unknown:
+                    problems.append('%s: ports[%d]: unknown key(s) %s. Fix: use only allow, publish' % (at, index, ', '.join(unknown)))
+                if not isinstance(entry.get('publish'), (str, int)) or isinstance(entry.get('publish'), bool):
+                    problems.append('%s: ports[%d] needs publish in docker -p syntax, got %r. Fix: write it like '
+                                    '{publish: "8080:80", allow: [192.0.2.0/24]}' % (at, index, entry))
+                    continue
+                read_allow(entry.get('allow'), '%s: ports[%d] (%s): allow' % (at, index, entry['publish']), problems)
+                spec = entry['publish']
+            else:
+                spec = entry
             try:
                 publication = parse_publish(spec)
             except PortError as err:
