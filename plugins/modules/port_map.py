@@ -23,10 +23,10 @@ description:
   - An optional source allow-list per publication (O(ports[].allow)) restricts who is DNATed to the container. A
     source not in the list is not DNATed and goes on to the host's own input chain, as if the port were not
     published there (Docker's published ports bypass ufw and firewalld, moby#22054). The host itself (packets it
-    sends, to any of its addresses or to C(127.0.0.1)) is always let in. Containers are sources like any other: a
+    sends, to any of its addresses or to C(127.0.0.1)) is always let in. Containers are sources like any other; a
     container reaching a restricted port through the host's address (also its own, hairpin) needs its address or
     its network's subnet in the list.
-  - The allow-lists are two more sets and two more rules, whatever the number of ports and sources: the set
+  - The allow-lists are two more sets and two more rules, whatever the number of ports and sources. The set
     C(restricted_any) (C(restricted_addr) with a host address) names the restricted ports, and the interval set
     C(allow_any) (C(allow_addr)) holds one element per source network and port.
   - C(net.ipv4.conf.<bridge>.route_localnet=1) is set only on the bridges that lead to containers
