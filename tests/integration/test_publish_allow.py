@@ -14,11 +14,10 @@ import re
 
 import pytest
 
-from labkit import ROOT, Lab, lab as lab_cli
+from labkit import Lab, lab as lab_cli
+from test_playbooks import SITE, TEARDOWN, inventory
 
 LAB_NAME = os.environ.get('LINUXNET_ITEST_LAB', 'allow') + '3'
-SITE = os.path.join(ROOT, 'playbooks', 'site.yml')
-TEARDOWN = os.path.join(ROOT, 'playbooks', 'teardown.yml')
 PUBLISHER, ALLOWED, DENIED = 'docker-node1', 'docker-node2', 'docker-node3'
 PAGE = 'linuxnet allow-list page'
 INVENTORY = {PUBLISHER: {
@@ -36,12 +35,7 @@ def lab3():
 
 
 def playbook(lab, tmp_path, path, host_vars, *extra):
-    data = json.load(open(lab.inventory))
-    for host, hv in host_vars.items():
-        data['all']['children']['lab']['hosts'][host].update(hv)
-    inventory = tmp_path / 'inventory.json'
-    inventory.write_text(json.dumps(data))
-    return lab.playbook(path, tmp_path, inventory=str(inventory), extra=extra)
+    return lab.playbook(path, tmp_path, inventory=inventory(lab, tmp_path, host_vars), extra=extra)
 
 
 def recap(proc):
