@@ -81,6 +81,35 @@ options:
         host's state).
     type: bool
     default: true
+  persist:
+    description:
+      - Record this call's arguments on the host as the desired state it converges to, so that the host converges
+        again with no controller (C(linuxnet-container apply), run at boot and after a firewall reload by the units
+        the M(linuxnet.container.prerequisites) role installs). Left out, nothing is recorded or removed.
+      - The record is O(persist.path)/desired.json (mode 0600, written atomically), beside the code that applies
+        it (C(code.zip), this module's own payload, so the host runs the same code path as this call). Only after
+        every part succeeded; in check mode it is predicted, not written.
+      - Every run of this module, recorded or not, holds the host's converge lock (C(/run/lock/linuxnet-container.lock))
+        so that it never runs at the same time as a host-local apply or the watcher's repairs.
+    type: dict
+    suboptions:
+      name:
+        description: The record's name, one per call of a host's converge (the roles use V(bridge_network) and V(overlay_network)).
+        type: str
+        required: true
+      exclusive:
+        description: Drop every other record first. The first call of a converge sets it, so that what a run no longer makes does not come back at boot.
+        type: bool
+        default: false
+      state:
+        description: With V(absent), this record goes (with O(persist.exclusive), every record), and the code with the last one.
+        type: str
+        choices: [present, absent]
+        default: present
+      path:
+        description: The directory of the record.
+        type: path
+        default: /var/lib/linuxnet-container
 notes:
   - "Arguments are checked per part, so an unknown key in a part is reported as that part's error
     (C(veth: Unsupported parameters ...))."
@@ -127,6 +156,14 @@ EXAMPLES = r'''
       exclusive: true
       forwarding: false
 
+- name: Converge and record the desired state, so that the host restores it at boot with no controller
+  linuxnet.container.host_network:
+    netns:
+      namespaces: [{name: web}]
+    persist:
+      name: my_playbook
+      exclusive: true
+
 - name: Check mode on a fresh host - the later parts are told what the earlier ones create
   linuxnet.container.host_network:
     bridge:
@@ -149,6 +186,27 @@ parts:
   sample:
     netns: {changed: true, actions: [create network namespace web], namespaces: [{name: web, state: present}], removed: []}
     veth: {changed: true, actions: ["create veth pair vethweb0 (host), master br-front <-> eth0 (web)"], netlink_writes: 6}
+persist:
+  description: What O(persist) did, present when it was given.
+  returned: when O(persist) is given
+  type: dict
+  contains:
+    changed:
+      description: Whether the record or the code changed (in check mode, would change).
+      type: bool
+    actions:
+      description: What was written or removed.
+      type: list
+      elements: str
+    path:
+      description: The record's file.
+      type: str
+    records:
+      description: The names of the records the file holds now, in the order C(linuxnet-container apply) runs them.
+      type: list
+      elements: str
+  sample: {changed: true, actions: [record the desired state (bridge_network) in /var/lib/linuxnet-container/desired.json],
+           path: /var/lib/linuxnet-container/desired.json, records: [bridge_network]}
 failed_part:
   description: The part that failed; the parts before it in RV(parts) were applied.
   returned: failure
@@ -156,78 +214,104 @@ failed_part:
   sample: veth
 '''
 
-import traceback
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linuxnet.container.plugins.module_utils import (
-    _bridge_impl,
-    _docker_isolation_impl,
-    _netns_impl,
-    _macvlan_impl,
-    _port_map_impl,
-    _veth_impl,
-    _vtep_filter_impl,
-    _vxlan_impl,
-)
-from ansible_collections.linuxnet.container.plugins.module_utils._module import PartModule, run_module, validate_part
+from ansible_collections.linuxnet.container.plugins.module_utils import _apply, _persist as persist
+from ansible_collections.linuxnet.container.plugins.module_utils._host_network import PART_NAMES, converge
+from ansible_collections.linuxnet.container.plugins.module_utils._module import run_module
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError
 
-# In the order they run: namespaces before the links in them, bridges before their ports (veth ends, VXLAN
-# devices), links before the rules that name them.
-PARTS = (
-    ('netns', _netns_impl),
-    ('bridge', _bridge_impl),
-    ('veth', _veth_impl),
-    ('vxlan', _vxlan_impl),
-    ('macvlan', _macvlan_impl),
-    ('docker_isolation', _docker_isolation_impl),
-    ('port_map', _port_map_impl),
-    ('vtep_filter', _vtep_filter_impl),
-)
+# The host-local command (linuxnet-container) runs this from the recorded payload: importing it here puts it there.
+HOST_COMMAND = _apply.main
 
 
-def converge(module, netlink):
-    todo, errors = [], []
-    for name, impl in PARTS:
-        if module.params[name] is None:
-            continue
-        params, problems = validate_part(name, impl.module_spec(), module.params[name])
-        errors.extend(problems)
-        todo.append((name, impl, params))
-    if errors:
-        raise LinuxnetError('invalid arguments, nothing was changed: %s' % '; '.join(errors))
-    results, diffs, changed = {}, [], False
-    for name, impl, params in todo:
-        part = PartModule(name, params, module.check_mode, module.warn)
-        try:
-            result = impl.run(part, netlink)
-        except LinuxnetError as err:
-            raise LinuxnetError('%s: %s' % (name, err.msg), failed_part=name, parts=results, changed=changed, **err.details)
-        except Exception as err:  # pylint: disable=broad-except
-            raise LinuxnetError('%s: unexpected error: %s: %s' % (name, type(err).__name__, err), failed_part=name,
-                                parts=results, changed=changed, exception=traceback.format_exc())
-        diff = result.pop('diff', None)
-        if result['changed'] and diff:
-            diffs.append(dict(diff, before_header=name, after_header=name))
-        changed = changed or result['changed']
-        if not module.params['return_objects']:
-            result = {key: value for key, value in result.items() if key == 'actions' or not isinstance(value, (list, dict))}
-        results[name] = result
-    out = {'changed': changed, 'parts': results}
-    # Only in diff mode: at 500 containers the before/after of every object is most of the result.
-    if module._diff:  # pylint: disable=protected-access
-        out['diff'] = diffs
+def record(module):
+    """Record (or remove) this call's desired state and the code that converged it; returns the persist result."""
+    spec = module.params['persist']
+    directory = spec['path']
+    state_path = os.path.join(directory, persist.STATE_FILE)
+    code_path = os.path.join(directory, persist.CODE_FILE)
+    current = persist.load(directory)
+    code = None
+    if spec['state'] == 'present':
+        payload = persist.payload_path(persist.__file__)
+        if payload is None:
+            module.warn('persist: not running from an Ansible payload, so no code is recorded beside %s' % state_path)
+        else:
+            code = persist.code_archive(payload)
+    doc = persist.plan(current, spec['name'], persist.record_args(module.params, PART_NAMES), spec['exclusive'],
+                       spec['state'], persist.digest(code) if code is not None else None)
+    before, after = persist.read_bytes(state_path), persist.encode(doc) if doc is not None else None
+    old_code = persist.read_bytes(code_path)
+    actions = []
+    if before != after:
+        actions.append(('record the desired state (%s) in %s' % (spec['name'], state_path)) if after is not None
+                       else 'remove the recorded desired state %s' % state_path)
+    write_code = after is not None and code is not None and (old_code is None or persist.digest(old_code) != doc['code'])
+    if write_code:
+        actions.append('record the code that applies it in %s' % code_path)
+    if after is None and old_code is not None:
+        actions.append('remove %s' % code_path)
+    if actions and not module.check_mode:
+        if write_code:
+            persist.write_atomic(code_path, code)
+        if after is not None:
+            persist.write_atomic(state_path, after)
+        else:
+            for path in (state_path, code_path):
+                if os.path.exists(path):
+                    os.unlink(path)
+    result = {'changed': bool(actions), 'actions': actions, 'path': state_path,
+              'records': [r['name'] for r in doc['records']] if doc is not None else []}
+    diff = {'before_header': 'persist', 'after_header': 'persist',
+            'before': _summary(current), 'after': _summary(doc)}
+    return result, diff
+
+
+def _summary(doc):
+    if doc is None:
+        return 'nothing recorded\n'
+    return ''.join('%s: %s\n' % (r['name'], persist.digest(persist.encode(r['args']))[:16]) for r in doc['records']) + \
+        'code: %s\n' % (doc.get('code') or '-')[:16]
+
+
+def run(module, netlink):
+    with persist.locked(touch=not module.check_mode):
+        params = module.params
+        out = converge({name: params[name] for name in PART_NAMES}, netlink, check_mode=module.check_mode,
+                       diff=module._diff, warn=module.warn,  # pylint: disable=protected-access
+                       return_objects=params['return_objects'])
+        if params['persist'] is not None:
+            try:
+                out['persist'], diff = record(module)
+            except OSError as err:
+                raise LinuxnetError('persist: cannot write the desired state under %s: %s. Fix: check that the '
+                                    'directory is writable by root, or leave persist out'
+                                    % (params['persist']['path'], err), parts=out['parts'], changed=out['changed'])
+            out['changed'] = out['changed'] or out['persist']['changed']
+            if out['persist']['changed'] and 'diff' in out:
+                out['diff'].append(diff)
     return out
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict({name: dict(type='dict') for name, _impl in PARTS}, return_objects=dict(type='bool', default=True)),
-        required_one_of=[tuple(name for name, _impl in PARTS)],
+        argument_spec=dict(
+            {name: dict(type='dict') for name in PART_NAMES},
+            return_objects=dict(type='bool', default=True),
+            persist=dict(type='dict', options=dict(
+                name=dict(type='str', required=True),
+                exclusive=dict(type='bool', default=False),
+                state=dict(type='str', choices=['present', 'absent'], default='present'),
+                path=dict(type='path', default=persist.STATE_DIR),
+            )),
+        ),
+        required_one_of=[PART_NAMES],
         supports_check_mode=True,
     )
-    run_module(module, lambda netlink: converge(module, netlink))
+    run_module(module, lambda netlink: run(module, netlink))
 
 
 if __name__ == '__main__':

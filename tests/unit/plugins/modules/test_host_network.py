@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.linuxnet.container.plugins.module_utils._expect import parse_expect
 from ansible_collections.linuxnet.container.plugins.module_utils._module import PartModule, validate_part
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef
-from ansible_collections.linuxnet.container.plugins.modules import host_network as hn
+from ansible_collections.linuxnet.container.plugins.module_utils import _host_network as hn
 
 
 class FakeModule:
@@ -26,6 +26,13 @@ class FakeModule:
 
     def warn(self, warning):
         self.warnings.append(warning)
+
+
+def converge(module, netlink):
+    """What the module does with its parameters (host_network.run, without the lock and the record)."""
+    return hn.converge({name: module.params[name] for name in hn.PART_NAMES}, netlink, check_mode=module.check_mode,
+                       diff=module._diff, warn=module.warn,  # pylint: disable=protected-access
+                       return_objects=module.params['return_objects'])
 
 
 def test_parts_run_in_dependency_order():
@@ -55,7 +62,7 @@ def test_every_part_is_checked_before_any_runs(monkeypatch):
     module = FakeModule({'netns': {'namespaces': [{'name': 'a'}]}, 'veth': {'pairs': [{'name': 'v', 'colour': 1}]},
                          'port_map': {'state': 'gone'}})
     with pytest.raises(LinuxnetError) as err:
-        hn.converge(module, netlink=None)
+        converge(module, netlink=None)
     assert ran == []
     assert err.value.msg.startswith('invalid arguments, nothing was changed: veth: ')
     assert 'port_map: value of state must be one of: present, absent, got: gone' in err.value.msg
@@ -71,7 +78,7 @@ def test_a_failing_part_stops_the_run_and_carries_the_results_before_it(monkeypa
     module = FakeModule({'netns': {'namespaces': [{'name': 'a'}]}, 'veth': {'pairs': [{'name': 'v'}]},
                          'port_map': {'state': 'absent'}})
     with pytest.raises(LinuxnetError) as err:
-        hn.converge(module, netlink=None)
+        converge(module, netlink=None)
     assert err.value.msg == 'veth: master bridge br9 does not exist'
     assert err.value.details['failed_part'] == 'veth' and err.value.details['hint'] == 'x'
     assert err.value.details['changed'] is True
@@ -83,9 +90,9 @@ def test_diff_only_in_diff_mode_one_entry_per_changed_part(monkeypatch):
         monkeypatch.setattr(impl, 'run', lambda module, netlink, n=name: {
             'changed': n == 'bridge', 'actions': [], 'diff': {'before': {}, 'after': {n: module.params['state']}}})
     args = {'bridge': {'name': 'br0'}, 'docker_isolation': {}}
-    plain = hn.converge(FakeModule(args), netlink=None)
+    plain = converge(FakeModule(args), netlink=None)
     assert 'diff' not in plain and plain['changed'] and sorted(plain['parts']) == ['bridge', 'docker_isolation']
-    shown = hn.converge(FakeModule(args, diff=True), netlink=None)
+    shown = converge(FakeModule(args, diff=True), netlink=None)
     assert shown['diff'] == [{'before': {}, 'after': {'bridge': 'present'}, 'before_header': 'bridge', 'after_header': 'bridge'}]
 
 
@@ -93,8 +100,8 @@ def test_without_objects_each_part_returns_changed_actions_and_counters(monkeypa
     monkeypatch.setattr(dict(hn.PARTS)['veth'], 'run', lambda module, netlink: {
         'changed': True, 'actions': ['create veth pair v'], 'netlink_writes': 6, 'pairs': [{'name': 'v'}], 'diff': {}})
     args = {'veth': {'pairs': [{'name': 'v'}]}}
-    assert hn.converge(FakeModule(args), netlink=None)['parts']['veth']['pairs'] == [{'name': 'v'}]
-    slim = hn.converge(FakeModule(dict(args, return_objects=False)), netlink=None)
+    assert converge(FakeModule(args), netlink=None)['parts']['veth']['pairs'] == [{'name': 'v'}]
+    slim = converge(FakeModule(dict(args, return_objects=False)), netlink=None)
     assert slim == {'changed': True, 'parts': {'veth': {'changed': True, 'actions': ['create veth pair v'], 'netlink_writes': 6}}}
 
 
