@@ -73,6 +73,8 @@ def apply_records(directory, check_mode=False, diff=False, only=None, quiet=Fals
                                       only=only, warn=lambda msg, name=record['name']: log('warning: %s: %s' % (name, msg),
                                                                                            sys.stderr))
                 changed = changed or result['changed']
+                if not check_mode:
+                    persist.mark_restored()
                 for part, part_result in result['parts'].items():
                     actions.extend('%s: %s: %s' % (record['name'], part, action)
                                    for action in part_result.get('actions', []))
@@ -163,6 +165,9 @@ def watch(directory, links=True, nftables=True, firewalld=False, debounce=0.1, b
     code_inode = os.stat(code).st_ino if code else None
     log('watching %s' % ', '.join(sorted(set(sources.values()))))
     limit = RateLimit(burst, window)
+    # What went missing while nothing watched (a flush before the watcher started) is repaired first.
+    if apply_records(directory, quiet=True, report=False)[0] == CHANGED:
+        log('repaired at start')
     try:
         while True:
             ready, _w, _x = select.select(list(sources), [], [])
@@ -241,6 +246,8 @@ def main(argv=None):
     apply_cmd.add_argument('--diff', action='store_true', help='print each changed part\'s before and after')
     apply_cmd.add_argument('--firewall', action='store_true', help='only the nftables parts (after a firewall reload)')
     apply_cmd.add_argument('--quiet', action='store_true', help='print only what changed')
+    apply_cmd.add_argument('--if-restored', action='store_true',
+                           help='do nothing unless this boot\'s networks were set up already (for nftables.service)')
     commands.add_parser('status', help='what is recorded, as JSON')
     watch_cmd = commands.add_parser('watch', help='apply again whenever links, addresses or nftables tables change')
     watch_cmd.add_argument('--no-links', action='store_true', help='do not listen to rtnetlink (links, addresses)')
@@ -258,5 +265,7 @@ def main(argv=None):
                          debounce=args.debounce, burst=args.burst, window=args.window)
         except KeyboardInterrupt:
             return UNCHANGED
+    if args.if_restored and not persist.restored():
+        return UNCHANGED
     return apply_records(args.state_dir, check_mode=args.check, diff=args.diff,
                          only=FIREWALL_PARTS if args.firewall else None, quiet=args.quiet)[0]

@@ -30,6 +30,9 @@ STATE_DIR = '/var/lib/linuxnet-container'
 STATE_FILE = 'desired.json'
 CODE_FILE = 'code.zip'
 LOCK_FILE = '/run/lock/linuxnet-container.lock'
+# Exists once this boot's networks were set up (by a module run or an apply): until then a firewall reload
+# has nothing to put back (nftables.service starts long before the network).
+RESTORED_STAMP = '/run/linuxnet-container/restored'
 FORMAT = 1
 # Where the code runs from when ``python code.zip ...`` starts it.
 MAIN = ('# linuxnet.container: the host-local command (see docs/persistence.md)\n'
@@ -68,6 +71,16 @@ def locked(timeout=300.0, path=LOCK_FILE, touch=False):
         os.close(handle)
 
 
+def mark_restored(path=RESTORED_STAMP):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as handle:
+        handle.write('%d\n' % os.getpid())
+
+
+def restored(path=RESTORED_STAMP):
+    return os.path.exists(path)
+
+
 def last_converge(path=LOCK_FILE):
     """When a module's converge last released the lock (0 if none since boot)."""
     try:
@@ -99,13 +112,15 @@ def record_args(params, parts):
     return {name: params[name] for name in parts if params.get(name) is not None}
 
 
-def plan(current, name, args, exclusive=False, state='present', code_digest=None):
+def plan(current, name, args, keep=None, state='present', code_digest=None):
     """The document to write (None: remove the whole record), from the current one and one call's record.
 
-    ``exclusive``: this call is the first of a run, every other record goes (a part the run no longer makes
-    must not come back at boot). A record keeps its place; a new one goes last, in the order the calls ran.
+    ``keep``: the other records of this converge (the later calls'); every record not named is dropped, so that
+    a part a run no longer makes does not come back at boot. None keeps them all. A record keeps its place; a
+    new one goes last, in the order the calls ran.
     """
-    records = [] if exclusive or current is None else list(current['records'])
+    records = [] if current is None else [r for r in current['records']
+                                          if keep is None or r['name'] == name or r['name'] in keep]
     index = next((i for i, record in enumerate(records) if record['name'] == name), None)
     if state == 'present' and index is None:
         records.append({'name': name, 'args': args})

@@ -97,12 +97,15 @@ options:
         description: The record's name, one per call of a host's converge (the roles use V(bridge_network) and V(overlay_network)).
         type: str
         required: true
-      exclusive:
-        description: Drop every other record first. The first call of a converge sets it, so that what a run no longer makes does not come back at boot.
-        type: bool
-        default: false
+      keep:
+        description:
+          - The other records this converge writes (the later calls' names). Every record not named here is
+            removed, so that what a run no longer makes does not come back at boot; V([]) keeps none.
+          - Left out, every other record is kept.
+        type: list
+        elements: str
       state:
-        description: With V(absent), this record goes (with O(persist.exclusive), every record), and the code with the last one.
+        description: With V(absent), this record goes (and those O(persist.keep) does not name), and the code with the last one.
         type: str
         choices: [present, absent]
         default: present
@@ -162,7 +165,7 @@ EXAMPLES = r'''
       namespaces: [{name: web}]
     persist:
       name: my_playbook
-      exclusive: true
+      keep: []
 
 - name: Check mode on a fresh host - the later parts are told what the earlier ones create
   linuxnet.container.host_network:
@@ -241,7 +244,7 @@ def record(module):
             module.warn('persist: not running from an Ansible payload, so no code is recorded beside %s' % state_path)
         else:
             code = persist.code_archive(payload)
-    doc = persist.plan(current, spec['name'], persist.record_args(module.params, PART_NAMES), spec['exclusive'],
+    doc = persist.plan(current, spec['name'], persist.record_args(module.params, PART_NAMES), spec['keep'],
                        spec['state'], persist.digest(code) if code is not None else None)
     before, after = persist.read_bytes(state_path), persist.encode(doc) if doc is not None else None
     old_code = persist.read_bytes(code_path)
@@ -283,6 +286,8 @@ def run(module, netlink):
         out = converge({name: params[name] for name in PART_NAMES}, netlink, check_mode=module.check_mode,
                        diff=module._diff, warn=module.warn,  # pylint: disable=protected-access
                        return_objects=params['return_objects'])
+        if not module.check_mode:
+            persist.mark_restored()
         if params['persist'] is not None:
             try:
                 out['persist'], diff = record(module)
@@ -303,7 +308,7 @@ def main():
             return_objects=dict(type='bool', default=True),
             persist=dict(type='dict', options=dict(
                 name=dict(type='str', required=True),
-                exclusive=dict(type='bool', default=False),
+                keep=dict(type='list', elements='str'),
                 state=dict(type='str', choices=['present', 'absent'], default='present'),
                 path=dict(type='path', default=persist.STATE_DIR),
             )),
