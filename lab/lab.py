@@ -28,6 +28,7 @@ again; a small supervisor per host starts it again and re-attaches it to the und
     lab.py up     [--name lab] [--hosts 3] [--prefix docker-node]
     lab.py down   [--name lab]
     lab.py reboot [--name lab] [--hard] HOST...
+    lab.py firewall [--name lab] [--how flush|restart|reload|firewalld] HOST...
     lab.py image                  # build (or find) the cached host image; prints its path
     lab.py show   [--name lab]    # what the collection built, read from the kernel
     lab.py status [--name lab]    # JSON: hosts, PIDs, addresses
@@ -554,6 +555,32 @@ def cmd_reboot(args):
     print('lab %s: rebooted %s in %.1f s' % (args.name, ', '.join(args.hosts), time.time() - started))
 
 
+# What ``lab.py firewall --how`` runs on a host: what a firewall reload does to the ruleset.
+FIREWALL_ACTIONS = {
+    'flush': 'nft flush ruleset',                      # what /etc/nftables.conf begins with
+    'restart': 'systemctl restart nftables.service',   # stop (flush ruleset), then load nftables.conf again
+    'reload': 'systemctl reload-or-restart nftables.service',
+    'firewalld': 'firewall-cmd --reload',              # firewalld's Reloaded signal on D-Bus
+}
+
+
+def cmd_firewall(args):
+    """Reload the firewall of hosts the way their operators would (see FIREWALL_ACTIONS)."""
+    state = load_state(args.name)
+    if state is None:
+        raise SystemExit('lab %s is not up' % args.name)
+    unknown = [h for h in args.hosts if h not in {host['name'] for host in state['hosts']}]
+    if unknown:
+        raise SystemExit('lab: no host %s in lab %s' % (', '.join(unknown), args.name))
+    for name in args.hosts:
+        proc = run(['ssh', '-F', os.path.join(state_dir(args.name), 'ssh_config'), name, FIREWALL_ACTIONS[args.how]],
+                   capture_output=True, text=True, check=False, timeout=60)
+        if proc.returncode != 0:
+            raise SystemExit('lab %s: %s on %s failed: %s' % (args.name, FIREWALL_ACTIONS[args.how], name,
+                                                              proc.stderr.strip()))
+        print('lab %s: %s on %s' % (args.name, FIREWALL_ACTIONS[args.how], name))
+
+
 def all_alive(state):
     pids = [(state['switch_pid'], marker(state['name'], 'router'))]
     pids += [(h.get('supervisor'), marker(state['name'], h['name'])) for h in state['hosts']]
@@ -744,7 +771,7 @@ def cmd_show(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
     sub = parser.add_subparsers(dest='command', required=True)
-    for command in ('up', 'down', 'status', 'show', 'reboot', 'image', '_host'):
+    for command in ('up', 'down', 'status', 'show', 'reboot', 'firewall', 'image', '_host'):
         p = sub.add_parser(command)
         p.add_argument('--name', default=os.environ.get('LINUXNET_LAB', 'lab'))
         if command == 'up':
@@ -753,6 +780,9 @@ def main(argv=None):
         if command == 'reboot':
             p.add_argument('--hard', action='store_true', help='a power cut (SIGKILL of PID 1), not systemctl reboot')
             p.add_argument('hosts', nargs='+')
+        if command == 'firewall':
+            p.add_argument('--how', choices=sorted(FIREWALL_ACTIONS), default='restart')
+            p.add_argument('hosts', nargs='+')
         if command == '_host':
             p.add_argument('--host', required=True)
             p.add_argument('--marker', required=True)
@@ -760,7 +790,7 @@ def main(argv=None):
     if os.geteuid() != 0:
         raise SystemExit('lab: must run as root (it creates namespaces)')
     {'up': cmd_up, 'down': cmd_down, 'status': cmd_status, 'show': cmd_show, 'reboot': cmd_reboot,
-     'image': cmd_image, '_host': supervise}[args.command](args)
+     'firewall': cmd_firewall, 'image': cmd_image, '_host': supervise}[args.command](args)
 
 
 if __name__ == '__main__':

@@ -54,6 +54,10 @@ class Lab:
         lab('reboot', '--name', self.name, *(['--hard'] if hard else []), *hosts)
         self.refresh()
 
+    def firewall(self, how, *hosts):
+        """Reload hosts' firewalls as an operator would: flush, restart, reload (nftables.service), firewalld."""
+        lab('firewall', '--name', self.name, '--how', how, *hosts)
+
     def pid(self, host):
         return self.hosts[host]['pid']
 
