@@ -79,9 +79,8 @@ def apply_records(directory, check_mode=False, diff=False, only=None, quiet=Fals
                     actions.extend('%s: %s: %s' % (record['name'], part, action)
                                    for action in part_result.get('actions', []))
                 for entry in result.get('diff', []):
-                    sys.stdout.write('--- %s\n+++ %s\n%s\n%s\n' % (entry['before_header'], entry['after_header'],
-                                                                  json.dumps(entry.get('before'), indent=1, sort_keys=True),
-                                                                  json.dumps(entry.get('after'), indent=1, sort_keys=True)))
+                    before, after = (json.dumps(entry.get(side), indent=1, sort_keys=True) for side in ('before', 'after'))
+                    sys.stdout.write('--- %s\n+++ %s\n%s\n%s\n' % (entry['before_header'], entry['after_header'], before, after))
     except LinuxnetError as err:
         for action in actions:
             log(('would ' if check_mode else '') + action)
@@ -199,8 +198,8 @@ def watch(directory, links=True, nftables=True, firewalld=False, debounce=0.1, b
             status_code, actions = apply_records(directory, only=None if 'links' in causes else FIREWALL_PARTS,
                                                  quiet=True, since=None if 'firewalld' in causes else seen, report=False)
             if status_code == CHANGED:
-                log('repaired after a change of %s in %.2f s: %s' % (', '.join(sorted(causes)), time.monotonic() - started,
-                                                                   '; '.join(actions)))
+                log('repaired after a change of %s in %.2f s: %s'
+                    % (', '.join(sorted(causes)), time.monotonic() - started, '; '.join(actions)))
             elif status_code == FAILED:
                 log('repair after a change of %s failed' % ', '.join(sorted(causes)), sys.stderr)
             # What the apply itself wrote is not a loss to repair.

@@ -104,11 +104,11 @@ def test_a_host_restores_itself_after_flushes_restarts_and_reboots(lab2, tmp_pat
         assert works(lab2, target)
         lab2.ssh(WEB, 'systemctl start linuxnet-container-watch.path')
 
-        # A link goes missing (the overlay's VXLAN device): the watcher repairs it too.
+        # A link goes missing (a bridge of ours): the watcher repairs it too.
         lab2.ssh(WEB, 'systemctl is-active linuxnet-container-watch.service')
         bridge = json.loads(lab2.ssh(WEB, 'ip -j link show type bridge'))
-        lab2.ssh(WEB, 'ip link delete %s' % next(b['ifname'] for b in bridge if b['ifname'].startswith('br-')
-                                               or b['ifname'] == 'docker0'))
+        doomed = next(b['ifname'] for b in bridge if b['ifname'].startswith('br-') or b['ifname'] == 'docker0')
+        lab2.ssh(WEB, 'ip link delete %s' % doomed)
         assert wait_for(lambda: works(lab2, target), 5.0) is not None
 
         # A reboot, then a power cut of the other host: every namespace, link and table comes back at boot, before

@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The recorded desired state: which records a converge keeps, atomic writes, the reproducible code archive, the
+lock, and the host-local command's exit statuses and rate limit."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import zipfile
+
+import pytest
+
+from ansible_collections.linuxnet.container.plugins.module_utils import _apply as apply
+from ansible_collections.linuxnet.container.plugins.module_utils import _persist as persist
+from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError
+
+BRIDGE = {'netns': {'namespaces': [{'name': 'web'}]}}
+OVERLAY = {'vxlan': {'devices': []}}
+
+
+def names(doc):
+    return [r['name'] for r in doc['records']] if doc else None
+
+
+def test_records_keep_their_order_and_keep_drops_what_the_run_no_longer_makes():
+    doc = persist.plan(None, 'bridge_network', BRIDGE, keep=['overlay_network'])
+    doc = persist.plan(doc, 'overlay_network', OVERLAY)
+    assert names(doc) == ['bridge_network', 'overlay_network']
+    # The same run again: the same document (nothing to write, the run is changed=0).
+    again = persist.plan(doc, 'bridge_network', BRIDGE, keep=['overlay_network'])
+    assert persist.encode(persist.plan(again, 'overlay_network', OVERLAY)) == persist.encode(doc)
+    # A run with no overlay call: its record goes with the first call.
+    assert names(persist.plan(doc, 'bridge_network', BRIDGE, keep=[])) == ['bridge_network']
+    # Left out, keep keeps everything; a changed record keeps its place.
+    changed = persist.plan(doc, 'bridge_network', {'netns': {'namespaces': []}})
+    assert names(changed) == ['bridge_network', 'overlay_network'] and changed['records'][0]['args']['netns'] == {'namespaces': []}
+
+
+def test_absent_removes_the_record_and_the_whole_file_with_the_last_one():
+    doc = persist.plan(persist.plan(None, 'a', BRIDGE), 'b', OVERLAY)
+    assert names(persist.plan(doc, 'b', None, state='absent')) == ['a']
+    assert persist.plan(doc, 'a', None, keep=[], state='absent') is None
+    assert persist.plan(None, 'a', None, state='absent') is None
+
+
+def test_the_code_digest_is_kept_until_a_new_one_comes():
+    doc = persist.plan(None, 'a', BRIDGE, code_digest='abc')
+    assert persist.plan(doc, 'a', BRIDGE)['code'] == 'abc'
+    assert persist.plan(doc, 'a', BRIDGE, code_digest='def')['code'] == 'def'
+
+
+def test_record_args_leaves_out_parts_not_given():
+    params = {'netns': {'namespaces': []}, 'bridge': None, 'persist': {'name': 'x'}, 'return_objects': False}
+    assert persist.record_args(params, ('netns', 'bridge')) == {'netns': {'namespaces': []}}
+
+
+def test_write_atomic_leaves_mode_0600_and_no_temporary_file(tmp_path):
+    path = tmp_path / 'state' / persist.STATE_FILE
+    persist.write_atomic(str(path), b'{"a": 1}\n')
+    persist.write_atomic(str(path), b'{"a": 2}\n')
+    assert path.read_bytes() == b'{"a": 2}\n'
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert os.listdir(path.parent) == [persist.STATE_FILE]
+
+
+def test_load_names_the_file_and_the_fix(tmp_path):
+    assert persist.load(str(tmp_path)) is None
+    (tmp_path / persist.STATE_FILE).write_text('{not json')
+    with pytest.raises(LinuxnetError, match='desired.json is not valid JSON .* Fix: run playbooks/site.yml again'):
+        persist.load(str(tmp_path))
+    (tmp_path / persist.STATE_FILE).write_text(json.dumps({'format': 99, 'records': []}))
+    with pytest.raises(LinuxnetError, match='has format 99, this code reads format 1'):
+        persist.load(str(tmp_path))
+
+
+def test_payload_path_finds_the_zip_a_module_runs_from():
+    assert persist.payload_path('/tmp/x/ansible_host_network_payload.zip/ansible_collections/a.py') == \
+        '/tmp/x/ansible_host_network_payload.zip'
+    assert persist.payload_path('/work/plugins/module_utils/_persist.py') is None
+
+
+def test_the_code_archive_is_reproducible_and_runs_apply(tmp_path):
+    def payload(stamp):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, 'w') as archive:
+            for name in ('ansible_collections/x/b.py', 'ansible_collections/x/a.py', 'sitecustomize.py', 'data.txt'):
+                archive.writestr(zipfile.ZipInfo(name, stamp), 'print(%r)\n' % name)
+        path = tmp_path / ('payload-%d.zip' % stamp[0])
+        path.write_bytes(buffer.getvalue())
+        return str(path)
+
+    first, second = persist.code_archive(payload((2026, 1, 1, 0, 0, 0))), persist.code_archive(payload((2027, 2, 2, 0, 0, 0)))
+    assert first == second and persist.digest(first) == persist.digest(second)
+    with zipfile.ZipFile(io.BytesIO(first)) as archive:
+        assert archive.namelist() == ['ansible_collections/x/a.py', 'ansible_collections/x/b.py', '__main__.py']
+        assert b'_apply import main' in archive.read('__main__.py')
+
+
+def test_the_lock_is_exclusive_and_a_timeout_names_the_fix(tmp_path):
+    lock = str(tmp_path / 'lock')
+    with persist.locked(path=lock, touch=True):
+        with pytest.raises(LinuxnetError, match='another converge of this host has held .* Fix: wait for it'):
+            with persist.locked(timeout=0.1, path=lock):
+                pass
+    assert persist.last_converge(lock) > 0
+    assert persist.last_converge(str(tmp_path / 'none')) == 0.0
+
+
+def test_apply_exit_statuses(tmp_path, monkeypatch, capsys):
+    real_lock = persist.locked
+    monkeypatch.setattr(apply.persist, 'locked', lambda timeout: real_lock(timeout, path=str(tmp_path / 'lock')))
+    monkeypatch.setattr(apply.persist, 'mark_restored', lambda: None)
+    assert apply.apply_records(str(tmp_path))[0] == apply.UNCHANGED
+    assert 'nothing recorded' in capsys.readouterr().out
+    doc = persist.plan(None, 'bridge_network', BRIDGE)
+    (tmp_path / persist.STATE_FILE).write_bytes(persist.encode(doc))
+
+    class FakeNetlink:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    outcomes = iter([{'changed': True, 'parts': {'netns': {'actions': ['create network namespace web']}}},
+                     {'changed': False, 'parts': {'netns': {'actions': []}}},
+                     LinuxnetError('netns: boom')])
+    seen = []
+
+    def converge(parts, netlink, **kwargs):
+        seen.append((parts, kwargs['check_mode'], kwargs['only']))
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(apply, 'Netlink', FakeNetlink)
+    monkeypatch.setattr(apply, 'converge', converge)
+    assert apply.apply_records(str(tmp_path), check_mode=True, only=apply.FIREWALL_PARTS) == \
+        (apply.CHANGED, ['bridge_network: netns: create network namespace web'])
+    assert 'would: bridge_network: netns: create network namespace web' in capsys.readouterr().out
+    assert apply.apply_records(str(tmp_path))[0] == apply.UNCHANGED
+    assert apply.apply_records(str(tmp_path))[0] == apply.FAILED
+    assert 'failed: netns: boom' in capsys.readouterr().err
+    assert seen[0] == (BRIDGE, True, apply.FIREWALL_PARTS) and seen[1][1:] == (False, None)
+
+
+def test_rate_limit_allows_a_burst_then_waits_for_the_window():
+    limit = apply.RateLimit(burst=2, window=60.0)
+    assert limit.wait_time(0.0) == 0.0
+    limit.record(0.0)
+    limit.record(1.0)
+    assert limit.wait_time(2.0) == 58.0
+    assert limit.wait_time(61.0) == 0.0
