@@ -122,7 +122,7 @@ def main(argv=None):
             flushes, floors = [], []
             ssh(args.name, 'for i in $(seq 100); do systemctl -q is-active linuxnet-container-watch.service && exit 0; '
                            'sleep 0.1; done')
-            for _ in range(args.flushes):
+            for _flush in range(args.flushes):
                 out = ssh(args.name, FLUSH_PROBE)
                 if out.returncode != 0:
                     failed = True
@@ -132,8 +132,8 @@ def main(argv=None):
                 flushes.append(restored)
                 floors.append(floor)
                 time.sleep(0.5)
-        print('bench_restore: %d containers on one lab host (load %s)' % (args.containers,
-                                                                        ' '.join(open('/proc/loadavg').read().split()[:3])))
+        load = ' '.join(open('/proc/loadavg').read().split()[:3])
+        print('bench_restore: %d containers on one lab host (load %s)' % (args.containers, load))
         print('%-44s %10s %10s' % ('step', 'seconds', 'ratio'))
         print('%-44s %10.2f %10s' % ('site.yml converge (floor)', converge, '1.00'))
         print('%-44s %10.2f %10.2f' % ('boot: linuxnet-container.service', boot_apply, boot_apply / converge))
