@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
+import sys
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
-from ansible.module_utils.common.respawn import has_respawned, probe_interpreters_for_module, respawn_module
+from ansible.module_utils.common.respawn import has_respawned, probe_interpreters_for_module
+from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (
     HAS_PYROUTE2,
@@ -27,6 +30,26 @@ from ansible_collections.linuxnet.container.plugins.module_utils._netlink import
 # interpreters worth trying after it when the one Ansible picked lacks the library (distribution packages).
 COLLECTION_PYTHON = '/opt/linuxnet-container/venv/bin/python'
 _SYSTEM_PYTHONS = ['/usr/bin/python3', '/usr/libexec/platform-python', '/usr/bin/python']
+
+
+def _respawn_payload():
+    try:
+        from ansible.module_utils._internal._ansiballz import _respawn  # ansible-core 2.19 and later
+        return _respawn.create_payload()
+    except ImportError:
+        from ansible.module_utils.common.respawn import _create_payload  # ansible-core 2.17 and 2.18
+        return _create_payload()
+
+
+def respawn_module(interpreter):
+    """Run this module again under ``interpreter`` and exit with its status, as ansible's respawn_module does.
+
+    Not ansible's own: it writes the whole payload (the module's arguments with it) into a pipe before it starts
+    the new interpreter, and blocks forever once that is more than a pipe holds (64 KiB, a host_network call for
+    about a hundred containers). Here the child reads it while it is written.
+    """
+    status = subprocess.run([interpreter, '--'], input=to_bytes(_respawn_payload()), check=False).returncode
+    sys.exit(status)  # pylint: disable=ansible-bad-function
 
 
 def ensure_pyroute2(module):

@@ -18,9 +18,12 @@ from test_publish_allow import curl, recap
 WEB, PEER = 'docker-node1', 'docker-node2'
 PAGE = 'linuxnet state that lasts'
 NETWORKS = [{'name': 'demo', 'driver': 'overlay', 'subnet': '10.0.9.0/24'}]
+# 150 more containers: the host_network call's arguments are then larger than a pipe holds (64 KiB), which
+# deadlocked ansible's respawn_module when the module moved to the collection's virtualenv.
+FILLER = [{'name': 'f%d' % i} for i in range(150)]
 HOST_VARS = {
     WEB: {'linuxnet_networks': NETWORKS,
-          'linuxnet_containers': [{'name': 'web', 'ports': ['8080:80']}, {'name': 'c1', 'networks': ['demo']}]},
+          'linuxnet_containers': [{'name': 'web', 'ports': ['8080:80']}, {'name': 'c1', 'networks': ['demo']}] + FILLER},
     PEER: {'linuxnet_networks': NETWORKS, 'linuxnet_containers': [{'name': 'c2', 'networks': ['demo']}]},
 }
 # The application: a unit that runs in web's namespace, as a runtime's container would, ordered after the
@@ -115,7 +118,7 @@ def test_a_host_restores_itself_after_flushes_restarts_and_reboots(lab2, tmp_pat
         # the application's unit starts in its namespace.
         lab2.reboot(WEB)
         assert wait_for(lambda: works(lab2, target), 20.0) is not None
-        assert 'web' in lab2.namespaces(WEB)
+        assert 'web' in lab2.namespaces(WEB) and len(lab2.namespaces(WEB)) == 2 + len(FILLER)
         lab2.reboot(PEER, hard=True)
         assert wait_for(lambda: works(lab2, target), 20.0) is not None
 
