@@ -118,7 +118,7 @@ def test_a_host_restores_itself_after_flushes_restarts_and_reboots(lab2, tmp_pat
         # the application's unit starts in its namespace.
         lab2.reboot(WEB)
         assert wait_for(lambda: works(lab2, target), 20.0) is not None
-        assert 'web' in lab2.namespaces(WEB) and len(lab2.namespaces(WEB)) == 2 + len(FILLER)
+        assert 'web' in lab2.namespaces(WEB) and len(lab2.namespaces(WEB)) == 3 + len(FILLER)  # and the overlay's
         lab2.reboot(PEER, hard=True)
         assert wait_for(lambda: works(lab2, target), 20.0) is not None
 
