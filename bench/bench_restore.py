@@ -97,6 +97,7 @@ def main(argv=None):
     try:
         with tempfile.TemporaryDirectory() as tmp:
             inventory = json.load(open(os.path.join(STATE_ROOT, args.name, 'inventory.json')))
+            inventory['all']['children']['lab']['hosts'][HOST]['linuxnet_restore_watch'] = True
             inventory['all']['children']['lab']['hosts'][HOST]['linuxnet_containers'] = [
                 dict({'name': 'c%d' % i}, **({'ports': ['%d:80' % (20000 + i)]} if i % 10 == 0 else {}))
                 for i in range(args.containers)]

@@ -22,7 +22,7 @@ NETWORKS = [{'name': 'demo', 'driver': 'overlay', 'subnet': '10.0.9.0/24'}]
 # deadlocked ansible's respawn_module when the module moved to the collection's virtualenv.
 FILLER = [{'name': 'f%d' % i} for i in range(150)]
 HOST_VARS = {
-    WEB: {'linuxnet_networks': NETWORKS,
+    WEB: {'linuxnet_networks': NETWORKS, 'linuxnet_restore_watch': True,
           'linuxnet_containers': [{'name': 'web', 'ports': ['8080:80']}, {'name': 'c1', 'networks': ['demo']}] + FILLER},
     PEER: {'linuxnet_networks': NETWORKS, 'linuxnet_containers': [{'name': 'c2', 'networks': ['demo']}]},
 }
@@ -127,7 +127,7 @@ def test_a_host_restores_itself_after_flushes_restarts_and_reboots(lab2, tmp_pat
         assert again.returncode == 0 and set(recap(again).values()) == {0}, again.stdout
 
         # Units turned off by their variables.
-        off = lab2.playbook(SITE, tmp_path, inventory=inv, extra=['-e', 'linuxnet_restore_watch=false',
+        off = lab2.playbook(SITE, tmp_path, inventory=inv, extra=['-e', 'linuxnet_restore_watch=false',  # the default
                                                                   '-e', 'linuxnet_restore_on_nftables=false'])
         assert off.returncode == 0, off.stdout
         assert lab2.ssh(WEB, 'systemctl is-enabled linuxnet-container-watch.path; true').strip() == 'disabled'
