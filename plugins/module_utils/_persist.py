@@ -77,6 +77,16 @@ def mark_restored(path=RESTORED_STAMP):
         handle.write('%d\n' % os.getpid())
 
 
+def clear_restored(path=RESTORED_STAMP):
+    """Nothing is recorded any more: the stamp goes, and its directory when nothing else is in it."""
+    if os.path.exists(path):
+        os.unlink(path)
+    try:
+        os.rmdir(os.path.dirname(path))
+    except OSError:
+        pass
+
+
 def restored(path=RESTORED_STAMP):
     return os.path.exists(path)
 

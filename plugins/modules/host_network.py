@@ -266,6 +266,8 @@ def record(module):
             for path in (state_path, code_path):
                 if os.path.exists(path):
                     os.unlink(path)
+    if after is None and not module.check_mode:
+        persist.clear_restored()
     result = {'changed': bool(actions), 'actions': actions, 'path': state_path,
               'records': [r['name'] for r in doc['records']] if doc is not None else []}
     diff = {'before_header': 'persist', 'after_header': 'persist',
@@ -286,7 +288,7 @@ def run(module, netlink):
         out = converge({name: params[name] for name in PART_NAMES}, netlink, check_mode=module.check_mode,
                        diff=module._diff, warn=module.warn,  # pylint: disable=protected-access
                        return_objects=params['return_objects'])
-        if not module.check_mode:
+        if not module.check_mode and params['persist'] is not None and params['persist']['state'] == 'present':
             persist.mark_restored()
         if params['persist'] is not None:
             try:
