@@ -164,8 +164,10 @@ def watch(directory, links=True, nftables=True, firewalld=False, debounce=0.1, b
     code_inode = os.stat(code).st_ino if code else None
     log('watching %s' % ', '.join(sorted(set(sources.values()))))
     limit = RateLimit(burst, window)
-    # What went missing while nothing watched (a flush before the watcher started) is repaired first.
-    if apply_records(directory, quiet=True, report=False)[0] == CHANGED:
+    # What went missing while nothing watched (a flush before the watcher started) is repaired first. A
+    # listener for firewall reloads only repairs the firewall, and only once this boot's networks are set up.
+    if (links or persist.restored()) and apply_records(directory, quiet=True, report=False,
+                                                       only=None if links else FIREWALL_PARTS)[0] == CHANGED:
         log('repaired at start')
     try:
         while True:

@@ -32,6 +32,11 @@ def _match(left, right, op='=='):
 
 
 _PAIR = {'concat': [_meta('iifname'), _meta('oifname')]}
+# The bit the forward chain sets on every packet it lets through from or to a managed bridge: a host firewall's own
+# forward chain (another table, a later priority, often policy drop) accepts container traffic with one rule,
+# `meta mark & 0x10000000 == 0x10000000 accept` (docs/host-firewalls.md). Other bits of the mark are kept.
+FORWARD_MARK = 0x10000000
+_SET_MARK = {'mangle': {'key': _meta('mark'), 'value': {'|': [_meta('mark'), FORWARD_MARK]}}}
 _SADDR = {'payload': {'protocol': 'ip', 'field': 'saddr'}}
 
 # Sets: name -> (nft type, map data type (None: a set), flags). Bridges, subnets and flags live here, so the rules below are
@@ -51,6 +56,9 @@ CHAINS = {
 }
 # (chain, id, expression); the ids are stored as rule comments.
 RULES = [
+    # First, so that an accept in the user chain still leaves the mark; what the rules below drop never gets further.
+    ('forward', 'mark-in', [_match(_meta('iifname'), '@bridges'), _SET_MARK]),
+    ('forward', 'mark-out', [_match(_meta('oifname'), '@bridges'), _SET_MARK]),
     # Docker's DOCKER-USER: evaluated first; an accept there ends this chain before isolation.
     ('forward', 'user', [{'jump': {'target': 'user'}}]),
     # icc=false: bridged frames (br_netfilter) between ports of the same bridge.

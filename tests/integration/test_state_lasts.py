@@ -37,7 +37,8 @@ ExecStart=/usr/bin/python3 -m http.server 80 --directory /srv/state-www
 [Install]
 WantedBy=multi-user.target
 '''
-UNITS = ['linuxnet-container.service', 'linuxnet-container-firewalld.service', 'linuxnet-container-watch.path']
+UNITS = ['linuxnet-container.service', 'linuxnet-container-firewalld.service', 'linuxnet-container-firewalld.path',
+         'linuxnet-container-watch.path']
 FILES = ['/usr/local/sbin/linuxnet-container', '/var/lib/linuxnet-container',
          '/etc/systemd/system/nftables.service.d/linuxnet-container.conf',
          '/etc/systemd/system/linuxnet-container.service', '/etc/systemd/system/linuxnet-container-watch.service']
