@@ -15,6 +15,8 @@ BUILD       := $(CURDIR)/.build
 SANITY_ROOT := $(BUILD)/sanity/ansible_collections/linuxnet/container
 
 export PATH := $(BIN):$(PATH)
+# Every target follows LAB_NAME: the shipped lab inventory reads the lab's ssh config from it.
+export LINUXNET_LAB_NAME := $(LAB_NAME)
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)/collections
 export ANSIBLE_FORCE_COLOR := 0
 export NO_COLOR := 1

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 from pyroute2 import IPRoute
@@ -120,3 +122,22 @@ def test_a_lab_host_reboots_for_real(tmp_path):
             lab.ssh(host, 'ping -c 1 -W 2 %s' % lab.state['router'])
     finally:
         lab.down()
+
+
+def test_the_shipped_lab_inventory_follows_lab_name(tmp_path):
+    """`make lab LAB_NAME=x` converges lab x: the Makefile exports the name, the inventory reads its ssh config."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    inventory = os.path.join(root, 'playbooks', 'inventories', 'lab')
+    for name in (None, 'other'):
+        env = {k: v for k, v in os.environ.items() if k not in ('LINUXNET_LAB_NAME', 'LINUXNET_LAB_ROOT')}
+        if name:
+            env['LINUXNET_LAB_NAME'] = name
+        proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible'), '-i', inventory, 'lab', '-m',
+                               'ansible.builtin.debug', '-a', 'var=ansible_ssh_args', '-o'], env=env, cwd=str(tmp_path),
+                              capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL)
+        want = '-F %s/%s/ssh_config' % (STATE_ROOT, name or 'lab')
+        assert proc.stdout.count(want) == 3, proc.stdout
+    # What every recipe of the Makefile sees (an extra rule, evaluated after the Makefile is read).
+    make = subprocess.run(['make', '-s', '--eval', 'lab-name: ; @echo "$$LINUXNET_LAB_NAME"', 'lab-name', 'LAB_NAME=other'],
+                          cwd=root, capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL)
+    assert make.stdout.strip() == 'other', make.stdout
