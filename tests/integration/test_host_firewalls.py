@@ -37,16 +37,16 @@ OURS = {'linuxnet_isolation', 'linuxnet_ports', 'linuxnet_vtep'}
 NFTABLES_CONF = '''#!/usr/sbin/nft -f
 flush ruleset
 table inet filter {
-	chain input {
-		type filter hook input priority filter; policy drop;
-		ct state established,related accept
-		iif lo accept
-		tcp dport 22 accept
-	}
-	chain forward {
-		type filter hook forward priority filter; policy drop;
-		ct state established,related accept
-	}
+    chain input {
+        type filter hook input priority filter; policy drop;
+        ct state established,related accept
+        iif lo accept
+        tcp dport 22 accept
+    }
+    chain forward {
+        type filter hook forward priority filter; policy drop;
+        ct state established,related accept
+    }
 }
 '''
 
@@ -166,9 +166,9 @@ def enough(lab, host, without, add, reload):
 
 def test_nftables_policy_drop_needs_one_rule_per_chain(fwlab):
     blocks = documented()
-    conf = NFTABLES_CONF.replace('tcp dport 22 accept\n', 'tcp dport 22 accept\n\t\t%s' % blocks['nftables input'])
-    conf = conf.replace('policy drop;\n\t\tct state established,related accept\n\t}',
-                        'policy drop;\n\t\tct state established,related accept\n\t\t%s\t}' % blocks['nftables forward'])
+    conf = NFTABLES_CONF.replace('tcp dport 22 accept\n', 'tcp dport 22 accept\n        %s' % blocks['nftables input'])
+    conf = conf.replace('policy drop;\n        ct state established,related accept\n    }',
+                        'policy drop;\n        ct state established,related accept\n        %s    }' % blocks['nftables forward'])
     assert conf.count('accept\n') == NFTABLES_CONF.count('accept\n') + 2, conf
     enough(fwlab[0], NFT, dict.fromkeys(ALL, False),
            'cat > /etc/nftables.conf <<"EOF"\n%sEOF\nsystemctl restart nftables' % conf, 'systemctl reload nftables')
