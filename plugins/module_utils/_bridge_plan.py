@@ -106,10 +106,26 @@ def _foreign_addresses(facts, nets):
     return found
 
 
-def _assign_subnets(nets, used_nets, subnets_now, routes, host):
-    """Give every used bridge network without a configured subnet one: its bridge's, else a free pool block."""
-    ours = {net.bridge for net in nets.values() if net.driver == 'bridge'}
+def _assign_subnets(nets, used_nets, subnets_now, routes, host, owned_links=()):
+    """Give every used bridge network without a configured subnet one: its bridge's, else a free pool block.
+
+    A set subnet of a used bridge network must not overlap what the host routes through devices that are not the
+    collection's (its bridges now, declared or about to be pruned): Docker's "Pool overlaps" check, before any change.
+    """
+    ours = {net.bridge for net in nets.values() if net.driver == 'bridge'} | set(owned_links)
     taken = [r for r, dev in routes if dev not in ours]
+    problems = []
+    for name in used_nets:
+        net = nets[name]
+        if net.driver != 'bridge' or not net.user_subnet:
+            continue
+        for route, dev in routes:
+            if dev not in ours and route.overlaps(net.subnet):
+                problems.append('host %s: network %s: subnet %s overlaps the route to %s on %s, which this host has already '
+                                '(Pool overlaps with other one on this address space). Fix: give %s a subnet that the host '
+                                'does not route yet' % (host, name, net.subnet, route, dev or 'no device', name))
+    if problems:
+        raise PlanError('\n'.join(problems))
     taken.extend(n.subnet for n in nets.values() if n.subnet is not None)
     for name in used_nets:
         net = nets[name]
@@ -247,7 +263,9 @@ def plan_host(host, hv, facts, state='present', fleet=None):
             if ep.network not in used_nets:
                 used_nets.append(ep.network)
     used_nets.sort(key=lambda n: (not nets[n].default, list(nets).index(n)))
-    _assign_subnets(nets, used_nets, subnets_now, routes, host)
+    # Links the collection made (its bridges, also those of networks about to be pruned): their routes are its own.
+    owned_links = set(bridges_now) | {link['name'] for link in facts.get('links') or [] if link.get('owned')}
+    _assign_subnets(nets, used_nets, subnets_now, routes, host, owned_links)
 
     allocators = {name: _Allocator(nets[name]) for name in used_nets}
     for eps in endpoints.values():

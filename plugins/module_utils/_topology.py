@@ -266,14 +266,23 @@ def _read_network(raw, at, problems, default):
 
 
 def _overlaps(nets, where, problems):
-    with_subnet = sorted((n for n in nets.values() if n.subnet is not None), key=lambda n: (n.subnet, n.name))
-    for index, net in enumerate(with_subnet):
-        for other in with_subnet[index + 1:]:
-            if other.subnet.network_address > net.subnet.broadcast_address:
+    """Every pair of overlapping subnets. The default network takes part with Docker's 172.17.0.0/16 when its
+    subnet is not set: docker0 always holds it, and Docker refuses a local network on it. Overlays are in the
+    global address space, as in Docker, and are only compared with one another and with set subnets."""
+    subnets = [(n.subnet, n.name, n.driver) for n in nets.values() if n.subnet is not None]
+    default = nets.get(DEFAULT_NETWORK)
+    if default is not None and default.subnet is None:
+        subnets.append((ipaddress.ip_network(DEFAULT_SUBNET), '%s (the default network, docker0)' % DEFAULT_NETWORK, None))
+    subnets.sort(key=lambda s: (s[0], s[1]))
+    for index, (subnet, name, driver) in enumerate(subnets):
+        for other, other_name, other_driver in subnets[index + 1:]:
+            if other.network_address > subnet.broadcast_address:
                 break
+            if None in (driver, other_driver) and 'overlay' in (driver, other_driver):
+                continue
             problems.append('%s: linuxnet_networks: subnet %s of %s overlaps subnet %s of %s (Pool overlaps with other one '
                             'on this address space). Fix: give the networks disjoint subnets'
-                            % (where, other.subnet, other.name, net.subnet, net.name))
+                            % (where, other, other_name, subnet, name))
 
 
 class Endpoint:

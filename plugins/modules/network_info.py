@@ -246,13 +246,14 @@ tables:
   sample: [inet linuxnet_isolation, ip linuxnet_ports]
 links:
   description:
-    - Every link of O(namespace) with its kind, MTU, MAC and IPv4 addresses. The roles find the underlay
-      (the VTEP's device and its MTU) and macvlan parents here.
+    - Every link of O(namespace) with its kind, MTU, MAC and IPv4 addresses, and C(owned) when the collection
+      made it (its tag). The roles find the underlay (the VTEP's device and its MTU) and macvlan parents here,
+      and the links whose routes a new subnet must not overlap.
   returned: always
   type: list
   elements: dict
   sample:
-    - {name: eth0, kind: veth, mtu: 1500, mac: "0a:58:c0:00:02:0b", addresses: [192.0.2.11/24]}
+    - {name: eth0, kind: veth, mtu: 1500, mac: "0a:58:c0:00:02:0b", addresses: [192.0.2.11/24], owned: false}
 interfaces:
   description:
     - With O(interfaces=true), every interface but C(lo) of every scanned container, with its kind, MAC and
@@ -430,7 +431,7 @@ def gather(netlink, params):
     port_allow = inspect.port_allow(published, allow_from_elements(ports_sets or {}), endpoints)
     public = ('container', 'network', 'bridge', 'ifname', 'host_ifname', 'mac', 'addresses')
     links = [{'name': info['name'], 'kind': info['kind'], 'mtu': info['mtu'], 'mac': info['mac'],
-              'addresses': [cidr for cidr, _secondary in bridge_addrs.get(index, [])]}
+              'addresses': [cidr for cidr, _secondary in bridge_addrs.get(index, [])], 'owned': owned(info)}
              for index, info in sorted(host_links.items())]
     result = {'networks': result_networks, 'endpoints': [{k: ep[k] for k in public} for ep in endpoints],
               'routes': routes, 'ports': ports, 'port_allow': port_allow, 'links': links, 'tables': tables, 'warnings': warnings}

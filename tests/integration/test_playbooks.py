@@ -35,6 +35,26 @@ def test_invalid_inventory_fails_before_any_host_changes(lab2, tmp_path):
     assert {h: lab2.namespaces(h) for h in lab2.hosts} == before
 
 
+def test_subnets_that_collide_with_the_hosts_fail_before_any_host_changes(lab2, tmp_path):
+    before = {h: lab2.namespaces(h) for h in lab2.hosts}
+    cases = [
+        # The default network's 172.17.0.0/16, taken by a user network: refused for the whole inventory.
+        ('172.17.0.0/16', 'host docker-node1: linuxnet_networks: subnet 172.17.0.0/16 of front overlaps subnet '
+                          '172.17.0.0/16 of bridge (the default network, docker0) (Pool overlaps with other one on this '
+                          'address space)'),
+        # A subnet the host routes already (the lab's underlay on eth0), read from the host before any change.
+        ('192.0.2.128/25', 'host docker-node1: network front: subnet 192.0.2.128/25 overlaps the route to 192.0.2.0/24 on '
+                           'eth0, which this host has already (Pool overlaps with other one on this address space)'),
+    ]
+    for subnet, message in cases:
+        inv = inventory(lab2, tmp_path, {'docker-node1': {'linuxnet_networks': [{'name': 'front', 'subnet': subnet}],
+                                                          'linuxnet_containers': [{'name': 'a', 'networks': ['front']}]},
+                                         'docker-node2': {'linuxnet_containers': [{'name': 'b'}]}})
+        proc = lab2.playbook(SITE, tmp_path, inventory=inv)
+        assert proc.returncode != 0 and message in proc.stdout, proc.stdout
+        assert {h: lab2.namespaces(h) for h in lab2.hosts} == before
+
+
 def test_site_converges_prunes_and_teardown_removes_everything(lab2, tmp_path):
     inv = inventory(lab2, tmp_path, {
         'docker-node1': {'linuxnet_containers': [{'name': 'web'}, {'name': 'side', 'network_mode': 'container:web'},

@@ -205,3 +205,54 @@ def test_a_static_address_the_host_already_holds_is_an_error_naming_both():
     assert str(err.value) == ('host n1: container web: network test_net2: ipv4_address 173.20.0.4: Address already in use: '
                               'extra in network namespace db already holds it (not an endpoint of this inventory). Fix: give '
                               'web another ipv4_address, or remove 173.20.0.4 from extra in network namespace db')
+
+
+# -- subnets that collide with what a host has already (Docker: "Pool overlaps with other one on this address space")
+DEFAULT = 'bridge (the default network, docker0)'
+
+
+@pytest.mark.parametrize('subnet,later,earlier', [
+    ('172.17.0.0/16', ('172.17.0.0/16', 'front'), ('172.17.0.0/16', DEFAULT)),
+    ('172.17.5.0/24', ('172.17.5.0/24', 'front'), ('172.17.0.0/16', DEFAULT)),
+    ('172.16.0.0/12', ('172.17.0.0/16', DEFAULT), ('172.16.0.0/12', 'front')),
+])
+def test_a_user_network_on_the_default_networks_subnet_is_refused(subnet, later, earlier):
+    problems = host_problems('n1', {'linuxnet_networks': [{'name': 'front', 'subnet': subnet}]})
+    assert problems == ['host n1: linuxnet_networks: subnet %s of %s overlaps subnet %s of %s (Pool overlaps with other '
+                        'one on this address space). Fix: give the networks disjoint subnets' % (later + earlier)]
+
+
+def test_the_default_networks_own_subnet_and_overlays_do_not_collide_with_it():
+    # A declared default subnet replaces 172.17.0.0/16; an overlay lives in the global address space, as in Docker.
+    assert host_problems('n1', {'linuxnet_networks': [{'name': 'bridge', 'subnet': '10.99.0.0/16'},
+                                                      {'name': 'front', 'subnet': '172.17.0.0/16'}]}) == []
+    assert host_problems('n1', {'linuxnet_networks': [{'name': 'ov', 'driver': 'overlay', 'subnet': '172.17.0.0/16'}]}) == []
+    problems = host_problems('n1', {'linuxnet_networks': [{'name': 'bridge', 'subnet': '10.99.0.0/16'},
+                                                          {'name': 'front', 'subnet': '10.99.1.0/24'}]})
+    assert len(problems) == 1 and 'subnet 10.99.1.0/24 of front overlaps subnet 10.99.0.0/16 of bridge' in problems[0]
+
+
+ROUTES = {'routes': [{'dst': 'default', 'gateway': '192.0.2.1', 'dev': 'eth0'},
+                     {'dst': '192.0.2.0/24', 'gateway': None, 'dev': 'eth0'},
+                     {'dst': '10.50.0.0/16', 'gateway': None, 'dev': 'br-stale00000'},
+                     {'dst': '10.60.0.0/16', 'gateway': None, 'dev': 'wg0'}],
+          'links': [{'name': 'eth0', 'kind': 'veth', 'owned': False}, {'name': 'br-stale00000', 'kind': 'bridge', 'owned': True},
+                    {'name': 'wg0', 'kind': 'wireguard', 'owned': False}]}
+
+
+@pytest.mark.parametrize('subnet,route,dev', [('192.0.2.0/24', '192.0.2.0/24', 'eth0'), ('192.0.2.128/25', '192.0.2.0/24', 'eth0'),
+                                              ('10.0.0.0/8', '10.60.0.0/16', 'wg0')])
+def test_a_set_subnet_that_the_host_routes_already_is_refused(subnet, route, dev):
+    with pytest.raises(PlanError) as err:
+        plan([{'name': 'c1', 'networks': ['front']}], networks=[{'name': 'front', 'subnet': subnet}], facts=ROUTES)
+    assert ('host n1: network front: subnet %s overlaps the route to %s on %s, which this host has already (Pool overlaps '
+            'with other one on this address space). Fix: give front a subnet that the host does not route yet'
+            % (subnet, route, dev)) in str(err.value)
+
+
+def test_routes_of_the_collections_own_links_and_unused_networks_do_not_collide():
+    # The stale bridge is the collection's (a network about to be pruned, its subnet taken over by another name);
+    # a network no container uses is not created on this host; the default route never counts.
+    result = plan([{'name': 'c1', 'networks': ['front']}], facts=ROUTES,
+                  networks=[{'name': 'front', 'subnet': '10.50.0.0/16'}, {'name': 'idle', 'subnet': '10.60.0.0/16'}])
+    assert any(b['addresses'] == ['10.50.0.1/16'] for b in result['bridges'])
