@@ -383,7 +383,10 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
     bridges = []
     for name in used_nets:
         net = nets[name]
-        bridge = {'name': net.bridge, 'addresses': ['%s/%d' % (net.gateway, net.subnet.prefixlen)], 'purge_addresses': True}
+        # A fixed MAC, Docker's 02:42 + IPv4 of the gateway: a bridge with no MAC set takes its lowest port's, which
+        # changes as containers come and go (neighbours' ARP entries for the gateway go stale) and at every boot.
+        bridge = {'name': net.bridge, 'addresses': ['%s/%d' % (net.gateway, net.subnet.prefixlen)], 'purge_addresses': True,
+                  'mac': docker_mac(str(net.gateway))}
         if net.mtu:
             bridge['mtu'] = net.mtu
         bridges.append(bridge)

@@ -79,3 +79,36 @@ def test_site_converges_prunes_and_teardown_removes_everything(lab2, tmp_path):
     proc = lab2.playbook(TEARDOWN, tmp_path, inventory=inv)
     assert proc.returncode == 0, proc.stdout
     assert lab2.namespaces('docker-node1') == [] and lab2.namespaces('docker-node2') == []
+
+
+def test_bridges_keep_a_fixed_mac_as_containers_come_and_go(lab2, tmp_path):
+    """Docker's 02:42 + the gateway's IPv4 on every bridge, set at creation, kept when ports change, repaired."""
+    host = 'docker-node1'
+
+    def macs():
+        return {link['ifname']: link['address'] for link in json.loads(lab2.ssh(host, 'ip -j link show type bridge'))}
+
+    nets = [{'name': 'front', 'subnet': '10.77.0.0/24'}]
+    both = inventory(lab2, tmp_path, {host: {'linuxnet_networks': nets, 'linuxnet_containers': [
+        {'name': 'm1'}, {'name': 'm2'}, {'name': 'f1', 'networks': ['front']}]}})
+    try:
+        assert lab2.playbook(SITE, tmp_path, inventory=both).returncode == 0
+        first = macs()
+        front = next(name for name in first if name.startswith('br-'))
+        assert first['docker0'] == '02:42:ac:11:00:01' and first[front] == '02:42:0a:4d:00:01', first
+        # The ports' MACs are not the bridge's: the kernel would otherwise have taken the lowest of them.
+        ports = json.loads(lab2.ssh(host, 'ip -j link show master docker0'))
+        assert len(ports) == 2 and first['docker0'] not in {p['address'] for p in ports}
+        one = inventory(lab2, tmp_path, {host: {'linuxnet_networks': nets, 'linuxnet_containers': [
+            {'name': 'm2'}, {'name': 'f1', 'networks': ['front']}]}})
+        assert lab2.playbook(SITE, tmp_path, inventory=one).returncode == 0
+        assert macs()['docker0'] == '02:42:ac:11:00:01'
+        # Changed by hand: one run puts it back and says so, the next changes nothing.
+        lab2.ssh(host, 'ip link set docker0 address 02:00:00:00:00:99')
+        repair = lab2.playbook(SITE, tmp_path, inventory=one, extra=['--diff'])
+        assert repair.returncode == 0 and '02:42:ac:11:00:01' in repair.stdout, repair.stdout
+        assert macs()['docker0'] == '02:42:ac:11:00:01'
+        again = lab2.playbook(SITE, tmp_path, inventory=one)
+        assert again.returncode == 0 and 'changed=1' not in again.stdout, again.stdout
+    finally:
+        assert lab2.playbook(TEARDOWN, tmp_path, inventory=both).returncode == 0
