@@ -66,6 +66,10 @@ RULES = [
     # internal: nothing forwarded into or out of the bridge, except within it.
     ('forward', 'internal-out', [_match(_meta('iifname'), '@internal'), _match(_PAIR, '@self_pairs', '!='), {'drop': None}]),
     ('forward', 'internal-in', [_match(_meta('oifname'), '@internal'), _match(_PAIR, '@self_pairs', '!='), {'drop': None}]),
+    # A published port answers every local network, as Docker's userland proxy does: a connection DNATed (by the
+    # port map) from one managed bridge to another passes isolation; internal networks were dropped above.
+    ('forward', 'published', [_match(_meta('iifname'), '@bridges'), _match(_meta('oifname'), '@bridges'),
+                              _match({'ct': {'key': 'status'}}, 'dnat', 'in'), {'accept': None}]),
     # Docker's DOCKER-ISOLATION-STAGE-1/2 in one rule: from one managed bridge to another.
     ('forward', 'isolation', [_match(_meta('iifname'), '@bridges'), _match(_meta('oifname'), '@bridges'),
                               _match(_PAIR, '@self_pairs', '!='), {'drop': None}]),

@@ -112,3 +112,36 @@ def test_bridges_keep_a_fixed_mac_as_containers_come_and_go(lab2, tmp_path):
         assert again.returncode == 0 and 'changed=1' not in again.stdout, again.stdout
     finally:
         assert lab2.playbook(TEARDOWN, tmp_path, inventory=both).returncode == 0
+
+
+def test_published_ports_answer_containers_of_other_networks(lab2, tmp_path):
+    """A frontend network calls an API another network publishes, through the host's address and through the API
+    network's gateway, with no userland proxy (Docker answers through docker-proxy); isolation still drops direct
+    traffic between the networks, and an internal network reaches nothing."""
+    host = 'docker-node1'
+    nets = [{'name': 'api', 'subnet': '10.78.1.0/24'}, {'name': 'front', 'subnet': '10.78.2.0/24'},
+            {'name': 'closed', 'subnet': '10.78.3.0/24', 'internal': True}]
+    inv = inventory(lab2, tmp_path, {host: {'linuxnet_networks': nets, 'linuxnet_containers': [
+        {'name': 'srv', 'networks': [{'name': 'api', 'ipv4_address': '10.78.1.5'}], 'ports': ['8090:80']},
+        {'name': 'cli', 'networks': ['front']}, {'name': 'shut', 'networks': ['closed']}]}})
+    server = None
+    try:
+        assert lab2.playbook(SITE, tmp_path, inventory=inv).returncode == 0
+        lab2.ssh(host, 'mkdir -p /tmp/api-www && echo api-page > /tmp/api-www/index.html')
+        server = int(lab2.ssh(host, 'ip netns exec srv setsid python3 -m http.server 80 --directory /tmp/api-www '
+                                    '>/dev/null 2>&1 < /dev/null & echo $!'))
+        lab2.ssh(host, 'for i in $(seq 50); do ip netns exec srv curl -s -m 1 http://127.0.0.1/ >/dev/null && exit 0; '
+                       'sleep 0.1; done; exit 1')
+
+        def get(ns, url):
+            out = lab2.ssh(host, 'ip netns exec %s curl -s -m 2 %s; echo " rc=$?"' % (ns, url)).rsplit(' rc=', 1)
+            return out[0].strip() if out[1].strip() == '0' else None
+
+        assert get('cli', 'http://192.0.2.11:8090/') == 'api-page'   # the host's address
+        assert get('cli', 'http://10.78.1.1:8090/') == 'api-page'    # the API network's gateway
+        assert get('cli', 'http://10.78.1.5:80/') is None            # isolation: not the container itself
+        assert get('shut', 'http://10.78.3.1:8090/') is None         # internal: no way out, published or not
+    finally:
+        if server is not None:
+            lab2.ssh(host, 'kill %d' % server)
+        assert lab2.playbook(TEARDOWN, tmp_path, inventory=inv).returncode == 0

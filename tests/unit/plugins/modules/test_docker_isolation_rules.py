@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""docker_isolation: the forward chain's mark for host firewalls (docs/host-firewalls.md), no kernel needed."""
+"""docker_isolation: the forward chain's rules: the mark for host firewalls (docs/host-firewalls.md), published ports
+across networks; no kernel needed."""
 
 from __future__ import annotations
 
@@ -43,3 +44,13 @@ def test_the_docs_accept_the_bit_the_chain_sets():
     assert '--mark %#x/%#x' % (iso.FORWARD_MARK, iso.FORWARD_MARK) in text
     # The chain runs before a host firewall's filter-priority chains.
     assert iso.CHAINS['forward']['prio'] < 0
+
+
+def test_published_ports_pass_isolation_but_not_internal_or_icc():
+    ids = [rule_id for rule_id, _expr in forward_rules()]
+    # Internal networks and icc=false are dropped before; isolation between networks comes after.
+    assert ids.index('icc') < ids.index('published') and ids.index('internal-in') < ids.index('published')
+    assert ids.index('published') == ids.index('isolation') - 1
+    expr = dict(forward_rules())['published']
+    assert {'match': {'op': 'in', 'left': {'ct': {'key': 'status'}}, 'right': 'dnat'}} in expr
+    assert [e['match']['right'] for e in expr if 'match' in e][:2] == ['@bridges', '@bridges'] and expr[-1] == {'accept': None}
