@@ -32,4 +32,32 @@ def inventory_problems(hostvars, hosts):
             problems.append("host %s: linuxnet_state is %r. Fix: use 'present' or 'absent'" % (host, state))
         problems.extend(host_problems(host, hv))
     problems.extend(fleet_problems(hostvars, hosts))
-    return problems
+    return _once(problems)
+
+
+def _once(problems):
+    """Network-level problems that several hosts share (linuxnet_networks from group_vars) as one line naming them.
+
+    ``host A: linuxnet_networks...`` and ``host B: linuxnet_networks...`` with the same text become
+    ``hosts A, B: linuxnet_networks...``, where the first of them was; every other line stays as it is.
+    """
+    hosts_of, order = {}, []
+    for problem in problems:
+        head, sep, rest = problem.partition(': ')
+        if head.startswith('host ') and sep and rest.startswith('linuxnet_networks'):
+            key = rest
+        else:
+            key, head = problem, None
+        if key not in hosts_of:
+            hosts_of[key] = []
+            order.append(key)
+        if head is not None:
+            hosts_of[key].append(head[len('host '):])
+    lines = []
+    for key in order:
+        hosts = hosts_of[key]
+        if not hosts:
+            lines.append(key)
+        else:
+            lines.append('%s %s: %s' % ('hosts' if len(hosts) > 1 else 'host', ', '.join(hosts), key))
+    return lines

@@ -41,3 +41,17 @@ def test_namespaces_for_modes():
                   {'name': 'd', 'network_mode': 'container:a'}]
     assert namespaces_for(containers) == ['a', 'b']
     assert namespaces_for(None) == []
+
+
+def test_a_network_problem_that_hosts_share_is_printed_once_naming_them():
+    shared = [{'name': 'front', 'subnet': '10.0.0.300/24'}]  # group_vars: the same list on every host
+    problems = inventory_problems({'a': {'linuxnet_networks': shared}, 'b': {'linuxnet_networks': shared},
+                                   'c': {'linuxnet_networks': [{'name': 'other', 'driver': 'nope'}]}}, ['a', 'b', 'c'])
+    front = [p for p in problems if '(front)' in p]
+    assert len(front) == 1 and front[0].startswith('hosts a, b: linuxnet_networks[0] (front): '), problems
+    other = [p for p in problems if '(other)' in p]
+    assert len(other) == 1 and other[0].startswith('host c: linuxnet_networks[0] (other): '), problems
+    # Problems of one host's own containers keep their line each.
+    per_host = inventory_problems({'a': {'linuxnet_containers': [{'name': 'x', 'network_mode': 'container:nope'}]},
+                                   'b': {'linuxnet_containers': [{'name': 'x', 'network_mode': 'container:nope'}]}}, ['a', 'b'])
+    assert [p.split(':')[0] for p in per_host] == ['host a', 'host b'], per_host
