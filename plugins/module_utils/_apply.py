@@ -70,8 +70,8 @@ def apply_records(directory, check_mode=False, diff=False, only=None, quiet=Fals
             for record in doc['records']:
                 with Netlink() as netlink:
                     result = converge(record['args'], netlink, check_mode=check_mode, diff=diff, return_objects=False,
-                                      only=only, warn=lambda msg, name=record['name']: log('warning: %s: %s' % (name, msg),
-                                                                                           sys.stderr))
+                                      refuse=False, only=only,
+                                      warn=lambda msg, name=record['name']: log('warning: %s: %s' % (name, msg), sys.stderr))
                 changed = changed or result['changed']
                 if not check_mode:
                     persist.mark_restored()

@@ -39,11 +39,13 @@ PART_NAMES = tuple(name for name, _impl in PARTS)
 FIREWALL_PARTS = ('docker_isolation', 'port_map', 'vtep_filter')
 
 
-def converge(parts, netlink, check_mode=False, diff=False, warn=None, return_objects=True, only=None):
+def converge(parts, netlink, check_mode=False, diff=False, warn=None, return_objects=True, only=None, refuse=True):
     """Run the given parts ({part name: its module's arguments}) in PARTS order; ``only``: a subset of names.
 
-    Every part's arguments are validated before any part runs. Returns {'changed', 'parts', 'diff' (with diff)};
-    a failing part raises LinuxnetError with ``failed_part`` and the results of the parts before it.
+    Every part's arguments are validated, and every part's preflight (what the host itself could refuse, such as
+    a host process on a published port) runs, before any part runs; ``refuse=False`` turns the preflight's
+    refusals into warnings (the host-local restore). Returns {'changed', 'parts', 'diff' (with diff)}; a failing
+    part raises LinuxnetError with ``failed_part`` and the results of the parts before it.
     """
     warn = warn or (lambda message: None)
     todo, errors = [], []
@@ -55,9 +57,16 @@ def converge(parts, netlink, check_mode=False, diff=False, warn=None, return_obj
         todo.append((name, impl, params))
     if errors:
         raise LinuxnetError('invalid arguments, nothing was changed: %s' % '; '.join(errors))
+    for name, impl, params in todo:
+        if hasattr(impl, 'preflight'):
+            try:
+                impl.preflight(params, netlink, lambda message, part=name: warn('%s: %s' % (part, message)), refuse)
+            except LinuxnetError as err:
+                raise LinuxnetError('%s: %s' % (name, err.msg), failed_part=name, parts={}, changed=False, **err.details)
     results, diffs, changed = {}, [], False
     for name, impl, params in todo:
         part = PartModule(name, params, check_mode, warn)
+        part.preflighted = True
         try:
             result = impl.run(part, netlink)
         except LinuxnetError as err:

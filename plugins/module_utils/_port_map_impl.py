@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import socket
 
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _nft as nft
+from ansible_collections.linuxnet.container.plugins.module_utils import _holders as holders, _nft as nft
 from ansible_collections.linuxnet.container.plugins.module_utils._expect import argument_spec as expect_spec, parse_expect
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (
     LinuxnetError,
@@ -24,6 +26,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._ports import (
     build_maps,
     docker_port_lines,
     expand,
+    listener_conflicts,
     parse_allow,
     parse_publish,
 )
@@ -366,9 +369,8 @@ def _bridges_towards(channel, addresses, expect, ns):
     return sorted(found)
 
 
-def _desired(params, netlink, ns, expect):
-    if params['state'] == 'absent' and not params['ports']:
-        return ABSENT
+def _maps(params):
+    """The publications of the parameters: (build_maps' maps, {key: allowed sources})."""
     entries, allow = [], {}
     for index, item in enumerate(params['ports']):
         label = item.get('name') or 'ports[%d]' % index
@@ -388,9 +390,15 @@ def _desired(params, netlink, ns, expect):
             entries.append(('%s %s' % (label, spec), cip, publication))
             allow.update((key, sources) for key, _target in expand(cip, publication))
     try:
-        maps = build_maps(entries)
+        return build_maps(entries), allow
     except PortError as err:
         raise LinuxnetError(str(err))
+
+
+def _desired(params, netlink, ns, expect):
+    if params['state'] == 'absent' and not params['ports']:
+        return ABSENT
+    maps, allow = _maps(params)
     sysctls, expected = {}, set()
     if params['state'] == 'present':
         if params['forwarding']:
@@ -422,7 +430,83 @@ def module_spec():
     ))
 
 
+# Docker's words when its proxy cannot bind a published port (moby: "Error starting userland proxy").
+_IN_USE = 'listen %s4 %s:%d: bind: address already in use'
+
+
+def read_listeners(netlink, ns, protocols):
+    """[(protocol, address, port, inode)] of the namespace's listening TCP and bound, unconnected UDP sockets."""
+    from pyroute2 import DiagSocket  # pylint: disable=import-outside-toplevel
+    from pyroute2.netlink.diag import SS_CLOSE, SS_LISTEN  # pylint: disable=import-outside-toplevel
+    found = []
+    with netlink.inside(ns):
+        with DiagSocket() as diag:
+            diag.bind()
+            for protocol in sorted(protocols):
+                number, state = (socket.IPPROTO_TCP, SS_LISTEN) if protocol == 'tcp' else (socket.IPPROTO_UDP, SS_CLOSE)
+                for family in (socket.AF_INET, socket.AF_INET6):
+                    for msg in diag.get_sock_stats(family=family, states=1 << state, protocol=number):
+                        if protocol == 'udp' and msg.get('idiag_dport'):
+                            continue  # a connected UDP socket receives nothing addressed to the port
+                        found.append((protocol, msg['idiag_src'], msg['idiag_sport'], msg['idiag_inode']))
+    return found
+
+
+def socket_owners(inodes, proc='/proc'):
+    """{inode: [pid, ...]} of the processes holding these sockets (their fds), for messages."""
+    wanted = {'socket:[%d]' % inode: inode for inode in inodes}
+    owners = {}
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        fd_dir = os.path.join(proc, entry, 'fd')
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target in wanted:
+                owners.setdefault(wanted[target], []).append(int(entry))
+                break
+    return owners
+
+
+def preflight(params, netlink, warn, refuse=True):
+    """Before any part of a converge changes the host: a new publication that a host socket would shadow is refused,
+    as Docker refuses it; one published already only warns (the port was ours first). ``refuse=False`` (the
+    host-local restore, after a reboot every publication is new) warns for every one."""
+    if params['state'] == 'absent' or not params['ports']:
+        return
+    ns = NamespaceRef(params['namespace'])
+    maps, _allow = _maps(params)
+    conflicts = listener_conflicts(maps, read_listeners(netlink, ns, {key[1] for key in maps}))
+    if not conflicts:
+        return
+    with netlink.inside(ns):
+        table = nft.TableState(nft.list_table('ip', TABLE))
+    published = maps_from_elements(table.sets) if table.exists and table.owned else {}
+    owners = socket_owners({listener[3] for _key, _label, listener in conflicts})
+    errors = []
+    for key, label, (protocol, address, port, inode) in conflicts:
+        holder = holders.describe(owners.get(inode, [])) or 'a process this host does not name'
+        what = '%s publishes %s, but a host socket listens on %s:%d/%s (%s): %s' % (
+            label, _label(key), address, port, protocol, holder, _IN_USE % (protocol, key[0], port))
+        if key in published or not refuse:
+            warn('%s. Clients of %s:%d reach the container, not that process' % (what, key[0], port))
+        else:
+            errors.append(what)
+    if errors:
+        raise LinuxnetError('%s. Fix: stop that process or move it to another port, or publish another host port; '
+                            'nothing was changed' % '; '.join(errors))
+
+
 def run(module, netlink):
+    if not getattr(module, 'preflighted', False):  # host_network runs it for every part first
+        preflight(module.params, netlink, module.warn)
     ns = NamespaceRef(module.params['namespace'])
     expect = parse_expect(module.params['expect'], module.check_mode)
     desired = _desired(module.params, netlink, ns, expect)

@@ -182,3 +182,36 @@ def allow_lines(maps, allow):
             (container_ip, cport), _label = maps[key]
             lines.setdefault(container_ip, {})[port_line(key, cport)] = list(allow[key])
     return lines
+
+
+def _covers(listen_addr, host_ip):
+    """Whether a socket bound to listen_addr takes connections for host_ip (0.0.0.0: every address; a dual-stack
+    socket on :: every IPv4 address too; ::ffff:a.b.c.d the IPv4 address a.b.c.d)."""
+    if listen_addr in (ANY, '::'):
+        return True
+    if listen_addr.startswith('::ffff:'):
+        listen_addr = listen_addr[len('::ffff:'):]
+    elif ':' in listen_addr:
+        return False  # an IPv6 address: publications are IPv4
+    return host_ip == ANY or listen_addr == host_ip
+
+
+def listener_conflicts(maps, listeners):
+    """The publications a host socket shadows: [(key, label, listener)] in key order.
+
+    ``maps``: build_maps' {(host_ip, protocol, port): (target, label)}; ``listeners``: [(protocol, address, port,
+    inode)] of the host's listening TCP and bound UDP sockets. A publication on 0.0.0.0 conflicts with a socket on
+    any address of its port, one on an address with a socket on that address or on all of them, as Docker's bind
+    fails ("address already in use").
+    """
+    by_port = {}
+    for listener in listeners:
+        by_port.setdefault((listener[0], listener[2]), []).append(listener)
+    found = []
+    for key in sorted(maps):
+        host_ip, protocol, port = key
+        for listener in by_port.get((protocol, port), []):
+            if _covers(listener[1], host_ip):
+                found.append((key, maps[key][1], listener))
+                break
+    return found

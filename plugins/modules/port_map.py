@@ -110,6 +110,10 @@ options:
     default: present
 notes:
   - IPv4 only for now.
+  - >-
+    Before anything changes, a new publication that a listening host socket would shadow (a process on
+    0.0.0.0:8080, 127.0.0.1:8080 or a dual-stack [::]:8080 for C(8080:80)) fails, naming the process, as
+    Docker refuses it (C(bind: address already in use)); a publication that exists already only warns.
 extends_documentation_fragment:
   - linuxnet.container.expect
 seealso:

@@ -145,3 +145,41 @@ def test_published_ports_answer_containers_of_other_networks(lab2, tmp_path):
         if server is not None:
             lab2.ssh(host, 'kill %d' % server)
         assert lab2.playbook(TEARDOWN, tmp_path, inventory=inv).returncode == 0
+
+
+def test_a_host_process_on_a_published_port_is_refused_before_the_host_changes(lab2, tmp_path):
+    """Docker refuses to publish a port a host process listens on; so do we, naming the process. A process that
+    binds the port after it is published only gets a warning on later runs: the port was the container's first."""
+    host = 'docker-node1'
+    inv = inventory(lab2, tmp_path, {host: {'linuxnet_containers': [{'name': 'pub', 'ports': ['8095:80']}]}})
+    before = lab2.namespaces(host)
+    squatter = int(lab2.ssh(host, 'setsid python3 -m http.server 8095 --bind 0.0.0.0 >/dev/null 2>&1 < /dev/null & '
+                                  'echo $!'))
+    late = None
+    try:
+        lab2.ssh(host, 'for i in $(seq 50); do curl -s -m 1 -o /dev/null http://127.0.0.1:8095/ && exit 0; sleep 0.1; '
+                       'done; exit 1')
+        for extra in (['--check'], []):
+            proc = lab2.playbook(SITE, tmp_path, inventory=inv, extra=extra)
+            assert proc.returncode != 0, proc.stdout
+            assert ('pub 8095:80 publishes 0.0.0.0:8095/tcp, but a host socket listens on 0.0.0.0:8095/tcp (%d (python3)): '
+                    'listen tcp4 0.0.0.0:8095: bind: address already in use' % squatter) in proc.stdout, proc.stdout
+            assert 'Fix: stop that process or move it to another port, or publish another host port' in proc.stdout
+            assert lab2.namespaces(host) == before  # refused before any part ran
+        lab2.ssh(host, 'kill %d' % squatter)
+        squatter = None
+        assert lab2.playbook(SITE, tmp_path, inventory=inv).returncode == 0
+        # Bound later, on loopback only: shadowed (its clients get the container), warned about, not refused.
+        late = int(lab2.ssh(host, 'setsid python3 -m http.server 8095 --bind 127.0.0.1 >/dev/null 2>&1 < /dev/null & '
+                                  'echo $!'))
+        lab2.ssh(host, 'for i in $(seq 50); do ss -Hltn "sport = :8095" | grep -q . && exit 0; sleep 0.1; done; exit 1')
+        again = lab2.playbook(SITE, tmp_path, inventory=inv)
+        assert again.returncode == 0 and 'changed=1' not in again.stdout, again.stdout
+        shown = ' '.join((again.stdout + again.stderr).split())  # warnings go to stderr, wrapped
+        assert 'a host socket listens on 127.0.0.1:8095/tcp (%d (python3))' % late in shown, shown
+        assert 'Clients of 0.0.0.0:8095 reach the container, not that process' in shown
+    finally:
+        for pid in (squatter, late):
+            if pid is not None:
+                lab2.ssh(host, 'kill %d' % pid)
+        assert lab2.playbook(TEARDOWN, tmp_path, inventory=inv).returncode == 0

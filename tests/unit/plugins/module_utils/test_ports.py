@@ -11,6 +11,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._ports import (
     build_maps,
     docker_port_lines,
     expand,
+    listener_conflicts,
     parse_publish,
 )
 
@@ -67,3 +68,34 @@ def test_all_addresses_conflicts_with_one_address_but_protocols_do_not():
 def test_docker_port_lines():
     maps = build_maps([('a', '172.17.0.2', parse_publish('8080:80')), ('a', '172.17.0.2', parse_publish('127.0.0.1:5353:53/udp'))])
     assert docker_port_lines(maps) == {'172.17.0.2': ['53/udp -> 127.0.0.1:5353', '80/tcp -> 0.0.0.0:8080']}
+
+
+# -- host sockets on published ports (Docker: "bind: address already in use") ---------------------------------------
+def _maps(*specs):
+    return build_maps([('c%d %s' % (i, spec), '172.17.0.%d' % (i + 2), parse_publish(spec)) for i, spec in enumerate(specs)])
+
+
+@pytest.mark.parametrize('spec,listener,conflict', [
+    ('8080:80', ('tcp', '0.0.0.0', 8080, 1), True),
+    ('8080:80', ('tcp', '127.0.0.1', 8080, 1), True),           # all addresses cover loopback
+    ('8080:80', ('tcp', '::', 8080, 1), True),                  # a dual-stack socket takes IPv4 too
+    ('8080:80', ('tcp', '::1', 8080, 1), False),                # IPv6 only: publications are IPv4
+    ('8080:80', ('udp', '0.0.0.0', 8080, 1), False),            # another protocol
+    ('8080:80', ('tcp', '0.0.0.0', 8081, 1), False),            # another port
+    ('127.0.0.1:8080:80', ('tcp', '0.0.0.0', 8080, 1), True),   # a socket on every address covers this one
+    ('127.0.0.1:8080:80', ('tcp', '192.0.2.11', 8080, 1), False),
+    ('192.0.2.11:8080:80', ('tcp', '::ffff:192.0.2.11', 8080, 1), True),
+    ('53:53/udp', ('udp', '127.0.0.53', 53, 1), True),
+])
+def test_listener_conflicts(spec, listener, conflict):
+    found = listener_conflicts(_maps(spec), [listener])
+    assert bool(found) is conflict
+    if conflict:
+        assert found[0][1] == 'c0 %s' % spec and found[0][2] == listener
+
+
+def test_listener_conflicts_one_line_per_publication_in_key_order():
+    maps = _maps('9000-9001:80', '127.0.0.1:7000:70')
+    listeners = [('tcp', '0.0.0.0', 9001, 5), ('tcp', '::', 9001, 6), ('tcp', '0.0.0.0', 7000, 7), ('tcp', '0.0.0.0', 9000, 8)]
+    assert [(key, listener[3]) for key, _label, listener in listener_conflicts(maps, listeners)] == [
+        (('0.0.0.0', 'tcp', 9000), 8), (('0.0.0.0', 'tcp', 9001), 5), (('127.0.0.1', 'tcp', 7000), 7)]
