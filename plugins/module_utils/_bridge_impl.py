@@ -16,6 +16,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._links import (
     owned,
     parse_addresses,
     parse_ns,
+    plan_addresses,
     where,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._expect import Expect, argument_spec as expect_spec, parse_expect
@@ -174,16 +175,7 @@ class BridgeReconciler(Reconciler):
         if up and not have['up']:
             after['up'] = True
             plan.add(key, 'bring up %s' % label, lambda: writer.link_set(ref, name, index, 'bring up', state='up'))
-        wanted = want['addresses'] or []
-        for address in wanted:
-            if address not in have['addresses']:
-                plan.add(key, 'add address %s to %s' % (address, label),
-                         lambda a=address: writer.addr(ref, name, index, 'add', a))
-        extra = [a for a in have['addresses'] if a not in wanted] if want['purge_addresses'] else []
-        for address in extra:
-            plan.add(key, 'remove address %s from %s (not listed)' % (address, label),
-                     lambda a=address: writer.addr(ref, name, index, 'del', a))
-        after['addresses'] = sorted((set(have['addresses']) | set(wanted)) - set(extra))
+        plan_addresses(plan, key, label, writer, (ref, name, index), after, want['addresses'], want['purge_addresses'])
         ports = self._check_ports(want, view)
         for port, port_index in sorted(ports.items()):
             if port not in have['ports']:

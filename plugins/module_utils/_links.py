@@ -18,6 +18,7 @@ import ipaddress
 import os
 import resource
 import socket
+import struct
 
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (
     LinuxnetError,
@@ -339,7 +340,7 @@ class Writer:
         kwargs = {'index': index, 'address': str(iface.ip), 'prefixlen': iface.network.prefixlen}
         if iface.version == 4 and iface.network.prefixlen < 31:
             kwargs['broadcast'] = str(iface.network.broadcast_address)
-        action = '%s address %s' % ('add' if command == 'add' else 'remove', address)
+        action = '%s address %s' % ({'add': 'add', 'replace': 're-add'}.get(command, 'remove'), address)
         return self._call(ref, name, action, 'addr', command, **kwargs)
 
     def route_replace(self, ref, name, index, route):
@@ -349,6 +350,76 @@ class Writer:
         else:
             kwargs['scope'] = 253  # link
         return self._call(ref, name, 'add route %s' % format_route(route), 'route', 'replace', **kwargs)
+
+
+ETH_P_ARP = 0x0806
+
+
+def arp_announcement(mac, address):
+    """An unsolicited ARP request (sender and target the same IPv4 address) from ``mac``, as an Ethernet frame."""
+    hw = bytes.fromhex(mac.replace(':', ''))
+    ip = ipaddress.IPv4Address(address).packed
+    return (b'\xff' * 6 + hw + struct.pack('!H', ETH_P_ARP)
+            + struct.pack('!HHBBH', 1, 0x0800, 6, 4, 1) + hw + ip + b'\x00' * 6 + ip)
+
+
+def announce(netlink, ref, name, mac, addresses):
+    """Tell the link's neighbours its MAC for its IPv4 addresses (what Docker 28 sends for a new endpoint), so
+    that their ARP caches follow a changed MAC or a moved address at once instead of after their timeouts.
+    Best effort: a link that cannot send (down, no carrier) is left to the neighbours' own probes."""
+    frames = [arp_announcement(mac, address.split('/')[0]) for address in addresses if ':' not in address]
+    if not frames or not mac:
+        return
+    try:
+        with netlink.inside(ref):
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
+        try:
+            sock.bind((name, ETH_P_ARP))
+            for frame in frames:
+                sock.send(frame)
+        finally:
+            sock.close()
+    except OSError:
+        pass
+
+
+def plan_addresses(plan, key, label, writer, target, now, wanted, purge, routes=None):
+    """Plan the addresses (and, with ``routes``, the routes) of a link that exists, predicting them in ``now``.
+
+    ``target`` is (namespace ref, link name, index). Removals go first: an address added while one of its subnet is
+    still there becomes that one's secondary, and the kernel deletes secondaries with their primary
+    (promote_secondaries is off by default), so changing a container's address would lose both. An address kept
+    in the subnet of one removed may be such a secondary: it is put back (a replace, which changes nothing where
+    it survived). When a link loses its last IPv4 address the kernel flushes its IPv4 routes: the wanted ones are
+    added again.
+    """
+    ref, name, index = target
+    wanted = wanted or []
+    extra = [x for x in now['addresses'] if x not in wanted] if purge else []
+    for address in extra:
+        plan.add(key, 'remove address %s from %s (not listed)' % (address, label),
+                 lambda x=address: writer.addr(ref, name, index, 'del', x))
+    kept = [x for x in now['addresses'] if x not in extra]
+    gone = [ipaddress.ip_interface(x).network for x in extra]
+    for address in kept:
+        if any(ipaddress.ip_interface(address) in net for net in gone):
+            plan.add(key, 're-add address %s to %s (it may have been the secondary of one removed)' % (address, label),
+                     lambda x=address: writer.addr(ref, name, index, 'replace', x))
+    for address in wanted:
+        if address not in now['addresses']:
+            plan.add(key, 'add address %s to %s' % (address, label),
+                     lambda x=address: writer.addr(ref, name, index, 'add', x))
+    now['addresses'] = sorted(set(kept) | set(wanted))
+    if routes is None and 'routes' not in now:
+        return
+    flushed = any(':' not in x for x in extra) and not any(':' not in x for x in kept)
+    current = [r for r in now['routes'] if ipaddress.ip_network(r['dst']).version == 6] if flushed else list(now['routes'])
+    for route in routes or []:
+        if route not in current:
+            plan.add(key, 'add route %s to %s' % (format_route(route), label),
+                     lambda r=route: writer.route_replace(ref, name, index, r))
+            current = [x for x in current if x['dst'] != route['dst']] + [route]
+    now['routes'] = sorted(current, key=lambda r: (r['dst'], r['gateway'] or ''))
 
 
 def open_ns_fd(ref):

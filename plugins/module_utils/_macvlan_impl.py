@@ -26,6 +26,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._links import (
     parse_addresses,
     parse_ns,
     parse_routes,
+    plan_addresses,
     raise_fd_limit,
     where,
 )
@@ -471,23 +472,8 @@ class MacvlanReconciler(Reconciler):
         if setting:
             plan.add(key, 'set %s of %s' % (', '.join(changes), label),
                      lambda: writer.link_set(ref, name, index, 'set ' + ', '.join(changes), **setting))
-        wanted = want['addresses'] or []
-        for address in wanted:
-            if address not in have['addresses']:
-                plan.add(key, 'add address %s to %s' % (address, label),
-                         lambda x=address: writer.addr(ref, name, index, 'add', x))
-        extra = [x for x in have['addresses'] if x not in wanted] if want['purge_addresses'] else []
-        for address in extra:
-            plan.add(key, 'remove address %s from %s (not listed)' % (address, label),
-                     lambda x=address: writer.addr(ref, name, index, 'del', x))
-        after['addresses'] = sorted((set(have['addresses']) | set(wanted)) - set(extra))
-        routes = list(have['routes'])
-        for route in want['routes'] or []:
-            if route not in routes:
-                plan.add(key, 'add route %s to %s' % (format_route(route), label),
-                         lambda r=route: writer.route_replace(ref, name, index, r))
-                routes = [x for x in routes if x['dst'] != route['dst']] + [route]
-        after['routes'] = sorted(routes, key=lambda r: (r['dst'], r['gateway'] or ''))
+        plan_addresses(plan, key, label, writer, (ref, name, index), after, want['addresses'], want['purge_addresses'],
+                       want['routes'])
         if not up and have['up']:
             # Last: a link going down loses its IPv6 addresses and its routes.
             after['up'] = False

@@ -189,6 +189,7 @@ _WRITES = {
     ('link', 'get'): ('ifinfmsg', 'RTM_GETLINK', 'get'),
     ('addr', 'add'): ('ifaddrmsg', 'RTM_NEWADDR', 'create'),
     ('addr', 'del'): ('ifaddrmsg', 'RTM_DELADDR', 'req'),
+    ('addr', 'replace'): ('ifaddrmsg', 'RTM_NEWADDR', 'replace'),
     ('route', 'replace'): ('rtmsg', 'RTM_NEWROUTE', 'replace'),
     ('route', 'del'): ('rtmsg', 'RTM_DELROUTE', 'req'),
 }

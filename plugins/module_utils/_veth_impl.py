@@ -13,6 +13,7 @@ import os
 from ansible_collections.linuxnet.container.plugins.module_utils._links import (
     Views,
     Writer,
+    announce,
     format_route,
     namespace_id,
     object_key,
@@ -21,6 +22,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._links import (
     parse_addresses,
     parse_ns,
     parse_routes,
+    plan_addresses,
     raise_fd_limit,
     where,
 )
@@ -289,6 +291,7 @@ class VethReconciler(Reconciler):
         for end, view, info, master_index, now in ends:
             label = _end_label(end)
             ref, name, index = end['ref'], end['name'], info['index']
+            have_addresses = list(now['addresses'])
             changes, setting = [], {}
             if want['mtu'] is not None and want['mtu'] != now['mtu']:
                 changes.append('mtu %d' % want['mtu'])
@@ -316,23 +319,11 @@ class VethReconciler(Reconciler):
                 now['hairpin'] = end['hairpin']
                 plan.add(key, 'set hairpin %s of %s' % (word, label),
                          lambda r=ref, n=name, i=index, w=word: writer.brport_set(r, n, i, 'set hairpin ' + w, mode=int(w == 'on')))
-            wanted = end['addresses'] or []
-            for address in wanted:
-                if address not in now['addresses']:
-                    plan.add(key, 'add address %s to %s' % (address, label),
-                             lambda r=ref, n=name, i=index, x=address: writer.addr(r, n, i, 'add', x))
-            extra = [x for x in now['addresses'] if x not in wanted] if want['purge_addresses'] else []
-            for address in extra:
-                plan.add(key, 'remove address %s from %s (not listed)' % (address, label),
-                         lambda r=ref, n=name, i=index, x=address: writer.addr(r, n, i, 'del', x))
-            now['addresses'] = sorted((set(now['addresses']) | set(wanted)) - set(extra))
-            routes = list(now['routes'])
-            for route in end['routes'] or []:
-                if route not in routes:
-                    plan.add(key, 'add route %s to %s' % (format_route(route), label),
-                             lambda r=ref, n=name, i=index, x=route: writer.route_replace(r, n, i, x))
-                    routes = [x for x in routes if x['dst'] != route['dst']] + [route]
-            now['routes'] = sorted(routes, key=lambda r: (r['dst'], r['gateway'] or ''))
+            plan_addresses(plan, key, label, writer, (ref, name, index), now, end['addresses'], want['purge_addresses'],
+                           end['routes'])
+            if now['up'] and ('address' in setting or any(x not in have_addresses for x in now['addresses'])):
+                plan.add(key, None, lambda r=ref, n=name, m=now['mac'], x=list(now['addresses']):
+                         announce(self.netlink, r, n, m, x))
             if going_down:
                 # Last: a link going down loses its IPv6 addresses and its routes' next hops.
                 now['up'] = False
