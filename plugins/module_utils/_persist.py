@@ -117,9 +117,27 @@ def load(directory=STATE_DIR):
     return doc
 
 
+def _lasting(args):
+    """A part's arguments without its removals (list items with state absent), or None when it held nothing
+    else. A removal was done by the run that recorded it and has nothing to replay; the next run, whose reading
+    no longer finds the object, no longer plans it either, and must record the same (a no-op run writes nothing)."""
+    if not isinstance(args, dict):
+        return args
+    out, emptied = {}, False
+    for key, value in args.items():
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            kept = [item for item in value if item.get('state') != 'absent']
+            emptied = emptied or not kept
+            value = kept
+        out[key] = value
+    return None if emptied else out
+
+
 def record_args(params, parts):
-    """What a host_network call received, as recorded: its parts' arguments (parts left out are not recorded)."""
-    return {name: params[name] for name in parts if params.get(name) is not None}
+    """What a host_network call received, as recorded: its parts' arguments (parts left out are not recorded),
+    without the removals it made (see _lasting)."""
+    recorded = {name: _lasting(params[name]) for name in parts if params.get(name) is not None}
+    return {name: args for name, args in recorded.items() if args is not None}
 
 
 def plan(current, name, args, keep=None, state='present', code_digest=None):

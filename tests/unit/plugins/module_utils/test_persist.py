@@ -58,6 +58,16 @@ def test_record_args_leaves_out_parts_not_given():
     assert persist.record_args(params, ('netns', 'bridge')) == {'netns': {'namespaces': []}}
 
 
+def test_record_args_leave_out_the_removals_a_run_made():
+    # The run after a container moved no longer plans the old endpoint's removal: both must record the same.
+    moved = {'veth': {'pairs': [{'name': 'veth1', 'peer': {'name': 'eth0'}}, {'name': 'veth0', 'state': 'absent'}]},
+             'vxlan': {'devices': [{'name': 'vxlan0', 'state': 'absent'}]},
+             'port_map': {'ports': [], 'state': 'absent'}}
+    after = {'veth': {'pairs': [{'name': 'veth1', 'peer': {'name': 'eth0'}}]}, 'port_map': {'ports': [], 'state': 'absent'}}
+    parts = ('veth', 'vxlan', 'port_map')
+    assert persist.record_args(moved, parts) == persist.record_args(after, parts) == after
+
+
 def test_write_atomic_leaves_mode_0600_and_no_temporary_file(tmp_path):
     path = tmp_path / 'state' / persist.STATE_FILE
     persist.write_atomic(str(path), b'{"a": 1}\n')
