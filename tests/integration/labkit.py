@@ -27,6 +27,12 @@ def lab(*args):
     return run([sys.executable, LAB] + list(args), check=True, capture_output=True, text=True).stdout
 
 
+def recording(path):
+    """The environment that makes Ansible append every task result to ``path`` (tests/integration/callback_plugins)."""
+    return {'LINUXNET_RECORD': str(path), 'ANSIBLE_CALLBACKS_ENABLED': 'linuxnet_record', 'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1',
+            'ANSIBLE_CALLBACK_PLUGINS': os.path.join(ROOT, 'tests', 'integration', 'callback_plugins')}
+
+
 class Lab:
     """A running lab: its hosts' PIDs, and helpers to run Ansible and read kernel state."""
 
@@ -101,9 +107,7 @@ class Lab:
         record = tmp_path / ('record-%d.jsonl' % len(list(tmp_path.glob('record-*'))))
         cmd = [os.path.join(VENV_BIN, 'ansible'), '-i', self.inventory, pattern, '-m', module,
                '-a', json.dumps(args)] + (['--check'] if check else []) + list(extra)
-        run_env = dict(os.environ, LINUXNET_RECORD=str(record), ANSIBLE_CALLBACKS_ENABLED='linuxnet_record',
-                       ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, 'tests', 'integration', 'callback_plugins'),
-                       ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_HOST_KEY_CHECKING='False')
+        run_env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False', **recording(record))
         run_env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.build', 'collections'))
         run_env.update(env or {})
         proc = run(cmd, capture_output=True, text=True, env=run_env, cwd=str(tmp_path), check=False)
@@ -116,8 +120,8 @@ class Lab:
             raise AssertionError('ansible recorded nothing (rc %d): %s %s' % (proc.returncode, proc.stdout, proc.stderr))
         return results
 
-    def playbook(self, playbook, tmp_path, inventory=None, extra=()):
+    def playbook(self, playbook, tmp_path, inventory=None, extra=(), env=None):
         cmd = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', inventory or self.inventory, playbook] + list(extra)
-        env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False')
+        env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False', **(env or {}))
         env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.build', 'collections'))
         return run(cmd, capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
