@@ -86,9 +86,9 @@ options:
       - Record this call's arguments on the host as the desired state it converges to, so that the host converges
         again with no controller (C(linuxnet-container apply), run at boot and after a firewall reload by the units
         the M(linuxnet.container.prerequisites) role installs). Left out, nothing is recorded or removed.
-      - The record holds the parts' arguments as received, less the removals (list items with C(state=absent)):
-        those were done by the run that recorded them, and the next run, which no longer finds those objects,
-        records the same, so a run with nothing to change writes nothing.
+      - The record holds the parts' arguments as received, less the removals (list items with C(state=absent)).
+        Those were done by the run that recorded them; the next run, which no longer finds those objects, records
+        the same, so a run with nothing to change writes nothing.
       - The record is O(persist.path)/desired.json (mode 0600, written atomically), beside the code that applies
         it (C(code.zip), this module's own payload, so the host runs the same code path as this call). Only after
         every part succeeded; in check mode it is predicted, not written.
