@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 
-from ansible_collections.linuxnet.container.plugins.module_utils._ids import container_id, endpoint_id, network_id
+from ansible_collections.linuxnet.container.plugins.module_utils._ids import container_id, endpoint_id, host_veth_name, network_id
 from ansible_collections.linuxnet.container.plugins.module_utils._links import NSID_NOT_ASSIGNED
 from ansible_collections.linuxnet.container.plugins.module_utils._netlink import netlink_errors
 from ansible_collections.linuxnet.container.plugins.module_utils._ports import ANY, allow_lines, docker_port_lines
@@ -151,13 +151,27 @@ def port_allow(maps, allow, endpoints):
     return dict(sorted(out.items()))
 
 
+def _bridge_of(peer, bridges, container):
+    """The bridge index a container veth's host end belongs to: its master, or, for a host end taken off its bridge
+    (by hand: drift a converge repairs), the bridge of the network whose host end name it bears."""
+    if peer['master_index'] in bridges:
+        return peer['master_index']
+    if container is None:
+        return None
+    for index, network in bridges.items():
+        if peer['name'] == host_veth_name(container, network):
+            return index
+    return None
+
+
 def match_endpoints(host_links, bridges, container, links, host_nsid):
     """The endpoints of one container on the given bridges.
 
     ``host_links``: {index: link} of the bridges' namespace; ``bridges``: {bridge index: network name};
     ``links``: {index: link} of the container's namespace; ``host_nsid``: the id the container's namespace
     gives the bridges' namespace. An endpoint is a veth whose peer (IFLA_LINK in the namespace named by
-    IFLA_LINK_NETNSID) is a veth port of one of the bridges and points back at it.
+    IFLA_LINK_NETNSID) is a veth port of one of the bridges, or bears the name of this container's host end on
+    one of them, and points back at it.
     """
     found = []
     if host_nsid in NSID_NOT_ASSIGNED:
@@ -167,12 +181,15 @@ def match_endpoints(host_links, bridges, container, links, host_nsid):
         if link['kind'] != 'veth' or link['link_netnsid'] != host_nsid:
             continue
         peer = host_links.get(link['link'])
-        if peer is None or peer['kind'] != 'veth' or peer['link'] != index or peer['master_index'] not in bridges:
+        if peer is None or peer['kind'] != 'veth' or peer['link'] != index:
+            continue
+        bridge = _bridge_of(peer, bridges, container)
+        if bridge is None:
             continue
         found.append({
             'container': container,
-            'network': bridges[peer['master_index']],
-            'bridge': host_links[peer['master_index']]['name'],
+            'network': bridges[bridge],
+            'bridge': host_links[bridge]['name'],
             'ifname': link['name'],
             'host_ifname': peer['name'],
             'mac': link['mac'],
@@ -181,12 +198,12 @@ def match_endpoints(host_links, bridges, container, links, host_nsid):
     return found
 
 
-def candidate_links(host_links, bridges, links):
+def candidate_links(host_links, bridges, links, container=None):
     """True when some veth of a container could lead to one of the bridges (then its nsid is worth asking for)."""
     for link in links.values():
         if link['kind'] == 'veth' and link['link_netnsid'] is not None:
             peer = host_links.get(link['link'])
-            if peer is not None and peer['master_index'] in bridges:
+            if peer is not None and peer['kind'] == 'veth' and _bridge_of(peer, bridges, container) is not None:
                 return True
     return False
 

@@ -347,7 +347,7 @@ def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfa
             channel = own.channel(cref)
             links = inspect.read_links(channel, 'network namespace %s' % name)
             raw = []
-            if inspect.candidate_links(host_links, bridges, links):
+            if inspect.candidate_links(host_links, bridges, links, name):
                 nsid = inspect.read_nsid(channel, 'network namespace %s' % name, bridge_fd)
                 raw = inspect.match_endpoints(host_links, bridges, name, links, nsid)
             addrs = inspect.read_addresses(channel, 'network namespace %s' % name) if raw or interfaces is not None else {}

@@ -206,3 +206,17 @@ def test_routes_of_the_main_table():
         {'dst': '10.8.0.0/16', 'dev': 'eth0', 'gateway': '192.0.2.5'},
         {'dst': '10.9.0.0/16', 'dev': None, 'gateway': None},
     ]
+
+
+def test_a_host_end_taken_off_its_bridge_is_still_the_endpoint_its_name_says():
+    """Drift: ``ip link set vethX nomaster``. The host end bears host_veth_name(container, network), so the
+    endpoint is still found (and the converge puts it back on the bridge) rather than planned anew as eth1."""
+    from ansible_collections.linuxnet.container.plugins.module_utils._ids import host_veth_name
+    name = host_veth_name('web', 'net_a')
+    host = dict(HOST)
+    host.update({30: _link(30, name, 'veth', link=2, nsid=0), 31: _link(31, 'vethother', 'veth', link=3, nsid=0)})
+    links = {2: _link(2, 'eth0', 'veth', link=30, nsid=0), 3: _link(3, 'eth1', 'veth', link=31, nsid=0)}
+    found = inspect.match_endpoints(host, BRIDGES, 'web', links, 0)
+    assert [(e['ifname'], e['host_ifname'], e['network'], e['bridge']) for e in found] == [('eth0', name, 'net_a', 'br-a')]
+    assert inspect.candidate_links(host, BRIDGES, links, 'web') is True
+    assert inspect.candidate_links(host, BRIDGES, {3: links[3]}, 'web') is False
