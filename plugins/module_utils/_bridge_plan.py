@@ -379,6 +379,10 @@ def _stale_global(facts, all_endpoints, nets):
     return stale
 
 
+# Docker's MTU for bridge networks that set none (com.docker.network.driver.mtu).
+DEFAULT_MTU = 1500
+
+
 def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings, fleet, parents, host_allow):
     bridges = []
     for name in used_nets:
@@ -387,8 +391,8 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
         # changes as containers come and go (neighbours' ARP entries for the gateway go stale) and at every boot.
         bridge = {'name': net.bridge, 'addresses': ['%s/%d' % (net.gateway, net.subnet.prefixlen)], 'purge_addresses': True,
                   'mac': docker_mac(str(net.gateway))}
-        if net.mtu:
-            bridge['mtu'] = net.mtu
+        # Always set (Docker's default 1500 when the network has none), so that an MTU changed by hand is repaired.
+        bridge['mtu'] = net.mtu or DEFAULT_MTU
         bridges.append(bridge)
     planned = {b['name'] for b in bridges}
     for bridge in sorted(bridges_now):
@@ -421,8 +425,8 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
             if net.driver == 'overlay':
                 pair.update(namespace=overlay_namespace(net.name), master=OVERLAY_BRIDGE, mtu=fleet.mtu[net.name])
                 del pair['hairpin']
-            elif net.mtu:
-                pair['mtu'] = net.mtu
+            else:
+                pair['mtu'] = net.mtu or DEFAULT_MTU
             pairs.append(pair)
 
     isolation = [{'bridge': nets[n].bridge, 'subnet': str(nets[n].subnet), 'icc': nets[n].icc,

@@ -30,9 +30,10 @@ def addresses(result):
 def test_default_network_is_docker0_with_docker_macs_and_a_default_route():
     result = plan([{'name': 'c1'}, {'name': 'c2'}])
     assert result['bridges'] == [{'name': 'docker0', 'addresses': ['172.17.0.1/16'], 'purge_addresses': True,
-                                  'mac': '02:42:ac:11:00:01'}]  # fixed: never the lowest port's
+                                  'mac': '02:42:ac:11:00:01', 'mtu': 1500}]  # fixed MAC: never the lowest port's
     first = result['pairs'][0]
     assert first['name'] == host_veth_name('c1', 'bridge') and first['master'] == 'docker0' and first['hairpin']
+    assert first['mtu'] == 1500  # always set, so that an MTU changed by hand is repaired
     assert first['peer'] == {'name': 'eth0', 'namespace': 'c1', 'addresses': ['172.17.0.2/16'], 'mac': '02:42:ac:11:00:02',
                              'routes': [{'dst': 'default', 'gateway': '172.17.0.1'}]}
     assert addresses(result)[('c2', 'eth0')] == '172.17.0.3/16'
