@@ -17,7 +17,6 @@ import re
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import bridge_name as derived_bridge_name
 from ansible_collections.linuxnet.container.plugins.module_utils._normalize import (
     docker_mac,
-    mac_ipv4,
     normalize_mac,
     validate_hostname,
     validate_ifname,
