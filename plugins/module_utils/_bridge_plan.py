@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import container_id, host_veth_name
-from ansible_collections.linuxnet.container.plugins.module_utils._normalize import docker_mac
+from ansible_collections.linuxnet.container.plugins.module_utils._normalize import docker_mac, mac_ipv4
 from ansible_collections.linuxnet.container.plugins.module_utils._ports import parse_allow
 from ansible_collections.linuxnet.container.plugins.module_utils._overlay_plan import (
     GLOBAL_DRIVERS,
@@ -37,6 +37,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._topology impor
     container_mode,
     default_pools,
     link_address_network,
+    network_clashes,
     parse_link,
     publications,
     read_container_endpoints,
@@ -297,10 +298,22 @@ def plan_host(host, hv, facts, state='present', fleet=None):
             if ep.address is None and now is not None and now in net.subnet and now not in allocators[ep.network].used:
                 kept[(ep.container, ep.network)] = now
                 allocators[ep.network].reserve(now)
+    # A mac_address that is Docker's MAC of an address (02:42 + IPv4) keeps that address from new endpoints; an endpoint
+    # that holds it already, or the gateway, is a clash below.
+    for eps in endpoints.values():
+        for ep in eps:
+            address = mac_ipv4(ep.mac)
+            if address is not None and address in nets[ep.network].subnet:
+                allocators[ep.network].reserve(address)
     for eps in endpoints.values():
         for ep in eps:
             if ep.address is None:
                 ep.address = kept.get((ep.container, ep.network)) or allocators[ep.network].take(host, ep.container)
+    for name in used_nets:
+        network_clashes(nets[name], [('host %s: container %s' % (host, ep.container), ep.container, ep)
+                                     for eps in endpoints.values() for ep in eps if ep.network == name], problems)
+    if problems:
+        raise PlanError('\n'.join(problems))
 
     planned = {(ep.container, ep.network) for eps in endpoints.values() for ep in eps}
     stale = [{'name': ep['host_ifname'], 'state': 'absent'} for ep in facts.get('endpoints') or []

@@ -23,6 +23,7 @@ FILE_TAG = '# Managed by linuxnet.container'
 
 IFNAMSIZ = 16  # including the trailing NUL: 15 bytes usable
 _MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
+_LABEL_RE = re.compile(r'[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?')
 
 
 def validate_ifname(name):
@@ -58,6 +59,41 @@ def docker_mac(ipv4):
     """
     addr = ipaddress.IPv4Address(str(ipv4).split('/', 1)[0])
     return '02:42:' + ':'.join('%02x' % octet for octet in addr.packed)
+
+
+def mac_ipv4(mac):
+    """The IPv4 address whose Docker MAC ``mac`` is (02:42 followed by four octets; docker_mac's inverse), or None."""
+    if mac is None or not mac.startswith('02:42:'):
+        return None
+    return ipaddress.IPv4Address(bytes(int(octet, 16) for octet in mac.split(':')[2:]))
+
+
+def validate_unicast_mac(mac):
+    """Error message for a normalised MAC that no interface can hold (the kernel's is_valid_ether_addr), or None."""
+    if mac == '00:00:00:00:00:00':
+        return 'is all zeros'
+    if int(mac[:2], 16) & 1:
+        return ('is a broadcast address' if mac == 'ff:ff:ff:ff:ff:ff' else
+                'is a multicast address (the low bit of its first octet is set)')
+    return None
+
+
+def validate_hostname(name):
+    """Error message for a name that cannot be a name of a hosts file line (a DNS name: labels of 1-63 letters,
+    digits, '-' and '_' that neither start nor end with '-', separated by dots, 253 characters in all), or None."""
+    if not isinstance(name, str) or not name:
+        return 'must be a non-empty string'
+    if len(name) > 253:
+        return 'is %d characters long; a DNS name has at most 253' % len(name)
+    for label in name.split('.'):
+        if not label:
+            return 'has an empty label (two dots in a row, or a dot at either end)'
+        if len(label) > 63:
+            return 'has a label of %d characters (%s...); a DNS label has at most 63' % (len(label), label[:20])
+        if not _LABEL_RE.fullmatch(label):
+            return ('has the label %r: a DNS label has only letters, digits, - and _, and neither starts nor ends with -'
+                    % label)
+    return None
 
 
 def normalize_interface_address(value):

@@ -16,8 +16,8 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import network_id
-from ansible_collections.linuxnet.container.plugins.module_utils._normalize import docker_mac
-from ansible_collections.linuxnet.container.plugins.module_utils._topology import container_mode, read_container_endpoints
+from ansible_collections.linuxnet.container.plugins.module_utils._normalize import docker_mac, mac_ipv4
+from ansible_collections.linuxnet.container.plugins.module_utils._topology import container_mode, network_clashes, read_container_endpoints
 
 GLOBAL_DRIVERS = ('overlay', 'macvlan')
 VXLAN_OVERHEAD = 50
@@ -164,6 +164,9 @@ class Fleet:
                             ep.address = ip
                             used.add(ip)
                             break
+            # Docker's MAC of an address (02:42 + IPv4) that a mac_address takes: no new endpoint gets that address.
+            taken = (mac_ipv4(ep.mac) for _host, ep in members)
+            used.update(address for address in taken if address is not None and address in net.subnet)
             rng = net.ip_range or net.subnet
             cursor = int(rng.network_address) + (0 if net.ip_range else 1)
             last = int(rng.broadcast_address) - (0 if net.ip_range else 1)
@@ -179,6 +182,11 @@ class Fleet:
                 used.add(ep.address)
             for host, ep in members:
                 self.addresses[(host, ep.container, name)] = ep.address
+            clashes = []
+            network_clashes(net, [('host %s: container %s' % (host, ep.container), '%s on host %s' % (ep.container, host), ep)
+                                  for host, ep in members], clashes)
+            if clashes:
+                raise FleetError('\n'.join(clashes))
 
     def host_part(self, host):
         """This host's overlay namespaces, br0 bridges, vxlan devices and the VTEPs to accept."""

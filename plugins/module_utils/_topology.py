@@ -12,9 +12,17 @@ turn a valid topology plus what a host already holds into the arguments of a few
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import bridge_name as derived_bridge_name
-from ansible_collections.linuxnet.container.plugins.module_utils._normalize import normalize_mac, validate_ifname, validate_netns_name
+from ansible_collections.linuxnet.container.plugins.module_utils._normalize import (
+    docker_mac,
+    normalize_mac,
+    validate_hostname,
+    validate_ifname,
+    validate_netns_name,
+    validate_unicast_mac,
+)
 from ansible_collections.linuxnet.container.plugins.module_utils._ports import PortError, build_maps, parse_allow, parse_publish
 from ansible_collections.linuxnet.container.plugins.module_utils._resolv import FIXES, check_list
 
@@ -33,6 +41,11 @@ CONTAINER_KEYS = frozenset(('name', 'network_mode', 'networks', 'ports', 'links'
 ENDPOINT_KEYS = frozenset(('name', 'ipv4_address', 'mac_address', 'aliases'))
 # A publication given as a dict (the string form is docker -p syntax alone).
 PUBLISH_KEYS = frozenset(('publish', 'allow'))
+# Docker's container names (daemon/names): a letter or digit, then letters, digits, '_', '.' and '-'. Docker also wants
+# two characters at least; a one-character name is accepted here.
+NAME_CHARS = '[a-zA-Z0-9][a-zA-Z0-9_.-]'
+_NAME_RE = re.compile(NAME_CHARS + '*')
+HOSTNAME_FIX = 'use letters, digits, - and _ in dot-separated labels of at most 63 characters, like db or db.internal'
 
 
 def read_dns(raw, at, problems, prefix=''):
@@ -194,7 +207,10 @@ def _read_network(raw, at, problems, default):
         elif subnet is not None and str(subnet.network_address) != text.split('/', maxsplit=1)[0]:
             problems.append('%s: invalid subnet %s : it should be %s. Fix: write subnet: %s' % (at, text, subnet, subnet))
             subnet = None
-        if subnet is not None and subnet.prefixlen > 30:
+        if subnet is not None and subnet.network_address.is_multicast:
+            problems.append("%s: multicast subnet '%s' is not allowed. Fix: use a unicast subnet, like 173.20.0.0/16"
+                            % (at, subnet))
+        elif subnet is not None and subnet.prefixlen > 30:
             problems.append('%s: subnet %s is too small for a gateway and endpoints. Fix: use a prefix of /30 or shorter'
                             % (at, subnet))
     elif driver == 'macvlan':
@@ -234,11 +250,12 @@ def _read_network(raw, at, problems, default):
     mtu = raw.get('mtu')
     if mtu is not None:
         try:
-            mtu = int(mtu)
+            mtu = int(mtu) if not isinstance(mtu, (bool, float)) or (isinstance(mtu, float) and mtu.is_integer()) else -1
         except (TypeError, ValueError):
             mtu = -1
         if not 68 <= mtu <= 65535:
-            problems.append('%s: mtu %r is out of range (68-65535). Fix: use a number like 1500' % (at, raw.get('mtu')))
+            problems.append('%s: mtu %r is not a whole number in range (68-65535). Fix: use a number like 1500'
+                            % (at, raw.get('mtu')))
     options = {}
     for key, default_value in BOOL_OPTIONS.items():
         try:
@@ -253,6 +270,10 @@ def _read_network(raw, at, problems, default):
             problems.append('%s: vni %r is out of range (1-16777215). Fix: use a number like 256' % (at, vni))
     if raw.get('parent') is not None and driver != 'macvlan':
         problems.append('%s: parent applies to macvlan networks only. Fix: remove it or set driver: macvlan' % at)
+    elif raw.get('parent') is not None:
+        error = validate_ifname(raw['parent']) if isinstance(raw['parent'], str) else 'must be a string'
+        if error:
+            problems.append('%s: parent %r: %s. Fix: name the host interface, like eth0' % (at, raw['parent'], error.split('. Fix:')[0]))
     if driver == 'macvlan' and not raw.get('parent'):
         problems.append('%s: a macvlan network needs parent (the host interface it hangs from). Fix: set parent: eth0' % at)
     dns = read_dns(raw, at, problems)
@@ -336,13 +357,23 @@ def read_container_endpoints(container, nets, at, problems):
             except ValueError:
                 problems.append('%s: networks[%d] (%s): invalid MAC address %s. Fix: write it like 02:42:ac:11:00:02'
                                 % (at, index, name, raw['mac_address']))
+        if mac is not None and validate_unicast_mac(mac):
+            problems.append('%s: networks[%d] (%s): mac_address %s %s: no interface can hold it (cannot assign requested '
+                            'address). Fix: use a unicast MAC, whose first octet is even, like 02:42:ac:11:00:02'
+                            % (at, index, name, mac, validate_unicast_mac(mac)))
+            mac = None
         aliases = raw.get('aliases') or []
         if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
-            problems.append('%s: networks[%d] (%s): aliases must be a list of names' % (at, index, name))
+            problems.append('%s: networks[%d] (%s): aliases must be a list of names. Fix: write them like [db, db.internal]'
+                            % (at, index, name))
             aliases = []
         elif aliases and net.default:
             problems.append('%s: network-scoped alias is supported only for containers in user defined networks '
                             '(aliases on %s). Fix: drop the aliases or use a user-defined network' % (at, name))
+        for alias in aliases:
+            if validate_hostname(alias):
+                problems.append('%s: networks[%d] (%s): alias %r %s, so it cannot be a name in the hosts files. Fix: %s'
+                                % (at, index, name, alias, validate_hostname(alias), HOSTNAME_FIX))
         endpoints.append(Endpoint(container['name'], name, 'eth%d' % len(endpoints), address, mac, aliases))
     return endpoints
 
@@ -400,6 +431,10 @@ def host_problems(host, hv):
         if problem:
             problems.append('%s: %s. Fix: use a plain name like web1' % (at, problem))
             continue
+        if not _NAME_RE.fullmatch(name):
+            problems.append('%s: Invalid container name (%s), only %s are allowed. Fix: use a plain name like web1'
+                            % (at, name, NAME_CHARS))
+            continue
         if name in names:
             problems.append('%s: Conflict. The container name "/%s" is already in use by linuxnet_containers[%d]. '
                             'Fix: give every container a unique name' % (at, name, names[name]))
@@ -440,6 +475,14 @@ def host_problems(host, hv):
         if mode == 'bridge':
             endpoints[container['name']] = read_container_endpoints(container, nets, at, problems)
     _duplicate_addresses(endpoints, where, problems)
+    ats = {container['name']: at for _index, at, container in valid}
+    members = {}
+    for eps in endpoints.values():
+        for ep in eps:
+            members.setdefault(ep.network, []).append((ats[ep.container], ep.container, ep))
+    for name, net_members in members.items():
+        if nets[name].driver == 'bridge':  # overlay and macvlan networks span the fleet: fleet_problems
+            network_clashes(nets[name], net_members, problems)
     _port_problems(valid, where, problems)
     _link_problems(valid, names, endpoints, nets, where, problems)
     return problems
@@ -456,6 +499,38 @@ def _duplicate_addresses(endpoints, where, problems):
                 problems.append('%s: linuxnet_containers (%s): Address already in use: %s on %s is also the ipv4_address of '
                                 '%s. Fix: give each container its own address' % (where, container, ep.address, ep.network, used[key]))
             used.setdefault(key, container)
+
+
+def network_clashes(net, members, problems):
+    """MACs and names that two endpoints of network ``net`` would share; ``members`` is [(at, owner, Endpoint)], ``at``
+    where a container's problems are reported, ``owner`` how another container is named ("web", "web on host n1").
+
+    A MAC is one endpoint's: a mac_address, or Docker's 02:42 + the static ipv4_address of an endpoint that sets none,
+    or on a bridge network 02:42 + the gateway (the bridge's MAC). Docker checks none of this, and a bridge or a VXLAN
+    then delivers to one of them. An alias that is another container's name would make that name resolve to the
+    alias's address in some hosts files (Docker's DNS answers both addresses); aliases shared between containers are
+    accepted, as Docker accepts them.
+    """
+    macs = {}
+    if net.driver == 'bridge' and net.gateway is not None:
+        macs[docker_mac(str(net.gateway))] = 'the gateway %s (the MAC of its bridge)' % net.gateway
+    for _at, owner, ep in members:
+        if ep.mac is None and ep.address is not None:
+            macs.setdefault(docker_mac(str(ep.address)), '%s (Docker\'s 02:42 + its address %s)' % (owner, ep.address))
+    for at, owner, ep in members:
+        if ep.mac is None:
+            continue
+        if ep.mac in macs:
+            problems.append('%s: mac_address %s on %s is also the MAC of %s. Fix: give every endpoint of %s its own MAC, '
+                            'or drop mac_address (Docker derives one from the address)' % (at, ep.mac, net.name, macs[ep.mac], net.name))
+        macs.setdefault(ep.mac, '%s (its mac_address)' % owner)
+    names = {ep.container: owner for _at, owner, ep in members}
+    for at, _owner, ep in members:
+        for alias in sorted(set(ep.aliases)):
+            if alias != ep.container and alias in names:
+                problems.append('%s: alias %s on %s is also the name of container %s, so that name would resolve to %s in '
+                                'some hosts files (Docker\'s DNS answers both addresses). Fix: give %s another alias'
+                                % (at, alias, net.name, names[alias], ep.container, ep.container))
 
 
 def _port_problems(valid, where, problems):
@@ -481,7 +556,7 @@ def _port_problems(valid, where, problems):
             try:
                 publication = parse_publish(spec)
             except PortError as err:
-                problems.append('%s: ports: %s. Fix: write [ip:]hostPort:containerPort[/tcp|udp|sctp]' % (at, err))
+                problems.append('%s: ports: %s%s' % (at, err, '' if 'Fix:' in str(err) else '. Fix: write [ip:]hostPort:containerPort[/tcp|udp|sctp]'))
                 continue
             if container_mode(container) == 'bridge':
                 entries.append((container['name'], '0.0.0.0', publication))
@@ -501,10 +576,21 @@ def _link_problems(valid, names, endpoints, nets, where, problems):
     for _index, at, container in valid:
         links = container.get('links') or []
         if not isinstance(links, list):
-            problems.append('%s: links must be a list of container names' % at)
+            problems.append('%s: links must be a list of container names. Fix: write them like [db, db:database]' % at)
             continue
         for link in links:
-            target, _alias = parse_link(link)
+            if not isinstance(link, str) or not link:
+                problems.append('%s: links: %s. Fix: write each link as NAME or NAME:ALIAS'
+                                % (at, 'empty string specified for links' if link in ('', None) else '%r is not a string' % (link,)))
+                continue
+            if link.count(':') > 1:
+                problems.append('%s: links: bad format for links: %s. Fix: write it as NAME or NAME:ALIAS' % (at, link))
+                continue
+            target, alias = parse_link(link)
+            if validate_hostname(alias):
+                problems.append('%s: links: alias %r of %s %s, so it cannot be a name in the hosts file. Fix: %s'
+                                % (at, alias, link, validate_hostname(alias), HOSTNAME_FIX))
+                continue
             if target not in names:
                 problems.append('%s: links: could not get container for %s. Fix: declare %s on this host or drop the link'
                                 % (at, target, target))
@@ -531,7 +617,7 @@ def link_address_network(source, target, endpoints, nets):
 def fleet_problems(hostvars, hosts):
     """Problems that only show across hosts: global networks' endpoint names and static addresses, VNIs, VTEPs."""
     problems = []
-    names, addresses, vteps = {}, {}, {}
+    names, addresses, vteps, members = {}, {}, {}, {}
     for host in hosts:
         hv = hostvars.get(host, {})
         if (hv.get('linuxnet_state') or 'present') == 'absent':
@@ -563,13 +649,15 @@ def fleet_problems(hostvars, hosts):
         containers = hv.get('linuxnet_containers') or []
         if not isinstance(containers, list):
             continue
-        for container in containers:
+        for index, container in enumerate(containers):
             if not isinstance(container, dict) or not isinstance(container.get('name'), str) or container_mode(container) != 'bridge':
                 continue
             eps = read_container_endpoints(container, nets, '', [])
             for ep in eps:
                 if nets[ep.network].driver not in ('overlay', 'macvlan'):
                     continue
+                members.setdefault(ep.network, (nets[ep.network], []))[1].append(
+                    ('host %s: linuxnet_containers[%d] (%s)' % (host, index, ep.container), '%s on host %s' % (ep.container, host), ep))
                 key = (ep.network, ep.container)
                 if key in names and names[key] != host:
                     problems.append('host %s: linuxnet_containers (%s): endpoint with name %s already exists in network %s '
@@ -583,4 +671,6 @@ def fleet_problems(hostvars, hosts):
                                         'ipv4_address of %s on host %s. Fix: give each container its own address'
                                         % (host, ep.container, ep.address, ep.network, addresses[akey][1], addresses[akey][0]))
                     addresses.setdefault(akey, (host, ep.container))
+    for net, net_members in members.values():
+        network_clashes(net, net_members, problems)
     return problems

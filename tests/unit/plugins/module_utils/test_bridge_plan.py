@@ -258,3 +258,29 @@ def test_routes_of_the_collections_own_links_and_unused_networks_do_not_collide(
     result = plan([{'name': 'c1', 'networks': ['front']}], facts=ROUTES,
                   networks=[{'name': 'front', 'subnet': '10.50.0.0/16'}, {'name': 'idle', 'subnet': '10.60.0.0/16'}])
     assert any(b['addresses'] == ['10.50.0.1/16'] for b in result['bridges'])
+
+
+def test_an_address_whose_docker_mac_a_mac_address_takes_is_not_handed_out():
+    # b's MAC is Docker's MAC of 172.17.0.3, the address c would have got: c takes the next one, so no two MACs clash.
+    result = plan([{'name': 'a'}, {'name': 'b', 'networks': [{'name': 'bridge', 'mac_address': '02:42:ac:11:00:03'}]}, {'name': 'c'}])
+    assert addresses(result) == {('a', 'eth0'): '172.17.0.2/16', ('b', 'eth0'): '172.17.0.4/16', ('c', 'eth0'): '172.17.0.5/16'}
+    macs = [p['peer']['mac'] for p in result['pairs']]
+    assert macs == ['02:42:ac:11:00:02', '02:42:ac:11:00:03', '02:42:ac:11:00:05']
+
+
+@pytest.mark.parametrize('mac, facts, message', [
+    # an existing endpoint keeps its address (nobody is renumbered): a MAC equal to its Docker MAC is refused
+    ('02:42:ac:11:00:02', {'endpoints': [{'container': 'a', 'network': 'bridge', 'ifname': 'eth0', 'addresses': ['172.17.0.2/16'],
+                                          'host_ifname': 'x'}]},
+     "host n1: container b: mac_address 02:42:ac:11:00:02 on bridge is also the MAC of a (Docker's 02:42 + its address "
+     '172.17.0.2). Fix: give every endpoint of bridge its own MAC, or drop mac_address'),
+    # docker0's MAC, where the default network's subnet is picked on the host
+    ('02:42:ac:11:00:01', {}, 'host n1: container b: mac_address 02:42:ac:11:00:01 on bridge is also the MAC of the gateway '
+                              '172.17.0.1 (the MAC of its bridge)'),
+    ('02:42:c0:a8:00:01', {'routes': [{'dst': '172.16.0.0/12', 'dev': 'eth0'}]},
+     'host n1: container b: mac_address 02:42:c0:a8:00:01 on bridge is also the MAC of the gateway 192.168.0.1'),
+])
+def test_a_mac_address_that_clashes_only_on_the_host_fails_before_any_change(mac, facts, message):
+    with pytest.raises(PlanError) as err:
+        plan([{'name': 'a'}, {'name': 'b', 'networks': [{'name': 'bridge', 'mac_address': mac}]}], facts=facts)
+    assert message in str(err.value)

@@ -94,3 +94,38 @@ def test_render_hosts_has_header_defaults_and_entries():
     assert '127.0.0.1\tlocalhost' in lines
     assert lines[-1] == 'fd00::2\tweb www'
     assert text.endswith('\n')
+
+
+@pytest.mark.parametrize('mac, ip', [('02:42:ac:11:00:02', '172.17.0.2'), ('02:42:0a:00:00:ff', '10.0.0.255'),
+                                     ('02:00:ac:11:00:02', None), ('aa:42:ac:11:00:02', None), (None, None)])
+def test_mac_ipv4_is_docker_macs_inverse(mac, ip):
+    assert n.mac_ipv4(mac) == (None if ip is None else n.ipaddress.IPv4Address(ip))
+    if ip is not None:
+        assert n.docker_mac(ip) == mac
+
+
+@pytest.mark.parametrize('mac, error', [
+    ('02:42:ac:11:00:02', None), ('aa:bb:cc:00:00:01', None), ('fe:ff:ff:ff:ff:ff', None),
+    ('00:00:00:00:00:00', 'is all zeros'),
+    ('ff:ff:ff:ff:ff:ff', 'is a broadcast address'),
+    ('01:00:5e:00:00:01', 'is a multicast address'), ('33:33:00:00:00:01', 'is a multicast address'),
+    ('07:51:9a:4d:8f:30', 'is a multicast address'),
+])
+def test_validate_unicast_mac_refuses_what_the_kernel_refuses(mac, error):
+    found = n.validate_unicast_mac(mac)
+    assert (found is None) if error is None else found.startswith(error)
+
+
+@pytest.mark.parametrize('name', ['db', 'db.internal', 'web-1', 'a', '_srv', 'x' * 63, '.'.join(['a' * 63] * 3) + '.' + 'a' * 61])
+def test_validate_hostname_accepts_dns_names(name):
+    assert n.validate_hostname(name) is None
+
+
+@pytest.mark.parametrize('name, error', [
+    ('a b', "has the label 'a b'"), ('-db', "has the label '-db'"), ('db-', "has the label 'db-'"),
+    ('db#x', "has the label 'db#x'"), ('db\n', "has the label 'db\\n'"), ('x' * 64, 'has a label of 64 characters'),
+    ('.'.join(['a' * 63] * 4), 'is 255 characters long'), ('db..x', 'has an empty label'), ('db.', 'has an empty label'),
+    ('', 'must be a non-empty string'), (5, 'must be a non-empty string'),
+])
+def test_validate_hostname_refuses_what_a_hosts_file_cannot_hold(name, error):
+    assert error in n.validate_hostname(name)

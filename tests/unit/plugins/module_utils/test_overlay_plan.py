@@ -145,3 +145,25 @@ def test_connecting_another_network_renames_nothing_and_takes_the_next_eth():
     members = fleet(('node3', [{'name': 'test3', 'networks': ['ov_net2', 'demo']}], node_facts))
     names = {p['peer']['name']: p['peer']['addresses'][0] for p in plan('node3', members)['pairs']}
     assert names == {'eth0': '10.0.1.2/24', 'eth1': '172.18.0.2/16', 'eth2': '10.0.0.2/24'}
+
+
+def test_an_overlay_address_whose_docker_mac_a_mac_address_takes_is_not_handed_out():
+    members = fleet(('node1', [{'name': 'test1', 'networks': ['demo']},
+                               {'name': 'test2', 'networks': [{'name': 'demo', 'mac_address': '02:42:0a:00:00:03'}]}], facts('192.0.2.11')),
+                    ('node2', [{'name': 'test3', 'networks': ['demo']}], facts('192.0.2.12')))
+    one, two = plan('node1', members), plan('node2', members)
+    assert peer_addresses(one)[('test1', 'eth0')] == '10.0.0.2/24'
+    assert peer_addresses(one)[('test2', 'eth0')] == '10.0.0.4/24'
+    assert peer_addresses(two)[('test3', 'eth0')] == '10.0.0.5/24'
+    assert {'mac': '02:42:0a:00:00:03', 'dst': '192.0.2.11'} in two['vxlan'][0]['fdb']
+
+
+def test_an_overlay_mac_address_equal_to_a_kept_address_docker_mac_is_a_plan_error():
+    kept = {'container': 'test1', 'ifname': 'eth0', 'kind': 'veth', 'addresses': ['10.0.1.7/24']}
+    members = fleet(('node1', [{'name': 'test1', 'networks': ['ov_net2']}], facts('192.0.2.11', interfaces=[kept])),
+                    ('node2', [{'name': 'test2', 'networks': [{'name': 'ov_net2', 'mac_address': '02:42:0a:00:01:07'}]}],
+                     facts('192.0.2.12')))
+    with pytest.raises(PlanError) as err:
+        plan('node1', members)
+    assert ("host node2: container test2: mac_address 02:42:0a:00:01:07 on ov_net2 is also the MAC of test1 on host node1 "
+            "(Docker's 02:42 + its address 10.0.1.7)") in str(err.value)
