@@ -18,4 +18,5 @@ def lab2():
     beside another lab on the same machine do not collide)."""
     running = Lab(os.environ.get('LINUXNET_ITEST_LAB', 'itest'), 2)
     yield running
-    running.down()
+    if not os.environ.get('LINUXNET_ITEST_KEEP'):  # kept up for the next run, while a test is being written
+        running.down()

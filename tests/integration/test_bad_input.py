@@ -13,7 +13,6 @@ import json
 
 import pytest
 
-from labkit import Lab
 from test_playbooks import SITE, TEARDOWN, inventory
 
 NODE1, NODE2 = 'docker-node1', 'docker-node2'
@@ -72,10 +71,9 @@ CASES = [
 
 
 @pytest.fixture(scope='module')
-def lab():
-    running = Lab('itest-badinput', 2)
-    yield running
-    running.down()
+def lab(lab2):
+    """The session's two-host lab (conftest.lab2): its tests leave it as they found it."""
+    return lab2
 
 
 def state(lab_, host):

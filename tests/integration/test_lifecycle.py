@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 
 import pytest
 
-from labkit import Lab, recording
+from labkit import recording
 from test_playbooks import SITE, TEARDOWN, inventory
 
 H1, H2 = 'docker-node1', 'docker-node2'
@@ -26,11 +25,9 @@ NETS = [{'name': 'front', 'subnet': '10.80.0.0/24'}, {'name': 'back', 'subnet': 
 
 
 @pytest.fixture(scope='module')
-def life():
-    running = Lab(os.environ.get('LINUXNET_LIFE_LAB', 'itest-life'), 2)
-    yield running
-    if not os.environ.get('LINUXNET_ITEST_KEEP'):
-        running.down()
+def life(lab2):
+    """The session's two-host lab (conftest.lab2): every test here tears down what it converged."""
+    return lab2
 
 
 def base():
@@ -201,5 +198,79 @@ def test_every_edit_of_a_live_fleet_converges_and_is_predicted(life, tmp_path):
         assert not reach(life, H1, 'o1', 'ping -c1 -W1 %s' % far)
         fleet.edit(hv)
         assert remote_vteps(life, H1) == ['192.0.2.12'] and reach(life, H1, 'o1', 'ping -c1 -W1 o2')
+    finally:
+        assert life.playbook(TEARDOWN, tmp_path, inventory=inventory(life, tmp_path, copy.deepcopy(hv))).returncode == 0
+
+
+def kernel_state(lab, host):
+    """What a converge sets on a host, as the kernel reports it: per link (host, every namespace) its MTU, MAC, up,
+    master, hairpin, addresses and routes; sysctls; hosts and resolv.conf files; FDB entries; nftables (no handles)."""
+    def links(prefix):
+        found = {}
+        for link in json.loads(lab.ssh(host, '%sip -j -d addr show' % prefix)):
+            slave = (link.get('linkinfo') or {}).get('info_slave_data') or {}
+            found[link['ifname'].split('@')[0]] = {
+                'mtu': link['mtu'], 'mac': link.get('address'), 'up': 'UP' in link['flags'], 'master': link.get('master'),
+                'hairpin': slave.get('hairpin'),
+                'addresses': sorted('%s/%d' % (a['local'], a['prefixlen']) for a in link['addr_info']
+                                    if not a['local'].startswith('fe80'))}
+        found['routes'] = sorted(json.dumps(r, sort_keys=True) for r in json.loads(lab.ssh(host, '%sip -j route' % prefix)))
+        return found
+    state = {'': links('')}
+    for name in lab.namespaces(host):
+        state[name] = links('ip netns exec %s ' % name)
+        state[name]['files'] = lab.ssh(host, 'cat /etc/netns/%s/hosts /etc/netns/%s/resolv.conf 2>/dev/null; true' % (name, name))
+        if name.startswith('1-'):
+            state[name]['fdb'] = sorted(json.dumps(e, sort_keys=True) for e in json.loads(lab.ssh(
+                host, 'ip netns exec %s bridge -j fdb show dev vxlan0' % name)) if e.get('dst'))
+            state[name]['neigh'] = lab.ssh(host, 'ip netns exec %s ip neigh show dev vxlan0 nud permanent' % name)
+    state['sysctl'] = lab.ssh(host, 'sysctl -n net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables')
+    ruleset = json.loads(lab.ssh(host, 'nft -j list ruleset'))['nftables']
+    state['nft'] = sorted(json.dumps({k: {f: v for f, v in body.items() if f != 'handle'} for k, body in item.items()},
+                                     sort_keys=True) for item in ruleset if 'metainfo' not in item)
+    return state
+
+
+def host_end(lab, host, container):
+    """The host end of a container's eth0 (its peer's index, named in the host namespace)."""
+    peer = json.loads(ns(lab, host, container, 'ip -j link show eth0'))[0]['link_index']
+    return next(link['ifname'] for link in json.loads(lab.ssh(host, 'ip -j link')) if link['ifindex'] == peer)
+
+
+def test_drift_of_everything_a_converge_sets_is_repaired_by_one_run(life, tmp_path):
+    fleet = Fleet(life, tmp_path)
+    hv = base()
+    try:
+        fleet.edit(hv)
+        want = kernel_state(life, H1)
+        front = json.loads(ns(life, H1, 'b', 'ip -j route show default'))[0]['dev']
+        assert front == 'eth0'
+        ovl = overlay_ns(life, H1)
+        inside = 'ip netns exec %s ' % ovl
+        drifts = {
+            'links of the host': [
+                'ip link set docker0 mtu 1400', 'ip link set docker0 down', 'ip addr flush dev docker0',
+                'ip link set %s nomaster' % host_end(life, H1, 'd'), 'ip link set %s mtu 1300' % host_end(life, H1, 'e'),
+                'ip link set %s type bridge_slave hairpin off' % host_end(life, H1, 'b'),
+                'ip link set docker0 address 02:00:00:00:00:99', 'sysctl -qw net.ipv4.ip_forward=0'],
+            'containers': [
+                'ip netns exec a ip addr flush dev eth0', 'ip netns exec b ip route del default',
+                'ip netns exec b ip link set eth0 address 02:00:00:00:00:01', 'ip netns exec e ip link set eth0 down',
+                'ip netns exec a ip link set lo down', 'ip netns exec d ip link set eth0 mtu 1280',
+                'echo "192.0.2.99 impostor" >> /etc/netns/b/hosts', 'echo "nameserver 192.0.2.98" > /etc/netns/b/resolv.conf'],
+            'firewall and overlay': [
+                'nft delete table ip linuxnet_ports', 'nft flush table inet linuxnet_isolation',
+                inside + 'bridge fdb del 00:00:00:00:00:00 dev vxlan0 dst 192.0.2.12',
+                inside + 'ip neigh flush dev vxlan0 nud permanent', inside + 'ip link set br0 mtu 1400'],
+        }
+        for what, commands in drifts.items():
+            life.ssh(H1, ' && '.join(commands))
+            assert kernel_state(life, H1) != want, what
+            done = fleet.edit(hv)
+            assert kernel_state(life, H1) == want, what
+            assert any(a for key, acts in done.items() if key[0] == H1 for a in acts), (what, done)
+        # The repaired host works: traffic between containers, across the overlay, out through NAT.
+        assert reach(life, H1, 'b', 'ping -c1 -W1 a') and reach(life, H1, 'e', 'ping -c1 -W1 d')
+        assert reach(life, H1, 'o1', 'ping -c1 -W1 o2') and reach(life, H1, 'd', 'ping -c1 -W1 192.0.2.1')
     finally:
         assert life.playbook(TEARDOWN, tmp_path, inventory=inventory(life, tmp_path, copy.deepcopy(hv))).returncode == 0
