@@ -177,9 +177,19 @@ class _Allocator:
                         'subnet, or give the container a static ipv4_address' % (host, container, self.net.name, rng))
 
 
-def _gateway_endpoint(eps, nets):
-    """The endpoint that carries a container's default route: the first non-internal bridge or macvlan network."""
+def _egress_endpoint(eps, nets):
+    """The endpoint that leads a container out (its published ports too): the first non-internal bridge or macvlan
+    network's."""
     return next((ep for ep in eps if nets[ep.network].driver in ('bridge', 'macvlan') and not nets[ep.network].internal), None)
+
+
+def _gateway_endpoint(eps, nets):
+    """The endpoint that carries a container's default route: the egress endpoint, else the first internal bridge
+    or macvlan network's. Docker sorts internal endpoints last and takes the first with a gateway, so a container
+    only on internal networks keeps a default route whose packets the isolation drops (a program sees a timeout,
+    not "network is unreachable")."""
+    egress = _egress_endpoint(eps, nets)
+    return egress or next((ep for ep in eps if nets[ep.network].driver in ('bridge', 'macvlan')), None)
 
 
 def plan_fleet(members, state='present'):
@@ -250,7 +260,7 @@ def plan_host(host, hv, facts, state='present', fleet=None):
                 if nets[ep.network].driver in GLOBAL_DRIVERS:
                     ep.address = fleet.addresses[(host, ep.container, ep.network)]
             # Docker's docker_gwbridge: egress for containers whose networks give them none.
-            if any(nets[ep.network].driver == 'overlay' for ep in eps) and _gateway_endpoint(eps, nets) is None:
+            if any(nets[ep.network].driver == 'overlay' for ep in eps) and _egress_endpoint(eps, nets) is None:
                 if GWBRIDGE not in nets:
                     nets[GWBRIDGE] = Network(GWBRIDGE, bridge=GWBRIDGE, icc=False, masquerade=True)
                 eps.append(Endpoint(eps[0].container, GWBRIDGE, 'eth%d' % len(eps)))
@@ -466,7 +476,7 @@ def _port_items(host, host_allow, containers, endpoints, nets, warnings):
         if container_mode(container) != 'bridge' or not container.get('ports'):
             continue
         specs = publications(container)
-        target = _gateway_endpoint(endpoints[container['name']], nets)
+        target = _egress_endpoint(endpoints[container['name']], nets)
         if target is None:
             warnings.append('host %s: container %s: its networks are all internal, so its published ports %s are not '
                             'reachable and were not published' % (host, container['name'], ', '.join(str(s) for s, _a in specs)))

@@ -141,6 +141,9 @@ def test_published_ports_answer_containers_of_other_networks(lab2, tmp_path):
         assert get('cli', 'http://10.78.1.1:8090/') == 'api-page'    # the API network's gateway
         assert get('cli', 'http://10.78.1.5:80/') is None            # isolation: not the container itself
         assert get('shut', 'http://10.78.3.1:8090/') is None         # internal: no way out, published or not
+        # Internal, as Docker: the default route stays (via the gateway) and what leaves by it is dropped.
+        assert [r.get('gateway') for r in json.loads(lab2.ssh(host, 'ip netns exec shut ip -j route show default'))] == ['10.78.3.1']
+        assert lab2.ssh(host, 'ip netns exec shut ping -c1 -W1 192.0.2.1 >/dev/null 2>&1 && echo yes || echo no').strip() == 'no'
     finally:
         if server is not None:
             lab2.ssh(host, 'kill %d' % server)

@@ -107,6 +107,14 @@ def test_many_networks_eth_order_default_route_on_first_non_internal_and_ports_o
             'internal': True} in result['isolation']
 
 
+def test_a_container_only_on_internal_networks_keeps_a_default_route_and_publishes_nothing():
+    # As Docker: internal endpoints come last but still carry the gateway; isolation drops what leaves by it.
+    nets = NETS + [{'name': 'inner', 'subnet': '10.50.0.0/24', 'internal': True}]
+    result = plan([{'name': 'c', 'networks': ['inner'], 'ports': ['8080:80']}], networks=nets)
+    assert result['pairs'][0]['peer']['routes'] == [{'dst': 'default', 'gateway': '10.50.0.1'}]
+    assert result['ports'] == [] and 'were not published' in result['warnings'][0]
+
+
 def test_modes_none_host_and_container():
     result = plan([{'name': 'web', 'ports': ['80:80']}, {'name': 'side', 'network_mode': 'container:web'},
                    {'name': 'iso', 'network_mode': 'none'}, {'name': 'h', 'network_mode': 'host', 'ports': ['81:81']}])
