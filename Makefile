@@ -80,8 +80,11 @@ build:
 	rm -rf $(BUILD)/dist && mkdir -p $(BUILD)/dist
 	ansible-galaxy collection build --output-path $(BUILD)/dist --force .
 
+# The test files run side by side (pytest-xdist, whole files per worker): each worker boots labs of its own,
+# and most of a test's time is spent waiting on lab hosts, so three workers fit two CPUs.
+ITEST_WORKERS ?= 3
 integration: build
-	$(PY) -m pytest -q tests/integration
+	$(PY) -m pytest -q -n $(ITEST_WORKERS) --dist loadfile --durations=20 tests/integration
 
 molecule:
 	molecule test --all

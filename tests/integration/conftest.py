@@ -15,8 +15,11 @@ from labkit import Lab
 @pytest.fixture(scope='session')
 def lab2():
     """A two-host lab shared by the tests of a session (named by LINUXNET_ITEST_LAB, default itest, so that runs
-    beside another lab on the same machine do not collide)."""
-    running = Lab(os.environ.get('LINUXNET_ITEST_LAB', 'itest'), 2)
+    beside another lab on the same machine do not collide). Under pytest-xdist every worker is a session of its
+    own, with a lab of its own: its name ends with the worker's id."""
+    name = os.environ.get('LINUXNET_ITEST_LAB', 'itest')
+    worker = os.environ.get('PYTEST_XDIST_WORKER')
+    running = Lab(name + '-' + worker if worker else name, 2)
     yield running
     if not os.environ.get('LINUXNET_ITEST_KEEP'):  # kept up for the next run, while a test is being written
         running.down()
