@@ -486,6 +486,21 @@ def cmd_image(_args):
     print(ensure_image())
 
 
+# Every booted host's systemd, journald, logind and path units hold inotify instances of root (about 11 a host,
+# measured), and the kernel's default of 128 per user runs out at about a dozen hosts across the labs of a machine:
+# then a host's path unit fails to start ("Job failed"). Raised as container hosts (systemd-nspawn, LXD) advise.
+INOTIFY_INSTANCES = 1024
+
+
+def raise_inotify_instances():
+    path = '/proc/sys/fs/inotify/max_user_instances'
+    with open(path) as handle:
+        current = int(handle.read())
+    if current < INOTIFY_INSTANCES:
+        with open(path, 'w') as handle:
+            handle.write('%d\n' % INOTIFY_INSTANCES)
+
+
 def cmd_up(args):
     state = load_state(args.name)
     if state is not None:
@@ -496,6 +511,7 @@ def cmd_up(args):
     if not 1 <= args.hosts <= MAX_HOSTS:
         raise SystemExit('lab: --hosts must be between 1 and %d' % MAX_HOSTS)
     started = time.time()
+    raise_inotify_instances()
     image = ensure_image()
     directory = state_dir(args.name)
     os.makedirs(os.path.join(directory, 'hosts'), mode=0o700, exist_ok=True)

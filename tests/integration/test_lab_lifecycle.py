@@ -57,6 +57,9 @@ def snapshot():
         links = sorted((link['index'], link.get('ifname')) for link in ipr.link('dump'))
     with open('/proc/self/mountinfo') as handle:
         mounts = sorted(line.split(' - ')[0].split(' ', 4)[4] for line in handle)
+    # Labs of other tests, which run side by side (pytest-xdist), mount and unmount their hosts' roots meanwhile.
+    ours = os.path.join(STATE_ROOT, LAB) + '/'
+    mounts = [m for m in mounts if not m.startswith(STATE_ROOT + '/') or m.startswith(ours)]
     return {
         'links': links,
         'mounts': mounts,
