@@ -104,8 +104,7 @@ def template_variables(paths):
             tree = _parse(env, key, text)
             stored = {node.name for node in tree.find_all(jinja2.nodes.Name) if node.ctx != 'load'}
             found |= {node.name for node in tree.find_all(jinja2.nodes.Name) if node.ctx == 'load'} - stored
-        for key, value in _defined(documents):
-            defined.add(key)
+        defined |= {name for name, _value in _defined(documents)}
     return {name for name in found - defined if VARIABLE.match(name)}
 
 
@@ -366,11 +365,11 @@ def _run_validation(tmp_path, role, host_vars):
 
 def _host_output(output, host):
     """The lines Ansible printed about one host."""
-    return '\n'.join(line for line in output.splitlines() if '[%s]' % host in line or ': [%s]' % host in line)
+    return '\n'.join(line for line in output.splitlines() if '[%s]' % host in line)
 
 
 def test_role_used_directly_refuses_typos_and_wrong_types(tmp_path):
-    proc, output = _run_validation(tmp_path, 'overlay_network', {host: values for host, (values, _) in MISTAKES.items()})
+    proc, output = _run_validation(tmp_path, 'overlay_network', {host: values for host, (values, _message) in MISTAKES.items()})
     assert proc.returncode != 0, output
     for host, (_values, message) in MISTAKES.items():
         lines = _host_output(output, host)
@@ -425,4 +424,3 @@ def test_doc_examples_get_the_messages_they_quote():
             assert messages == [], text
         else:
             assert quoted and set(quoted.splitlines()) <= set(messages), (text, messages)
-
