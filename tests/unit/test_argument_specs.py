@@ -31,9 +31,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 ROLES = ('bridge_network', 'overlay_network', 'prerequisites')
 # The roles that read the inventory's networks and containers (overlay_network through its dependency, bridge_network).
 NETWORK_ROLES = ('bridge_network', 'overlay_network')
-# Python that reads a host's variables for the network roles: the plan filter of bridge_network and the validation.
-PLANNERS = ('plugins/module_utils/_topology.py', 'plugins/module_utils/_bridge_plan.py',
-            'plugins/module_utils/_overlay_plan.py', 'plugins/module_utils/_inventory.py', 'plugins/filter/inventory.py')
+# Python that reads a host's variables for the network roles (the plan filter of bridge_network, the validation): the
+# filters and module_utils; modules get their arguments, not host variables.
+PLANNERS = ('plugins/filter/*.py', 'plugins/module_utils/*.py')
 # Jinja expressions without braces.
 CONDITIONALS = ('when', 'that', 'failed_when', 'changed_when', 'until')
 VARIABLE = re.compile(r'^linuxnet_[a-z0-9_]+$')
@@ -127,8 +127,8 @@ def python_host_variables():
     """The linuxnet_* variables the planners read from a host's variables: hv.get('linuxnet_x'), and
     read_dns(..., prefix='linuxnet_'), which reads linuxnet_ + each DNS key."""
     found = set()
-    for path in PLANNERS:
-        with open(os.path.join(ROOT, path)) as handle:
+    for path in sorted(path for pattern in PLANNERS for path in glob.glob(os.path.join(ROOT, pattern))):
+        with open(path) as handle:
             tree = ast.parse(handle.read())
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
