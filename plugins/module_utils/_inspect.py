@@ -296,9 +296,13 @@ DEFAULT_FLAGS = {'internal': False, 'icc': True, 'masquerade': False}
 SCOPES = {'overlay': 'swarm'}
 
 
-def overlay_options(vxlan):
-    """Options of an overlay network as Docker shows them: the VNI of the VXLAN device on its bridge (read from it)."""
-    return {'com.docker.network.driver.overlay.vxlanid_list': str(vxlan['vni'])} if vxlan and vxlan.get('vni') else {}
+def overlay_options(vxlan, mtu):
+    """Options of an overlay network as Docker shows them: the VNI of the VXLAN device on its bridge (read from it),
+    and the MTU of the bridge (Docker shows it when the network sets one; the collection always sets one)."""
+    options = {'com.docker.network.driver.overlay.vxlanid_list': str(vxlan['vni'])} if vxlan and vxlan.get('vni') else {}
+    if mtu is not None:
+        options['com.docker.network.driver.mtu'] = str(mtu)
+    return options
 
 
 def network_inspect(net, bridge_link, bridge_addresses, endpoints, flags, vxlan=None):
@@ -328,7 +332,7 @@ def network_inspect(net, bridge_link, bridge_addresses, endpoints, flags, vxlan=
     else:
         config = ipam_config(bridge_addresses, net.get('ip_range')) if exists else []
         if driver == 'overlay':
-            options = overlay_options(vxlan)
+            options = overlay_options(vxlan, bridge_link['mtu'] if exists else None)
         else:
             options = docker_options(net['bridge'], flags, bridge_link['mtu'] if exists else None)
     return {

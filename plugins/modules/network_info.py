@@ -23,7 +23,7 @@ description:
     without it a network is not internal, has icc on and is not masqueraded.
   - An overlay network (its bridge in the overlay's namespace, O(namespace)) shows Docker's C(Scope) C(swarm) and
     the option C(com.docker.network.driver.overlay.vxlanid_list), the VNI of the VXLAN device that is a port of its
-    bridge. RV(vxlan) lists every VXLAN device of O(namespace) with its local and remote VTEPs.
+    bridge, with C(com.docker.network.driver.mtu), its bridge's MTU. RV(vxlan) lists every VXLAN device of O(namespace) with its local and remote VTEPs.
   - A macvlan network has no kernel object of its own on a host. Its endpoints are the macvlan links of the
     containers whose lower device is O(networks[].parent) in O(namespace) and whose IPv4 address is in
     O(networks[].subnet); C(Options.parent) names that link; C(IPAM.Config) is the O(networks[].subnet) and
@@ -159,8 +159,8 @@ networks:
     - The keys are those of C(docker network inspect), plus C(Exists).
     - C(Options) lacks C(com.docker.network.driver.mtu) when the bridge does not exist.
     - C(Options) are Docker's for each driver, C(com.docker.network.bridge.*) and C(com.docker.network.driver.mtu)
-      for bridge networks, C(com.docker.network.driver.overlay.vxlanid_list) for overlay networks (empty when the
-      VXLAN device is missing), C(parent) for macvlan networks.
+      for bridge networks, C(com.docker.network.driver.overlay.vxlanid_list) (left out when the VXLAN device is
+      missing) and C(com.docker.network.driver.mtu) for overlay networks, C(parent) for macvlan networks.
     - C(Scope) is C(local) for bridge and macvlan networks, C(swarm) for overlay networks.
   returned: always
   type: list

@@ -164,7 +164,8 @@ def test_every_network_of_every_driver_as_docker_shows_it(lab_run):
             assert set(net) == DOCKER_KEYS and net['Exists'] is True
             assert (net['Scope'], net['Driver']) == ('swarm', 'overlay')
             vxlan = next(info for info in links.values() if info['kind'] == 'vxlan' and info['master'] == links['br0']['index'])
-            assert net['Options'] == {'com.docker.network.driver.overlay.vxlanid_list': str(vxlan['vni'])}
+            assert net['Options'] == {'com.docker.network.driver.overlay.vxlanid_list': str(vxlan['vni']),
+                                      'com.docker.network.driver.mtu': str(links['br0']['mtu'])}
             iface = ipaddress.ip_interface(addrs['br0'][0])
             assert net['IPAM']['Config'] == [{'Subnet': str(iface.network), 'Gateway': str(iface.ip)}]
             seen.setdefault('overlay', set()).add(net['Name'])

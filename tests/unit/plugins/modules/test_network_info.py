@@ -208,7 +208,7 @@ def test_overlay_shows_its_vni_and_ip_range():
     assert vxlan == {'name': 'vxlan0', 'vni': 256, 'local': '192.0.2.11', 'master': 'br0', 'remotes': ['192.0.2.12', '192.0.2.13']}
     shaped = inspect.network_inspect(net, _link(4, 'br0', 'bridge'), [('10.0.0.1/24', False)], [], inspect.DEFAULT_FLAGS, vxlan)
     assert (shaped['Scope'], shaped['Driver'], shaped['Internal']) == ('swarm', 'overlay', False)
-    assert shaped['Options'] == {'com.docker.network.driver.overlay.vxlanid_list': '256'}
+    assert shaped['Options'] == {'com.docker.network.driver.overlay.vxlanid_list': '256', 'com.docker.network.driver.mtu': '1500'}
     assert shaped['IPAM']['Config'] == [{'Subnet': '10.0.0.0/24', 'Gateway': '10.0.0.1', 'IPRange': '10.0.0.128/25'}]
     # A range outside every subnet shows nowhere.
     assert 'IPRange' not in inspect.ipam_config([('10.0.0.1/24', False)], '10.9.0.0/25')[0]
