@@ -40,7 +40,8 @@ lab: deps lab-up
 
 inspect:
 	@ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_DISPLAY_OK_HOSTS=true \
-	  ansible-playbook -i playbooks/inventories/lab playbooks/inspect.yml | sed -n '/^ok: .* => *$$/,/^$$/p'
+	  ansible-playbook -i playbooks/inventories/lab playbooks/inspect.yml -e linuxnet_topology_path=$(BUILD)/topology.svg \
+	  | sed -n '/^ok: .* => *$$/,/^$$/p'
 
 lab-up: deps
 	$(PY) lab/lab.py up --name $(LAB_NAME) --hosts $(LAB_HOSTS)

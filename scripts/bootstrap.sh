@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(iproute2 nftables iptables iputils-ping openssh-server openssh-client util-linux procps curl nginx-light
               rsync git make iperf3 shellcheck python3-venv containernetworking-plugins
-              mmdebstrap systemd-container socat dpkg-dev)
+              mmdebstrap systemd-container socat dpkg-dev graphviz)
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 

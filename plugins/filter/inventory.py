@@ -10,7 +10,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
 from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import GWBRIDGE, PlanError, has_global_endpoints, plan_fleet
-from ansible_collections.linuxnet.container.plugins.module_utils._topology import DEFAULT_BRIDGE, DEFAULT_NETWORK
+from ansible_collections.linuxnet.container.plugins.module_utils._topology import DEFAULT_BRIDGE, DEFAULT_NETWORK, read_networks
 from ansible_collections.linuxnet.container.plugins.module_utils._ids import bridge_name
 from ansible_collections.linuxnet.container.plugins.module_utils._overlay_plan import OVERLAY_BRIDGE, overlay_namespace
 from ansible_collections.linuxnet.container.plugins.module_utils._inventory import (
@@ -63,7 +63,25 @@ def _bridge_networks(host_vars):
             networks[0]['bridge'] = net.get('bridge_name') or DEFAULT_BRIDGE
         else:
             networks.append({'name': net['name'], 'bridge': net.get('bridge_name') or bridge_name(net['name'])})
+        if net.get('ip_range'):
+            (networks[0] if net.get('name') == DEFAULT_NETWORK else networks[-1])['ip_range'] = str(net['ip_range'])
     return networks
+
+
+def _macvlan_networks(host_vars):
+    """[{name, driver, parent, subnet, gateway, ip_range}] of the macvlan networks (gateway defaulted as the plan does)."""
+    problems = []
+    nets = read_networks(host_vars.get('linuxnet_networks'), 'linuxnet_networks', problems)
+    out = []
+    for net in nets.values():
+        if net.driver != 'macvlan':
+            continue
+        item = {'name': net.name, 'driver': 'macvlan', 'parent': net.parent, 'subnet': str(net.subnet),
+                'gateway': str(net.gateway) if net.gateway else None}
+        if net.ip_range:
+            item['ip_range'] = str(net.ip_range)
+        out.append(item)
+    return out
 
 
 def _yes(value):
@@ -81,12 +99,15 @@ def _network_summary(info, host=''):
         flags = [net.get('Driver') or 'bridge']
         if str(net.get('Internal')).lower() == 'true':
             flags.append('internal')
-        if _yes(options.get('com.docker.network.bridge.enable_icc')) == 'no':
+        if 'com.docker.network.bridge.enable_icc' in options and _yes(options['com.docker.network.bridge.enable_icc']) == 'no':
             flags.append('icc off')
         if _yes(options.get('com.docker.network.bridge.enable_ip_masquerade')) == 'yes':
             flags.append('masquerade')
+        if net.get('Driver') == 'overlay':
+            flags.append('VNI %s' % options.get('com.docker.network.driver.overlay.vxlanid_list'))
+        carrier = options.get('com.docker.network.bridge.name') or options.get('parent') or 'br0'
         lines.append('%snetwork %s: %s on %s, gateway %s (%s)' % (
-            (host + ' ') if host else '', net.get('Name'), configs[0].get('Subnet'), options.get('com.docker.network.bridge.name'),
+            (host + ' ') if host else '', net.get('Name'), configs[0].get('Subnet'), carrier,
             configs[0].get('Gateway'), ', '.join(flags)))
         for endpoint in sorted((net.get('Containers') or {}).values(), key=lambda e: e.get('Name', '')):
             lines.append('    %-16s %-18s %s' % (endpoint.get('Name'), endpoint.get('IPv4Address'), endpoint.get('MacAddress')))
@@ -100,8 +121,14 @@ def _network_summary(info, host=''):
 
 def _overlay_networks(host_vars):
     """[{name, bridge, driver, namespace}] of the overlay networks: br0 in each overlay's namespace."""
-    return [{'name': net['name'], 'bridge': OVERLAY_BRIDGE, 'driver': 'overlay', 'namespace': overlay_namespace(net['name'])}
-            for net in host_vars.get('linuxnet_networks') or [] if isinstance(net, dict) and net.get('driver') == 'overlay']
+    out = []
+    for net in host_vars.get('linuxnet_networks') or []:
+        if isinstance(net, dict) and net.get('driver') == 'overlay':
+            item = {'name': net['name'], 'bridge': OVERLAY_BRIDGE, 'driver': 'overlay', 'namespace': overlay_namespace(net['name'])}
+            if net.get('ip_range'):
+                item['ip_range'] = str(net['ip_range'])
+            out.append(item)
+    return out
 
 
 class FilterModule:
@@ -115,5 +142,6 @@ class FilterModule:
             'bridge_networks': _bridge_networks,
             'has_global_endpoints': has_global_endpoints,
             'overlay_networks': _overlay_networks,
+            'macvlan_networks': _macvlan_networks,
             'network_summary': _network_summary,
         }

@@ -61,14 +61,35 @@ def primary_address(entries, version):
     return fallback
 
 
-def ipam_config(entries):
-    """IPAM.Config of a bridge: one {Subnet, Gateway} per IPv4 address on it, in kernel order."""
+def ipam_config(entries, ip_range=None):
+    """IPAM.Config of a bridge: one {Subnet, Gateway} per IPv4 address on it, in kernel order; IPRange (which no
+    kernel object holds: the inventory's) on the entry whose subnet holds it, as Docker shows it only when set."""
     config = []
     for cidr, _secondary in entries:
         iface = ipaddress.ip_interface(cidr)
         if iface.version == 4:
             config.append({'Subnet': iface.network.compressed, 'Gateway': iface.ip.compressed})
+    return with_ip_range(config, ip_range)
+
+
+def with_ip_range(config, ip_range):
+    if ip_range:
+        rng = ipaddress.ip_network(ip_range, strict=False)
+        for entry in config:
+            if rng.version == 4 and rng.subnet_of(ipaddress.ip_network(entry['Subnet'])):
+                entry['IPRange'] = rng.compressed
+                break
     return config
+
+
+def macvlan_ipam_config(net):
+    """IPAM.Config of a macvlan network: its subnet and gateway (the segment's router, no kernel object of this host)."""
+    if not net.get('subnet'):
+        return []
+    entry = {'Subnet': ipaddress.ip_network(net['subnet'], strict=False).compressed}
+    if net.get('gateway'):
+        entry['Gateway'] = net['gateway']
+    return with_ip_range([entry], net.get('ip_range'))
 
 
 def isolation_flags(sets):
@@ -198,14 +219,49 @@ def match_endpoints(host_links, bridges, container, links, host_nsid):
     return found
 
 
-def candidate_links(host_links, bridges, links, container=None):
-    """True when some veth of a container could lead to one of the bridges (then its nsid is worth asking for)."""
+def candidate_links(host_links, bridges, links, container=None, parents=()):
+    """True when some veth of a container could lead to one of the bridges, or some macvlan hang from one of the
+    ``parents`` (host link indexes): then its nsid is worth asking for."""
     for link in links.values():
-        if link['kind'] == 'veth' and link['link_netnsid'] is not None:
-            peer = host_links.get(link['link'])
-            if peer is not None and peer['kind'] == 'veth' and _bridge_of(peer, bridges, container) is not None:
-                return True
+        if link['link_netnsid'] is None:
+            continue
+        peer = host_links.get(link['link'])
+        if peer is None:
+            continue
+        if link['kind'] == 'veth' and peer['kind'] == 'veth' and _bridge_of(peer, bridges, container) is not None:
+            return True
+        if link['kind'] == 'macvlan' and link['link'] in parents:
+            return True
     return False
+
+
+def match_macvlans(host_links, parents, container, links, host_nsid):
+    """The macvlan links of one container whose lower device (IFLA_LINK in the namespace IFLA_LINK_NETNSID names)
+    is one of ``parents`` (host link indexes) of the bridges' namespace: raw endpoints with no network yet
+    (macvlan_network picks it by address)."""
+    found = []
+    if host_nsid in NSID_NOT_ASSIGNED:
+        return found
+    for index in sorted(links):
+        link = links[index]
+        if link['kind'] != 'macvlan' or link['link_netnsid'] != host_nsid or link['link'] not in parents:
+            continue
+        found.append({'container': container, 'network': None, 'bridge': host_links[link['link']]['name'],
+                      'ifname': link['name'], 'host_ifname': None, 'mac': link['mac'], 'index': index})
+    return found
+
+
+def macvlan_network(parent, entries, nets):
+    """The macvlan network (of ``nets``: {name, parent, subnet}) an endpoint on ``parent`` with addresses ``entries``
+    belongs to: the one on that parent whose subnet holds its IPv4 address, or the only one on that parent without
+    a subnet; None when there is none."""
+    on_parent = [net for net in nets if net['parent'] == parent]
+    ipv4 = primary_address(entries, 4)
+    for net in on_parent:
+        if net.get('subnet') and ipv4 and ipaddress.ip_interface(ipv4).ip in ipaddress.ip_network(net['subnet'], strict=False):
+            return net['name']
+    loose = [net for net in on_parent if not net.get('subnet')]
+    return loose[0]['name'] if len(loose) == 1 else None
 
 
 def endpoint_entry(raw, entries):
@@ -236,16 +292,30 @@ def docker_options(bridge, flags, mtu):
 
 
 DEFAULT_FLAGS = {'internal': False, 'icc': True, 'masquerade': False}
+# Docker's Scope per driver: overlay networks are swarm-scoped, the others local to their host.
+SCOPES = {'overlay': 'swarm'}
 
 
-def network_inspect(net, bridge_link, bridge_addresses, endpoints, flags):
+def overlay_options(vxlan, mtu):
+    """Options of an overlay network as Docker shows them: the VNI of the VXLAN device on its bridge (read from it),
+    and the MTU of the bridge (Docker shows it when the network sets one; the collection always sets one)."""
+    options = {'com.docker.network.driver.overlay.vxlanid_list': str(vxlan['vni'])} if vxlan and vxlan.get('vni') else {}
+    if mtu is not None:
+        options['com.docker.network.driver.mtu'] = str(mtu)
+    return options
+
+
+def network_inspect(net, bridge_link, bridge_addresses, endpoints, flags, vxlan=None):
     """One network as ``docker network inspect`` prints it, plus ``Exists``.
 
-    ``net``: {name, bridge, driver}; ``bridge_link``: the bridge's link dict or None when it does not exist;
-    ``bridge_addresses``: [(cidr, secondary)] of the bridge; ``endpoints``: the endpoint records on it;
-    ``flags``: {internal, icc, masquerade} from the isolation table (DEFAULT_FLAGS when it has no entry).
+    ``net``: {name, bridge, driver} (macvlan: {name, parent, subnet, gateway}; any: ip_range); ``bridge_link``: the
+    link dict of the bridge (macvlan: of the parent) or None when it does not exist; ``bridge_addresses``:
+    [(cidr, secondary)] of the bridge; ``endpoints``: the endpoint records on it; ``flags``: {internal, icc,
+    masquerade} from the isolation table (DEFAULT_FLAGS when it has no entry); ``vxlan``: an overlay's VXLAN device
+    (vxlan_devices' entry) or None.
     """
     exists = bridge_link is not None
+    driver = net['driver']
     containers = {}
     if exists:
         for ep in sorted(endpoints, key=lambda e: (e['container'], e['ifname'])):
@@ -256,21 +326,38 @@ def network_inspect(net, bridge_link, bridge_addresses, endpoints, flags):
                 'IPv4Address': ep['ipv4'],
                 'IPv6Address': ep['ipv6'],
             }
+    if driver == 'macvlan':
+        config = macvlan_ipam_config(net)
+        options = {'parent': bridge_link['name'] if exists else net['parent']}
+    else:
+        config = ipam_config(bridge_addresses, net.get('ip_range')) if exists else []
+        if driver == 'overlay':
+            options = overlay_options(vxlan, bridge_link['mtu'] if exists else None)
+        else:
+            options = docker_options(net['bridge'], flags, bridge_link['mtu'] if exists else None)
     return {
         'Name': net['name'],
         'Id': network_id(net['name']),
-        'Scope': 'global' if net['driver'] == 'overlay' else 'local',
-        'Driver': net['driver'],
+        'Scope': SCOPES.get(driver, 'local'),
+        'Driver': driver,
         'EnableIPv6': False,
-        'IPAM': {'Driver': 'default', 'Options': {}, 'Config': ipam_config(bridge_addresses) if exists else []},
-        'Internal': flags['internal'],
+        'IPAM': {'Driver': 'default', 'Options': {}, 'Config': config},
+        'Internal': flags['internal'] if driver != 'macvlan' else False,
         'Attachable': False,
         'Ingress': False,
         'Containers': containers,
-        'Options': docker_options(net['bridge'], flags, bridge_link['mtu'] if exists else None),
+        'Options': options,
         'Labels': {},
         'Exists': exists,
     }
+
+
+def vxlan_device(link, fdb_dsts, names):
+    """A VXLAN device as network_info's ``vxlan`` result: VNI, local VTEP, master and the remote VTEPs its FDB
+    sends to (``fdb_dsts``: the dst of every entry of its FDB dump), sorted. ``names``: {index: ifname}."""
+    remotes = sorted({dst for dst in fdb_dsts if dst}, key=lambda a: (ipaddress.ip_address(a).version, int(ipaddress.ip_address(a))))
+    return {'name': link['name'], 'vni': link.get('vni'), 'local': link.get('local'),
+            'master': names.get(link['master_index']) if link['master_index'] else None, 'remotes': remotes}
 
 
 def route_entries(messages, names):
@@ -307,7 +394,7 @@ def _msg_view(msg):
 def brief_link(msg):
     """The fields of a link message this module uses (a lighter _links._link_info: no bridge or port data)."""
     linkinfo = msg.get_attr('IFLA_LINKINFO')
-    return {
+    info = {
         'index': msg['index'],
         'name': msg.get_attr('IFLA_IFNAME'),
         'kind': linkinfo.get_attr('IFLA_INFO_KIND') if linkinfo is not None else None,
@@ -318,6 +405,12 @@ def brief_link(msg):
         'link': msg.get_attr('IFLA_LINK'),
         'link_netnsid': msg.get_attr('IFLA_LINK_NETNSID'),
     }
+    if info['kind'] == 'vxlan':
+        data = linkinfo.get_attr('IFLA_INFO_DATA')
+        if data is not None:
+            local = data.get_attr('IFLA_VXLAN_LOCAL') or data.get_attr('IFLA_VXLAN_LOCAL6')
+            info.update(vni=data.get_attr('IFLA_VXLAN_ID'), local=ipaddress.ip_address(local).compressed if local else None)
+    return info
 
 
 def read_links(netlink_socket, label):
@@ -345,6 +438,13 @@ def read_routes(netlink_socket, label, links):
     with netlink_errors(label, 'list routes'):
         msgs = netlink_socket.route('dump', family=socket.AF_INET, table=MAIN_TABLE)
     return route_entries([_msg_view(m) for m in msgs], {index: info['name'] for index, info in links.items()})
+
+
+def read_fdb_dsts(netlink_socket, label, index):
+    """The dst of every FDB entry of link ``index`` (a VXLAN device: where it sends frames)."""
+    with netlink_errors(label, 'list FDB entries'):
+        msgs = netlink_socket.fdb('dump', ifindex=index)
+    return [ipaddress.ip_address(msg.get('dst')).compressed for msg in msgs if msg['ifindex'] == index and msg.get('dst')]
 
 
 def read_nsid(netlink_socket, label, fd):

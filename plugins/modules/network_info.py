@@ -21,6 +21,13 @@ description:
     parts derive them, so they are the same on every run and every host.
   - C(Internal), C(enable_icc) and C(enable_ip_masquerade) come from the nftables table C(inet linuxnet_isolation);
     without it a network is not internal, has icc on and is not masqueraded.
+  - An overlay network (its bridge in the overlay's namespace, O(namespace)) shows Docker's C(Scope) C(swarm) and
+    the option C(com.docker.network.driver.overlay.vxlanid_list), the VNI of the VXLAN device that is a port of its
+    bridge, with C(com.docker.network.driver.mtu), its bridge's MTU. RV(vxlan) lists every VXLAN device of O(namespace) with its local and remote VTEPs.
+  - A macvlan network has no kernel object of its own on a host. Its endpoints are the macvlan links of the
+    containers whose lower device is O(networks[].parent) in O(namespace) and whose IPv4 address is in
+    O(networks[].subnet); C(Options.parent) names that link; C(IPAM.Config) is the O(networks[].subnet) and
+    O(networks[].gateway) given (the segment's router is not on this host).
   - The cost is one link dump per container namespace (plus an address dump for those with an endpoint),
     and one link, address and route dump of the bridges' namespace, whatever the number of networks.
 author:
@@ -57,14 +64,32 @@ options:
         type: str
         required: true
       bridge:
-        description: The Linux bridge that carries the network, in O(namespace).
+        description: The Linux bridge that carries the network, in O(namespace). Required unless O(networks[].driver=macvlan).
         type: str
-        required: true
       driver:
-        description: The network's driver as the inventory gives it (C(overlay) networks have C(Scope) C(global)).
+        description: The network's driver as the inventory gives it (C(overlay) networks have C(Scope) C(swarm)).
         type: str
         choices: [bridge, overlay, macvlan]
         default: bridge
+      parent:
+        description:
+          - For O(networks[].driver=macvlan) (required then), the link of O(namespace) its endpoints hang from. The
+            network exists when this link does.
+        type: str
+      subnet:
+        description:
+          - For O(networks[].driver=macvlan), its IPv4 subnet, which tells its endpoints from those of another
+            macvlan network on the same parent, and is its C(IPAM.Config[0].Subnet).
+          - Ignored for the other drivers, whose subnet is read from their bridge.
+        type: str
+      gateway:
+        description: For O(networks[].driver=macvlan), its gateway (C(IPAM.Config[0].Gateway)); ignored for the others.
+        type: str
+      ip_range:
+        description:
+          - The range addresses are allocated from, shown as C(IPRange) in the C(IPAM.Config) entry whose subnet holds
+            it (no kernel object holds it). Left out when unset, as Docker does.
+        type: str
   containers:
     description:
       - Names of the network namespaces to look into. Default every namespace in C(/run/netns), except the one
@@ -106,6 +131,11 @@ EXAMPLES = r'''
         bridge: br-test_net1
       - name: test_net2
         bridge: br-test_net2
+      - name: macnet
+        driver: macvlan
+        parent: eth0
+        subnet: 198.51.100.0/24
+        gateway: 198.51.100.1
   register: info
 
 - name: Show the containers of test_net2 and what web publishes
@@ -128,6 +158,10 @@ networks:
     - One entry per requested network, in the order given, then one per discovered bridge (sorted by name).
     - The keys are those of C(docker network inspect), plus C(Exists).
     - C(Options) lacks C(com.docker.network.driver.mtu) when the bridge does not exist.
+    - C(Options) are Docker's for each driver, C(com.docker.network.bridge.*) and C(com.docker.network.driver.mtu)
+      for bridge networks, C(com.docker.network.driver.overlay.vxlanid_list) (left out when the VXLAN device is
+      missing) and C(com.docker.network.driver.mtu) for overlay networks, C(parent) for macvlan networks.
+    - C(Scope) is C(local) for bridge and macvlan networks, C(swarm) for overlay networks.
   returned: always
   type: list
   elements: dict
@@ -175,13 +209,13 @@ endpoints:
       description: The network's name (the bridge's name for a discovered bridge).
       type: str
     bridge:
-      description: The bridge the host end is a port of.
+      description: The bridge the host end is a port of; for a macvlan endpoint, its parent.
       type: str
     ifname:
       description: The container end's name, like C(eth0).
       type: str
     host_ifname:
-      description: The host end's name, the bridge port.
+      description: The host end's name, the bridge port; null for a macvlan endpoint.
       type: str
     mac:
       description: The container end's MAC address.
@@ -254,6 +288,40 @@ links:
   elements: dict
   sample:
     - {name: eth0, kind: veth, mtu: 1500, mac: "0a:58:c0:00:02:0b", addresses: [192.0.2.11/24], owned: false}
+containers:
+  description:
+    - The container namespaces that were looked into (those of O(containers), or of C(/run/netns), that exist), sorted;
+      a container with only C(lo) is here and in no network.
+  returned: always
+  type: list
+  elements: str
+  sample: [db, web]
+vxlan:
+  description:
+    - Every VXLAN device of O(namespace), sorted by interface index, with its VNI, its local VTEP address, the bridge
+      it is a port of, and C(remotes), the remote VTEPs its FDB sends to (the dst of its FDB entries), sorted.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The device's name.
+      type: str
+    vni:
+      description: Its VXLAN network identifier.
+      type: int
+    local:
+      description: Its local VTEP address (null when it has none).
+      type: str
+    master:
+      description: The bridge it is a port of, or null.
+      type: str
+    remotes:
+      description: The remote VTEP addresses.
+      type: list
+      elements: str
+  sample:
+    - {name: vxlan0, vni: 256, local: 192.0.2.11, master: br0, remotes: [192.0.2.12, 192.0.2.13]}
 interfaces:
   description:
     - With O(interfaces=true), every interface but C(lo) of every scanned container, with its kind, MAC and
@@ -265,6 +333,7 @@ interfaces:
     - {container: web, ifname: eth0, kind: veth, mac: "02:42:0a:00:00:02", addresses: [10.0.0.2/24]}
 '''
 
+import ipaddress
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -292,17 +361,23 @@ def _requested(params):
     networks, names, bridges = [], {}, {}
     for index, net in enumerate(params['networks']):
         where = 'networks[%d] (%s)' % (index, net['name'])
-        problem = validate_ifname(net['bridge'])
-        if problem:
-            raise LinuxnetError('%s: bridge: %s' % (where, problem))
         if net['name'] in names:
             raise LinuxnetError('%s: network %s is listed twice (also networks[%d]). Fix: list each network once'
                                 % (where, net['name'], names[net['name']]))
+        if net['driver'] == 'macvlan':
+            networks.append(_requested_macvlan(net, where))
+            names[net['name']] = index
+            continue
+        if not net['bridge']:
+            raise LinuxnetError('%s: bridge is required for a %s network. Fix: give the bridge that carries it' % (where, net['driver']))
+        problem = validate_ifname(net['bridge'])
+        if problem:
+            raise LinuxnetError('%s: bridge: %s' % (where, problem))
         if net['bridge'] in bridges:
             raise LinuxnetError('%s: bridge %s is also the bridge of networks[%d]. Fix: give every network its own bridge'
                                 % (where, net['bridge'], bridges[net['bridge']]))
         names[net['name']] = bridges[net['bridge']] = index
-        networks.append({'name': net['name'], 'bridge': net['bridge'], 'driver': net['driver']})
+        networks.append({'name': net['name'], 'bridge': net['bridge'], 'driver': net['driver'], 'ip_range': _network(net, where, 'ip_range')})
     containers = params['containers']
     if containers is not None:
         for index, name in enumerate(containers):
@@ -311,6 +386,36 @@ def _requested(params):
                 raise LinuxnetError('containers[%d]: %s. Fix: give the container\'s namespace name' % (index, problem))
         containers = list(dict.fromkeys(containers))
     return networks, containers
+
+
+def _network(net, where, key):
+    """A network option that must be an IPv4 network (subnet, ip_range), normalized; None when unset."""
+    value = net.get(key)
+    if value is None:
+        return None
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError as err:
+        raise LinuxnetError('%s: %s: %s. Fix: give an IPv4 network like 192.0.2.0/24' % (where, key, err))
+    if network.version != 4:
+        raise LinuxnetError('%s: %s: %s is not IPv4. Fix: give an IPv4 network like 192.0.2.0/24' % (where, key, value))
+    return network.compressed
+
+
+def _requested_macvlan(net, where):
+    if not net['parent']:
+        raise LinuxnetError('%s: parent is required for a macvlan network. Fix: give the host interface it hangs from' % where)
+    problem = validate_ifname(net['parent'])
+    if problem:
+        raise LinuxnetError('%s: parent: %s' % (where, problem))
+    gateway = net.get('gateway')
+    if gateway is not None:
+        try:
+            gateway = ipaddress.IPv4Address(gateway).compressed
+        except ValueError as err:
+            raise LinuxnetError('%s: gateway: %s. Fix: give an IPv4 address' % (where, err))
+    return {'name': net['name'], 'bridge': None, 'driver': 'macvlan', 'parent': net['parent'],
+            'subnet': _network(net, where, 'subnet'), 'gateway': gateway, 'ip_range': _network(net, where, 'ip_range')}
 
 
 def _read_table(netlink, ref, family, table, warnings):
@@ -328,13 +433,16 @@ def _read_table(netlink, ref, family, table, warnings):
     return state.sets if state.exists else None
 
 
-def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfaces=None):
-    """Endpoints of every container on the bridges: one link dump per namespace, an address dump where one is found.
+def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfaces=None, macvlans=(), scanned=None):
+    """Endpoints of every container on the bridges and macvlan networks: one link dump per namespace, an address
+    dump where one is found.
 
-    With ``interfaces`` (a list), every non-loopback interface of every container is appended to it.
+    With ``interfaces`` (a list), every non-loopback interface of every container is appended to it. ``macvlans``:
+    the requested macvlan networks whose parent exists, with ``parent_index``.
     """
     found = []
-    if not bridges and interfaces is None:
+    parents = {net['parent_index'] for net in macvlans}
+    if not bridges and not parents and interfaces is None and scanned is None:
         return found
     home_key = netns_key(ref.path or _HOME_NS)
     bridge_fd = os.open(ref.path or _HOME_NS, os.O_RDONLY)
@@ -347,10 +455,15 @@ def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfa
             channel = own.channel(cref)
             links = inspect.read_links(channel, 'network namespace %s' % name)
             raw = []
-            if inspect.candidate_links(host_links, bridges, links, name):
+            if inspect.candidate_links(host_links, bridges, links, name, parents):
                 nsid = inspect.read_nsid(channel, 'network namespace %s' % name, bridge_fd)
                 raw = inspect.match_endpoints(host_links, bridges, name, links, nsid)
+                raw += inspect.match_macvlans(host_links, parents, name, links, nsid)
             addrs = inspect.read_addresses(channel, 'network namespace %s' % name) if raw or interfaces is not None else {}
+            for ep in raw:
+                if ep['network'] is None:
+                    ep['network'] = inspect.macvlan_network(ep['bridge'], addrs.get(ep['index'], []), macvlans)
+            raw = [ep for ep in raw if ep['network'] is not None]
             if interfaces is not None:
                 ifaces = [{'container': name, 'ifname': link['name'], 'kind': link['kind'], 'mac': link['mac'],
                            'addresses': inspect.sorted_addresses(addrs.get(index, []))}
@@ -363,6 +476,8 @@ def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfa
 
     try:
         todo = [name for name in names if NamespaceRef(name).exists() and netns_key(NamespaceRef(name).path) != home_key]
+        if scanned is not None:
+            scanned.extend(sorted(todo))
         # Hundreds of containers: their namespaces are read by one process per CPU (_netlink.fan_out).
         for endpoints, ifaces, warning in fan_out(netlink, scan, todo):
             found.extend(endpoints)
@@ -375,6 +490,13 @@ def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfa
     return sorted(found, key=lambda e: (e['container'], e['ifname']))
 
 
+def _vxlan_devices(netlink, ref, label, host_links):
+    """The VXLAN devices of the bridges' namespace with their remote VTEPs: one FDB dump per device."""
+    names = {index: info['name'] for index, info in host_links.items()}
+    return [inspect.vxlan_device(info, inspect.read_fdb_dsts(netlink.ipr(ref), label, index), names)
+            for index, info in sorted(host_links.items()) if info['kind'] == 'vxlan']
+
+
 def gather(netlink, params):
     """Everything the module returns, read from the kernel."""
     networks, containers = _requested(params)
@@ -383,7 +505,8 @@ def gather(netlink, params):
     if not ref.exists():
         flags = inspect.DEFAULT_FLAGS
         return {'networks': [inspect.network_inspect(net, None, [], [], flags) for net in networks],
-                'endpoints': [], 'routes': [], 'ports': {}, 'port_allow': {}, 'links': [], 'tables': [], 'warnings': warnings}
+                'endpoints': [], 'routes': [], 'ports': {}, 'port_allow': {}, 'links': [], 'tables': [], 'vxlan': [], 'containers': [],
+                'warnings': warnings}
     label = 'the host namespace' if ref.is_host else 'network namespace %s' % ref.label
     channel = netlink.channel(ref)
     host_links = inspect.read_links(channel, label)
@@ -391,8 +514,14 @@ def gather(netlink, params):
     bridge_addrs = inspect.read_addresses(channel, label, family=2)
     routes = inspect.read_routes(channel, label, host_links)
 
-    reported = []
+    reported, macvlans = [], []
     for net in networks:
+        if net['driver'] == 'macvlan':
+            link = by_name.get(net['parent'])
+            if link is not None:
+                macvlans.append(dict(net, parent_index=link['index']))
+            reported.append((net, link))
+            continue
         link = by_name.get(net['bridge'])
         if link is not None and link['kind'] != 'bridge':
             warnings.append('network %s: %s in %s is a %s link, not a bridge: reported as missing'
@@ -405,13 +534,16 @@ def gather(netlink, params):
             link = by_name[name]
             if link['kind'] == 'bridge' and owned(link) and name not in requested:
                 reported.append(({'name': name, 'bridge': name, 'driver': 'bridge'}, link))
-    bridges = {link['index']: net['name'] for net, link in reported if link is not None}
+    bridges = {link['index']: net['name'] for net, link in reported if link is not None and net['driver'] != 'macvlan'}
 
     names = containers if containers is not None else list_named_netns()
     if len(names) > 200:
         raise_fd_limit()
     interfaces = [] if params['interfaces'] else None
-    endpoints = _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfaces)
+    scanned = []
+    endpoints = _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfaces, macvlans, scanned)
+    vxlan = _vxlan_devices(netlink, ref, label, host_links)
+    vxlan_on = {device['master']: device for device in vxlan if device['master']}
 
     isolation_sets = _read_table(netlink, ref, *inspect.ISOLATION_TABLE, warnings=warnings)
     isolation = inspect.isolation_flags(isolation_sets)
@@ -424,7 +556,8 @@ def gather(netlink, params):
         by_network.setdefault(ep['network'], []).append(ep)
     result_networks = [inspect.network_inspect(net, link, bridge_addrs.get(link['index'], []) if link else [],
                                                by_network.get(net['name'], []),
-                                               isolation.get(net['bridge'], inspect.DEFAULT_FLAGS))
+                                               isolation.get(net['bridge'], inspect.DEFAULT_FLAGS),
+                                               vxlan_on.get(net['bridge']) if link else None)
                        for net, link in reported]
     published = inspect.published_maps(ports_sets or {})
     ports = inspect.port_lines(published, endpoints)
@@ -434,7 +567,9 @@ def gather(netlink, params):
               'addresses': [cidr for cidr, _secondary in bridge_addrs.get(index, [])], 'owned': owned(info)}
              for index, info in sorted(host_links.items())]
     result = {'networks': result_networks, 'endpoints': [{k: ep[k] for k in public} for ep in endpoints],
-              'routes': routes, 'ports': ports, 'port_allow': port_allow, 'links': links, 'tables': tables, 'warnings': warnings}
+              'routes': routes, 'ports': ports, 'port_allow': port_allow, 'links': links, 'tables': tables, 'vxlan': vxlan,
+              'containers': scanned,
+              'warnings': warnings}
     if interfaces is not None:
         result['interfaces'] = interfaces
     return result
@@ -445,8 +580,12 @@ def main():
         argument_spec=dict(
             networks=dict(type='list', elements='dict', default=[], options=dict(
                 name=dict(type='str', required=True),
-                bridge=dict(type='str', required=True),
+                bridge=dict(type='str'),
                 driver=dict(type='str', choices=['bridge', 'overlay', 'macvlan'], default='bridge'),
+                parent=dict(type='str'),
+                subnet=dict(type='str'),
+                gateway=dict(type='str'),
+                ip_range=dict(type='str'),
             )),
             containers=dict(type='list', elements='str'),
             namespace=dict(type='str'),

@@ -44,6 +44,9 @@ PORTS_JSON = [
 def _params(**kwargs):
     params = {'networks': [], 'containers': None, 'namespace': None, 'discover': True}
     params.update(kwargs)
+    for net in params['networks']:
+        for key in ('bridge', 'parent', 'subnet', 'gateway', 'ip_range'):
+            net.setdefault(key, None)
     return params
 
 
@@ -77,8 +80,11 @@ WEB = {
 def test_requested_networks_are_checked():
     nets, containers = _requested(_params(networks=[{'name': 'a', 'bridge': 'br-a', 'driver': 'bridge'}],
                                           containers=['web', 'db', 'web']))
-    assert nets == [{'name': 'a', 'bridge': 'br-a', 'driver': 'bridge'}]
+    assert nets == [{'name': 'a', 'bridge': 'br-a', 'driver': 'bridge', 'ip_range': None}]
     assert containers == ['web', 'db']
+    mac = {'name': 'm', 'bridge': None, 'driver': 'macvlan', 'parent': 'eth0', 'subnet': '198.51.100.7/24', 'gateway': '198.51.100.1'}
+    assert _requested(_params(networks=[mac]))[0] == [{'name': 'm', 'bridge': None, 'driver': 'macvlan', 'parent': 'eth0',
+                                                       'subnet': '198.51.100.0/24', 'gateway': '198.51.100.1', 'ip_range': None}]
     assert _requested(_params())[1] is None
 
 
@@ -89,6 +95,11 @@ def test_requested_networks_are_checked():
      r'bridge br-a is also the bridge of networks\[0\]'),
     ([{'name': 'a', 'bridge': 'br-much-too-long-name', 'driver': 'bridge'}], None, 'at most 15'),
     ([], ['ok', 'bad/name'], r"containers\[1\]: namespace name 'bad/name'"),
+    ([{'name': 'm', 'driver': 'macvlan'}], None, r'networks\[0\] \(m\): parent is required for a macvlan network'),
+    ([{'name': 'b', 'driver': 'bridge'}], None, r'networks\[0\] \(b\): bridge is required for a bridge network'),
+    ([{'name': 'm', 'driver': 'macvlan', 'parent': 'eth0', 'subnet': '2001:db8::/64'}], None, 'subnet: 2001:db8::/64 is not IPv4'),
+    ([{'name': 'm', 'driver': 'macvlan', 'parent': 'eth0'}, {'name': 'm', 'bridge': 'br-m', 'driver': 'bridge'}], None,
+     'network m is listed twice'),
 ])
 def test_requested_errors_name_the_item_and_fix(networks, containers, words):
     with pytest.raises(LinuxnetError, match=words):
@@ -184,9 +195,69 @@ def test_network_inspect_shape():
     }
     missing = inspect.network_inspect(dict(net, driver='overlay'), None, [], [ep], inspect.DEFAULT_FLAGS)
     assert missing['Exists'] is False and missing['Containers'] == {} and missing['IPAM']['Config'] == []
-    assert missing['Scope'] == 'global'
-    assert 'com.docker.network.driver.mtu' not in missing['Options']
-    assert missing['Options']['com.docker.network.bridge.enable_icc'] == 'true'
+    assert missing['Scope'] == 'swarm' and missing['Options'] == {}
+    gone = inspect.network_inspect(net, None, [], [ep], inspect.DEFAULT_FLAGS)
+    assert 'com.docker.network.driver.mtu' not in gone['Options']
+    assert gone['Options']['com.docker.network.bridge.enable_icc'] == 'true'
+
+
+def test_overlay_shows_its_vni_and_ip_range():
+    net = {'name': 'demo', 'bridge': 'br0', 'driver': 'overlay', 'ip_range': '10.0.0.128/25'}
+    vxlan = inspect.vxlan_device(dict(_link(5, 'vxlan0', 'vxlan', master=4), vni=256, local='192.0.2.11'),
+                                 ['192.0.2.13', '192.0.2.12', '192.0.2.13'], {4: 'br0'})
+    assert vxlan == {'name': 'vxlan0', 'vni': 256, 'local': '192.0.2.11', 'master': 'br0', 'remotes': ['192.0.2.12', '192.0.2.13']}
+    shaped = inspect.network_inspect(net, _link(4, 'br0', 'bridge'), [('10.0.0.1/24', False)], [], inspect.DEFAULT_FLAGS, vxlan)
+    assert (shaped['Scope'], shaped['Driver'], shaped['Internal']) == ('swarm', 'overlay', False)
+    assert shaped['Options'] == {'com.docker.network.driver.overlay.vxlanid_list': '256', 'com.docker.network.driver.mtu': '1500'}
+    assert shaped['IPAM']['Config'] == [{'Subnet': '10.0.0.0/24', 'Gateway': '10.0.0.1', 'IPRange': '10.0.0.128/25'}]
+    # A range outside every subnet shows nowhere.
+    assert 'IPRange' not in inspect.ipam_config([('10.0.0.1/24', False)], '10.9.0.0/25')[0]
+
+
+# Host eth0 (2) and eth1 (3) are parents; web has two macvlans on eth0 (one per network) and one on eth1, db one
+# whose lower device is in another namespace (nsid 7).
+MAC_HOST = {2: _link(2, 'eth0', 'veth'), 3: _link(3, 'eth1', 'veth')}
+MAC_WEB = {
+    1: _link(1, 'lo'),
+    4: _link(4, 'eth0', 'macvlan', link=2, nsid=0, mac='02:42:c6:33:64:02'),
+    5: _link(5, 'eth1', 'macvlan', link=2, nsid=0, mac='02:42:c6:33:65:02'),
+    6: _link(6, 'eth2', 'macvlan', link=3, nsid=0, mac='02:42:c0:00:02:09'),
+    7: _link(7, 'eth3', 'macvlan', link=2, nsid=7),
+}
+MACNETS = [{'name': 'mac_a', 'parent': 'eth0', 'subnet': '198.51.100.0/24'},
+           {'name': 'mac_b', 'parent': 'eth0', 'subnet': '198.51.101.0/24'}]
+
+
+def test_macvlan_endpoints_by_parent_and_subnet():
+    assert inspect.candidate_links(MAC_HOST, {}, MAC_WEB, 'web', {2})
+    assert not inspect.candidate_links(MAC_HOST, {}, MAC_WEB, 'web', set())
+    found = inspect.match_macvlans(MAC_HOST, {2}, 'web', MAC_WEB, 0)
+    assert [(e['ifname'], e['bridge'], e['host_ifname'], e['network']) for e in found] == [('eth0', 'eth0', None, None), ('eth1', 'eth0', None, None)]
+    assert inspect.match_macvlans(MAC_HOST, {2}, 'web', MAC_WEB, None) == []
+    assert inspect.macvlan_network('eth0', [('198.51.100.2/24', False)], MACNETS) == 'mac_a'
+    assert inspect.macvlan_network('eth0', [('198.51.101.2/24', False)], MACNETS) == 'mac_b'
+    assert inspect.macvlan_network('eth0', [('203.0.113.2/24', False)], MACNETS) is None
+    assert inspect.macvlan_network('eth1', [('198.51.100.2/24', False)], MACNETS) is None
+    assert inspect.macvlan_network('eth1', [], [{'name': 'loose', 'parent': 'eth1', 'subnet': None}]) == 'loose'
+
+
+def test_macvlan_network_inspect_shape():
+    net = {'name': 'macnet', 'bridge': None, 'driver': 'macvlan', 'parent': 'eth0', 'subnet': '198.51.100.0/24',
+           'gateway': '198.51.100.1', 'ip_range': None}
+    raw = inspect.match_macvlans(MAC_HOST, {2}, 'web', MAC_WEB, 0)[0]
+    ep = inspect.endpoint_entry(dict(raw, network='macnet'), [('198.51.100.2/24', False)])
+    shaped = inspect.network_inspect(net, MAC_HOST[2], [], [ep], inspect.DEFAULT_FLAGS)
+    assert shaped == {
+        'Name': 'macnet', 'Id': network_id('macnet'), 'Scope': 'local', 'Driver': 'macvlan', 'EnableIPv6': False,
+        'IPAM': {'Driver': 'default', 'Options': {}, 'Config': [{'Subnet': '198.51.100.0/24', 'Gateway': '198.51.100.1'}]},
+        'Internal': False, 'Attachable': False, 'Ingress': False,
+        'Containers': {container_id('web'): {'Name': 'web', 'EndpointID': endpoint_id('web', 'macnet'),
+                                             'MacAddress': '02:42:c6:33:64:02', 'IPv4Address': '198.51.100.2/24',
+                                             'IPv6Address': ''}},
+        'Options': {'parent': 'eth0'}, 'Labels': {}, 'Exists': True,
+    }
+    missing = inspect.network_inspect(net, None, [], [ep], inspect.DEFAULT_FLAGS)
+    assert missing['Exists'] is False and missing['Containers'] == {} and missing['Options'] == {'parent': 'eth0'}
 
 
 def test_routes_of_the_main_table():
