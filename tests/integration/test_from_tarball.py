@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a user gets from the built collection and its docs alone: the tarball installed into an empty collections
-path, an inventory and a playbook taken only from docs/examples, a two-host lab converged from a directory outside
+path, an inventory and a playbook taken only from the docs/examples it ships, a two-host lab converged from a directory outside
 the checkout, then the kernel, traffic by name and a second run that changes nothing."""
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import pytest
 
 from labkit import ROOT, VENV_BIN, Lab, run
 
-EXAMPLES = os.path.join(ROOT, 'docs', 'examples')
 MARKED = re.compile(r'<!-- example: (\S+) -->\n```yaml\n(.*?)```', re.S)
 
 
-def example_blocks():
-    """{path: text} of every marked block of docs/examples/*.md."""
+def example_blocks(collection):
+    """{path: text} of every marked block of the installed collection's docs/examples/*.md."""
     blocks = {}
-    for page in sorted(glob.glob(os.path.join(EXAMPLES, '*.md'))):
+    for page in sorted(glob.glob(os.path.join(collection, 'docs', 'examples', '*.md'))):
         with open(page) as handle:
             for path, text in MARKED.findall(handle.read()):
                 assert path not in blocks, '%s is marked twice' % path
@@ -50,7 +49,7 @@ def installed(tmp_path_factory):
 
 
 def test_the_overlay_example_converges_from_the_tarball(installed, tmp_path):
-    blocks = example_blocks()
+    blocks = example_blocks(os.path.join(str(installed), 'ansible_collections', 'linuxnet', 'container'))
     work = tmp_path / 'user'  # outside the checkout: no ansible.cfg, collections or roles of the checkout apply
     for path in ('s8-overlay/inventory.yml', 'converge.yml'):
         target = work / path
