@@ -168,7 +168,7 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Docker's default bridge with its gateway (seed S2)
+- name: Docker's default bridge with its gateway (docs/examples/s2-default-bridge.md)
   linuxnet.container.bridge:
     name: docker0
     addresses: [172.17.0.1/16]

@@ -11,7 +11,7 @@ module: docker_isolation
 short_description: Docker's isolation between bridge networks, icc, internal networks and masquerade, on nftables
 version_added: 0.1.0
 description:
-  - Gives a set of Linux bridges Docker's network semantics (seed S5), in nftables tables that belong to
+  - Gives a set of Linux bridges Docker's network semantics (docs/examples/s5-isolation.md), in nftables tables that belong to
     this collection alone (C(inet linuxnet_isolation)); no other table, chain or iptables rule is touched.
   - Traffic between two different listed bridges is dropped in both directions; within one bridge it passes.
   - O(networks[].icc=false) drops traffic between the ports of that bridge, as Docker does, through
@@ -112,7 +112,7 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Two isolated networks and an internal one, seed S5
+- name: Two isolated networks and an internal one, as in docs/examples/s5-isolation.md
   linuxnet.container.docker_isolation:
     networks:
       - bridge: docker0

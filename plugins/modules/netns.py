@@ -188,7 +188,7 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Two namespaces for seed S1
+- name: Two namespaces, as in docs/examples/s1-veth-pair.md
   linuxnet.container.netns:
     namespaces:
       - name: test1

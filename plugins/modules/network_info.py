@@ -13,7 +13,7 @@ version_added: 0.1.0
 description:
   - Reads what a host's kernel really holds (links, addresses and routes over netlink, and the nftables tables
     of M(linuxnet.container.docker_isolation) and M(linuxnet.container.port_map)) and returns it shaped like
-    C(docker network inspect) and C(docker port) (seed S4, S7). It changes nothing.
+    C(docker network inspect) and C(docker port) (docs/examples/s4-user-networks.md, s7-published-ports.md). It changes nothing.
   - A container is a named network namespace (C(/run/netns/NAME)); its name is the namespace's name.
     A container's endpoint on a network is a veth in its namespace whose peer (IFLA_LINK in the namespace
     named by IFLA_LINK_NETNSID) is a port of the network's bridge.

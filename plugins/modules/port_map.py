@@ -11,7 +11,7 @@ module: port_map
 short_description: Published ports like docker run -p, as nftables DNAT maps
 version_added: 0.1.0
 description:
-  - Publishes container ports on the host (seed S7), in the nftables table C(ip linuxnet_ports) that belongs to
+  - Publishes container ports on the host (docs/examples/s7-published-ports.md), in the nftables table C(ip linuxnet_ports) that belongs to
     this collection alone; no other table, chain or iptables rule is touched, and there is no userland proxy.
   - Traffic arriving from other hosts, and traffic from the host itself (its addresses and C(127.0.0.1)), is
     DNATed to the container. A container reaching its own published port through the host's address works

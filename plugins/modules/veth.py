@@ -193,7 +193,7 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Seed S1, two namespaces joined by a veth pair
+- name: Example S1, two namespaces joined by a veth pair
   linuxnet.container.veth:
     pairs:
       - name: veth-test1
@@ -204,7 +204,7 @@ EXAMPLES = r'''
           namespace: test2
           addresses: [192.168.1.2/24]
 
-- name: Seed S2, two containers on docker0 with Docker's MACs and default route
+- name: Example S2, two containers on docker0 with Docker's MACs and default route
   linuxnet.container.veth:
     pairs:
       - name: veth6f1a2b3

@@ -11,7 +11,7 @@ module: vtep_filter
 short_description: Accept VXLAN only from the listed VTEPs, on nftables
 version_added: 0.1.0
 description:
-  - Protects a host's VXLAN overlays (seed S8) on the underlay. A VXLAN device decapsulates whatever reaches
+  - Protects a host's VXLAN overlays (docs/examples/s8-overlay.md) on the underlay. A VXLAN device decapsulates whatever reaches
     its UDP port, from any source, so any machine that can send a UDP packet to the host can inject frames into
     an overlay. This module drops VXLAN packets (UDP to the listed O(ports)) whose source is not one of the
     listed O(vteps); everything else passes untouched.

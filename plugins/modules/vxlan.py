@@ -12,7 +12,7 @@ short_description: Manage VXLAN devices with a static control plane (peers, FDB 
 version_added: 0.1.0
 description:
   - Creates, changes and removes VXLAN devices, many in one call, in the host namespace or in another network
-    namespace, as Docker's overlay driver does (seed S8) without any key-value store.
+    namespace, as Docker's overlay driver does (docs/examples/s8-overlay.md) without any key-value store.
   - The device may live in another namespace than its underlay. Docker keeps C(br0) and the VXLAN device in a
     per-network namespace while the tunnel runs over the host's interface; the module does exactly that by
     creating the device from the underlay's namespace directly inside its own namespace (the kernel keeps the
@@ -125,7 +125,7 @@ options:
     description:
       - MTU of the device.
       - Omitted, the MTU of O(dev) minus the VXLAN overhead (50 bytes over IPv4, 70 over IPv6), or 1450 without
-        O(dev). Seed S8's overlay interfaces have 1450 on a 1500 underlay.
+        O(dev). Example S8's overlay interfaces have 1450 on a 1500 underlay.
     type: int
   master:
     description:
@@ -321,7 +321,7 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Docker's overlay on docker-node1 (seed S8) - br0 and vxlan0 in the overlay's namespace, tunnel over eth0
+- name: Docker's overlay on docker-node1 (docs/examples/s8-overlay.md) - br0 and vxlan0 in the overlay's namespace, tunnel over eth0
   linuxnet.container.vxlan:
     name: vxlan0
     namespace: 1-ov-demo

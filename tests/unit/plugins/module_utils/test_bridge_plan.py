@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The bridge_network planner and the inventory validation behind it (SEEDS.md S2-S7)."""
+"""The bridge_network planner and the inventory validation behind it (docs/examples/s2-default-bridge.md to s7-published-ports.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fleet-wide planning of overlays and macvlan networks (SEEDS.md S8) and the checks across hosts."""
+"""Fleet-wide planning of overlays and macvlan networks (docs/examples/s8-overlay.md) and the checks across hosts."""
 
 from __future__ import annotations
 
