@@ -123,6 +123,8 @@ def _lasting(args):
     no longer finds the object, no longer plans it either, and must record the same (a no-op run writes nothing)."""
     if not isinstance(args, dict):
         return args
+    if args.get('state') == 'absent':  # the whole part was removed (the VTEP filter of a host that left the overlays)
+        return None
     out, emptied = {}, False
     for key, value in args.items():
         if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
@@ -145,10 +147,12 @@ def plan(current, name, args, keep=None, state='present', code_digest=None):
 
     ``keep``: the other records of this converge (the later calls'); every record not named is dropped, so that
     a part a run no longer makes does not come back at boot. None keeps them all. A record keeps its place; a
-    new one goes last, in the order the calls ran.
+    new one goes last, in the order the calls ran. A call whose record holds nothing (it only removed) has none.
     """
     records = [] if current is None else [r for r in current['records']
                                           if keep is None or r['name'] == name or r['name'] in keep]
+    if not args:  # a call that only removed: nothing of it lasts, and the next run (which skips it) records nothing
+        state = 'absent'
     index = next((i for i, record in enumerate(records) if record['name'] == name), None)
     if state == 'present' and index is None:
         records.append({'name': name, 'args': args})

@@ -244,7 +244,7 @@ def _read_network(raw, at, problems, default):
             problems.append('%s: bridge_name applies to bridge networks only. Fix: remove it' % at)
         error = validate_ifname(bridge) if isinstance(bridge, str) else 'must be a string'
         if error:
-            problems.append('%s: bridge_name %r: %s. Fix: use at most 15 bytes of letters, digits, - and _' % (at, bridge, error))
+            problems.append('%s: bridge_name %r: %s. Fix: use at most 15 bytes of letters, digits, - and _' % (at, bridge, error.split('. Fix:')[0]))
     elif driver == 'bridge' and not default and validate_ifname(derived_bridge_name(raw['name'])):
         problems.append('%s: cannot derive a bridge name. Fix: set bridge_name' % at)
     mtu = raw.get('mtu')

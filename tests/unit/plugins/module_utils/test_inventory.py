@@ -255,3 +255,10 @@ def test_network_keys_the_kernel_refuses_are_refused(network, message):
 
 def test_whole_number_mtus_are_accepted():
     assert problems(n1=host(networks=[{'name': 'x', 'mtu': 1400}, {'name': 'y', 'mtu': '9000'}, {'name': 'z', 'mtu': 1500.0}])) == []
+
+
+def test_a_bridge_name_too_long_or_with_a_slash_gets_one_fix():
+    found = problems(n1={'linuxnet_networks': [{'name': 'a', 'bridge_name': 'br-much-too-long-0'},
+                                               {'name': 'b', 'bridge_name': 'br/x'}]})
+    assert len(found) == 2, found
+    assert all('bridge_name' in p and p.endswith('Fix: use at most 15 bytes of letters, digits, - and _') for p in found), found

@@ -65,7 +65,20 @@ def test_record_args_leave_out_the_removals_a_run_made():
              'port_map': {'ports': [], 'state': 'absent'}}
     after = {'veth': {'pairs': [{'name': 'veth1', 'peer': {'name': 'eth0'}}]}, 'port_map': {'ports': [], 'state': 'absent'}}
     parts = ('veth', 'vxlan', 'port_map')
-    assert persist.record_args(moved, parts) == persist.record_args(after, parts) == after
+    assert persist.record_args(moved, parts) == persist.record_args(after, parts) == {'veth': after['veth']}
+
+
+def test_a_call_that_only_removed_leaves_no_record():
+    # The last overlay left: the overlay call removed the VXLAN devices and the VTEP filter. The next run skips that
+    # call and keeps no record of it, so this run must already leave none, or the next one changes the host again.
+    removal = {'vxlan': {'devices': [{'name': 'vxlan0', 'state': 'absent'}]}, 'vtep_filter': {'vteps': [], 'state': 'absent'}}
+    args = persist.record_args(removal, ('vxlan', 'vtep_filter'))
+    assert args == {}
+    both = persist.plan(persist.plan(None, 'bridge_network', BRIDGE), 'overlay_network', {'vxlan': {'devices': [{'name': 'vxlan0'}]}})
+    assert [r['name'] for r in both['records']] == ['bridge_network', 'overlay_network']
+    after = persist.plan(both, 'overlay_network', args)
+    assert [r['name'] for r in after['records']] == ['bridge_network']
+    assert after == persist.plan(both, 'bridge_network', BRIDGE, keep=[])
 
 
 def test_write_atomic_leaves_mode_0600_and_no_temporary_file(tmp_path):
