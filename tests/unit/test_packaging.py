@@ -56,3 +56,18 @@ def test_shipped_text_cites_no_dev_only_material(tarball):
     _, files = tarball
     pattern = re.compile(rb'SPEC\.md|SEEDS\.md|\.\./shared')
     assert sorted(n for n, data in files.items() if b'\0' not in data and pattern.search(data)) == []
+
+
+def test_ansible_builder_create_yields_runtime_only_context(tarball, tmp_path):
+    """ansible-builder create (offline: it only writes the build context) from the collection's own EE files."""
+    pytest.importorskip('ansible_builder')
+    ee = tmp_path / 'execution-environment.yml'
+    ee.write_text('---\nversion: 3\ndependencies:\n  galaxy: {collections: []}\n'
+                  '  python: %s\n  system: %s\n' % (os.path.join(ROOT, 'requirements.txt'), os.path.join(ROOT, 'bindep.txt')))
+    ctx = tmp_path / 'context'
+    subprocess.run(['ansible-builder', 'create', '-f', str(ee), '-c', str(ctx), '--output-filename', 'Containerfile'],
+                   check=True, capture_output=True, text=True)
+    assert (ctx / 'Containerfile').is_file()
+    copied = {p.name: p.read_text() for p in (ctx / '_build').iterdir() if p.is_file()}
+    assert 'pyroute2' in copied['requirements.txt'] and 'openssh-client' in copied['bindep.txt']
+    assert not [t for t in DEV_TOOLS if t in copied['requirements.txt']]
