@@ -91,7 +91,7 @@ molecule:
 	molecule test --all
 
 constraints:
-	$(PY) -m pip freeze | grep -v '^-e' | sed '1i # Full pinned set, from pip freeze of requirements.txt on Python 3.11 (regenerate with: make constraints)' > constraints.txt
+	$(PY) -m pip freeze | grep -v '^-e' | sed '1i # Full pinned set, from pip freeze of requirements-dev.txt on Python 3.11 (regenerate with: make constraints)' > constraints.txt
 
 clean: lab-down
 	rm -rf $(BUILD)
