@@ -9,9 +9,11 @@ import glob
 import os
 import re
 import subprocess
+import sys
 import tarfile
 
 import pytest
+import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 DEV_ONLY = re.compile(r'^(bench|lab|extensions|tests|scripts|\.ci|\.build|\.venv)(/|$)'
@@ -59,13 +61,20 @@ def test_shipped_text_cites_no_dev_only_material(tarball):
 
 
 def test_ansible_builder_create_yields_runtime_only_context(tarball, tmp_path):
-    """ansible-builder create (offline: it only writes the build context) from the collection's own EE files."""
-    pytest.importorskip('ansible_builder')
+    """ansible-builder create (offline: it only writes the build context) from the EE files the tarball ships, found
+    as ansible-builder's introspection finds them: the collection's meta/execution-environment.yml names them."""
+    _, files = tarball
+    shipped = tmp_path / 'collection'
+    for name, data in files.items():
+        (shipped / name).parent.mkdir(parents=True, exist_ok=True)
+        (shipped / name).write_bytes(data)
+    deps = yaml.safe_load(files['meta/execution-environment.yml'])['dependencies']
     ee = tmp_path / 'execution-environment.yml'
-    ee.write_text('---\nversion: 3\ndependencies:\n  galaxy: {collections: []}\n'
-                  '  python: %s\n  system: %s\n' % (os.path.join(ROOT, 'requirements.txt'), os.path.join(ROOT, 'bindep.txt')))
+    ee.write_text(yaml.safe_dump({'version': 3, 'dependencies': {
+        'python': str(shipped / deps['python']), 'system': str(shipped / deps['system'])}}))
     ctx = tmp_path / 'context'
-    subprocess.run(['ansible-builder', 'create', '-f', str(ee), '-c', str(ctx), '--output-filename', 'Containerfile'],
+    builder = os.path.join(os.path.dirname(sys.executable), 'ansible-builder')
+    subprocess.run([builder, 'create', '-f', str(ee), '-c', str(ctx), '--output-filename', 'Containerfile'],
                    check=True, capture_output=True, text=True)
     assert (ctx / 'Containerfile').is_file()
     copied = {p.name: p.read_text() for p in (ctx / '_build').iterdir() if p.is_file()}
