@@ -22,7 +22,7 @@ export ANSIBLE_FORCE_COLOR := 0
 export NO_COLOR := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help deps lab lab-up lab-down lab-show inspect test units lint sanity docs build integration molecule constraints clean
+.PHONY: help deps lab lab-up lab-down lab-show inspect test units lint sanity docs build lab-suites integration molecule constraints clean
 
 help:
 	@sed -n '2,5p' Makefile | sed 's/^# *//'
@@ -53,8 +53,18 @@ lab-show:
 	$(PY) lab/lab.py show --name $(LAB_NAME)
 
 # ---- tests ---------------------------------------------------------------------------------
-test: deps units lint sanity docs build integration molecule
+test: deps units lint sanity docs build lab-suites
 	@echo "make test: all suites passed"
+
+# The integration tests and the Molecule scenarios boot labs of their own names, so they run side by side: Molecule's
+# output is kept in .build/molecule.log and printed when both are done.
+lab-suites: build
+	@rm -f $(BUILD)/molecule.log $(BUILD)/molecule.rc
+	@( rc=0; $(MAKE) --no-print-directory molecule > $(BUILD)/molecule.log 2>&1 || rc=$$?; echo $$rc > $(BUILD)/molecule.rc ) & \
+	  irc=0; $(MAKE) --no-print-directory integration || irc=$$?; wait; \
+	  echo "==== Molecule scenarios (ran beside the integration tests): $(BUILD)/molecule.log ===="; \
+	  cat $(BUILD)/molecule.log; mrc=$$(cat $(BUILD)/molecule.rc); \
+	  echo "integration exit $$irc, molecule exit $$mrc"; [ "$$irc" = 0 ] && [ "$$mrc" = 0 ]
 
 units:
 	$(PY) -m pytest -q tests/unit
