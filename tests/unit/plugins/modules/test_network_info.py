@@ -77,6 +77,18 @@ WEB = {
 }
 
 
+
+def docker_shape(name, driver, subnet, gateway, mac, address, options):
+    """What docker network inspect shows for a local network with one container, web."""
+    return {
+        'Name': name, 'Id': network_id(name), 'Scope': 'local', 'Driver': driver, 'EnableIPv6': False,
+        'IPAM': {'Driver': 'default', 'Options': {}, 'Config': [{'Subnet': subnet, 'Gateway': gateway}]},
+        'Internal': False, 'Attachable': False, 'Ingress': False,
+        'Containers': {container_id('web'): {'Name': 'web', 'EndpointID': endpoint_id('web', name),
+                                             'MacAddress': mac, 'IPv4Address': address, 'IPv6Address': ''}},
+        'Options': options, 'Labels': {}, 'Exists': True,
+    }
+
 def test_requested_networks_are_checked():
     nets, containers = _requested(_params(networks=[{'name': 'a', 'bridge': 'br-a', 'driver': 'bridge'}],
                                           containers=['web', 'db', 'web']))
@@ -181,18 +193,10 @@ def test_network_inspect_shape():
     net = {'name': 'net_a', 'bridge': 'br-a', 'driver': 'bridge'}
     flags = {'internal': False, 'icc': False, 'masquerade': True}
     shaped = inspect.network_inspect(net, HOST[10], [('10.0.0.1/16', False)], [ep], flags)
-    assert shaped == {
-        'Name': 'net_a', 'Id': network_id('net_a'), 'Scope': 'local', 'Driver': 'bridge', 'EnableIPv6': False,
-        'IPAM': {'Driver': 'default', 'Options': {}, 'Config': [{'Subnet': '10.0.0.0/16', 'Gateway': '10.0.0.1'}]},
-        'Internal': False, 'Attachable': False, 'Ingress': False,
-        'Containers': {container_id('web'): {'Name': 'web', 'EndpointID': endpoint_id('web', 'net_a'),
-                                             'MacAddress': '02:42:0a:00:00:02', 'IPv4Address': '10.0.0.2/16',
-                                             'IPv6Address': ''}},
-        'Options': {'com.docker.network.bridge.name': 'br-a', 'com.docker.network.bridge.enable_icc': 'false',
-                    'com.docker.network.bridge.enable_ip_masquerade': 'true',
-                    'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0', 'com.docker.network.driver.mtu': '1500'},
-        'Labels': {}, 'Exists': True,
-    }
+    assert shaped == docker_shape('net_a', 'bridge', '10.0.0.0/16', '10.0.0.1', '02:42:0a:00:00:02', '10.0.0.2/16', {
+        'com.docker.network.bridge.name': 'br-a', 'com.docker.network.bridge.enable_icc': 'false',
+        'com.docker.network.bridge.enable_ip_masquerade': 'true',
+        'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0', 'com.docker.network.driver.mtu': '1500'})
     missing = inspect.network_inspect(dict(net, driver='overlay'), None, [], [ep], inspect.DEFAULT_FLAGS)
     assert missing['Exists'] is False and missing['Containers'] == {} and missing['IPAM']['Config'] == []
     assert missing['Scope'] == 'swarm' and missing['Options'] == {}
@@ -247,15 +251,8 @@ def test_macvlan_network_inspect_shape():
     raw = inspect.match_macvlans(MAC_HOST, {2}, 'web', MAC_WEB, 0)[0]
     ep = inspect.endpoint_entry(dict(raw, network='macnet'), [('198.51.100.2/24', False)])
     shaped = inspect.network_inspect(net, MAC_HOST[2], [], [ep], inspect.DEFAULT_FLAGS)
-    assert shaped == {
-        'Name': 'macnet', 'Id': network_id('macnet'), 'Scope': 'local', 'Driver': 'macvlan', 'EnableIPv6': False,
-        'IPAM': {'Driver': 'default', 'Options': {}, 'Config': [{'Subnet': '198.51.100.0/24', 'Gateway': '198.51.100.1'}]},
-        'Internal': False, 'Attachable': False, 'Ingress': False,
-        'Containers': {container_id('web'): {'Name': 'web', 'EndpointID': endpoint_id('web', 'macnet'),
-                                             'MacAddress': '02:42:c6:33:64:02', 'IPv4Address': '198.51.100.2/24',
-                                             'IPv6Address': ''}},
-        'Options': {'parent': 'eth0'}, 'Labels': {}, 'Exists': True,
-    }
+    assert shaped == docker_shape('macnet', 'macvlan', '198.51.100.0/24', '198.51.100.1', '02:42:c6:33:64:02', '198.51.100.2/24',
+                                  {'parent': 'eth0'})
     missing = inspect.network_inspect(net, None, [], [ep], inspect.DEFAULT_FLAGS)
     assert missing['Exists'] is False and missing['Containers'] == {} and missing['Options'] == {'parent': 'eth0'}
 
