@@ -17,7 +17,8 @@ import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 DEV_ONLY = re.compile(r'^(bench|lab|extensions|tests|scripts|\.ci|\.build|\.venv)(/|$)'
-                      r'|^(changelogs/fragments|changelogs/\.plugin-cache\.yaml|Makefile|ansible\.cfg|constraints\.txt|requirements-dev\.txt|\.ansible-lint|\.gitignore)$')
+                      r'|^(changelogs/fragments|changelogs/\.plugin-cache\.yaml|Makefile|ansible\.cfg|constraints\.txt'
+                      r'|requirements-dev\.txt|\.ansible-lint|\.gitignore)$')
 REQUIRED = ['docs', 'roles', 'plugins', 'playbooks', 'meta', 'README.md', 'LICENSE', 'changelogs/changelog.yaml',
             'requirements.txt', 'bindep.txt', 'meta/execution-environment.yml', 'MANIFEST.json', 'FILES.json']
 DEV_TOOLS = ('molecule', 'ansible-lint', 'pytest', 'scapy', 'antsibull', 'ansible-core')

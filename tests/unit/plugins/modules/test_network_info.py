@@ -77,7 +77,6 @@ WEB = {
 }
 
 
-
 def docker_shape(name, driver, subnet, gateway, mac, address, options):
     """What docker network inspect shows for a local network with one container, web."""
     return {
@@ -88,6 +87,7 @@ def docker_shape(name, driver, subnet, gateway, mac, address, options):
                                              'MacAddress': mac, 'IPv4Address': address, 'IPv6Address': ''}},
         'Options': options, 'Labels': {}, 'Exists': True,
     }
+
 
 def test_requested_networks_are_checked():
     nets, containers = _requested(_params(networks=[{'name': 'a', 'bridge': 'br-a', 'driver': 'bridge'}],
