@@ -31,22 +31,22 @@ def tarball(tmp_path_factory):
                    check=True, capture_output=True, text=True)
     (path,) = glob.glob(str(out / '*.tar.gz'))
     with tarfile.open(path) as tar:
-        yield {m.name.lstrip('./'): m for m in tar.getmembers()}, {
-            m.name.lstrip('./'): tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+        yield {'names': {m.name.lstrip('./'): m for m in tar.getmembers()},
+               'files': {m.name.lstrip('./'): tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}}
 
 
 def test_no_dev_only_paths(tarball):
-    names, _ = tarball
+    names = tarball['names']
     assert sorted(n for n in names if DEV_ONLY.search(n)) == []
 
 
 def test_required_paths_present(tarball):
-    names, _ = tarball
+    names = tarball['names']
     assert [r for r in REQUIRED if r not in names] == []
 
 
 def test_runtime_requirements_hold_no_dev_tooling(tarball):
-    _, files = tarball
+    files = tarball['files']
     reqs = files['requirements.txt'].decode()
     pkgs = [re.split(r'[=<>!~ ;\[]', line.strip(), maxsplit=1)[0].lower()
             for line in reqs.splitlines() if line.strip() and not line.startswith('#')]
@@ -56,7 +56,7 @@ def test_runtime_requirements_hold_no_dev_tooling(tarball):
 
 def test_shipped_text_cites_no_dev_only_material(tarball):
     """Nothing shipped points at the project's internal SPEC.md, SEEDS.md or ../shared."""
-    _, files = tarball
+    files = tarball['files']
     pattern = re.compile(rb'SPEC\.md|SEEDS\.md|\.\./shared')
     assert sorted(n for n, data in files.items() if b'\0' not in data and pattern.search(data)) == []
 
@@ -64,7 +64,7 @@ def test_shipped_text_cites_no_dev_only_material(tarball):
 def test_ansible_builder_create_yields_runtime_only_context(tarball, tmp_path):
     """ansible-builder create (offline: it only writes the build context) from the EE files the tarball ships, found
     as ansible-builder's introspection finds them: the collection's meta/execution-environment.yml names them."""
-    _, files = tarball
+    files = tarball['files']
     shipped = tmp_path / 'collection'
     for name, data in files.items():
         (shipped / name).parent.mkdir(parents=True, exist_ok=True)
