@@ -211,7 +211,7 @@ def report():
 
 atexit.register(report)
 from ansible.module_utils import basic
-from ansible_collections.linuxnet.container.plugins.module_utils import _reconcile
+from ansible_collections.linuxnet.container.plugins.module_utils._converge import reconcile as _reconcile
 basic.AnsibleModule.__init__ = timed('arguments', basic.AnsibleModule.__init__)
 basic.AnsibleModule.exit_json = timed('exit', basic.AnsibleModule.exit_json)
 RUN = _reconcile.Reconciler.run

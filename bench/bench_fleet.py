@@ -236,8 +236,8 @@ def synthetic_fleet(count, demo_subnet=None):
 def planning(sizes):
     """In-process cost of plan_fleet: the whole fleet planned once (what the role's run_once set_fact does)."""
     sys.path.insert(0, COLLECTIONS)
-    from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import PlanError, plan_fleet
-    from ansible_collections.linuxnet.container.plugins.module_utils._inventory import inventory_problems
+    from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet import PlanError, plan_fleet
+    from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import inventory_problems
     rows = []
     for count in sizes:
         note = ''

@@ -9,11 +9,11 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
-from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import GWBRIDGE, PlanError, has_global_endpoints, plan_fleet
-from ansible_collections.linuxnet.container.plugins.module_utils._topology import DEFAULT_BRIDGE, DEFAULT_NETWORK, read_networks
-from ansible_collections.linuxnet.container.plugins.module_utils._ids import bridge_name
-from ansible_collections.linuxnet.container.plugins.module_utils._overlay_plan import OVERLAY_BRIDGE, overlay_namespace
-from ansible_collections.linuxnet.container.plugins.module_utils._inventory import (
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet import GWBRIDGE, PlanError, has_global_endpoints, plan_fleet
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import DEFAULT_BRIDGE, DEFAULT_NETWORK, read_networks
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import bridge_name
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import OVERLAY_BRIDGE, overlay_namespace
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import (
     inventory_problems,
     namespaces_for,
 )

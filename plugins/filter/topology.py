@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.linuxnet.container.plugins.module_utils._picture import to_dot, to_svg, topology
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.picture import to_dot, to_svg, topology
 
 
 def _results(hostvars, hosts, host_key, overlays_key):

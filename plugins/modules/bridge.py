@@ -235,12 +235,12 @@ netlink_writes:
   sample: 3
 '''
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _bridge_impl
-from ansible_collections.linuxnet.container.plugins.module_utils._module import run_impl
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import bridge as part
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import run_impl
 
 
 def main():
-    run_impl(_bridge_impl)
+    run_impl(part)
 
 
 if __name__ == '__main__':

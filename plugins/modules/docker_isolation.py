@@ -169,12 +169,12 @@ restored_sysctls:
     net.ipv4.ip_forward: "0"
 '''
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _docker_isolation_impl
-from ansible_collections.linuxnet.container.plugins.module_utils._module import run_impl
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import docker_isolation as part
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import run_impl
 
 
 def main():
-    run_impl(_docker_isolation_impl)
+    run_impl(part)
 
 
 if __name__ == '__main__':

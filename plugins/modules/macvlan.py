@@ -262,12 +262,12 @@ netlink_writes:
   sample: 4
 '''
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _macvlan_impl
-from ansible_collections.linuxnet.container.plugins.module_utils._module import run_impl
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import macvlan as part
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import run_impl
 
 
 def main():
-    run_impl(_macvlan_impl)
+    run_impl(part)
 
 
 if __name__ == '__main__':

@@ -272,12 +272,12 @@ actions:
   sample: ["create network namespace test1", "set net.ipv4.ip_forward=1 in network namespace router"]
 '''
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _netns_impl
-from ansible_collections.linuxnet.container.plugins.module_utils._module import run_impl
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import netns as part
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import run_impl
 
 
 def main():
-    run_impl(_netns_impl)
+    run_impl(part)
 
 
 if __name__ == '__main__':

@@ -338,11 +338,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _inspect as inspect
-from ansible_collections.linuxnet.container.plugins.module_utils import _nft as nft
-from ansible_collections.linuxnet.container.plugins.module_utils._links import owned, raise_fd_limit
-from ansible_collections.linuxnet.container.plugins.module_utils._module import run_module
-from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import inspect
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import owned, raise_fd_limit
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import run_module
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import (
     LinuxnetError,
     NamespaceRef,
     fan_out,
@@ -350,8 +350,8 @@ from ansible_collections.linuxnet.container.plugins.module_utils._netlink import
     netns_key,
     validate_netns_name,
 )
-from ansible_collections.linuxnet.container.plugins.module_utils._normalize import validate_ifname
-from ansible_collections.linuxnet.container.plugins.module_utils._ports import allow_from_elements
+from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import validate_ifname
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import allow_from_elements
 
 _HOME_NS = '/proc/self/ns/net'
 

@@ -178,12 +178,12 @@ actions:
   elements: str
 '''
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _port_map_impl
-from ansible_collections.linuxnet.container.plugins.module_utils._module import run_impl
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import port_map as part
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import run_impl
 
 
 def main():
-    run_impl(_port_map_impl)
+    run_impl(part)
 
 
 if __name__ == '__main__':

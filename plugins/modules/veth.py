@@ -312,12 +312,12 @@ netlink_writes:
   sample: 5
 '''
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _veth_impl
-from ansible_collections.linuxnet.container.plugins.module_utils._module import run_impl
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import veth as part
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import run_impl
 
 
 def main():
-    run_impl(_veth_impl)
+    run_impl(part)
 
 
 if __name__ == '__main__':

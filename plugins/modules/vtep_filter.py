@@ -124,12 +124,12 @@ actions:
   elements: str
 '''
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _vtep_filter_impl
-from ansible_collections.linuxnet.container.plugins.module_utils._module import run_impl
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import vtep_filter as part
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import run_impl
 
 
 def main():
-    run_impl(_vtep_filter_impl)
+    run_impl(part)
 
 
 if __name__ == '__main__':

@@ -426,12 +426,12 @@ netlink_writes:
   sample: 4
 '''
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _vxlan_impl
-from ansible_collections.linuxnet.container.plugins.module_utils._module import run_impl
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import vxlan as part
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import run_impl
 
 
 def main():
-    run_impl(_vxlan_impl)
+    run_impl(part)
 
 
 if __name__ == '__main__':

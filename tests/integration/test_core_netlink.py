@@ -14,7 +14,7 @@ from labkit import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, '.build', 'collections'))
 
-from ansible_collections.linuxnet.container.plugins.module_utils._netlink import (  # noqa: E402
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import (  # noqa: E402
     LinuxnetError,
     Netlink,
 )

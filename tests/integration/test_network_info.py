@@ -16,7 +16,7 @@ from labkit import ROOT, Lab
 
 sys.path.insert(0, os.path.join(ROOT, '.build', 'collections'))
 
-from ansible_collections.linuxnet.container.plugins.module_utils._ids import (  # noqa: E402
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import (  # noqa: E402
     container_id,
     endpoint_id,
     host_veth_name,

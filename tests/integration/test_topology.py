@@ -24,8 +24,8 @@ from labkit import ROOT, Lab, recording
 
 sys.path.insert(0, os.path.join(ROOT, '.build', 'collections'))
 
-from ansible_collections.linuxnet.container.plugins.module_utils._ids import container_id, endpoint_id, network_id  # noqa: E402
-from ansible_collections.linuxnet.container.plugins.module_utils._overlay_plan import overlay_namespace  # noqa: E402
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import container_id, endpoint_id, network_id  # noqa: E402
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import overlay_namespace  # noqa: E402
 
 LAB_NAME = os.environ.get('LINUXNET_ITEST_TOPOLOGY_LAB', 'itest-topology')
 INVENTORY = os.path.join(ROOT, 'playbooks', 'inventories', 'lab')

@@ -24,8 +24,8 @@ import yaml
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _topology
-from ansible_collections.linuxnet.container.plugins.module_utils._inventory import inventory_problems
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan import topology as _topology
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import inventory_problems
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLES = ('bridge_network', 'overlay_network', 'prerequisites')
@@ -33,7 +33,7 @@ ROLES = ('bridge_network', 'overlay_network', 'prerequisites')
 NETWORK_ROLES = ('bridge_network', 'overlay_network')
 # Python that reads a host's variables for the network roles (the plan filter of bridge_network, the validation): the
 # filters and module_utils; modules get their arguments, not host variables.
-PLANNERS = ('plugins/filter/*.py', 'plugins/module_utils/*.py')
+PLANNERS = ('plugins/filter/*.py', 'plugins/module_utils/**/*.py', 'plugins/plugin_utils/**/*.py')
 # Jinja expressions without braces.
 CONDITIONALS = ('when', 'that', 'failed_when', 'changed_when', 'until')
 VARIABLE = re.compile(r'^linuxnet_[a-z0-9_]+$')

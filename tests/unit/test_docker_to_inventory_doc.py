@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils._topology import (
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import (
     CONTAINER_KEYS,
     DRIVERS,
     ENDPOINT_KEYS,

@@ -12,7 +12,7 @@ import re
 import pytest
 import yaml
 
-from ansible_collections.linuxnet.container.plugins.module_utils._inventory import inventory_problems
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import inventory_problems
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MARKED = re.compile(r'<!-- example: (\S+) -->\n```yaml\n(.*?)```', re.S)

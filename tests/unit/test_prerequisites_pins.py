@@ -30,5 +30,5 @@ def test_role_pins_match_requirements():
 def test_module_looks_where_the_role_installs():
     with open(os.path.join(ROOT, 'roles', 'prerequisites', 'vars', 'main.yml')) as handle:
         role_vars = yaml.safe_load(handle)
-    from ansible_collections.linuxnet.container.plugins.module_utils import _module
+    from ansible_collections.linuxnet.container.plugins.module_utils._converge import module as _module
     assert _module.COLLECTION_PYTHON == role_vars['__prerequisites_venv'] + '/bin/python'

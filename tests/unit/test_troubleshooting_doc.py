@@ -20,13 +20,15 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOC = os.path.join(ROOT, 'docs', 'troubleshooting.md')
 # What runs on the controller before any host changes: validation (inventory_problems), then planning.
-SOURCES = [os.path.join(ROOT, 'plugins', 'module_utils', name) for name in (
-    '_inventory.py', '_topology.py', '_ports.py', '_resolv.py', '_normalize.py', '_bridge_plan.py', '_overlay_plan.py')]
+SOURCES = [os.path.join(ROOT, 'plugins', path) for path in (
+    'plugin_utils/_plan/inventory.py', 'plugin_utils/_plan/topology.py', 'module_utils/_common/ports.py',
+    'module_utils/_common/resolv.py', 'module_utils/_common/normalize.py', 'plugin_utils/_plan/fleet.py',
+    'plugin_utils/_plan/overlay.py')]
 SOURCES.append(os.path.join(ROOT, 'plugins', 'filter', 'inventory.py'))
 # validate_* helpers of _normalize the validation calls; its other helpers serve the modules.
 VALIDATORS = ('validate_ifname', 'validate_hostname', 'validate_netns_name', 'validate_unicast_mac')
 # Only what these validators return is printed from _normalize; its other errors are the modules'.
-VALIDATORS_ONLY = ('_normalize.py',)
+VALIDATORS_ONLY = ('normalize.py',)
 # Caught and replaced by other messages: "must be true or false", "invalid MAC address".
 NOT_PRINTED = ('%r is not a boolean',)
 FORMAT = re.compile(r'%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifx]')

@@ -11,15 +11,15 @@ import os
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils._expect import Expect, argument_spec, parse_expect
-from ansible_collections.linuxnet.container.plugins.module_utils._links import NsView, Views
-from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef, NetlinkError
-from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG
-from ansible_collections.linuxnet.container.plugins.module_utils import _bridge_impl as br
-from ansible_collections.linuxnet.container.plugins.module_utils import _links as links
-from ansible_collections.linuxnet.container.plugins.module_utils import _macvlan_impl as mv
-from ansible_collections.linuxnet.container.plugins.module_utils import _veth_impl as veth
-from ansible_collections.linuxnet.container.plugins.module_utils import _vxlan_impl as vx
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import Expect, argument_spec, parse_expect
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import NsView, Views
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError, NamespaceRef, NetlinkError
+from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import TAG
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import bridge as br
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel import links
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import macvlan as mv
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import veth
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import vxlan as vx
 from ansible_collections.linuxnet.container.tests.unit.netlink_messages import FakeChannel, link_msg
 
 

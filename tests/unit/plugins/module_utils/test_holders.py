@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _holders as holders
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel import holders
 
 
 def fake_proc(tmp_path, processes):

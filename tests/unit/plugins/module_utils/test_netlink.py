@@ -8,7 +8,7 @@ import errno
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _netlink as nl
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel import netlink as nl
 
 
 class FakeNetlinkError(Exception):

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _nft as nft
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
 
 SETS = {'bridges': ('ifname', None, []), 'masq': (['ipv4_addr', 'ifname'], None, ['interval']),
         'ports': (['inet_proto', 'inet_service'], 'ipv4_addr', [])}

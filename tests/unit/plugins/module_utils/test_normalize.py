@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _normalize as n
+from ansible_collections.linuxnet.container.plugins.module_utils._common import normalize as n
 
 
 @pytest.mark.parametrize('ip, mac', [

@@ -14,9 +14,9 @@ import zipfile
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _apply as apply
-from ansible_collections.linuxnet.container.plugins.module_utils import _persist as persist
-from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._converge import apply
+from ansible_collections.linuxnet.container.plugins.module_utils._converge import persist
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
 
 BRIDGE = {'netns': {'namespaces': [{'name': 'web'}]}}
 OVERLAY = {'vxlan': {'devices': []}}
@@ -103,7 +103,7 @@ def test_load_names_the_file_and_the_fix(tmp_path):
 def test_payload_path_finds_the_zip_a_module_runs_from():
     assert persist.payload_path('/tmp/x/ansible_host_network_payload.zip/ansible_collections/a.py') == \
         '/tmp/x/ansible_host_network_payload.zip'
-    assert persist.payload_path('/work/plugins/module_utils/_persist.py') is None
+    assert persist.payload_path('/work/plugins/module_utils/_converge/persist.py') is None
 
 
 def test_the_code_archive_is_reproducible_and_runs_apply(tmp_path):
@@ -120,7 +120,7 @@ def test_the_code_archive_is_reproducible_and_runs_apply(tmp_path):
     assert first == second and persist.digest(first) == persist.digest(second)
     with zipfile.ZipFile(io.BytesIO(first)) as archive:
         assert archive.namelist() == ['ansible_collections/x/a.py', 'ansible_collections/x/b.py', '__main__.py']
-        assert b'_apply import main' in archive.read('__main__.py')
+        assert b'_converge.apply import main' in archive.read('__main__.py')
 
 
 def test_the_lock_is_exclusive_and_a_timeout_names_the_fix(tmp_path):

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _inspect as inspect
-from ansible_collections.linuxnet.container.plugins.module_utils import _nft as nft
-from ansible_collections.linuxnet.container.plugins.module_utils import _port_map_impl as port_map
-from ansible_collections.linuxnet.container.plugins.module_utils._bridge_plan import plan_host
-from ansible_collections.linuxnet.container.plugins.module_utils._inventory import inventory_problems
-from ansible_collections.linuxnet.container.plugins.module_utils._ports import (
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import inspect
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import port_map
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet import plan_host
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import inventory_problems
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import (
     PortError,
     allow_from_elements,
     allow_lines,
@@ -20,7 +20,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._ports import (
     parse_allow,
     parse_publish,
 )
-from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT
 
 WEB = ('0.0.0.0', 'tcp', 8080)
 DB = ('192.0.2.11', 'tcp', 5432)

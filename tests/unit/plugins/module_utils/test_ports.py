@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils._ports import (
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import (
     PortError,
     build_maps,
     docker_port_lines,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _docker_isolation_impl as iso
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import docker_isolation as iso
 
 DOCS = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'docs', 'host-firewalls.md')
 

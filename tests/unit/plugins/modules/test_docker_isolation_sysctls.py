@@ -10,9 +10,9 @@ import os
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef
-from ansible_collections.linuxnet.container.plugins.module_utils._reconcile import ABSENT
-from ansible_collections.linuxnet.container.plugins.module_utils import _docker_isolation_impl as iso
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError, NamespaceRef
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import docker_isolation as iso
 
 FWD = 'net.ipv4.ip_forward'
 BNF = 'net.bridge.bridge-nf-call-iptables'

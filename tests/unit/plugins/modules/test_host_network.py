@@ -10,10 +10,10 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils._expect import parse_expect
-from ansible_collections.linuxnet.container.plugins.module_utils._module import PartModule, validate_part
-from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef
-from ansible_collections.linuxnet.container.plugins.module_utils import _host_network as hn
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import parse_expect
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import PartModule, validate_part
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError, NamespaceRef
+from ansible_collections.linuxnet.container.plugins.module_utils._converge import host_network as hn
 
 
 class FakeModule:
@@ -122,7 +122,7 @@ def test_expected_links_with_addresses_give_connected_routes_in_check_mode_only(
 
 
 def test_port_map_sysctl_paths_keep_dots_in_interface_names():
-    from ansible_collections.linuxnet.container.plugins.module_utils._port_map_impl import sysctl_path
+    from ansible_collections.linuxnet.container.plugins.module_utils._parts.port_map import sysctl_path
     assert sysctl_path('net.ipv4.ip_forward') == '/proc/sys/net/ipv4/ip_forward'
     assert sysctl_path('net.ipv4.conf.br-hn.route_localnet') == '/proc/sys/net/ipv4/conf/br-hn/route_localnet'
     assert sysctl_path('net.ipv4.conf.br.1.route_localnet') == '/proc/sys/net/ipv4/conf/br.1/route_localnet'

@@ -10,10 +10,10 @@ import os
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError, NamespaceRef
-from ansible_collections.linuxnet.container.plugins.module_utils._normalize import TAG, validate_ifname
-from ansible_collections.linuxnet.container.plugins.module_utils import _links as links
-from ansible_collections.linuxnet.container.plugins.module_utils import _macvlan_impl as mv
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError, NamespaceRef
+from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import TAG, validate_ifname
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel import links
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import macvlan as mv
 from ansible_collections.linuxnet.container.tests.unit.netlink_messages import FakeChannel, link_msg
 
 

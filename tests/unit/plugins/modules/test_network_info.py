@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _inspect as inspect
-from ansible_collections.linuxnet.container.plugins.module_utils._ids import container_id, endpoint_id, network_id
-from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError
-from ansible_collections.linuxnet.container.plugins.module_utils._nft import TableState
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import inspect
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import container_id, endpoint_id, network_id
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.nft import TableState
 from ansible_collections.linuxnet.container.plugins.modules.network_info import _requested
 
 # What `nft -j list table` printed for docker_isolation and port_map tables on a lab host (handles dropped).
@@ -279,7 +279,7 @@ def test_routes_of_the_main_table():
 def test_a_host_end_taken_off_its_bridge_is_still_the_endpoint_its_name_says():
     """Drift: ``ip link set vethX nomaster``. The host end bears host_veth_name(container, network), so the
     endpoint is still found (and the converge puts it back on the bridge) rather than planned anew as eth1."""
-    from ansible_collections.linuxnet.container.plugins.module_utils._ids import host_veth_name
+    from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import host_veth_name
     name = host_veth_name('web', 'net_a')
     host = dict(HOST)
     host.update({30: _link(30, name, 'veth', link=2, nsid=0), 31: _link(31, 'vethother', 'veth', link=3, nsid=0)})

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils import _nft as nft
-from ansible_collections.linuxnet.container.plugins.module_utils._netlink import LinuxnetError
-from ansible_collections.linuxnet.container.plugins.module_utils import _vtep_filter_impl as vf
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import vtep_filter as vf
 
 
 def params(**kwargs):

@@ -1,0 +1,381 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""linuxnet.container.docker_isolation: its reconciler, module_spec() and run() (see _module.run_impl)."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+
+
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError, NamespaceRef
+from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import normalize_network, validate_ifname
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
+
+TABLE = 'linuxnet_isolation'
+KEY = 'nftables'
+SYSCTLS = {'net.ipv4.ip_forward': '/proc/sys/net/ipv4/ip_forward',
+           'net.bridge.bridge-nf-call-iptables': '/proc/sys/net/bridge/bridge-nf-call-iptables'}
+
+
+def _meta(key):
+    return {'meta': {'key': key}}
+
+
+def _match(left, right, op='=='):
+    return {'match': {'op': op, 'left': left, 'right': right}}
+
+
+_PAIR = {'concat': [_meta('iifname'), _meta('oifname')]}
+# The bit the forward chain sets on every packet it lets through from or to a managed bridge: a host firewall's own
+# forward chain (another table, a later priority, often policy drop) accepts container traffic with one rule,
+# `meta mark & 0x10000000 == 0x10000000 accept` (docs/host-firewalls.md). Other bits of the mark are kept.
+FORWARD_MARK = 0x10000000
+_SET_MARK = {'mangle': {'key': _meta('mark'), 'value': {'|': [_meta('mark'), FORWARD_MARK]}}}
+_SADDR = {'payload': {'protocol': 'ip', 'field': 'saddr'}}
+
+# Sets: name -> (nft type, map data type (None: a set), flags). Bridges, subnets and flags live here, so the rules below are
+# the same whatever the number of networks.
+SETS = {
+    'bridges': ('ifname', None, []),
+    'self_pairs': (['ifname', 'ifname'], None, []),
+    'icc_off_pairs': (['ifname', 'ifname'], None, []),
+    'internal': ('ifname', None, []),
+    'masq_subnets': ('ipv4_addr', None, ['interval']),
+    'masq_self': (['ipv4_addr', 'ifname'], None, ['interval']),
+}
+CHAINS = {
+    'forward': {'type': 'filter', 'hook': 'forward', 'prio': -1, 'policy': 'accept'},
+    'postrouting': {'type': 'nat', 'hook': 'postrouting', 'prio': 100, 'policy': 'accept'},
+    'user': None,
+}
+# (chain, id, expression); the ids are stored as rule comments.
+RULES = [
+    # First, so that an accept in the user chain still leaves the mark; what the rules below drop never gets further.
+    ('forward', 'mark-in', [_match(_meta('iifname'), '@bridges'), _SET_MARK]),
+    ('forward', 'mark-out', [_match(_meta('oifname'), '@bridges'), _SET_MARK]),
+    # Docker's DOCKER-USER: evaluated first; an accept there ends this chain before isolation.
+    ('forward', 'user', [{'jump': {'target': 'user'}}]),
+    # icc=false: bridged frames (br_netfilter) between ports of the same bridge.
+    ('forward', 'icc', [_match(_PAIR, '@icc_off_pairs'), {'drop': None}]),
+    # internal: nothing forwarded into or out of the bridge, except within it.
+    ('forward', 'internal-out', [_match(_meta('iifname'), '@internal'), _match(_PAIR, '@self_pairs', '!='), {'drop': None}]),
+    ('forward', 'internal-in', [_match(_meta('oifname'), '@internal'), _match(_PAIR, '@self_pairs', '!='), {'drop': None}]),
+    # A published port answers every local network, as Docker's userland proxy does: a connection DNATed (by the
+    # port map) from one managed bridge to another passes isolation; internal networks were dropped above.
+    ('forward', 'published', [_match(_meta('iifname'), '@bridges'), _match(_meta('oifname'), '@bridges'),
+                              _match({'ct': {'key': 'status'}}, 'dnat', 'in'), {'accept': None}]),
+    # Docker's DOCKER-ISOLATION-STAGE-1/2 in one rule: from one managed bridge to another.
+    ('forward', 'isolation', [_match(_meta('iifname'), '@bridges'), _match(_meta('oifname'), '@bridges'),
+                              _match(_PAIR, '@self_pairs', '!='), {'drop': None}]),
+    # -s SUBNET ! -o BRIDGE -j MASQUERADE for every network, in two rules.
+    ('postrouting', 'masquerade-own-bridge', [_match({'concat': [_SADDR, _meta('oifname')]}, '@masq_self'), {'return': None}]),
+    ('postrouting', 'masquerade', [_match(_SADDR, '@masq_subnets'), {'masquerade': None}]),
+]
+NEVER_FLUSHED = {'user'}
+
+# The earlier values of the sysctls this module changed, one JSON file per managed namespace on a tmpfs (a reboot
+# clears it, as it resets the sysctls). SAVED is its key in the state: {sysctl: {'before': old, 'set': new}}.
+RECORD_DIR = '/run/linuxnet-container'
+RECORD_PREFIX = 'docker_isolation.'
+SAVED = 'saved_sysctls'
+NAME_MAX = 255
+
+
+def record_key(ref, inode=None):
+    """The identity a namespace's record is filed under: 'host', 'netns-NAME' or 'nsfs-INODE' (path or PID)."""
+    if ref.is_host:
+        return 'host'
+    if ref.name is not None:
+        return 'netns-' + ref.name
+    if inode is None:
+        raise ValueError('the nsfs inode of %s is needed for its record' % ref.label)
+    return 'nsfs-%d' % inode
+
+
+def record_path(key, directory=RECORD_DIR):
+    """The record file of a key; a name too long for a file name (a long netns name) is hashed instead."""
+    name = '%s%s.json' % (RECORD_PREFIX, key)
+    if len(name.encode('utf-8')) > NAME_MAX:
+        name = '%snetns-sha256-%s.json' % (RECORD_PREFIX, hashlib.sha256(key.encode('utf-8')).hexdigest())
+    return os.path.join(directory, name)
+
+
+def record_changes(saved, changes):
+    """The record after the sysctl changes {sysctl: (current, new)}: only a first change is recorded.
+
+    An earlier record of a sysctl always wins, so a second run (or a later one after drift) never replaces the
+    value from before the module with the value the module set. A change to the value already there records nothing.
+    """
+    record = {key: dict(entry) for key, entry in (saved or {}).items()}
+    for key, (before, value) in sorted(changes.items()):
+        if before is not None and before != value and key not in record:
+            record[key] = {'before': before, 'set': value}
+    return record
+
+
+def plan_restore(saved, current):
+    """What removal does with a record: ({sysctl: value to write back}, [warnings]).
+
+    A sysctl still holding the value the module set goes back to its earlier value; one already back at its earlier
+    value needs nothing; one holding a third value was changed by something else since, and is left as it is.
+    """
+    restore, warnings = {}, []
+    for key, entry in sorted((saved or {}).items()):
+        have = current.get(key)
+        if have is None:
+            warnings.append('%s no longer exists in this namespace (br_netfilter unloaded?): its earlier value %s '
+                            'was not restored' % (key, entry['before']))
+        elif have == entry['set']:
+            restore[key] = entry['before']
+        elif have != entry['before']:
+            warnings.append('%s is %s, not the %s docker_isolation set: left as it is, since something else changed it '
+                            'after the module did (it was %s before the module)' % (key, have, entry['set'], entry['before']))
+    return restore, warnings
+
+
+def parse_record(text, path):
+    """The sysctls of a record file's text, checked; a LinuxnetError naming the file when it is not one of ours."""
+    try:
+        data = json.loads(text)
+        saved = data['sysctls']
+        valid = isinstance(saved, dict) and all(
+            key in SYSCTLS and isinstance(entry, dict) and set(entry) == {'before', 'set'}
+            and all(isinstance(v, str) for v in entry.values()) for key, entry in saved.items())
+    except (ValueError, KeyError, TypeError):
+        valid = False
+    if not valid:
+        raise LinuxnetError('%s is not a record of docker_isolation (sysctls and their earlier values). '
+                            'Fix: restore the sysctls it names by hand if needed, then delete the file' % path)
+    return {key: dict(entry) for key, entry in saved.items()}
+
+
+def render_record(saved, label):
+    return json.dumps({'module': 'linuxnet.container.docker_isolation', 'namespace': label, 'sysctls': saved},
+                      indent=2, sort_keys=True) + '\n'
+
+
+def summary(want_sets):
+    """The user-facing state: which bridges, which flags, which subnets are masqueraded."""
+    return {
+        'bridges': list(want_sets['bridges']),
+        'icc_off': [pair[0] for pair in want_sets['icc_off_pairs']],
+        'internal': list(want_sets['internal']),
+        'masquerade': [list(e) for e in want_sets['masq_self']],
+    }
+
+
+class IsolationReconciler(Reconciler):
+    kind = 'nftables table'
+
+    def __init__(self, module, netlink, ns):
+        super().__init__(module, netlink)
+        self.ns = ns
+        self.commands = []
+        self.restored = {}
+        self.record = None
+        self._table = None
+
+    def read(self, desired):
+        sysctls = {}
+        with self.netlink.inside(self.ns):
+            table = nft.TableState(nft.list_table('inet', TABLE))
+            for key, path in SYSCTLS.items():
+                try:
+                    with open(path) as handle:
+                        sysctls[key] = handle.read().strip()
+                except FileNotFoundError:
+                    sysctls[key] = None
+        if self.record is None:
+            inode = None if self.ns.is_host or self.ns.name is not None else os.stat(self.ns.path).st_ino
+            self.record = record_path(record_key(self.ns, inode))
+        saved = self._read_record()
+        if table.exists and not table.owned:
+            raise LinuxnetError('nftables table inet %s exists but was not made by linuxnet.container (no set %s in it). '
+                                'Fix: rename or remove that table; this module only manages its own' % (TABLE, nft.OWNER_SET))
+        self._table = table
+        state = {'sysctls': sysctls, KEY: ABSENT, SAVED: saved}
+        if table.exists:
+            state[KEY] = dict(summary({name: table.sets.get(name, []) for name in SETS}),
+                              rules={name: ids for name, ids in sorted(table.chains.items()) if name not in NEVER_FLUSHED})
+        return state
+
+    def plan(self, desired, current):
+        plan = Plan()
+        predicted = {'sysctls': dict(current['sysctls']), SAVED: current[SAVED]}
+        if desired is ABSENT:
+            predicted[KEY] = ABSENT
+            if current[KEY] is not ABSENT:
+                cmds = [{'delete': {'table': {'family': 'inet', 'name': TABLE}}}]
+                self.commands = cmds
+                plan.add(KEY, 'delete nftables table inet %s (the user chain with it)' % TABLE, lambda: self._apply(cmds))
+            if current[SAVED] is not ABSENT:
+                restore, warnings = plan_restore(current[SAVED], current['sysctls'])
+                plan.warnings.extend(warnings)
+                for key, value in sorted(restore.items()):
+                    predicted['sysctls'][key] = value
+                    plan.add('sysctls', 'restore %s=%s, its value before docker_isolation set %s'
+                             % (key, value, current[SAVED][key]['set']), lambda k=key, v=value: self._sysctl(k, v))
+                self.restored = restore
+                predicted[SAVED] = ABSENT
+                plan.add(SAVED, 'delete the record of earlier sysctl values %s' % self.record, self._forget)
+            return plan, predicted
+        cmds = nft.table_commands('inet', TABLE, SETS, CHAINS, RULES, self._table, desired['sets'], NEVER_FLUSHED)
+        self.commands = cmds
+        predicted[KEY] = dict(summary(desired['sets']), rules=nft.planned_rule_ids(CHAINS, RULES, NEVER_FLUSHED))
+        if cmds:
+            plan.add(KEY, '%s nftables table inet %s in one transaction (%d commands)'
+                     % ('create' if current[KEY] is ABSENT else 'update', TABLE, len(cmds)), lambda: self._apply(cmds))
+        changes = {}
+        for key, value in sorted(desired['sysctls'].items()):
+            have = current['sysctls'].get(key)
+            if have is None:
+                raise LinuxnetError('sysctl %s does not exist in this kernel: icc=false needs br_netfilter. '
+                                    'Fix: load it (modprobe br_netfilter) or leave icc on' % key)
+            if have != value:
+                changes[key] = (have, value)
+        record = record_changes(current[SAVED], changes)
+        if record != (current[SAVED] or {}):
+            # Written before the sysctls change: a failure in between leaves a record, never a lost earlier value.
+            predicted[SAVED] = record
+            new = ['%s=%s' % (key, record[key]['before']) for key in sorted(record) if key not in (current[SAVED] or {})]
+            plan.add(SAVED, 'record %s in %s' % (', '.join(new), self.record), lambda: self._write_record(record))
+        for key, (_have, value) in sorted(changes.items()):
+            predicted['sysctls'][key] = value
+            plan.add('sysctls', 'set %s=%s' % (key, value), lambda k=key, v=value: self._sysctl(k, v))
+        return plan, predicted
+
+    def _apply(self, cmds):
+        with self.netlink.inside(self.ns):
+            nft.apply(cmds, 'table inet %s' % TABLE)
+
+    def _sysctl(self, key, value):
+        with self.netlink.inside(self.ns):
+            with open(SYSCTLS[key], 'w') as handle:
+                handle.write(value)
+
+    def _read_record(self):
+        try:
+            with open(self.record) as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            return ABSENT
+        except OSError as err:
+            raise LinuxnetError('cannot read the record of earlier sysctl values %s: %s. Fix: run the task as root '
+                                '(become: true)' % (self.record, err.strerror))
+        return parse_record(text, self.record)
+
+    def _write_record(self, saved):
+        directory = os.path.dirname(self.record)
+        temporary = os.path.join(directory, '.%s%d.tmp' % (RECORD_PREFIX, os.getpid()))
+        try:
+            os.makedirs(directory, mode=0o755, exist_ok=True)
+            with open(temporary, 'w') as handle:
+                handle.write(render_record(saved, self.ns.label))
+            os.replace(temporary, self.record)  # atomic: a reader sees the old record or the new one
+        except OSError as err:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise LinuxnetError('cannot write the record of earlier sysctl values %s: %s. Fix: run the task as root '
+                                '(become: true); the sysctls were left unchanged' % (self.record, err.strerror))
+
+    def _forget(self):
+        try:
+            os.unlink(self.record)
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            raise LinuxnetError('cannot delete the record of earlier sysctl values %s: %s. Fix: run the task as root '
+                                '(become: true)' % (self.record, err.strerror))
+        # The directory goes with its last record, so removal leaves /run as it was.
+        try:
+            os.rmdir(os.path.dirname(self.record))
+        except OSError:
+            pass  # other records (other namespaces, other tools' files) remain, or it is gone already
+
+
+def _desired(params):
+    if params['state'] == 'absent':
+        return ABSENT
+    bridges, icc_off, internal, masq = [], [], [], []
+    seen = {}
+    for index, net in enumerate(params['networks']):
+        where = 'networks[%d] (%s)' % (index, net['bridge'])
+        problem = validate_ifname(net['bridge'])
+        if problem:
+            raise LinuxnetError('%s: %s' % (where, problem))
+        if net['bridge'] in seen:
+            raise LinuxnetError('%s: bridge %s is listed twice (also networks[%d]). Fix: list each bridge once'
+                                % (where, net['bridge'], seen[net['bridge']]))
+        seen[net['bridge']] = index
+        bridges.append(net['bridge'])
+        if not net['icc']:
+            icc_off.append(net['bridge'])
+        if net['internal']:
+            internal.append(net['bridge'])
+        if net['masquerade'] and not net['internal']:
+            if not net.get('subnet'):
+                raise LinuxnetError('%s: masquerade needs the subnet. Fix: set subnet, or masquerade: false' % where)
+            try:
+                subnet = normalize_network(net['subnet'])
+            except ValueError as err:
+                raise LinuxnetError('%s: subnet: %s' % (where, err))
+            if ':' in subnet:
+                raise LinuxnetError('%s: subnet %s: only IPv4 subnets are masqueraded. Fix: give the IPv4 subnet' % (where, subnet))
+            masq.append((subnet, net['bridge']))
+    subnets = sorted({subnet for subnet, _bridge in masq})
+    ordered = sorted(ipaddress.ip_network(n) for n in subnets)
+    for a, b in zip(ordered, ordered[1:]):  # sorted: an overlap shows between neighbours
+        if a.overlaps(b):
+            raise LinuxnetError('networks: subnets %s and %s overlap. Fix: give every network its own subnet' % (a, b))
+    sysctls = {}
+    if params['forwarding']:
+        sysctls['net.ipv4.ip_forward'] = '1'
+        if icc_off:
+            sysctls['net.bridge.bridge-nf-call-iptables'] = '1'
+    return {
+        'sysctls': sysctls,
+        'sets': {
+            'bridges': nft.sort_elements(bridges),
+            'self_pairs': nft.sort_elements((b, b) for b in bridges),
+            'icc_off_pairs': nft.sort_elements((b, b) for b in icc_off),
+            'internal': nft.sort_elements(internal),
+            'masq_subnets': nft.sort_elements(subnets),
+            'masq_self': nft.sort_elements(masq),
+        },
+    }
+
+
+def module_spec():
+    return dict(argument_spec=dict(
+        networks=dict(type='list', elements='dict', default=[], options=dict(
+            bridge=dict(type='str', required=True),
+            subnet=dict(type='str'),
+            icc=dict(type='bool', default=True),
+            masquerade=dict(type='bool', default=True),
+            internal=dict(type='bool', default=False),
+        )),
+        namespace=dict(type='str'),
+        forwarding=dict(type='bool', default=True),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+    ))
+
+
+def run(module, netlink):
+    desired = _desired(module.params)
+    reconciler = IsolationReconciler(module, netlink, NamespaceRef(module.params['namespace']))
+    result = reconciler.run(desired)
+    after = result.pop('after')
+    result.pop('before')
+    result['tables'] = dict(after.get(KEY) or {}, sysctls=after['sysctls'])
+    result['commands'] = reconciler.commands if result['changed'] else []
+    result['saved_sysctls'] = after.get(SAVED) or {}
+    result['restored_sysctls'] = reconciler.restored
+    return result

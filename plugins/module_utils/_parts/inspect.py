@@ -1,0 +1,455 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Reading container networking back from the kernel, shaped like ``docker network inspect`` and ``docker port``.
+
+Private to the collection. The readers at the bottom turn netlink dumps into plain dicts (links keyed
+by index, addresses keyed by link index); everything above them is pure and works on those dicts, so
+the shaping is tested without a kernel. Nothing here writes anything.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import container_id, endpoint_id, host_veth_name, network_id
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import NSID_NOT_ASSIGNED
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import netlink_errors
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import ANY, allow_lines, docker_port_lines
+
+MAIN_TABLE = 254
+IFA_F_SECONDARY = 0x01
+_LINK_LOCAL_V6 = ipaddress.ip_network('fe80::/10')
+# Route types that say something about where a destination goes (unicast, blackhole, unreachable, prohibit, throw).
+_ROUTE_TYPES = (1, 6, 7, 8, 9)
+
+ISOLATION_TABLE = ('inet', 'linuxnet_isolation')
+PORTS_TABLE = ('ip', 'linuxnet_ports')
+VTEP_TABLE = ('inet', 'linuxnet_vtep')
+
+
+# -- pure shaping ------------------------------------------------------------------------------
+
+def address_sort_key(cidr):
+    iface = ipaddress.ip_interface(cidr)
+    return (iface.version, int(iface.ip), iface.network.prefixlen)
+
+
+def sorted_addresses(entries):
+    """[(cidr, secondary)] in kernel order -> the CIDRs sorted by family and numerically (IPv6 link-local left out)."""
+    out = []
+    for cidr, _secondary in entries:
+        iface = ipaddress.ip_interface(cidr)
+        if iface.version == 6 and iface.ip in _LINK_LOCAL_V6:
+            continue
+        out.append(cidr)
+    return sorted(set(out), key=address_sort_key)
+
+
+def primary_address(entries, version):
+    """The first non-secondary address of a family, in kernel order (what Docker reports), or ''."""
+    fallback = ''
+    for cidr, secondary in entries:
+        iface = ipaddress.ip_interface(cidr)
+        if iface.version != version or (version == 6 and iface.ip in _LINK_LOCAL_V6):
+            continue
+        if not secondary:
+            return cidr
+        fallback = fallback or cidr
+    return fallback
+
+
+def ipam_config(entries, ip_range=None):
+    """IPAM.Config of a bridge: one {Subnet, Gateway} per IPv4 address on it, in kernel order; IPRange (which no
+    kernel object holds: the inventory's) on the entry whose subnet holds it, as Docker shows it only when set."""
+    config = []
+    for cidr, _secondary in entries:
+        iface = ipaddress.ip_interface(cidr)
+        if iface.version == 4:
+            config.append({'Subnet': iface.network.compressed, 'Gateway': iface.ip.compressed})
+    return with_ip_range(config, ip_range)
+
+
+def with_ip_range(config, ip_range):
+    if ip_range:
+        rng = ipaddress.ip_network(ip_range, strict=False)
+        for entry in config:
+            if rng.version == 4 and rng.subnet_of(ipaddress.ip_network(entry['Subnet'])):
+                entry['IPRange'] = rng.compressed
+                break
+    return config
+
+
+def macvlan_ipam_config(net):
+    """IPAM.Config of a macvlan network: its subnet and gateway (the segment's router, no kernel object of this host)."""
+    if not net.get('subnet'):
+        return []
+    entry = {'Subnet': ipaddress.ip_network(net['subnet'], strict=False).compressed}
+    if net.get('gateway'):
+        entry['Gateway'] = net['gateway']
+    return with_ip_range([entry], net.get('ip_range'))
+
+
+def isolation_flags(sets):
+    """The docker_isolation table's sets -> {bridge: {internal, icc, masquerade}}; {} when the table is absent."""
+    flags = {}
+    if not sets:
+        return flags
+
+    def entry(bridge):
+        return flags.setdefault(bridge, {'internal': False, 'icc': True, 'masquerade': False})
+
+    for bridge in sets.get('bridges', []):
+        entry(bridge)
+    for pair in sets.get('icc_off_pairs', []):
+        entry(pair[0])['icc'] = False
+    for bridge in sets.get('internal', []):
+        entry(bridge)['internal'] = True
+    for element in sets.get('masq_self', []):
+        if isinstance(element, tuple) and len(element) == 2:
+            entry(element[1])['masquerade'] = True
+    return flags
+
+
+def published_maps(sets):
+    """The port_map table's maps -> {(host_ip, protocol, port): ((container_ip, container_port), label)}.
+
+    The inverse of port_map's elements_for: the *_addr maps give the container address, the *_port maps
+    (same keys) the container port; keys of the ``any`` maps have no host address (all addresses).
+    """
+    maps = {}
+    for prefix, with_ip in (('any', False), ('addr', True)):
+        ports = {tuple(k) if isinstance(k, (list, tuple)) else (k,): v for k, v in sets.get('%s_port' % prefix, [])}
+        for key, cip in sets.get('%s_addr' % prefix, []):
+            key = tuple(key) if isinstance(key, (list, tuple)) else (key,)
+            cport = ports.get(key)
+            if cport is None:
+                continue
+            full = key if with_ip else (ANY,) + key
+            maps[full] = ((cip, int(cport)), None)
+    return maps
+
+
+def port_lines(maps, endpoints):
+    """``docker port`` lines per container: published ports matched to containers through endpoint addresses.
+
+    Every container with an endpoint gets a key (an empty list when it publishes nothing). An address held
+    by two endpoints (the same address on two bridges) lists the port under both containers.
+    """
+    owners = _owners(endpoints)
+    by_container = {}
+    for key, ((cip, cport), label) in maps.items():
+        for container in owners.get(cip, ()):
+            # docker_port_lines groups by the target's first field: give it the container instead of the
+            # address, so a container with addresses on two networks gets one list in docker port's order.
+            by_container.setdefault(container, {})[key] = ((container, cport), label)
+    out = {}
+    for ep in sorted(endpoints, key=lambda e: e['container']):
+        name = ep['container']
+        out[name] = docker_port_lines(by_container[name]).get(name, []) if name in by_container else []
+    return out
+
+
+def _owners(endpoints):
+    """{address: the containers whose endpoints hold it}."""
+    owners = {}
+    for ep in endpoints:
+        for cidr in ep['addresses']:
+            owners.setdefault(cidr.split('/', 1)[0], set()).add(ep['container'])
+    return owners
+
+
+def port_allow(maps, allow, endpoints):
+    """The source allow-lists of the published ports, per container and ``docker port`` line (as port_lines has
+    it); only containers and ports that have one. ``allow``: _ports.allow_from_elements of the table."""
+    owners = _owners(endpoints)
+    out = {}
+    for cip, lines in allow_lines(maps, allow).items():
+        for container in owners.get(cip, ()):
+            out.setdefault(container, {}).update(lines)
+    return dict(sorted(out.items()))
+
+
+def _bridge_of(peer, bridges, container):
+    """The bridge index a container veth's host end belongs to: its master, or, for a host end taken off its bridge
+    (by hand: drift a converge repairs), the bridge of the network whose host end name it bears."""
+    if peer['master_index'] in bridges:
+        return peer['master_index']
+    if container is None:
+        return None
+    for index, network in bridges.items():
+        if peer['name'] == host_veth_name(container, network):
+            return index
+    return None
+
+
+def match_endpoints(host_links, bridges, container, links, host_nsid):
+    """The endpoints of one container on the given bridges.
+
+    ``host_links``: {index: link} of the bridges' namespace; ``bridges``: {bridge index: network name};
+    ``links``: {index: link} of the container's namespace; ``host_nsid``: the id the container's namespace
+    gives the bridges' namespace. An endpoint is a veth whose peer (IFLA_LINK in the namespace named by
+    IFLA_LINK_NETNSID) is a veth port of one of the bridges, or bears the name of this container's host end on
+    one of them, and points back at it.
+    """
+    found = []
+    if host_nsid in NSID_NOT_ASSIGNED:
+        return found
+    for index in sorted(links):
+        link = links[index]
+        if link['kind'] != 'veth' or link['link_netnsid'] != host_nsid:
+            continue
+        peer = host_links.get(link['link'])
+        if peer is None or peer['kind'] != 'veth' or peer['link'] != index:
+            continue
+        bridge = _bridge_of(peer, bridges, container)
+        if bridge is None:
+            continue
+        found.append({
+            'container': container,
+            'network': bridges[bridge],
+            'bridge': host_links[bridge]['name'],
+            'ifname': link['name'],
+            'host_ifname': peer['name'],
+            'mac': link['mac'],
+            'index': index,
+        })
+    return found
+
+
+def candidate_links(host_links, bridges, links, container=None, parents=()):
+    """True when some veth of a container could lead to one of the bridges, or some macvlan hang from one of the
+    ``parents`` (host link indexes): then its nsid is worth asking for."""
+    for link in links.values():
+        if link['link_netnsid'] is None:
+            continue
+        peer = host_links.get(link['link'])
+        if peer is None:
+            continue
+        if link['kind'] == 'veth' and peer['kind'] == 'veth' and _bridge_of(peer, bridges, container) is not None:
+            return True
+        if link['kind'] == 'macvlan' and link['link'] in parents:
+            return True
+    return False
+
+
+def match_macvlans(host_links, parents, container, links, host_nsid):
+    """The macvlan links of one container whose lower device (IFLA_LINK in the namespace IFLA_LINK_NETNSID names)
+    is one of ``parents`` (host link indexes) of the bridges' namespace: raw endpoints with no network yet
+    (macvlan_network picks it by address)."""
+    found = []
+    if host_nsid in NSID_NOT_ASSIGNED:
+        return found
+    for index in sorted(links):
+        link = links[index]
+        if link['kind'] != 'macvlan' or link['link_netnsid'] != host_nsid or link['link'] not in parents:
+            continue
+        found.append({'container': container, 'network': None, 'bridge': host_links[link['link']]['name'],
+                      'ifname': link['name'], 'host_ifname': None, 'mac': link['mac'], 'index': index})
+    return found
+
+
+def macvlan_network(parent, entries, nets):
+    """The macvlan network (of ``nets``: {name, parent, subnet}) an endpoint on ``parent`` with addresses ``entries``
+    belongs to: the one on that parent whose subnet holds its IPv4 address, or the only one on that parent without
+    a subnet; None when there is none."""
+    on_parent = [net for net in nets if net['parent'] == parent]
+    ipv4 = primary_address(entries, 4)
+    for net in on_parent:
+        if net.get('subnet') and ipv4 and ipaddress.ip_interface(ipv4).ip in ipaddress.ip_network(net['subnet'], strict=False):
+            return net['name']
+    loose = [net for net in on_parent if not net.get('subnet')]
+    return loose[0]['name'] if len(loose) == 1 else None
+
+
+def endpoint_entry(raw, entries):
+    """The flat endpoint record of the module's ``endpoints`` result."""
+    return {
+        'container': raw['container'],
+        'network': raw['network'],
+        'bridge': raw['bridge'],
+        'ifname': raw['ifname'],
+        'host_ifname': raw['host_ifname'],
+        'mac': raw['mac'],
+        'addresses': sorted_addresses(entries),
+        'ipv4': primary_address(entries, 4),
+        'ipv6': primary_address(entries, 6),
+    }
+
+
+def docker_options(bridge, flags, mtu):
+    options = {
+        'com.docker.network.bridge.name': bridge,
+        'com.docker.network.bridge.enable_icc': 'true' if flags['icc'] else 'false',
+        'com.docker.network.bridge.enable_ip_masquerade': 'true' if flags['masquerade'] else 'false',
+        'com.docker.network.bridge.host_binding_ipv4': ANY,
+    }
+    if mtu is not None:
+        options['com.docker.network.driver.mtu'] = str(mtu)
+    return options
+
+
+DEFAULT_FLAGS = {'internal': False, 'icc': True, 'masquerade': False}
+# Docker's Scope per driver: overlay networks are swarm-scoped, the others local to their host.
+SCOPES = {'overlay': 'swarm'}
+
+
+def overlay_options(vxlan, mtu):
+    """Options of an overlay network as Docker shows them: the VNI of the VXLAN device on its bridge (read from it),
+    and the MTU of the bridge (Docker shows it when the network sets one; the collection always sets one)."""
+    options = {'com.docker.network.driver.overlay.vxlanid_list': str(vxlan['vni'])} if vxlan and vxlan.get('vni') else {}
+    if mtu is not None:
+        options['com.docker.network.driver.mtu'] = str(mtu)
+    return options
+
+
+def network_inspect(net, bridge_link, bridge_addresses, endpoints, flags, vxlan=None):
+    """One network as ``docker network inspect`` prints it, plus ``Exists``.
+
+    ``net``: {name, bridge, driver} (macvlan: {name, parent, subnet, gateway}; any: ip_range); ``bridge_link``: the
+    link dict of the bridge (macvlan: of the parent) or None when it does not exist; ``bridge_addresses``:
+    [(cidr, secondary)] of the bridge; ``endpoints``: the endpoint records on it; ``flags``: {internal, icc,
+    masquerade} from the isolation table (DEFAULT_FLAGS when it has no entry); ``vxlan``: an overlay's VXLAN device
+    (vxlan_devices' entry) or None.
+    """
+    exists = bridge_link is not None
+    driver = net['driver']
+    containers = {}
+    if exists:
+        for ep in sorted(endpoints, key=lambda e: (e['container'], e['ifname'])):
+            containers[container_id(ep['container'])] = {
+                'Name': ep['container'],
+                'EndpointID': endpoint_id(ep['container'], net['name']),
+                'MacAddress': ep['mac'] or '',
+                'IPv4Address': ep['ipv4'],
+                'IPv6Address': ep['ipv6'],
+            }
+    if driver == 'macvlan':
+        config = macvlan_ipam_config(net)
+        options = {'parent': bridge_link['name'] if exists else net['parent']}
+    else:
+        config = ipam_config(bridge_addresses, net.get('ip_range')) if exists else []
+        if driver == 'overlay':
+            options = overlay_options(vxlan, bridge_link['mtu'] if exists else None)
+        else:
+            options = docker_options(net['bridge'], flags, bridge_link['mtu'] if exists else None)
+    return {
+        'Name': net['name'],
+        'Id': network_id(net['name']),
+        'Scope': SCOPES.get(driver, 'local'),
+        'Driver': driver,
+        'EnableIPv6': False,
+        'IPAM': {'Driver': 'default', 'Options': {}, 'Config': config},
+        'Internal': flags['internal'] if driver != 'macvlan' else False,
+        'Attachable': False,
+        'Ingress': False,
+        'Containers': containers,
+        'Options': options,
+        'Labels': {},
+        'Exists': exists,
+    }
+
+
+def vxlan_device(link, fdb_dsts, names):
+    """A VXLAN device as network_info's ``vxlan`` result: VNI, local VTEP, master and the remote VTEPs its FDB
+    sends to (``fdb_dsts``: the dst of every entry of its FDB dump), sorted. ``names``: {index: ifname}."""
+    remotes = sorted({dst for dst in fdb_dsts if dst}, key=lambda a: (ipaddress.ip_address(a).version, int(ipaddress.ip_address(a))))
+    return {'name': link['name'], 'vni': link.get('vni'), 'local': link.get('local'),
+            'master': names.get(link['master_index']) if link['master_index'] else None, 'remotes': remotes}
+
+
+def route_entries(messages, names):
+    """Main-table IPv4 routes -> [{dst: CIDR or 'default', dev, gateway}], sorted. ``names``: {index: ifname}."""
+    out = []
+    for msg in messages:
+        if msg.get('table') != MAIN_TABLE or msg.get('type') not in _ROUTE_TYPES:
+            continue
+        if msg.get('dst_len'):
+            dst = ipaddress.ip_network('%s/%d' % (msg.get('dst'), msg['dst_len']), strict=False).compressed
+        else:
+            dst = 'default'
+        oif = msg.get('oif')
+        gateway = msg.get('gateway')
+        if oif is None and msg.get('multipath'):
+            hop = msg['multipath'][0]
+            oif, gateway = hop.get('oif'), hop.get('gateway')
+        out.append({'dst': dst, 'dev': names.get(oif) if oif else None, 'gateway': gateway or None})
+    return sorted(out, key=lambda r: (r['dst'] != 'default', r['dst'], r['dev'] or '', r['gateway'] or ''))
+
+
+# -- readers (one dump each) -------------------------------------------------------------------
+
+def _msg_view(msg):
+    """A route message as a plain dict (what route_entries needs)."""
+    view = {'table': msg.get('table'), 'type': msg['type'], 'dst': msg.get('dst'), 'dst_len': msg['dst_len'],
+            'oif': msg.get('oif'), 'gateway': msg.get('gateway'), 'multipath': None}
+    hops = msg.get('multipath')
+    if hops:
+        view['multipath'] = [{'oif': hop['oif'], 'gateway': hop.get('gateway')} for hop in hops]
+    return view
+
+
+def brief_link(msg):
+    """The fields of a link message this module uses (a lighter _links._link_info: no bridge or port data)."""
+    linkinfo = msg.get_attr('IFLA_LINKINFO')
+    info = {
+        'index': msg['index'],
+        'name': msg.get_attr('IFLA_IFNAME'),
+        'kind': linkinfo.get_attr('IFLA_INFO_KIND') if linkinfo is not None else None,
+        'mac': (msg.get_attr('IFLA_ADDRESS') or '').lower() or None,
+        'mtu': msg.get_attr('IFLA_MTU'),
+        'alias': msg.get_attr('IFLA_IFALIAS'),
+        'master_index': msg.get_attr('IFLA_MASTER') or None,
+        'link': msg.get_attr('IFLA_LINK'),
+        'link_netnsid': msg.get_attr('IFLA_LINK_NETNSID'),
+    }
+    if info['kind'] == 'vxlan':
+        data = linkinfo.get_attr('IFLA_INFO_DATA')
+        if data is not None:
+            local = data.get_attr('IFLA_VXLAN_LOCAL') or data.get_attr('IFLA_VXLAN_LOCAL6')
+            info.update(vni=data.get_attr('IFLA_VXLAN_ID'), local=ipaddress.ip_address(local).compressed if local else None)
+    return info
+
+
+def read_links(netlink_socket, label):
+    """{index: brief link} of the namespace of ``netlink_socket`` (a Netlink channel or IPRoute): one dump."""
+    with netlink_errors(label, 'list links'):
+        return {msg['index']: brief_link(msg) for msg in netlink_socket.link('dump')}
+
+
+def read_addresses(netlink_socket, label, family=socket.AF_UNSPEC):
+    """{link index: [(cidr, secondary)]} in kernel order (primary addresses first)."""
+    out = {}
+    with netlink_errors(label, 'list addresses'):
+        msgs = netlink_socket.addr('dump', family=family)
+    for msg in msgs:
+        address = msg.get('address')
+        if address is None:
+            continue
+        iface = ipaddress.ip_interface('%s/%d' % (address, msg['prefixlen']))
+        cidr = '%s/%d' % (iface.ip.compressed, iface.network.prefixlen)
+        out.setdefault(msg['index'], []).append((cidr, bool(msg['flags'] & IFA_F_SECONDARY)))
+    return out
+
+
+def read_routes(netlink_socket, label, links):
+    with netlink_errors(label, 'list routes'):
+        msgs = netlink_socket.route('dump', family=socket.AF_INET, table=MAIN_TABLE)
+    return route_entries([_msg_view(m) for m in msgs], {index: info['name'] for index, info in links.items()})
+
+
+def read_fdb_dsts(netlink_socket, label, index):
+    """The dst of every FDB entry of link ``index`` (a VXLAN device: where it sends frames)."""
+    with netlink_errors(label, 'list FDB entries'):
+        msgs = netlink_socket.fdb('dump', ifindex=index)
+    return [ipaddress.ip_address(msg.get('dst')).compressed for msg in msgs if msg['ifindex'] == index and msg.get('dst')]
+
+
+def read_nsid(netlink_socket, label, fd):
+    """The id the namespace of ``netlink_socket`` gives the namespace open as ``fd`` (None when it has none)."""
+    with netlink_errors(label, 'look up the id of the bridges\' namespace'):
+        answer = netlink_socket.get_netnsid(fd=fd)
+    nsid = answer.get('nsid') if answer else None
+    return None if nsid in NSID_NOT_ASSIGNED else nsid

@@ -1,0 +1,522 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""linuxnet.container.port_map: its reconciler, module_spec() and run() (see _module.run_impl)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel import holders, nft
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import argument_spec as expect_spec, parse_expect
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import (
+    LinuxnetError,
+    NamespaceRef,
+    netlink_errors,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import (
+    ANY,
+    PortError,
+    allow_from_elements,
+    allow_lines,
+    build_maps,
+    docker_port_lines,
+    expand,
+    listener_conflicts,
+    parse_allow,
+    parse_publish,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
+
+TABLE = 'linuxnet_ports'
+KEY = 'nftables'
+LOOPBACK = ipaddress.ip_network('127.0.0.0/8')
+
+
+def _meta(key):
+    return {'meta': {'key': key}}
+
+
+_L4 = [_meta('l4proto'), {'payload': {'protocol': 'th', 'field': 'dport'}}]
+_ANY_KEY = {'concat': _L4}
+_ADDR_KEY = {'concat': [{'payload': {'protocol': 'ip', 'field': 'daddr'}}] + _L4}
+_LOCAL = {'match': {'op': '==', 'left': {'fib': {'result': 'type', 'flags': ['daddr']}}, 'right': 'local'}}
+_DNATTED = {'match': {'op': 'in', 'left': {'ct': {'key': 'status'}}, 'right': 'dnat'}}
+_SADDR = {'payload': {'protocol': 'ip', 'field': 'saddr'}}
+_DADDR = {'payload': {'protocol': 'ip', 'field': 'daddr'}}
+
+
+def _dnat(key, prefix):
+    # nft 1.0's JSON parser takes no concatenated map data, so address and port come from two maps.
+    return {'dnat': {'family': 'ip', 'addr': {'map': {'key': key, 'data': '@%s_addr' % prefix}},
+                     'port': {'map': {'key': key, 'data': '@%s_port' % prefix}}}}
+
+
+# name -> (key type, data type (None: a set), flags)
+MAPS = {
+    'any_addr': (['inet_proto', 'inet_service'], 'ipv4_addr', []),
+    'any_port': (['inet_proto', 'inet_service'], 'inet_service', []),
+    'addr_addr': (['ipv4_addr', 'inet_proto', 'inet_service'], 'ipv4_addr', []),
+    'addr_port': (['ipv4_addr', 'inet_proto', 'inet_service'], 'inet_service', []),
+    'hairpin': (['ipv4_addr', 'ipv4_addr'], None, []),
+    # Source allow-lists: the keys that have one, and one element per (source network, key).
+    'restricted_any': (['inet_proto', 'inet_service'], None, []),
+    'restricted_addr': (['ipv4_addr', 'inet_proto', 'inet_service'], None, []),
+    'allow_any': (['ipv4_addr', 'inet_proto', 'inet_service'], None, ['interval']),
+    'allow_addr': (['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'], None, ['interval']),
+}
+CHAINS = {
+    'prerouting': {'type': 'nat', 'hook': 'prerouting', 'prio': -100, 'policy': 'accept'},
+    'output': {'type': 'nat', 'hook': 'output', 'prio': -100, 'policy': 'accept'},
+    'postrouting': {'type': 'nat', 'hook': 'postrouting', 'prio': 100, 'policy': 'accept'},
+}
+
+
+def _not_allowed(key, restricted, allowed):
+    """A publication with an allow-list (its key in ``restricted``) and a source not in it: no DNAT here."""
+    return [{'match': {'op': '==', 'left': key, 'right': '@' + restricted}},
+            {'match': {'op': '!=', 'left': {'concat': [_SADDR] + key['concat']}, 'right': '@' + allowed}},
+            {'return': None}]
+
+
+RULES = [
+    # Packets from the network for 127.0.0.0/8 are never DNATed: a loopback publication stays local (moby#45610).
+    ('prerouting', 'no-remote-loopback', [{'match': {'op': '==', 'left': _DADDR, 'right': {'prefix': {'addr': '127.0.0.0', 'len': 8}}}},
+                                          {'return': None}]),
+    # Allow-lists: a source not listed for a restricted port is not DNATed, and goes on to the host's own input
+    # chain as if the port were not published. Only in prerouting: the host itself (output) is always let in.
+    ('prerouting', 'allow-addr', _not_allowed(_ADDR_KEY, 'restricted_addr', 'allow_addr')),
+    ('prerouting', 'allow-any', _not_allowed(_ANY_KEY, 'restricted_any', 'allow_any')),
+    ('prerouting', 'dnat-addr', [_LOCAL, _dnat(_ADDR_KEY, 'addr')]),
+    ('prerouting', 'dnat-any', [_LOCAL, _dnat(_ANY_KEY, 'any')]),
+    ('output', 'dnat-addr', [_LOCAL, _dnat(_ADDR_KEY, 'addr')]),
+    ('output', 'dnat-any', [_LOCAL, _dnat(_ANY_KEY, 'any')]),
+    # From the host's own 127.0.0.1 to a container: the container must see a routable source.
+    ('postrouting', 'localhost-masquerade', [_DNATTED, {'match': {'op': '==', 'left': _SADDR,
+                                                                  'right': {'prefix': {'addr': '127.0.0.0', 'len': 8}}}},
+                                             {'masquerade': None}]),
+    # A container reaching its own published port through the host's address (Docker's hairpin MASQUERADE).
+    ('postrouting', 'hairpin', [_DNATTED, {'match': {'op': '==', 'left': {'concat': [_SADDR, _DADDR]}, 'right': '@hairpin'}},
+                                {'masquerade': None}]),
+]
+
+
+def _label(key):
+    host_ip, protocol, port = key
+    return '%s:%d/%s' % (host_ip, port, protocol)
+
+
+def elements_for(maps, allow=None):
+    """{key: (target, label)} and {key: allow tuple} -> the wanted elements of every map and set (normalised, sorted)."""
+    out = {name: [] for name in MAPS}
+    for key, cidrs in (allow or {}).items():
+        if key not in maps or not cidrs:
+            continue
+        host_ip, protocol, port = key
+        prefix, short = ('any', (protocol, port)) if host_ip == ANY else ('addr', key)
+        out['restricted_' + prefix].append(short)
+        out['allow_' + prefix].extend((cidr,) + short for cidr in cidrs)
+    targets = set()
+    for (host_ip, protocol, port), ((cip, cport), _label_) in maps.items():
+        if host_ip == ANY:
+            out['any_addr'].append(((protocol, port), cip))
+            out['any_port'].append(((protocol, port), cport))
+        else:
+            out['addr_addr'].append(((host_ip, protocol, port), cip))
+            out['addr_port'].append(((host_ip, protocol, port), cport))
+        targets.add(cip)
+    out['hairpin'] = [(ip, ip) for ip in targets]
+    return {name: nft.sort_elements(elems) for name, elems in out.items()}
+
+
+def maps_from_elements(sets):
+    """The inverse of elements_for, from what the kernel lists: {key: (target, label)}."""
+    maps = {}
+    for prefix, with_ip in (('any', False), ('addr', True)):
+        ports = dict(sets.get('%s_port' % prefix, []))
+        for key, cip in sets.get('%s_addr' % prefix, []):
+            key = tuple(key) if with_ip else (ANY,) + tuple(key)
+            lookup = key[1:] if not with_ip else key
+            cport = ports.get(lookup if with_ip else tuple(lookup))
+            if cport is not None:
+                maps[key] = ((cip, int(cport)), 'published %s' % _label(key))
+    return maps
+
+
+def _summary(maps, allow, chains):
+    return {
+        'ports': {_label(k): '%s:%d' % v[0] for k, v in sorted(maps.items())},
+        'allow': {_label(k): list(v) for k, v in sorted(allow.items()) if k in maps},
+        'rules': {name: list(ids) for name, ids in sorted(chains.items())},
+    }
+
+
+class PortMapReconciler(Reconciler):
+    kind = 'nftables table'
+
+    def __init__(self, module, netlink, ns):
+        super().__init__(module, netlink)
+        self.ns = ns
+        self.commands = []
+        self.table = None
+        self.final_maps = {}
+        self.final_allow = {}
+        self._lookup = None
+
+    def read(self, desired):
+        # Publishing a few ports without exclusive needs only those keys: read the table's rules
+        # without the map contents and look the keys up one by one, so the cost does not grow
+        # with the number of ports published already.
+        targeted = (desired is not ABSENT and desired['state'] == 'present' and not desired['exclusive']
+                    and nft.HAS_ELEMENT_LOOKUP)
+        sysctls = {}
+        if targeted and self._lookup is None:
+            self._lookup = nft.ElementLookup(self.netlink, self.ns, 'ip', TABLE)
+        with self.netlink.inside(self.ns):
+            table = nft.TableState(self._lookup.table_objects() if targeted else nft.list_table('ip', TABLE))
+            for key in desired['sysctls'] if desired is not ABSENT else []:
+                try:
+                    with open(sysctl_path(key)) as handle:
+                        sysctls[key] = handle.read().strip()
+                except FileNotFoundError:
+                    sysctls[key] = None
+                    if key in desired['expected']:  # a bridge an earlier task creates starts with conf.default's value
+                        with open(sysctl_path(DEFAULT_ROUTE_LOCALNET)) as handle:
+                            sysctls[key] = handle.read().strip()
+            if targeted and table.owned:
+                self._look_up(table, desired['maps'])
+        if table.exists and not table.owned:
+            raise LinuxnetError('nftables table ip %s exists but was not made by linuxnet.container (no set %s in it). '
+                                'Fix: rename or remove that table; this module only manages its own' % (TABLE, nft.OWNER_SET))
+        self.table = table
+        state = {'sysctls': sysctls, KEY: ABSENT}
+        if table.exists:
+            state[KEY] = _summary(maps_from_elements(table.sets), allow_from_elements(table.sets), table.chains)
+        return state
+
+    def _look_up(self, table, maps):
+        """Fill ``table.sets`` with what the kernel holds for these keys only (and what could conflict).
+
+        The allow-list sets are interval sets, which a single-key lookup does not answer: they hold only the
+        restricted publications, so they are read whole and cut down to these keys.
+        """
+        found = {name: [] for name in MAPS if name in table.sets}  # a table of an older layout lacks some
+        targets = set()
+        any_port_keys = set()
+        for (host_ip, protocol, port), ((cip, _cport), _label_) in maps.items():
+            any_port_keys.add((protocol, port))  # an all-addresses publication conflicts with any address
+            targets.add(cip)
+        if any(key[0] == ANY for key in maps):
+            # an all-addresses key conflicts with every single-address key of that port: those maps
+            # hold only single-address publications, usually few; read them whole
+            for name in ('addr_addr', 'addr_port'):
+                found[name] = nft.list_elements('ip', TABLE, name, kind='map')
+        else:
+            for key in maps:
+                for name, dtype in (('addr_addr', 'ipv4_addr'), ('addr_port', 'inet_service')):
+                    value = self._lookup.get(name, MAPS[name][0], key, dtype)
+                    if value is not None:
+                        found[name].append((key, value))
+        shorts = {'any': set(), 'addr': set()}
+        for host_ip, protocol, port in maps:
+            shorts['any' if host_ip == ANY else 'addr'].add((protocol, port) if host_ip == ANY else (host_ip, protocol, port))
+        for prefix, keys in shorts.items():
+            restricted, allowed = 'restricted_' + prefix, 'allow_' + prefix
+            if restricted in found:
+                found[restricted] = [k for k in keys if self._lookup.get(restricted, MAPS[restricted][0], k)]
+            if allowed in found and keys:
+                found[allowed] = [e for e in nft.list_elements('ip', TABLE, allowed) if tuple(e[1:]) in keys]
+        for key in any_port_keys:
+            for name, dtype in (('any_addr', 'ipv4_addr'), ('any_port', 'inet_service')):
+                value = self._lookup.get(name, MAPS[name][0], key, dtype)
+                if value is not None:
+                    found[name].append((key, value))
+        # the containers of every publication read (also the single-address ones read whole above) keep their element
+        targets.update(cip for name in ('addr_addr', 'any_addr') for _key, cip in found[name])
+        for cip in targets:
+            if self._lookup.get('hairpin', MAPS['hairpin'][0], (cip, cip)):
+                found['hairpin'].append((cip, cip))
+        for name, elements in found.items():
+            table.sets[name] = nft.sort_elements(elements)
+
+    def plan(self, desired, current):
+        plan = Plan()
+        predicted = {'sysctls': dict(current['sysctls'])}
+        have_maps = maps_from_elements(self.table.sets) if self.table.exists else {}
+        if desired is ABSENT:
+            predicted[KEY] = ABSENT
+            if current[KEY] is not ABSENT:
+                cmds = [{'delete': {'table': {'family': 'ip', 'name': TABLE}}}]
+                self.commands = cmds
+                plan.add(KEY, 'delete nftables table ip %s (%d published ports)' % (TABLE, len(have_maps)),
+                         lambda: self._apply(cmds))
+            return plan, predicted
+        have_allow = allow_from_elements(self.table.sets) if self.table.exists else {}
+        final = self._final_maps(desired, have_maps)
+        final_allow = self._final_allow(desired, have_allow, final)
+        self.final_maps, self.final_allow = final, final_allow
+        cmds = nft.table_commands('ip', TABLE, MAPS, CHAINS, RULES, self.table, elements_for(final, final_allow))
+        self.commands = cmds
+        predicted[KEY] = _summary(final, final_allow, nft.planned_rule_ids(CHAINS, RULES))
+        if cmds:
+            added = len([k for k in final if k not in have_maps or have_maps[k][0] != final[k][0]
+                         or have_allow.get(k, ()) != final_allow.get(k, ())])
+            removed = len([k for k in have_maps if k not in final])
+            plan.add(KEY, '%s nftables table ip %s in one transaction: %d ports published or changed, %d unpublished'
+                     % ('create' if current[KEY] is ABSENT else 'update', TABLE, added, removed), lambda: self._apply(cmds))
+        for key, value in sorted(desired['sysctls'].items()):
+            have = current['sysctls'].get(key)
+            if have is None:
+                raise LinuxnetError('sysctl %s does not exist. Fix: check that the interface exists' % key)
+            if have != value:
+                predicted['sysctls'][key] = value
+                plan.add('sysctls', 'set %s=%s' % (key, value), lambda k=key, v=value: self._sysctl(k, v))
+        return plan, predicted
+
+    def _final_maps(self, desired, have_maps):
+        if desired['state'] == 'absent':
+            return {k: v for k, v in have_maps.items() if k not in desired['maps']}
+        if desired['exclusive']:
+            return dict(desired['maps'])
+        final = dict(have_maps)
+        for key, (target, label) in desired['maps'].items():
+            host_ip, protocol, port = key
+            for other in ((ANY, protocol, port),) if host_ip != ANY else [k for k in have_maps if k[1:] == key[1:]]:
+                if other in have_maps and other not in desired['maps'] and other != key:
+                    raise LinuxnetError('%s conflicts with %s, published already to %s:%d and not listed here. '
+                                        'Fix: unpublish it first, or use exclusive: true'
+                                        % (label, _label(other), have_maps[other][0][0], have_maps[other][0][1]))
+            final[key] = (target, label)
+        return final
+
+    @staticmethod
+    def _final_allow(desired, have_allow, final):
+        """The allow-lists after the run, of the publications in ``final``: the listed ones as given, the others kept."""
+        if desired['state'] == 'present' and desired['exclusive']:
+            kept = {}
+        else:
+            kept = {k: v for k, v in have_allow.items() if k not in desired['maps']}
+        if desired['state'] == 'present':
+            kept.update((k, v) for k, v in desired['allow'].items() if v)
+        return {k: v for k, v in kept.items() if k in final and v}
+
+    def diff_view(self, before, after):
+        """Only the ports that change: 10,000 unchanged ports do not belong in a diff."""
+        if before is ABSENT or after is ABSENT or 'ports' not in before or 'ports' not in after:
+            return before, after
+        views = (dict(before), dict(after))
+        for field in ('ports', 'allow'):
+            old, new = before.get(field, {}), after.get(field, {})
+            changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
+            for view, values in zip(views, (old, new)):
+                view[field] = {k: v for k, v in values.items() if k in changed}
+        return views
+
+    def _apply(self, cmds):
+        with self.netlink.inside(self.ns):
+            nft.apply(cmds, 'table ip %s' % TABLE)
+
+    def _sysctl(self, key, value):
+        with self.netlink.inside(self.ns):
+            with open(sysctl_path(key), 'w') as handle:
+                handle.write(value)
+
+
+DEFAULT_ROUTE_LOCALNET = 'net.ipv4.conf.default.route_localnet'
+
+
+def sysctl_path(key):
+    """/proc/sys path of a key this module writes; in net.ipv4.conf.IFNAME.KEY the interface name may hold dots."""
+    parts = key.split('.')
+    if parts[:3] == ['net', 'ipv4', 'conf'] and len(parts) > 5:
+        parts = parts[:3] + ['.'.join(parts[3:-1]), parts[-1]]
+    return '/proc/sys/' + '/'.join(parts)
+
+
+def _bridges_towards(channel, addresses, expect, ns):
+    """(name, expected) of the bridges the main routing table sends these addresses out of: a route and a link dump.
+
+    Only bridges lead to containers; an uplink is never returned (route_localnet on it would open
+    127.0.0.0/8 to the network, moby#45610). In check mode, bridges an earlier task creates (expect) count with
+    the connected routes of their addresses.
+    """
+    if not addresses:
+        return []
+    with netlink_errors('routing table', 'read'):
+        links = {link['index']: link for link in channel.link('dump')}
+        routes = []
+        for route in channel.route('dump', family=2, table=254):
+            oif = route.get('RTA_OIF') or route.get('oif')
+            if oif:
+                dst = route.get('RTA_DST') or route.get('dst') or '0.0.0.0'
+                routes.append((ipaddress.ip_network('%s/%d' % (dst, route['dst_len']), strict=False), oif))
+    bridges = {index: link.get('ifname') for index, link in links.items() if link.get(('linkinfo', 'kind')) == 'bridge'}
+    for position, (net, name) in enumerate(expect.connected(ns, {link.get('ifname') for link in links.values()})):
+        if net.version == 4:
+            bridges[-1 - position] = name
+            routes.append((net, -1 - position))
+    routes.sort(key=lambda item: -item[0].prefixlen)  # longest prefix first
+    found = set()
+    for address in addresses:
+        ip = ipaddress.ip_address(address)
+        oif = next((oif for net, oif in routes if ip in net), None)
+        if oif in bridges:
+            found.add((bridges[oif], oif < 0))
+    return sorted(found)
+
+
+def _maps(params):
+    """The publications of the parameters: (build_maps' maps, {key: allowed sources})."""
+    entries, allow = [], {}
+    for index, item in enumerate(params['ports']):
+        label = item.get('name') or 'ports[%d]' % index
+        try:
+            cip = ipaddress.IPv4Address(item['container_ip']).compressed
+        except ValueError:
+            raise LinuxnetError('%s: container_ip %r is not an IPv4 address' % (label, item['container_ip']))
+        try:
+            sources = parse_allow(item['allow'])
+        except PortError as err:
+            raise LinuxnetError('%s: allow: %s' % (label, err))
+        for spec in item['publish']:
+            try:
+                publication = parse_publish(spec)
+            except PortError as err:
+                raise LinuxnetError('%s: %s' % (label, err))
+            entries.append(('%s %s' % (label, spec), cip, publication))
+            allow.update((key, sources) for key, _target in expand(cip, publication))
+    try:
+        return build_maps(entries), allow
+    except PortError as err:
+        raise LinuxnetError(str(err))
+
+
+def _desired(params, netlink, ns, expect):
+    if params['state'] == 'absent' and not params['ports']:
+        return ABSENT
+    maps, allow = _maps(params)
+    sysctls, expected = {}, set()
+    if params['state'] == 'present':
+        if params['forwarding']:
+            sysctls['net.ipv4.ip_forward'] = '1'
+        local_targets = sorted({target[0] for key, (target, _label_) in maps.items()
+                                if key[0] == ANY or ipaddress.IPv4Address(key[0]) in LOOPBACK})
+        for ifname, virtual in _bridges_towards(netlink.channel(ns), local_targets, expect, ns):
+            sysctls['net.ipv4.conf.%s.route_localnet' % ifname] = '1'
+            if virtual:
+                expected.add('net.ipv4.conf.%s.route_localnet' % ifname)
+    # expected: keys of bridges an earlier task creates (check mode)
+    return {'state': params['state'], 'exclusive': params['exclusive'], 'maps': maps, 'allow': allow, 'sysctls': sysctls,
+            'expected': expected}
+
+
+def module_spec():
+    return dict(argument_spec=dict(
+        ports=dict(type='list', elements='dict', default=[], options=dict(
+            container_ip=dict(type='str', required=True),
+            publish=dict(type='list', elements='str', required=True),
+            allow=dict(type='list', elements='str', default=[]),
+            name=dict(type='str'),
+        )),
+        exclusive=dict(type='bool', default=False),
+        forwarding=dict(type='bool', default=True),
+        namespace=dict(type='str'),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        expect=expect_spec(),
+    ))
+
+
+# Docker's words when its proxy cannot bind a published port (moby: "Error starting userland proxy").
+_IN_USE = 'listen %s4 %s:%d: bind: address already in use'
+
+
+def read_listeners(netlink, ns, protocols):
+    """[(protocol, address, port, inode)] of the namespace's listening TCP and bound, unconnected UDP sockets."""
+    from pyroute2 import DiagSocket  # pylint: disable=import-outside-toplevel
+    from pyroute2.netlink.diag import SS_CLOSE, SS_LISTEN  # pylint: disable=import-outside-toplevel
+    found = []
+    with netlink.inside(ns):
+        with DiagSocket() as diag:
+            diag.bind()
+            for protocol in sorted(protocols):
+                number, state = (socket.IPPROTO_TCP, SS_LISTEN) if protocol == 'tcp' else (socket.IPPROTO_UDP, SS_CLOSE)
+                for family in (socket.AF_INET, socket.AF_INET6):
+                    for msg in diag.get_sock_stats(family=family, states=1 << state, protocol=number):
+                        if protocol == 'udp' and msg.get('idiag_dport'):
+                            continue  # a connected UDP socket receives nothing addressed to the port
+                        found.append((protocol, msg['idiag_src'], msg['idiag_sport'], msg['idiag_inode']))
+    return found
+
+
+def socket_owners(inodes, proc='/proc'):
+    """{inode: [pid, ...]} of the processes holding these sockets (their fds), for messages."""
+    wanted = {'socket:[%d]' % inode: inode for inode in inodes}
+    owners = {}
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        fd_dir = os.path.join(proc, entry, 'fd')
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target in wanted:
+                owners.setdefault(wanted[target], []).append(int(entry))
+                break
+    return owners
+
+
+def preflight(params, netlink, warn, refuse=True):
+    """Before any part of a converge changes the host: a new publication that a host socket would shadow is refused,
+    as Docker refuses it; one published already only warns (the port was ours first). ``refuse=False`` (the
+    host-local restore, after a reboot every publication is new) warns for every one."""
+    if params['state'] == 'absent' or not params['ports']:
+        return
+    ns = NamespaceRef(params['namespace'])
+    maps, _allow = _maps(params)
+    conflicts = listener_conflicts(maps, read_listeners(netlink, ns, {key[1] for key in maps}))
+    if not conflicts:
+        return
+    with netlink.inside(ns):
+        table = nft.TableState(nft.list_table('ip', TABLE))
+    published = maps_from_elements(table.sets) if table.exists and table.owned else {}
+    owners = socket_owners({listener[3] for _key, _label, listener in conflicts})
+    errors = []
+    for key, label, (protocol, address, port, inode) in conflicts:
+        holder = holders.describe(owners.get(inode, [])) or 'a process this host does not name'
+        what = '%s publishes %s, but a host socket listens on %s:%d/%s (%s): %s' % (
+            label, _label(key), address, port, protocol, holder, _IN_USE % (protocol, key[0], port))
+        if key in published or not refuse:
+            warn('%s. Clients of %s:%d reach the container, not that process' % (what, key[0], port))
+        else:
+            errors.append(what)
+    if errors:
+        raise LinuxnetError('%s. Fix: stop that process or move it to another port, or publish another host port; '
+                            'nothing was changed' % '; '.join(errors))
+
+
+def run(module, netlink):
+    if not getattr(module, 'preflighted', False):  # host_network runs it for every part first
+        preflight(module.params, netlink, module.warn)
+    ns = NamespaceRef(module.params['namespace'])
+    expect = parse_expect(module.params['expect'], module.check_mode)
+    desired = _desired(module.params, netlink, ns, expect)
+    reconciler = PortMapReconciler(module, netlink, ns)
+    result = reconciler.run(desired)
+    after = result.pop('after')
+    result.pop('before')
+    final = reconciler.final_maps if after.get(KEY) is not ABSENT else {}
+    result['published'] = docker_port_lines(final)
+    result['allow'] = allow_lines(final, reconciler.final_allow)
+    result['count'] = len(final)
+    result['commands'] = reconciler.commands if result['changed'] else []
+    return result

@@ -1,0 +1,217 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Fleet-wide planning of overlay and macvlan networks (global scope), on the controller (pure logic).
+
+Docker keeps a global network's state in a key-value store and gossips endpoints between hosts.
+Here the inventory is the store: every host in the play computes the same fleet plan from all hosts'
+variables and facts (which are read before anything changes), and takes its own part. Addresses are
+unique across the fleet and stable: an endpoint that exists keeps its address, static ones are
+reserved first, new ones take the lowest free address in (play host order, container order).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import network_id
+from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import docker_mac, mac_ipv4
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import container_mode, network_clashes, read_container_endpoints
+
+GLOBAL_DRIVERS = ('overlay', 'macvlan')
+VXLAN_OVERHEAD = 50
+VNI_FIRST = 256
+OVERLAY_POOL = ipaddress.ip_network('10.0.0.0/8')
+OVERLAY_BLOCK = 24
+VXLAN_DEVICE = 'vxlan0'
+OVERLAY_BRIDGE = 'br0'
+
+
+class FleetError(Exception):
+    """The fleet cannot be planned; the message names the host, the variable and the fix."""
+
+
+def overlay_namespace(network):
+    """Docker's name for an overlay network's namespace: 1- and 10 hex digits of the network id."""
+    return '1-' + network_id(network)[:10]
+
+
+def underlay(host, hv, facts):
+    """(address, device, mtu) of a host's VTEP: linuxnet_vtep_address, else the default route's device's first IPv4."""
+    links = facts.get('links') or []
+    wanted = hv.get('linuxnet_vtep_address')
+    if wanted:
+        wanted = str(ipaddress.ip_address(str(wanted).strip()))
+        for link in links:
+            if any(cidr.split('/')[0] == wanted for cidr in link.get('addresses') or []):
+                return wanted, link['name'], link['mtu']
+        raise FleetError('host %s: linuxnet_vtep_address %s is not an address of any interface of the host. Fix: set it to '
+                         'an address the host holds on its underlay' % (host, wanted))
+    dev = next((r.get('dev') for r in facts.get('routes') or [] if r.get('dst') in ('default', '0.0.0.0/0')), None)
+    link = next((lk for lk in links if lk['name'] == dev), None)
+    addresses = [c for c in (link or {}).get('addresses') or [] if ':' not in c]
+    if link is None or not addresses:
+        raise FleetError('host %s: no VTEP address: linuxnet_vtep_address is not set and the host has no default route '
+                         'through an interface with an IPv4 address. Fix: set linuxnet_vtep_address in its host_vars' % host)
+    return addresses[0].split('/')[0], link['name'], link['mtu']
+
+
+def _vnis(nets):
+    """VNI per overlay network: the inventory's, else allocated from 256 upward in inventory order."""
+    used = {n.vni for n in nets.values() if n.driver == 'overlay' and n.vni}
+    vnis, candidate = {}, VNI_FIRST
+    for net in nets.values():
+        if net.driver != 'overlay':
+            continue
+        if net.vni:
+            vnis[net.name] = net.vni
+            continue
+        while candidate in used:
+            candidate += 1
+        vnis[net.name] = candidate
+        used.add(candidate)
+    return vnis
+
+
+def _overlay_subnets(nets):
+    """Give overlay networks without a subnet the next free /24 of 10.0.0.0/8 (Docker's overlay pool)."""
+    taken = [n.subnet for n in nets.values() if n.subnet is not None]
+    blocks = OVERLAY_POOL.subnets(new_prefix=OVERLAY_BLOCK)
+    for net in nets.values():
+        if net.driver != 'overlay' or net.subnet is not None:
+            continue
+        for block in blocks:
+            if not any(block.overlaps(t) for t in taken):
+                net.subnet, net.gateway = block, block.network_address + 1
+                taken.append(block)
+                break
+
+
+class Fleet:
+    """The fleet plan of global networks: computed identically on every host of the play."""
+
+    def __init__(self, nets, hosts):
+        """nets: {name: Network} (as the planning host reads linuxnet_networks); hosts: [(host, hv, facts)] in play order."""
+        self.nets = nets
+        self.vnis = _vnis(nets)
+        _overlay_subnets(nets)
+        self.vteps = {}
+        self.endpoints = {}      # network -> [(host, Endpoint)]
+        self.addresses = {}      # (host, container, network) -> IPv4Address
+        mtus = []
+        problems = []
+        existing = {}
+        global_hosts = []
+        for host, hv, facts in hosts:
+            if (hv.get('linuxnet_state') or 'present') == 'absent':
+                continue
+            mine = []
+            for container in hv.get('linuxnet_containers') or []:
+                if container_mode(container) != 'bridge':
+                    continue
+                eps = read_container_endpoints(container, nets, 'host %s: container %s' % (host, container['name']), problems)
+                mine.extend(ep for ep in eps if nets[ep.network].driver in GLOBAL_DRIVERS)
+            if not mine:
+                continue
+            global_hosts.append(host)
+            for ep in mine:
+                self.endpoints.setdefault(ep.network, []).append((host, ep))
+            if any(nets[ep.network].driver == 'overlay' for ep in mine):
+                try:
+                    self.vteps[host] = underlay(host, hv, facts)
+                except (FleetError, ValueError) as err:
+                    problems.append(str(err))
+                    continue
+                mtus.append(self.vteps[host][2])
+            for iface in facts.get('interfaces') or []:
+                for cidr in iface.get('addresses') or []:
+                    addr = ipaddress.ip_interface(cidr)
+                    if addr.version == 4:
+                        existing.setdefault((host, iface['container']), []).append(addr.ip)
+        if problems:
+            raise FleetError('\n'.join(problems))
+        seen_vteps = {}
+        for host, (address, _dev, _mtu) in self.vteps.items():
+            if address in seen_vteps:
+                raise FleetError('host %s: VTEP address %s is also the VTEP of %s. Fix: give every host its own '
+                                 'linuxnet_vtep_address' % (host, address, seen_vteps[address]))
+            seen_vteps[address] = host
+        self.mtu = {}
+        for net in nets.values():
+            if net.driver != 'overlay':
+                continue
+            ceiling = (min(mtus) - VXLAN_OVERHEAD) if mtus else 1450
+            if net.mtu and net.mtu > ceiling:
+                raise FleetError('linuxnet_networks (%s): mtu %d is larger than the smallest underlay MTU minus the VXLAN '
+                                 'overhead (%d). Fix: set mtu to %d or less, or leave it out' % (net.name, net.mtu, ceiling, ceiling))
+            self.mtu[net.name] = net.mtu or ceiling
+            if self.mtu[net.name] < 1280 - VXLAN_OVERHEAD:
+                raise FleetError('linuxnet_networks (%s): the overlay MTU would be %d, too small for IPv4 containers to work '
+                                 'well (the smallest underlay MTU is %d). Fix: raise the underlay MTU'
+                                 % (net.name, self.mtu[net.name], min(mtus)))
+        self._allocate(existing)
+
+    def _allocate(self, existing):
+        for name, members in self.endpoints.items():
+            net = self.nets[name]
+            used = {net.gateway, net.subnet.network_address, net.subnet.broadcast_address}
+            used.update(ep.address for _host, ep in members if ep.address is not None)
+            for host, ep in members:
+                if ep.address is None:
+                    for ip in existing.get((host, ep.container), ()):
+                        if ip in net.subnet and ip not in used:
+                            ep.address = ip
+                            used.add(ip)
+                            break
+            # Docker's MAC of an address (02:42 + IPv4) that a mac_address takes: no new endpoint gets that address.
+            taken = (mac_ipv4(ep.mac) for _host, ep in members)
+            used.update(address for address in taken if address is not None and address in net.subnet)
+            rng = net.ip_range or net.subnet
+            cursor = int(rng.network_address) + (0 if net.ip_range else 1)
+            last = int(rng.broadcast_address) - (0 if net.ip_range else 1)
+            for host, ep in members:
+                if ep.address is not None:
+                    continue
+                while cursor <= last and ipaddress.IPv4Address(cursor) in used:
+                    cursor += 1
+                if cursor > last:
+                    raise FleetError('host %s: container %s: no available IPv4 addresses on network %s (%s). Fix: widen '
+                                     'the subnet or ip_range' % (host, ep.container, name, rng))
+                ep.address = ipaddress.IPv4Address(cursor)
+                used.add(ep.address)
+            for host, ep in members:
+                self.addresses[(host, ep.container, name)] = ep.address
+            clashes = []
+            network_clashes(net, [('host %s: container %s' % (host, ep.container), '%s on host %s' % (ep.container, host), ep)
+                                  for host, ep in members], clashes)
+            if clashes:
+                raise FleetError('\n'.join(clashes))
+
+    def host_part(self, host):
+        """This host's overlay namespaces, br0 bridges, vxlan devices and the VTEPs to accept."""
+        namespaces, bridges, devices = [], [], []
+        for name, members in self.endpoints.items():
+            net = self.nets[name]
+            if net.driver != 'overlay' or not any(h == host for h, _ep in members):
+                continue
+            ns = overlay_namespace(name)
+            namespaces.append({'name': ns})
+            bridges.append({'name': OVERLAY_BRIDGE, 'namespace': ns, 'mtu': self.mtu[name], 'purge_addresses': True,
+                            'addresses': ['%s/%d' % (net.gateway, net.subnet.prefixlen)]})
+            local, dev, _mtu = self.vteps[host]
+            remote = [(h, ep) for h, ep in members if h != host]
+            peers = sorted({self.vteps[h][0] for h, _ep in remote})
+            devices.append({
+                'name': VXLAN_DEVICE, 'namespace': ns, 'vni': self.vnis[name], 'local': local, 'dev': dev,
+                'mtu': self.mtu[name], 'master': OVERLAY_BRIDGE, 'learning': False, 'purge': True,
+                'peers': peers,
+                'fdb': [{'mac': ep.mac or docker_mac(str(ep.address)), 'dst': self.vteps[h][0]} for h, ep in remote],
+                'neighbors': [{'address': str(ep.address), 'mac': ep.mac or docker_mac(str(ep.address))} for h, ep in remote],
+            })
+        vteps = sorted(v[0] for v in self.vteps.values()) if host in self.vteps else []
+        return {'namespaces': namespaces, 'bridges': bridges, 'devices': devices, 'vteps': vteps}
+
+    def remote_endpoints(self, host):
+        """Endpoints on other hosts, for names that resolve across hosts."""
+        return [ep for members in self.endpoints.values() for h, ep in members if h != host]
