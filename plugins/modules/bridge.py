@@ -34,13 +34,6 @@ attributes:
   diff_mode:
     support: full
     description: Before and after state of every bridge that changes.
-  idempotent:
-    support: full
-    description: A second run with the same arguments reports no change and makes no netlink write.
-  platform:
-    support: full
-    platforms: posix
-    description: Linux only.
 options:
   name:
     description:
@@ -153,6 +146,7 @@ options:
         type: bool
         default: false
 extends_documentation_fragment:
+  - linuxnet.container.attributes
   - linuxnet.container.expect
 notes:
   - Linux sets a bridge's MTU to the smallest MTU of its ports unless an MTU was set explicitly; set O(mtu) to pin it.

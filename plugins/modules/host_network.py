@@ -39,13 +39,8 @@ attributes:
   diff_mode:
     support: full
     description: One before/after per part that changed, headed with the part's name; returned in diff mode only.
-  idempotent:
-    support: full
-    description: A second run with the same arguments reports no change and writes nothing.
-  platform:
-    support: full
-    platforms: posix
-    description: Linux only.
+extends_documentation_fragment:
+  - linuxnet.container.attributes
 options:
   netns:
     description: The arguments of M(linuxnet.container.netns), as a dictionary.

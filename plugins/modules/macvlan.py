@@ -43,13 +43,6 @@ attributes:
   diff_mode:
     support: full
     description: Before and after state of every endpoint that changes or is pruned.
-  idempotent:
-    support: full
-    description: A second run with the same arguments reports no change and makes no netlink write.
-  platform:
-    support: full
-    platforms: posix
-    description: Linux only.
 options:
   endpoints:
     description:
@@ -156,6 +149,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - linuxnet.container.attributes
   - linuxnet.container.expect
 seealso:
   - module: linuxnet.container.netns

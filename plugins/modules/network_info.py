@@ -43,13 +43,8 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes, so there is nothing to diff.
-  idempotent:
-    support: full
-    description: It never changes anything and always reports C(changed=false).
-  platform:
-    support: full
-    platforms: posix
-    description: Linux only.
+extends_documentation_fragment:
+  - linuxnet.container.attributes.info
 options:
   networks:
     description:

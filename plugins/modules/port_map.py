@@ -45,13 +45,6 @@ attributes:
   diff_mode:
     support: full
     description: Before and after of the published ports, the rules and the sysctls.
-  idempotent:
-    support: full
-    description: A second run with the same arguments reports no change and writes nothing.
-  platform:
-    support: full
-    platforms: posix
-    description: Linux only.
 options:
   ports:
     description:
@@ -115,6 +108,7 @@ notes:
     0.0.0.0:8080, 127.0.0.1:8080 or a dual-stack [::]:8080 for C(8080:80)) fails, naming the process, as
     Docker refuses it (C(bind: address already in use)); a publication that exists already only warns.
 extends_documentation_fragment:
+  - linuxnet.container.attributes
   - linuxnet.container.expect
 seealso:
   - module: linuxnet.container.docker_isolation

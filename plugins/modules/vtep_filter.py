@@ -38,13 +38,8 @@ attributes:
   diff_mode:
     support: full
     description: Before and after of the allowed VTEPs, the ports and the rules.
-  idempotent:
-    support: full
-    description: A second run with the same arguments reports no change and writes nothing.
-  platform:
-    support: full
-    platforms: posix
-    description: Linux only.
+extends_documentation_fragment:
+  - linuxnet.container.attributes
 options:
   vteps:
     description:

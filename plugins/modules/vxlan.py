@@ -46,13 +46,6 @@ attributes:
   diff_mode:
     support: full
     description: Before and after state of every VXLAN device that changes, with its FDB and neighbour entries.
-  idempotent:
-    support: full
-    description: A second run with the same arguments reports no change and makes no netlink write.
-  platform:
-    support: full
-    platforms: posix
-    description: Linux only.
 options:
   name:
     description:
@@ -301,6 +294,7 @@ options:
         type: bool
         default: false
 extends_documentation_fragment:
+  - linuxnet.container.attributes
   - linuxnet.container.expect
 notes:
   - The device is created in one request from the underlay's namespace with its target namespace given, never
