@@ -23,6 +23,7 @@ import ipaddress
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import container_id, host_veth_name
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import docker_mac, mac_ipv4
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import parse_allow
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import Allocator, PoolExhausted, exhausted
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import (
     GLOBAL_DRIVERS,
     OVERLAY_BRIDGE,
@@ -152,31 +153,6 @@ def _assign_subnets(nets, used_nets, subnets_now, routes, host, owned_links=()):
                             'defaults to assign to the network. Fix: set subnet on %s in linuxnet_networks' % (host, name, name))
 
 
-class _Allocator:
-    """Lowest free address of a network's range, skipping reserved ones; lazily walks the range."""
-
-    def __init__(self, net):
-        self.net = net
-        rng = net.ip_range or net.subnet
-        self.next = int(rng.network_address) if net.ip_range else int(rng.network_address) + 1
-        self.last = int(rng.broadcast_address) if net.ip_range else int(rng.broadcast_address) - 1
-        self.used = {net.gateway, net.subnet.network_address, net.subnet.broadcast_address}
-
-    def reserve(self, address):
-        self.used.add(address)
-
-    def take(self, host, container):
-        while self.next <= self.last:
-            address = ipaddress.IPv4Address(self.next)
-            self.next += 1
-            if address not in self.used:
-                self.used.add(address)
-                return address
-        rng = self.net.ip_range or self.net.subnet
-        raise PlanError('host %s: container %s: no available IPv4 addresses on network %s (range %s). Fix: widen ip_range or '
-                        'subnet, or give the container a static ipv4_address' % (host, container, self.net.name, rng))
-
-
 def _egress_endpoint(eps, nets):
     """The endpoint that leads a container out (its published ports too): the first non-internal bridge or macvlan
     network's."""
@@ -278,7 +254,7 @@ def plan_host(host, hv, facts, state='present', fleet=None):
     owned_links = set(bridges_now) | {link['name'] for link in facts.get('links') or [] if link.get('owned')}
     _assign_subnets(nets, used_nets, subnets_now, routes, host, owned_links)
 
-    allocators = {name: _Allocator(nets[name]) for name in used_nets}
+    allocators = {name: Allocator(nets[name]) for name in used_nets}
     for eps in endpoints.values():
         for ep in eps:
             if ep.address is not None:
@@ -304,10 +280,8 @@ def plan_host(host, hv, facts, state='present', fleet=None):
     for eps in endpoints.values():
         for ep in eps:
             now = addresses_now.get((ep.container, ep.network))
-            net = nets[ep.network]
-            if ep.address is None and now is not None and now in net.subnet and now not in allocators[ep.network].used:
+            if ep.address is None and allocators[ep.network].keep(now):
                 kept[(ep.container, ep.network)] = now
-                allocators[ep.network].reserve(now)
     # A mac_address that is Docker's MAC of an address (02:42 + IPv4) keeps that address from new endpoints; an endpoint
     # that holds it already, or the gateway, is a clash below.
     for eps in endpoints.values():
@@ -318,7 +292,10 @@ def plan_host(host, hv, facts, state='present', fleet=None):
     for eps in endpoints.values():
         for ep in eps:
             if ep.address is None:
-                ep.address = kept.get((ep.container, ep.network)) or allocators[ep.network].take(host, ep.container)
+                try:
+                    ep.address = kept.get((ep.container, ep.network)) or allocators[ep.network].take()
+                except PoolExhausted:
+                    raise PlanError(exhausted(host, ep.container, nets[ep.network])) from None
     for name in used_nets:
         network_clashes(nets[name], [('host %s: container %s' % (host, ep.container), ep.container, ep)
                                      for eps in endpoints.values() for ep in eps if ep.network == name], problems)

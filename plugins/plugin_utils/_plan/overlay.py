@@ -17,6 +17,7 @@ import ipaddress
 
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import network_id
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import docker_mac, mac_ipv4
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import Allocator, PoolExhausted, exhausted
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import container_mode, network_clashes, read_container_endpoints
 
 GLOBAL_DRIVERS = ('overlay', 'macvlan')
@@ -155,32 +156,24 @@ class Fleet:
     def _allocate(self, existing):
         for name, members in self.endpoints.items():
             net = self.nets[name]
-            used = {net.gateway, net.subnet.network_address, net.subnet.broadcast_address}
-            used.update(ep.address for _host, ep in members if ep.address is not None)
+            pool = Allocator(net)
+            for _host, ep in members:
+                if ep.address is not None:
+                    pool.reserve(ep.address)
             for host, ep in members:
                 if ep.address is None:
-                    for ip in existing.get((host, ep.container), ()):
-                        if ip in net.subnet and ip not in used:
-                            ep.address = ip
-                            used.add(ip)
-                            break
+                    ep.address = next((ip for ip in existing.get((host, ep.container), ()) if pool.keep(ip)), None)
             # Docker's MAC of an address (02:42 + IPv4) that a mac_address takes: no new endpoint gets that address.
-            taken = (mac_ipv4(ep.mac) for _host, ep in members)
-            used.update(address for address in taken if address is not None and address in net.subnet)
-            rng = net.ip_range or net.subnet
-            cursor = int(rng.network_address) + (0 if net.ip_range else 1)
-            last = int(rng.broadcast_address) - (0 if net.ip_range else 1)
+            for _host, ep in members:
+                address = mac_ipv4(ep.mac)
+                if address is not None and address in net.subnet:
+                    pool.reserve(address)
             for host, ep in members:
-                if ep.address is not None:
-                    continue
-                while cursor <= last and ipaddress.IPv4Address(cursor) in used:
-                    cursor += 1
-                if cursor > last:
-                    raise FleetError('host %s: container %s: no available IPv4 addresses on network %s (%s). Fix: widen '
-                                     'the subnet or ip_range' % (host, ep.container, name, rng))
-                ep.address = ipaddress.IPv4Address(cursor)
-                used.add(ep.address)
-            for host, ep in members:
+                if ep.address is None:
+                    try:
+                        ep.address = pool.take()
+                    except PoolExhausted:
+                        raise FleetError(exhausted(host, ep.container, net)) from None
                 self.addresses[(host, ep.container, name)] = ep.address
             clashes = []
             network_clashes(net, [('host %s: container %s' % (host, ep.container), '%s on host %s' % (ep.container, host), ep)
