@@ -38,7 +38,8 @@ def ports(count, first=20000):
 INPROC = r'''
 import json, sys, time
 sys.path.insert(0, sys.argv[1] + '/.build/collections')
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import Netlink, NamespaceRef
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import Netlink
 from ansible_collections.linuxnet.container.plugins.modules import port_map as M
 class Module:
     check_mode = False

@@ -222,7 +222,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.linuxnet.container.plugins.module_utils._converge import apply as _apply, persist
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.host_network import PART_NAMES, converge
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import run_module
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 
 # The host-local command (linuxnet-container) runs this from the recorded payload: importing it here puts it there.
 HOST_COMMAND = _apply.main

@@ -337,14 +337,10 @@ from ansible_collections.linuxnet.container.plugins.module_utils._parts import i
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import owned, raise_fd_limit
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import run_module
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import (
-    LinuxnetError,
-    NamespaceRef,
-    fan_out,
-    list_named_netns,
-    netns_key,
-    validate_netns_name,
-)
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.fanout import fan_out
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import list_named_netns, NamespaceRef, netns_key
+from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import validate_netns_name
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import validate_ifname
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import allow_from_elements
 
@@ -473,7 +469,7 @@ def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfa
         todo = [name for name in names if NamespaceRef(name).exists() and netns_key(NamespaceRef(name).path) != home_key]
         if scanned is not None:
             scanned.extend(sorted(todo))
-        # Hundreds of containers: their namespaces are read by one process per CPU (_netlink.fan_out).
+        # Hundreds of containers: their namespaces are read by one process per CPU (_kernel/fanout.py).
         for endpoints, ifaces, warning in fan_out(netlink, scan, todo):
             found.extend(endpoints)
             if interfaces is not None:

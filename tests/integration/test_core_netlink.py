@@ -14,10 +14,8 @@ from labkit import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, '.build', 'collections'))
 
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import (  # noqa: E402
-    LinuxnetError,
-    Netlink,
-)
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError  # noqa: E402
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import Netlink  # noqa: E402
 
 
 def test_a_lab_host_is_reachable_by_path_and_by_pid(lab2):

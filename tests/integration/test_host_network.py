@@ -186,7 +186,7 @@ def test_a_published_port_behind_a_bridge_with_a_dot_in_its_name(lab1, tmp_path)
 
 
 def test_hundreds_of_namespaces_are_read_by_parallel_workers(lab1, tmp_path):
-    """80 containers: netns, veth and network_info read their namespaces in forked workers (_netlink.fan_out, from
+    """80 containers: netns, veth and network_info read their namespaces in forked workers (_kernel/fanout.py, from
     64 on, on a machine with two CPUs or more). What the workers read must be what the kernel holds: the post-apply check passes, the second run
     writes nothing, network_info reports every endpoint as the kernel shows it, and two containers talk."""
     host = next(iter(lab1.hosts))

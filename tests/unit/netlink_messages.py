@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError, explain
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import explain, LinuxnetError
 
 
 def link_msg(index, ifname, address, mtu, flags, ifalias=None, master=None, link=None, link_netnsid=None, kind=None,

@@ -30,7 +30,8 @@ import time
 
 from ansible_collections.linuxnet.container.plugins.module_utils._converge import persist
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.host_network import FIREWALL_PARTS, converge
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError, Netlink
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import Netlink
 
 UNCHANGED, CHANGED, FAILED = 0, 1, 2
 # Netlink groups the watcher listens to (linux/rtnetlink.h, linux/netfilter/nfnetlink.h).

@@ -25,7 +25,7 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import parse_ns
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import TAG, normalize_interface_address, validate_ifname
 
 ARPHRD_ETHER = 1

@@ -20,7 +20,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._parts import (
     vxlan,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import PartModule, validate_part
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 
 # In the order they run: namespaces before the links in them, bridges before their ports (veth ends, VXLAN
 # devices), links before the rules that name them.

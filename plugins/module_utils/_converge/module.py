@@ -18,12 +18,12 @@ from ansible.module_utils.errors import UnsupportedError
 from ansible.module_utils.common.respawn import has_respawned, probe_interpreters_for_module
 from ansible.module_utils.common.text.converters import to_bytes
 
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import (
     HAS_PYROUTE2,
+    Netlink,
     PYROUTE2_IMPORT_ERROR,
     PYROUTE2_REQUIREMENT,
-    LinuxnetError,
-    Netlink,
 )
 
 # Where the linuxnet.container.prerequisites role installs pyroute2 (a virtualenv of the collection's own), and

@@ -24,7 +24,7 @@ import os
 import time
 import zipfile
 
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 
 STATE_DIR = '/var/lib/linuxnet-container'
 STATE_FILE = 'desired.json'

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 
 
 class Change:

@@ -17,7 +17,7 @@ import select
 import signal
 import time
 
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import netns_key
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import netns_key
 
 PROC = '/proc'
 KILL_WAIT = 5.0  # seconds to wait for SIGKILL to take effect before a process counts as surviving

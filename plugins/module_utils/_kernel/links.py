@@ -20,12 +20,9 @@ import resource
 import socket
 import struct
 
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import (
-    LinuxnetError,
-    NamespaceRef,
-    fan_out,
-    netlink_errors,
-)
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError, netlink_errors
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.fanout import fan_out
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import (
     TAG,
     normalize_address,
@@ -249,7 +246,7 @@ class Views:
 
     def prefetch(self, ends):
         """Read the namespaces of these (namespace, link name) ends now, shared between the CPUs
-        (_netlink.fan_out): a module that looks at hundreds of namespaces spends its time decoding their dumps."""
+        (_kernel/fanout.py): a module that looks at hundreds of namespaces spends its time decoding their dumps."""
         names = {}
         for ref, name in ends:
             names.setdefault(ref.path, (ref, []))[1].append(name)
@@ -271,7 +268,7 @@ class Views:
 class Writer:
     """Every change to links goes through here: one place that names the object on error and counts writes.
 
-    Link, address and route writes are pipelined on the namespace's Channel (see _netlink.Channel): a call returns
+    Link, address and route writes are pipelined on the namespace's Channel (see _kernel/netlink.Channel): a call returns
     once the kernel executed the request, and its error, if any, is raised by :meth:`flush` (the Reconciler
     flushes after applying a plan) or by the next request that waits for an answer.
     """

@@ -14,20 +14,17 @@ that creates a namespace as a side effect (pyroute2's default
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import errno
 import itertools
 import os
-import pickle
 import socket
 import traceback
 from contextlib import contextmanager
 
-from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import validate_netns_name
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError, explain
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef, create_named_netns, setns
 
 try:
-    from pyroute2 import IPRoute, NetlinkError
+    from pyroute2 import IPRoute
     from pyroute2 import netns as _pyroute2_netns
     from pyroute2.iproute.linux import get_arguments_processor
     from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR
@@ -42,11 +39,6 @@ try:
 except ImportError:  # pragma: no cover - exercised by the missing-library test
     HAS_PYROUTE2 = False
     PYROUTE2_IMPORT_ERROR = traceback.format_exc()
-
-    class NetlinkError(Exception):  # type: ignore[no-redef]
-        """Stand-in so ``except NetlinkError`` stays valid without pyroute2."""
-
-        code = 0
 else:
     import pyroute2 as _pyroute2
     # An older pyroute2 (Debian 12's python3-pyroute2 is 0.7.2) would import and then fail mid-run.
@@ -55,122 +47,7 @@ else:
     PYROUTE2_IMPORT_ERROR = None if HAS_PYROUTE2 else 'pyroute2 %s is older than 0.9' % _PYROUTE2_VERSION
     _MESSAGES = {'ifinfmsg': ifinfmsg, 'ifaddrmsg': ifaddrmsg, 'rtmsg': rtmsg}
 
-NETNS_RUN_DIR = '/run/netns'
-CLONE_NEWNET = 0x40000000
-MS_BIND = 4096
-MS_REC = 16384
-MS_SHARED = 1 << 20
-NETNS_ETC_DIR = '/etc/netns'
 PYROUTE2_REQUIREMENT = 'pyroute2>=0.9'
-
-
-class LinuxnetError(Exception):
-    """An error the user can act on: what failed, on which object, and how to fix it."""
-
-    def __init__(self, msg, **details):
-        super().__init__(msg)
-        self.msg = msg
-        self.details = details
-
-
-# errno -> (what it means, what to do). Messages name the object; the hint names the fix.
-_ERRNO_HINTS = {
-    errno.EPERM: ('operation not permitted',
-                  'managing network objects needs CAP_NET_ADMIN: run the task as root (become: true)'),
-    errno.EACCES: ('permission denied',
-                   'run the task as root (become: true)'),
-    errno.EEXIST: ('already exists',
-                   'another object already uses that name or address: pick another one or remove the existing object'),
-    errno.ENODEV: ('no such device',
-                   'the interface does not exist (it vanished or was never created): check the name and its namespace'),
-    errno.ENOENT: ('not found',
-                   'the object does not exist: check its name and namespace'),
-    errno.EOPNOTSUPP: ('not supported by this kernel',
-                       'the kernel lacks this link kind or feature: load its module (modprobe) or use a kernel that has it'),
-    errno.ERANGE: ('value out of range',
-                   'a numeric value (MTU, VNI, ID) is outside what the kernel accepts for this object'),
-    errno.EINVAL: ('invalid argument',
-                   'the kernel rejected a value: check addresses, prefix lengths, MTU and names'),
-    errno.EBUSY: ('device or resource busy',
-                  'the object is in use (enslaved, or held by another process): release it first'),
-    errno.EADDRNOTAVAIL: ('address not available',
-                          'the address is not configured on that interface'),
-    errno.ENETUNREACH: ('network unreachable',
-                        'the gateway is not on a connected subnet of that interface: add the address first'),
-    errno.ENOSPC: ('no space left',
-                   'a kernel table is full (too many entries): raise the limit or remove unused objects'),
-}
-
-
-def explain(err, obj, action):
-    """Turn a NetlinkError/OSError into a message naming the object and the fix."""
-    code = getattr(err, 'code', None) or getattr(err, 'errno', None) or 0
-    meaning, hint = _ERRNO_HINTS.get(code, (os.strerror(code) if code else str(err), None))
-    msg = '%s: cannot %s: %s (errno %s)' % (obj, action, meaning, code)
-    if hint:
-        msg += '. Fix: ' + hint
-    return msg
-
-
-@contextmanager
-def netlink_errors(obj, action):
-    """Re-raise kernel errors inside the block as LinuxnetError with a hint."""
-    try:
-        yield
-    except LinuxnetError:
-        raise
-    except (NetlinkError, OSError) as err:
-        raise LinuxnetError(explain(err, obj, action), errno=getattr(err, 'code', None) or getattr(err, 'errno', None))
-
-
-def is_gone(err):
-    """True for the errors a delete raises when the object is already gone."""
-    code = getattr(err, 'code', None) or getattr(err, 'errno', None)
-    return code in (errno.ENODEV, errno.ENOENT, errno.ESRCH)
-
-
-class NamespaceRef:
-    """Where a namespace lives.
-
-    ``spec`` is one of: ``None`` or ``''`` (the namespace the module runs in,
-    the host's); a name (``/run/netns/NAME``, what ``ip netns`` manages); an
-    absolute path to a namespace file (``/proc/1234/ns/net``, a runtime's bind
-    mount); or a process ID as an int or ``'pid:1234'``.
-    """
-
-    __slots__ = ('spec', 'label', 'path', 'name')
-
-    def __init__(self, spec=None):
-        self.spec = spec
-        self.name = None
-        if spec is None or spec == '':
-            self.label, self.path = 'host', None
-        elif isinstance(spec, int) or (isinstance(spec, str) and (spec.isdigit() or spec.startswith('pid:'))):
-            pid = int(str(spec)[4:] if str(spec).startswith('pid:') else spec)
-            self.label, self.path = 'pid:%d' % pid, '/proc/%d/ns/net' % pid
-        elif isinstance(spec, str) and spec.startswith('/'):
-            self.label, self.path = spec, spec
-        elif isinstance(spec, str):
-            problem = validate_netns_name(spec)
-            if problem:
-                raise LinuxnetError(problem)
-            self.label, self.path, self.name = spec, os.path.join(NETNS_RUN_DIR, spec), spec
-        else:
-            raise LinuxnetError('namespace must be a name, an absolute path or a PID, not %r' % (spec,))
-
-    @property
-    def is_host(self):
-        return self.path is None
-
-    def exists(self):
-        return self.path is None or os.path.exists(self.path)
-
-    def __repr__(self):
-        return 'NamespaceRef(%r)' % (self.label,)
-
-
-def _setns(fd):
-    _pyroute2_netns.setns(fd, flags=0)
 
 
 NETLINK_ROUTE = 0
@@ -468,14 +345,14 @@ class Netlink:
             raise LinuxnetError(explain(err, 'network namespace %s' % ref.label, 'open'))
         try:
             try:
-                _setns(fd)
+                setns(fd)
             except OSError as err:
                 raise LinuxnetError(explain(err, 'network namespace %s' % ref.label, 'enter') +
                                     ' (is %s a network namespace file?)' % ref.path)
             try:
                 yield ref
             finally:
-                _setns(self._home)
+                setns(self._home)
         finally:
             os.close(fd)
 
@@ -514,206 +391,3 @@ class Netlink:
 
     def __exit__(self, *exc):
         self.close()
-
-
-MAX_WORKERS = 4
-
-
-def worker_count(items, min_items=64):
-    """How many processes share ``items``: one per CPU this process may run on (at most MAX_WORKERS), one when
-    there are fewer than ``min_items`` (forking costs a few milliseconds)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return 1 if len(items) < min_items else max(1, min(cpus, MAX_WORKERS, len(items)))
-
-
-def _child(work, chunk, write_fd):
-    """In a forked worker: run ``work`` on each item with its own Netlink, send the outcomes and exit."""
-    try:
-        out = []
-        with Netlink() as own:
-            for item in chunk:
-                try:
-                    out.append(('ok', work(own, item)))
-                except LinuxnetError as err:
-                    out.append(('error', err.msg, err.details))
-                    break
-        data = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
-    except BaseException as err:  # pylint: disable=broad-except
-        data = pickle.dumps([('error', 'a reading worker failed: %s: %s' % (type(err).__name__, err), {})])
-    try:
-        with os.fdopen(write_fd, 'wb') as pipe:
-            pipe.write(data)
-    finally:
-        os._exit(0)  # never run the module's exit handlers (AnsibleModule cleans its temporary directory)
-
-
-def _share(items, workers, cost):
-    """Item positions per process: the costliest first, each to the least loaded process (greedy), in order."""
-    loads = [0] * workers
-    shares = [[] for _worker in range(workers)]
-    for position in sorted(range(len(items)), key=lambda position: -cost(items[position])):
-        k = loads.index(min(loads))
-        loads[k] += cost(items[position])
-        shares[k].append(position)
-    return [sorted(share) for share in shares]
-
-
-def fan_out(netlink, work, items, cost=None, min_items=64):
-    """``[work(netlink, item) for item in items]``, the items shared between this process and forked workers.
-
-    Reading hundreds of namespaces is CPU-bound Python (pyroute2 decodes about 0.1 ms per message), so it scales
-    with the CPUs: the items are shared out by ``cost`` (default 1 each; the host's namespace, with a link per
-    container, costs as much as hundreds of containers'), each worker opens its own sockets (its own Netlink) and
-    sends back what ``work`` returned (plain data, pickled through a pipe). ``work`` must only read. The first
-    LinuxnetError, in item order, is raised once every worker is done.
-    """
-    items = list(items)
-    workers = worker_count(items, min_items)
-    if workers == 1:
-        return [work(netlink, item) for item in items]
-    netlink.flush()  # the workers inherit the sockets: nothing may be left to read on them
-    shares = _share(items, workers, cost or (lambda item: 1))
-    children = []
-    outcomes = {}
-    try:
-        mine = list(shares[0])
-        for share in shares[1:]:
-            read_fd, write_fd = os.pipe()
-            try:
-                pid = os.fork()
-            except OSError:  # no process to spare (a limit, a sandbox): this process reads that share too
-                os.close(read_fd)
-                os.close(write_fd)
-                mine.extend(share)
-                continue
-            if pid == 0:  # pragma: no cover - the worker exits in _child
-                os.close(read_fd)
-                _child(work, [items[position] for position in share], write_fd)
-            os.close(write_fd)
-            children.append((pid, read_fd, share))
-        for position in sorted(mine):
-            try:
-                outcomes[position] = ('ok', work(netlink, items[position]))
-            except LinuxnetError as err:
-                outcomes[position] = ('error', err.msg, err.details)
-                break
-    finally:
-        for pid, read_fd, share in children:
-            with os.fdopen(read_fd, 'rb') as pipe:
-                data = pipe.read()
-            os.waitpid(pid, 0)
-            answers = pickle.loads(data) if data else [('error', 'a reading worker (pid %d) died' % pid, {})]
-            outcomes.update(zip(share, answers))
-    failures = sorted((position, outcome) for position, outcome in outcomes.items() if outcome[0] != 'ok')
-    if failures:
-        _kind, msg, details = failures[0][1]
-        raise LinuxnetError(msg, **details)
-    return [outcomes[position][1] for position in range(len(items))]
-
-
-_LIBC = None
-
-
-def _libc():
-    global _LIBC  # pylint: disable=global-statement
-    if _LIBC is None:
-        _LIBC = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)
-    return _LIBC
-
-
-def _os_error(what, path):
-    code = ctypes.get_errno()
-    return OSError(code, '%s: %s' % (what, os.strerror(code)), path)
-
-
-def _prepare_run_dir():
-    """Make /run/netns a shared mount point, as ``ip netns add`` does, so the namespaces'
-    bind mounts propagate to every mount namespace that shares it."""
-    libc = _libc()
-    os.makedirs(NETNS_RUN_DIR, mode=0o755, exist_ok=True)
-    run_dir = NETNS_RUN_DIR.encode()
-    bound = False
-    while libc.mount(b'none', run_dir, None, MS_SHARED | MS_REC, None) != 0:
-        if bound or ctypes.get_errno() != errno.EINVAL:
-            raise _os_error('make %s a shared mount' % NETNS_RUN_DIR, NETNS_RUN_DIR)
-        if libc.mount(run_dir, run_dir, b'none', MS_BIND | MS_REC, None) != 0:
-            raise _os_error('bind-mount %s onto itself' % NETNS_RUN_DIR, NETNS_RUN_DIR)
-        bound = True
-
-
-def create_named_netns(name, home_fd):
-    """Create /run/netns/NAME like ``ip netns add``: in this process, without forking.
-
-    unshare(2) puts this process into a new network namespace, a bind mount of it
-    onto /run/netns/NAME keeps it alive, and setns(2) returns home at once (the
-    same steps as iproute2; pyroute2's netns.create forks a child per namespace,
-    about 15 times slower). ``home_fd`` is an open fd of the namespace to return to.
-    """
-    obj = 'network namespace %s' % name
-    with netlink_errors(obj, 'create'):
-        _prepare_run_dir()
-        path = os.path.join(NETNS_RUN_DIR, name)
-        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
-        libc = _libc()
-        try:
-            if libc.unshare(CLONE_NEWNET) != 0:
-                raise _os_error('unshare', path)
-            try:
-                if libc.mount(b'/proc/thread-self/ns/net', path.encode(), b'none', MS_BIND, None) != 0:
-                    raise _os_error('bind-mount the new namespace', path)
-            finally:
-                _setns(home_fd)
-        except OSError:
-            os.unlink(path)
-            raise
-
-
-def bind_named_netns(name, target):
-    """Give the namespace /run/netns/TARGET a second name, /run/netns/NAME (a bind mount, like
-    ``ip netns attach`` does with a process's namespace): ``ip netns exec`` works under both."""
-    obj = 'network namespace %s (a second name of %s)' % (name, target)
-    with netlink_errors(obj, 'create'):
-        _prepare_run_dir()
-        path = os.path.join(NETNS_RUN_DIR, name)
-        source = os.path.join(NETNS_RUN_DIR, target)
-        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
-        if _libc().mount(source.encode(), path.encode(), b'none', MS_BIND, None) != 0:
-            err = _os_error('bind-mount %s' % source, path)
-            os.unlink(path)
-            raise err
-
-
-def netns_key(path):
-    """(st_dev, st_ino) of a namespace file (/run/netns/NAME, /proc/PID/ns/net), or None when it is gone: two files
-    with the same key are one namespace."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
-
-
-def netns_identity(name):
-    """The netns_key of a named namespace: two names with the same identity are one namespace."""
-    return netns_key(os.path.join(NETNS_RUN_DIR, name))
-
-
-def remove_named_netns(name):
-    """Remove /run/netns/NAME like ``ip netns delete``; True if it was there."""
-    try:
-        _pyroute2_netns.remove(name)
-    except OSError as err:
-        if is_gone(err):
-            return False
-        raise LinuxnetError(explain(err, 'network namespace %s' % name, 'remove'))
-    return True
-
-
-def list_named_netns():
-    try:
-        return sorted(os.listdir(NETNS_RUN_DIR))
-    except FileNotFoundError:
-        return []

@@ -47,7 +47,7 @@ except ImportError:
 else:
     HAS_ELEMENT_LOOKUP = True
 
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 
 RULE_PREFIX = 'linuxnet:'
 OWNER_SET = 'owned_by_linuxnet_container'

@@ -20,7 +20,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links i
     where,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import Expect, argument_spec as expect_spec, parse_expect
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import TAG, normalize_mac, validate_ifname
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
 

@@ -16,7 +16,7 @@ import socket
 
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import container_id, endpoint_id, host_veth_name, network_id
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import NSID_NOT_ASSIGNED
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import netlink_errors
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import netlink_errors
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import ANY, allow_lines, docker_port_lines
 
 MAIN_TABLE = 254

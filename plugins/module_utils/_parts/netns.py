@@ -11,20 +11,18 @@ import hashlib
 import os
 
 
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import (
-    NETNS_ETC_DIR,
-    LinuxnetError,
-    NamespaceRef,
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import explain, LinuxnetError, netlink_errors
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.fanout import fan_out
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import (
     bind_named_netns,
-    explain,
-    fan_out,
     list_named_netns,
+    NamespaceRef,
+    NETNS_ETC_DIR,
     netns_identity,
     netns_key,
-    netlink_errors,
     remove_named_netns,
-    validate_netns_name,
 )
+from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import validate_netns_name
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.holders import (
     describe,
     pids_by_netns,

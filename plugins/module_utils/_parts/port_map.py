@@ -13,11 +13,8 @@ import socket
 
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel import holders, nft
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import argument_spec as expect_spec, parse_expect
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import (
-    LinuxnetError,
-    NamespaceRef,
-    netlink_errors,
-)
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError, netlink_errors
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import (
     ANY,
     PortError,

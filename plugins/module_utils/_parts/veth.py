@@ -27,7 +27,8 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links i
     where,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import Expect, argument_spec as expect_spec, parse_expect
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError, NamespaceRef, list_named_netns
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import list_named_netns, NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import TAG, docker_mac, normalize_mac, validate_ifname
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
 

@@ -10,7 +10,8 @@ import ipaddress
 
 
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError, NamespaceRef
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
 
 FAMILY = 'inet'

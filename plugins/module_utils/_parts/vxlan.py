@@ -23,12 +23,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links i
     where,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import Expect, argument_spec as expect_spec, parse_expect
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import (
-    LinuxnetError,
-    NetlinkError,
-    is_gone,
-    netlink_errors,
-)
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import is_gone, LinuxnetError, netlink_errors, NetlinkError
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import (
     TAG,
     normalize_address,

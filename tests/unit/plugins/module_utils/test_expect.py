@@ -13,7 +13,8 @@ import pytest
 
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import Expect, argument_spec, parse_expect
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import NsView, Views
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError, NamespaceRef, NetlinkError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError, NetlinkError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import TAG
 from ansible_collections.linuxnet.container.plugins.module_utils._parts import bridge as br
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel import links

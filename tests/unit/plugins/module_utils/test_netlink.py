@@ -8,7 +8,8 @@ import errno
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel import netlink as nl
+from ansible_collections.linuxnet.container.plugins.module_utils._common import normalize
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel import errors, fanout, namespaces
 
 
 class FakeNetlinkError(Exception):
@@ -25,25 +26,25 @@ class FakeNetlinkError(Exception):
     (errno.ERANGE, 'out of range'),
 ])
 def test_explain_names_object_and_fix(code, words):
-    msg = nl.explain(FakeNetlinkError(code), 'veth veth0 in netns web', 'create')
+    msg = errors.explain(FakeNetlinkError(code), 'veth veth0 in netns web', 'create')
     assert msg.startswith('veth veth0 in netns web: cannot create')
     assert words in msg
     assert '(errno %d)' % code in msg
 
 
 def test_explain_unknown_errno_falls_back_to_strerror():
-    assert 'Broken pipe' in nl.explain(FakeNetlinkError(errno.EPIPE), 'x', 'y')
+    assert 'Broken pipe' in errors.explain(FakeNetlinkError(errno.EPIPE), 'x', 'y')
 
 
 def test_netlink_errors_wraps_oserror():
-    with pytest.raises(nl.LinuxnetError, match='file /x: cannot write: permission denied'):
-        with nl.netlink_errors('file /x', 'write'):
+    with pytest.raises(errors.LinuxnetError, match='file /x: cannot write: permission denied'):
+        with errors.netlink_errors('file /x', 'write'):
             raise PermissionError(errno.EACCES, 'denied')
 
 
 @pytest.mark.parametrize('code, gone', [(errno.ENODEV, True), (errno.ENOENT, True), (errno.EPERM, False)])
 def test_is_gone(code, gone):
-    assert nl.is_gone(FakeNetlinkError(code)) is gone
+    assert errors.is_gone(FakeNetlinkError(code)) is gone
 
 
 @pytest.mark.parametrize('spec, label, path', [
@@ -55,19 +56,19 @@ def test_is_gone(code, gone):
     ('pid:42', 'pid:42', '/proc/42/ns/net'),
 ])
 def test_namespace_ref(spec, label, path):
-    ref = nl.NamespaceRef(spec)
+    ref = namespaces.NamespaceRef(spec)
     assert (ref.label, ref.path) == (label, path)
     assert ref.is_host is (path is None)
 
 
 @pytest.mark.parametrize('bad', ['a/b', '..', 'a b', 'x' * 256])
 def test_namespace_ref_rejects_bad_names(bad):
-    with pytest.raises(nl.LinuxnetError):
-        nl.NamespaceRef(bad)
+    with pytest.raises(errors.LinuxnetError):
+        namespaces.NamespaceRef(bad)
 
 
 def test_validate_netns_name_ok():
-    assert nl.validate_netns_name('test_net2-web.1') is None
+    assert normalize.validate_netns_name('test_net2-web.1') is None
 
 
 class Flushing:
@@ -82,7 +83,7 @@ class Flushing:
 
 def test_shares_put_the_costliest_first_each_on_the_least_loaded_process():
     items = ['host'] + ['c%d' % n for n in range(9)]
-    shares = nl._share(items, 2, lambda item: 4 if item == 'host' else 1)
+    shares = fanout._share(items, 2, lambda item: 4 if item == 'host' else 1)
     assert shares == [[0, 5, 7, 9], [1, 2, 3, 4, 6, 8]]  # the host first, then each container where there is room
     assert sorted(p for share in shares for p in share) == list(range(10))
     loads = [sum(4 if items[p] == 'host' else 1 for p in share) for share in shares]
@@ -90,18 +91,18 @@ def test_shares_put_the_costliest_first_each_on_the_least_loaded_process():
 
 
 def test_worker_count_follows_the_cpus_and_stays_one_for_few_items(monkeypatch):
-    monkeypatch.setattr(nl.os, 'sched_getaffinity', lambda pid: {0, 1, 2, 3, 4, 5, 6, 7})
-    assert nl.worker_count(range(100)) == nl.MAX_WORKERS
-    assert nl.worker_count(range(10)) == 1
-    monkeypatch.setattr(nl.os, 'sched_getaffinity', lambda pid: {0})
-    assert nl.worker_count(range(100)) == 1
+    monkeypatch.setattr(fanout.os, 'sched_getaffinity', lambda pid: {0, 1, 2, 3, 4, 5, 6, 7})
+    assert fanout.worker_count(range(100)) == fanout.MAX_WORKERS
+    assert fanout.worker_count(range(10)) == 1
+    monkeypatch.setattr(fanout.os, 'sched_getaffinity', lambda pid: {0})
+    assert fanout.worker_count(range(100)) == 1
 
 
 def test_fan_out_forks_workers_and_keeps_item_order(monkeypatch):
-    monkeypatch.setattr(nl.os, 'sched_getaffinity', lambda pid: {0, 1, 2})
-    parent = nl.os.getpid()
+    monkeypatch.setattr(fanout.os, 'sched_getaffinity', lambda pid: {0, 1, 2})
+    parent = fanout.os.getpid()
     netlink = Flushing()
-    results = nl.fan_out(netlink, lambda own, item: (item * 2, nl.os.getpid() == parent, own is netlink), range(100))
+    results = fanout.fan_out(netlink, lambda own, item: (item * 2, fanout.os.getpid() == parent, own is netlink), range(100))
     assert [r[0] for r in results] == [n * 2 for n in range(100)]
     # Three processes: this one did its share with its own Netlink, the workers with theirs.
     assert sum(1 for r in results if r[1]) == 34 and all(r[2] == r[1] for r in results)
@@ -109,17 +110,17 @@ def test_fan_out_forks_workers_and_keeps_item_order(monkeypatch):
 
 
 def test_fan_out_raises_the_first_error_in_item_order_after_every_worker_ended(monkeypatch):
-    monkeypatch.setattr(nl.os, 'sched_getaffinity', lambda pid: {0, 1})
+    monkeypatch.setattr(fanout.os, 'sched_getaffinity', lambda pid: {0, 1})
 
     def work(own, item):
         if item in (71, 90):
-            raise nl.LinuxnetError('item %d failed' % item, errno=errno.ENODEV)
+            raise errors.LinuxnetError('item %d failed' % item, errno=errno.ENODEV)
         if item == 95:
             raise ValueError('never reached: its worker stopped at 71')
         return item
 
-    with pytest.raises(nl.LinuxnetError) as err:
-        nl.fan_out(Flushing(), work, range(100))
+    with pytest.raises(errors.LinuxnetError) as err:
+        fanout.fan_out(Flushing(), work, range(100))
     assert err.value.msg == 'item 71 failed' and err.value.details == {'errno': errno.ENODEV}
 
     def boom(own, item):
@@ -127,17 +128,17 @@ def test_fan_out_raises_the_first_error_in_item_order_after_every_worker_ended(m
             raise ValueError('boom')
         return item
 
-    with pytest.raises(nl.LinuxnetError, match='a reading worker failed: ValueError: boom'):
-        nl.fan_out(Flushing(), boom, range(100))
-    assert nl.fan_out(Flushing(), lambda own, item: item, range(10)) == list(range(10))  # too few to fork
+    with pytest.raises(errors.LinuxnetError, match='a reading worker failed: ValueError: boom'):
+        fanout.fan_out(Flushing(), boom, range(100))
+    assert fanout.fan_out(Flushing(), lambda own, item: item, range(10)) == list(range(10))  # too few to fork
 
 
 def test_fan_out_reads_everything_itself_when_it_cannot_fork(monkeypatch):
-    monkeypatch.setattr(nl.os, 'sched_getaffinity', lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(fanout.os, 'sched_getaffinity', lambda pid: {0, 1, 2, 3})
 
     def no_fork():
         raise OSError(11, 'Resource temporarily unavailable')
 
-    monkeypatch.setattr(nl.os, 'fork', no_fork)
-    parent = nl.os.getpid()
-    assert nl.fan_out(Flushing(), lambda own, item: (item, nl.os.getpid() == parent), range(80)) == [(n, True) for n in range(80)]
+    monkeypatch.setattr(fanout.os, 'fork', no_fork)
+    parent = fanout.os.getpid()
+    assert fanout.fan_out(Flushing(), lambda own, item: (item, fanout.os.getpid() == parent), range(80)) == [(n, True) for n in range(80)]

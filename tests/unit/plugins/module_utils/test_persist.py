@@ -16,7 +16,7 @@ import pytest
 
 from ansible_collections.linuxnet.container.plugins.module_utils._converge import apply
 from ansible_collections.linuxnet.container.plugins.module_utils._converge import persist
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 
 BRIDGE = {'netns': {'namespaces': [{'name': 'web'}]}}
 OVERLAY = {'vxlan': {'devices': []}}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
 
 

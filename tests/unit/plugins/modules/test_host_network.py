@@ -12,7 +12,8 @@ import pytest
 
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import parse_expect
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import PartModule, validate_part
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError, NamespaceRef
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._converge import host_network as hn
 
 

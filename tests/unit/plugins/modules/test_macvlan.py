@@ -10,7 +10,8 @@ import os
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError, NamespaceRef
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import TAG, validate_ifname
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel import links
 from ansible_collections.linuxnet.container.plugins.module_utils._parts import macvlan as mv

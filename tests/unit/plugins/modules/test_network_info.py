@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.linuxnet.container.plugins.module_utils._parts import inspect
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import container_id, endpoint_id, network_id
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.nft import TableState
 from ansible_collections.linuxnet.container.plugins.modules.network_info import _requested
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._parts import vtep_filter as vf
 
 
