@@ -29,7 +29,8 @@ description:
     O(networks[].subnet); C(Options.parent) names that link; C(IPAM.Config) is the O(networks[].subnet) and
     O(networks[].gateway) given (the segment's router is not on this host).
   - The cost is one link dump per container namespace (plus an address dump for those with an endpoint),
-    and one link, address and route dump of the bridges' namespace, whatever the number of networks.
+    and one link, address and route dump of the bridges' namespace (and one FDB dump when it holds VXLAN devices),
+    whatever the number of networks.
 author:
   - linuxnet.container contributors (@linuxnet)
 requirements:
@@ -482,10 +483,14 @@ def _scan_containers(netlink, ref, names, host_links, bridges, warnings, interfa
 
 
 def _vxlan_devices(netlink, ref, label, host_links):
-    """The VXLAN devices of the bridges' namespace with their remote VTEPs: one FDB dump per device."""
+    """The VXLAN devices of the bridges' namespace with their remote VTEPs: one FDB dump for all of them (none
+    when there is no VXLAN device)."""
+    devices = sorted(index for index, info in host_links.items() if info['kind'] == 'vxlan')
+    if not devices:
+        return []
     names = {index: info['name'] for index, info in host_links.items()}
-    return [inspect.vxlan_device(info, inspect.read_fdb_dsts(netlink.ipr(ref), label, index), names)
-            for index, info in sorted(host_links.items()) if info['kind'] == 'vxlan']
+    dsts = inspect.read_fdb_dsts(netlink.ipr(ref), label)
+    return [inspect.vxlan_device(host_links[index], dsts.get(index, []), names) for index in devices]
 
 
 def gather(netlink, params):

@@ -57,7 +57,7 @@ def _run(lab, module, args, tmp_path, check=False):
 @pytest.fixture(scope='module')
 def built(tmp_path_factory):
     """A one-host lab of its own with two networks, three containers, isolation and published ports."""
-    lab = Lab('itest-info', 1)
+    lab = Lab(os.environ.get('LINUXNET_ITEST_LAB', 'itest') + '-info', 1)  # beside other labs: see conftest's lab2
     tmp_path = tmp_path_factory.mktemp('info')
     try:
         _run(lab, 'linuxnet.container.netns', {'namespaces': [{'name': c} for c in CONTAINERS] + [{'name': 'loner'}]}, tmp_path)

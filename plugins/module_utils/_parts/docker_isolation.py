@@ -18,6 +18,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespa
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import normalize_network, validate_ifname
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
 
+FAMILY = 'inet'
 TABLE = 'linuxnet_isolation'
 KEY = 'nftables'
 SYSCTLS = {'net.ipv4.ip_forward': '/proc/sys/net/ipv4/ip_forward',
@@ -171,6 +172,33 @@ def summary(want_sets):
     }
 
 
+# What a bridge without an entry in the table is: Docker's defaults (network_info reads the table back with these).
+DEFAULT_FLAGS = {'internal': False, 'icc': True, 'masquerade': False}
+
+
+def bridge_flags(sets):
+    """The table's sets (as nft.TableState reads them, or None) -> {bridge: {internal, icc, masquerade}}: the
+    inverse of _desired, for the read-back; {} when the table is absent."""
+    if not sets:
+        return {}
+    view = summary({name: sets.get(name, []) for name in SETS})
+    flags = {}
+
+    def entry(bridge):
+        return flags.setdefault(bridge, dict(DEFAULT_FLAGS))
+
+    for bridge in view['bridges']:
+        entry(bridge)
+    for bridge in view['icc_off']:
+        entry(bridge)['icc'] = False
+    for bridge in view['internal']:
+        entry(bridge)['internal'] = True
+    for pair in view['masquerade']:
+        if len(pair) == 2:
+            entry(pair[1])['masquerade'] = True
+    return flags
+
+
 class IsolationReconciler(Reconciler):
     kind = 'nftables table'
 
@@ -185,7 +213,7 @@ class IsolationReconciler(Reconciler):
     def read(self, desired):
         sysctls = {}
         with self.netlink.inside(self.ns):
-            table = nft.TableState(nft.list_table('inet', TABLE))
+            table = nft.TableState(nft.list_table(FAMILY, TABLE))
             for key, path in SYSCTLS.items():
                 try:
                     with open(path) as handle:
@@ -212,7 +240,7 @@ class IsolationReconciler(Reconciler):
         if desired is ABSENT:
             predicted[KEY] = ABSENT
             if current[KEY] is not ABSENT:
-                cmds = [{'delete': {'table': {'family': 'inet', 'name': TABLE}}}]
+                cmds = [{'delete': {'table': {'family': FAMILY, 'name': TABLE}}}]
                 self.commands = cmds
                 plan.add(KEY, 'delete nftables table inet %s (the user chain with it)' % TABLE, lambda: self._apply(cmds))
             if current[SAVED] is not ABSENT:
@@ -226,7 +254,7 @@ class IsolationReconciler(Reconciler):
                 predicted[SAVED] = ABSENT
                 plan.add(SAVED, 'delete the record of earlier sysctl values %s' % self.record, self._forget)
             return plan, predicted
-        cmds = nft.table_commands('inet', TABLE, SETS, CHAINS, RULES, self._table, desired['sets'], NEVER_FLUSHED)
+        cmds = nft.table_commands(FAMILY, TABLE, SETS, CHAINS, RULES, self._table, desired['sets'], NEVER_FLUSHED)
         self.commands = cmds
         predicted[KEY] = dict(summary(desired['sets']), rules=nft.planned_rule_ids(CHAINS, RULES, NEVER_FLUSHED))
         if cmds:

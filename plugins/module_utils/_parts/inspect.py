@@ -18,6 +18,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.ids imp
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import NSID_NOT_ASSIGNED
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import netlink_errors
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import ANY, allow_lines, docker_port_lines
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import docker_isolation, port_map, vtep_filter, vxlan
 
 MAIN_TABLE = 254
 IFA_F_SECONDARY = 0x01
@@ -25,9 +26,14 @@ _LINK_LOCAL_V6 = ipaddress.ip_network('fe80::/10')
 # Route types that say something about where a destination goes (unicast, blackhole, unreachable, prohibit, throw).
 _ROUTE_TYPES = (1, 6, 7, 8, 9)
 
-ISOLATION_TABLE = ('inet', 'linuxnet_isolation')
-PORTS_TABLE = ('ip', 'linuxnet_ports')
-VTEP_TABLE = ('inet', 'linuxnet_vtep')
+# The collection's tables as the parts that write them define them: (family, name).
+ISOLATION_TABLE = (docker_isolation.FAMILY, docker_isolation.TABLE)
+PORTS_TABLE = (port_map.FAMILY, port_map.TABLE)
+VTEP_TABLE = (vtep_filter.FAMILY, vtep_filter.NAME)
+# The tables' contents decoded by the parts that write them.
+isolation_flags = docker_isolation.bridge_flags
+published_maps = port_map.maps_from_elements
+DEFAULT_FLAGS = docker_isolation.DEFAULT_FLAGS
 
 
 # -- pure shaping ------------------------------------------------------------------------------
@@ -90,46 +96,6 @@ def macvlan_ipam_config(net):
     if net.get('gateway'):
         entry['Gateway'] = net['gateway']
     return with_ip_range([entry], net.get('ip_range'))
-
-
-def isolation_flags(sets):
-    """The docker_isolation table's sets -> {bridge: {internal, icc, masquerade}}; {} when the table is absent."""
-    flags = {}
-    if not sets:
-        return flags
-
-    def entry(bridge):
-        return flags.setdefault(bridge, {'internal': False, 'icc': True, 'masquerade': False})
-
-    for bridge in sets.get('bridges', []):
-        entry(bridge)
-    for pair in sets.get('icc_off_pairs', []):
-        entry(pair[0])['icc'] = False
-    for bridge in sets.get('internal', []):
-        entry(bridge)['internal'] = True
-    for element in sets.get('masq_self', []):
-        if isinstance(element, tuple) and len(element) == 2:
-            entry(element[1])['masquerade'] = True
-    return flags
-
-
-def published_maps(sets):
-    """The port_map table's maps -> {(host_ip, protocol, port): ((container_ip, container_port), label)}.
-
-    The inverse of port_map's elements_for: the *_addr maps give the container address, the *_port maps
-    (same keys) the container port; keys of the ``any`` maps have no host address (all addresses).
-    """
-    maps = {}
-    for prefix, with_ip in (('any', False), ('addr', True)):
-        ports = {tuple(k) if isinstance(k, (list, tuple)) else (k,): v for k, v in sets.get('%s_port' % prefix, [])}
-        for key, cip in sets.get('%s_addr' % prefix, []):
-            key = tuple(key) if isinstance(key, (list, tuple)) else (key,)
-            cport = ports.get(key)
-            if cport is None:
-                continue
-            full = key if with_ip else (ANY,) + key
-            maps[full] = ((cip, int(cport)), None)
-    return maps
 
 
 def port_lines(maps, endpoints):
@@ -291,7 +257,6 @@ def docker_options(bridge, flags, mtu):
     return options
 
 
-DEFAULT_FLAGS = {'internal': False, 'icc': True, 'masquerade': False}
 # Docker's Scope per driver: overlay networks are swarm-scoped, the others local to their host.
 SCOPES = {'overlay': 'swarm'}
 
@@ -408,8 +373,8 @@ def brief_link(msg):
     if info['kind'] == 'vxlan':
         data = linkinfo.get_attr('IFLA_INFO_DATA')
         if data is not None:
-            local = data.get_attr('IFLA_VXLAN_LOCAL') or data.get_attr('IFLA_VXLAN_LOCAL6')
-            info.update(vni=data.get_attr('IFLA_VXLAN_ID'), local=ipaddress.ip_address(local).compressed if local else None)
+            attrs = vxlan.vxlan_attrs(data)
+            info.update(vni=attrs['vni'], local=attrs['local'])
     return info
 
 
@@ -440,11 +405,16 @@ def read_routes(netlink_socket, label, links):
     return route_entries([_msg_view(m) for m in msgs], {index: info['name'] for index, info in links.items()})
 
 
-def read_fdb_dsts(netlink_socket, label, index):
-    """The dst of every FDB entry of link ``index`` (a VXLAN device: where it sends frames)."""
+def read_fdb_dsts(netlink_socket, label):
+    """{link index: the dst of every FDB entry of that link} of the namespace (a VXLAN device: where it sends
+    frames; bridge ports have entries without one): one dump for every device."""
     with netlink_errors(label, 'list FDB entries'):
-        msgs = netlink_socket.fdb('dump', ifindex=index)
-    return [ipaddress.ip_address(msg.get('dst')).compressed for msg in msgs if msg['ifindex'] == index and msg.get('dst')]
+        msgs = netlink_socket.fdb('dump')
+    out = {}
+    for msg in msgs:
+        if msg.get('dst'):
+            out.setdefault(msg['ifindex'], []).append(ipaddress.ip_address(msg.get('dst')).compressed)
+    return out
 
 
 def read_nsid(netlink_socket, label, fd):

@@ -29,6 +29,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.ports i
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
 
+FAMILY = 'ip'
 TABLE = 'linuxnet_ports'
 KEY = 'nftables'
 LOOPBACK = ipaddress.ip_network('127.0.0.0/8')
@@ -152,6 +153,12 @@ def _summary(maps, allow, chains):
     }
 
 
+def state_of(table, sysctls):
+    """The state read() returns, from the table's nft.TableState and the sysctls' values."""
+    return {'sysctls': sysctls, KEY: _summary(maps_from_elements(table.sets), allow_from_elements(table.sets), table.chains)
+            if table.exists else ABSENT}
+
+
 class PortMapReconciler(Reconciler):
     kind = 'nftables table'
 
@@ -172,9 +179,9 @@ class PortMapReconciler(Reconciler):
                     and nft.HAS_ELEMENT_LOOKUP)
         sysctls = {}
         if targeted and self._lookup is None:
-            self._lookup = nft.ElementLookup(self.netlink, self.ns, 'ip', TABLE)
+            self._lookup = nft.ElementLookup(self.netlink, self.ns, FAMILY, TABLE)
         with self.netlink.inside(self.ns):
-            table = nft.TableState(self._lookup.table_objects() if targeted else nft.list_table('ip', TABLE))
+            table = nft.TableState(self._lookup.table_objects() if targeted else nft.list_table(FAMILY, TABLE))
             for key in desired['sysctls'] if desired is not ABSENT else []:
                 try:
                     with open(sysctl_path(key)) as handle:
@@ -190,10 +197,7 @@ class PortMapReconciler(Reconciler):
             raise LinuxnetError('nftables table ip %s exists but was not made by linuxnet.container (no set %s in it). '
                                 'Fix: rename or remove that table; this module only manages its own' % (TABLE, nft.OWNER_SET))
         self.table = table
-        state = {'sysctls': sysctls, KEY: ABSENT}
-        if table.exists:
-            state[KEY] = _summary(maps_from_elements(table.sets), allow_from_elements(table.sets), table.chains)
-        return state
+        return state_of(table, sysctls)
 
     def _look_up(self, table, maps):
         """Fill ``table.sets`` with what the kernel holds for these keys only (and what could conflict).
@@ -211,7 +215,7 @@ class PortMapReconciler(Reconciler):
             # an all-addresses key conflicts with every single-address key of that port: those maps
             # hold only single-address publications, usually few; read them whole
             for name in ('addr_addr', 'addr_port'):
-                found[name] = nft.list_elements('ip', TABLE, name, kind='map')
+                found[name] = nft.list_elements(FAMILY, TABLE, name, kind='map')
         else:
             for key in maps:
                 for name, dtype in (('addr_addr', 'ipv4_addr'), ('addr_port', 'inet_service')):
@@ -226,7 +230,7 @@ class PortMapReconciler(Reconciler):
             if restricted in found:
                 found[restricted] = [k for k in keys if self._lookup.get(restricted, MAPS[restricted][0], k)]
             if allowed in found and keys:
-                found[allowed] = [e for e in nft.list_elements('ip', TABLE, allowed) if tuple(e[1:]) in keys]
+                found[allowed] = [e for e in nft.list_elements(FAMILY, TABLE, allowed) if tuple(e[1:]) in keys]
         for key in any_port_keys:
             for name, dtype in (('any_addr', 'ipv4_addr'), ('any_port', 'inet_service')):
                 value = self._lookup.get(name, MAPS[name][0], key, dtype)
@@ -241,65 +245,12 @@ class PortMapReconciler(Reconciler):
             table.sets[name] = nft.sort_elements(elements)
 
     def plan(self, desired, current):
+        actions, predicted, self.final_maps, self.final_allow = plan_table(desired, current, self.table)
+        self.commands = next((action['commands'] for action in actions if action['op'] == 'nft'), [])
         plan = Plan()
-        predicted = {'sysctls': dict(current['sysctls'])}
-        have_maps = maps_from_elements(self.table.sets) if self.table.exists else {}
-        if desired is ABSENT:
-            predicted[KEY] = ABSENT
-            if current[KEY] is not ABSENT:
-                cmds = [{'delete': {'table': {'family': 'ip', 'name': TABLE}}}]
-                self.commands = cmds
-                plan.add(KEY, 'delete nftables table ip %s (%d published ports)' % (TABLE, len(have_maps)),
-                         lambda: self._apply(cmds))
-            return plan, predicted
-        have_allow = allow_from_elements(self.table.sets) if self.table.exists else {}
-        final = self._final_maps(desired, have_maps)
-        final_allow = self._final_allow(desired, have_allow, final)
-        self.final_maps, self.final_allow = final, final_allow
-        cmds = nft.table_commands('ip', TABLE, MAPS, CHAINS, RULES, self.table, elements_for(final, final_allow))
-        self.commands = cmds
-        predicted[KEY] = _summary(final, final_allow, nft.planned_rule_ids(CHAINS, RULES))
-        if cmds:
-            added = len([k for k in final if k not in have_maps or have_maps[k][0] != final[k][0]
-                         or have_allow.get(k, ()) != final_allow.get(k, ())])
-            removed = len([k for k in have_maps if k not in final])
-            plan.add(KEY, '%s nftables table ip %s in one transaction: %d ports published or changed, %d unpublished'
-                     % ('create' if current[KEY] is ABSENT else 'update', TABLE, added, removed), lambda: self._apply(cmds))
-        for key, value in sorted(desired['sysctls'].items()):
-            have = current['sysctls'].get(key)
-            if have is None:
-                raise LinuxnetError('sysctl %s does not exist. Fix: check that the interface exists' % key)
-            if have != value:
-                predicted['sysctls'][key] = value
-                plan.add('sysctls', 'set %s=%s' % (key, value), lambda k=key, v=value: self._sysctl(k, v))
+        for action in actions:
+            plan.add(action['key'], action['description'], lambda a=action: apply_action(self.netlink, self.ns, a))
         return plan, predicted
-
-    def _final_maps(self, desired, have_maps):
-        if desired['state'] == 'absent':
-            return {k: v for k, v in have_maps.items() if k not in desired['maps']}
-        if desired['exclusive']:
-            return dict(desired['maps'])
-        final = dict(have_maps)
-        for key, (target, label) in desired['maps'].items():
-            host_ip, protocol, port = key
-            for other in ((ANY, protocol, port),) if host_ip != ANY else [k for k in have_maps if k[1:] == key[1:]]:
-                if other in have_maps and other not in desired['maps'] and other != key:
-                    raise LinuxnetError('%s conflicts with %s, published already to %s:%d and not listed here. '
-                                        'Fix: unpublish it first, or use exclusive: true'
-                                        % (label, _label(other), have_maps[other][0][0], have_maps[other][0][1]))
-            final[key] = (target, label)
-        return final
-
-    @staticmethod
-    def _final_allow(desired, have_allow, final):
-        """The allow-lists after the run, of the publications in ``final``: the listed ones as given, the others kept."""
-        if desired['state'] == 'present' and desired['exclusive']:
-            kept = {}
-        else:
-            kept = {k: v for k, v in have_allow.items() if k not in desired['maps']}
-        if desired['state'] == 'present':
-            kept.update((k, v) for k, v in desired['allow'].items() if v)
-        return {k: v for k, v in kept.items() if k in final and v}
 
     def diff_view(self, before, after):
         """Only the ports that change: 10,000 unchanged ports do not belong in a diff."""
@@ -313,14 +264,86 @@ class PortMapReconciler(Reconciler):
                 view[field] = {k: v for k, v in values.items() if k in changed}
         return views
 
-    def _apply(self, cmds):
-        with self.netlink.inside(self.ns):
-            nft.apply(cmds, 'table ip %s' % TABLE)
 
-    def _sysctl(self, key, value):
-        with self.netlink.inside(self.ns):
-            with open(sysctl_path(key), 'w') as handle:
-                handle.write(value)
+# -- the plan: pure, from plain data to plain data -------------------------------------------------------------
+#
+# An action is a dict: key (KEY or 'sysctls'), description, op, and what the op needs: 'nft' (commands: one
+# transaction), 'sysctl' (name, value).
+
+def plan_table(desired, current, table):
+    """(actions, predicted, final maps, final allow-lists) taking the namespace from ``current`` (read()'s state) and
+    ``table`` (the nft.TableState read() gathered: the elements it read) to ``desired``. Raises LinuxnetError for a
+    publication that conflicts with one this run does not list, or a sysctl that does not exist."""
+    actions = []
+    predicted = {'sysctls': dict(current['sysctls'])}
+    have_maps = maps_from_elements(table.sets) if table.exists else {}
+    if desired is ABSENT:
+        predicted[KEY] = ABSENT
+        if current[KEY] is not ABSENT:
+            actions.append({'key': KEY, 'op': 'nft', 'commands': [{'delete': {'table': {'family': FAMILY, 'name': TABLE}}}],
+                            'description': 'delete nftables table %s %s (%d published ports)' % (FAMILY, TABLE, len(have_maps))})
+        return actions, predicted, {}, {}
+    have_allow = allow_from_elements(table.sets) if table.exists else {}
+    final = _final_maps(desired, have_maps)
+    final_allow = _final_allow(desired, have_allow, final)
+    cmds = nft.table_commands(FAMILY, TABLE, MAPS, CHAINS, RULES, table, elements_for(final, final_allow))
+    predicted[KEY] = _summary(final, final_allow, nft.planned_rule_ids(CHAINS, RULES))
+    if cmds:
+        added = len([k for k in final if k not in have_maps or have_maps[k][0] != final[k][0]
+                     or have_allow.get(k, ()) != final_allow.get(k, ())])
+        removed = len([k for k in have_maps if k not in final])
+        actions.append({'key': KEY, 'op': 'nft', 'commands': cmds,
+                        'description': '%s nftables table %s %s in one transaction: %d ports published or changed, %d unpublished'
+                        % ('create' if current[KEY] is ABSENT else 'update', FAMILY, TABLE, added, removed)})
+    for key, value in sorted(desired['sysctls'].items()):
+        have = current['sysctls'].get(key)
+        if have is None:
+            raise LinuxnetError('sysctl %s does not exist. Fix: check that the interface exists' % key)
+        if have != value:
+            predicted['sysctls'][key] = value
+            actions.append({'key': 'sysctls', 'op': 'sysctl', 'name': key, 'value': value,
+                            'description': 'set %s=%s' % (key, value)})
+    return actions, predicted, final, final_allow
+
+
+def _final_maps(desired, have_maps):
+    if desired['state'] == 'absent':
+        return {k: v for k, v in have_maps.items() if k not in desired['maps']}
+    if desired['exclusive']:
+        return dict(desired['maps'])
+    final = dict(have_maps)
+    for key, (target, label) in desired['maps'].items():
+        host_ip, protocol, port = key
+        for other in ((ANY, protocol, port),) if host_ip != ANY else [k for k in have_maps if k[1:] == key[1:]]:
+            if other in have_maps and other not in desired['maps'] and other != key:
+                raise LinuxnetError('%s conflicts with %s, published already to %s:%d and not listed here. '
+                                    'Fix: unpublish it first, or use exclusive: true'
+                                    % (label, _label(other), have_maps[other][0][0], have_maps[other][0][1]))
+        final[key] = (target, label)
+    return final
+
+
+def _final_allow(desired, have_allow, final):
+    """The allow-lists after the run, of the publications in ``final``: the listed ones as given, the others kept."""
+    if desired['state'] == 'present' and desired['exclusive']:
+        kept = {}
+    else:
+        kept = {k: v for k, v in have_allow.items() if k not in desired['maps']}
+    if desired['state'] == 'present':
+        kept.update((k, v) for k, v in desired['allow'].items() if v)
+    return {k: v for k, v in kept.items() if k in final and v}
+
+
+def apply_action(netlink, ns, action):
+    """Perform one action of plan_table in namespace ``ns``."""
+    with netlink.inside(ns):
+        if action['op'] == 'nft':
+            nft.apply(action['commands'], 'table %s %s' % (FAMILY, TABLE))
+        elif action['op'] == 'sysctl':
+            with open(sysctl_path(action['name']), 'w') as handle:
+                handle.write(action['value'])
+        else:
+            raise ValueError('unknown port_map action %r' % action['op'])
 
 
 DEFAULT_ROUTE_LOCALNET = 'net.ipv4.conf.default.route_localnet'
@@ -484,7 +507,7 @@ def preflight(params, netlink, warn, refuse=True):
     if not conflicts:
         return
     with netlink.inside(ns):
-        table = nft.TableState(nft.list_table('ip', TABLE))
+        table = nft.TableState(nft.list_table(FAMILY, TABLE))
     published = maps_from_elements(table.sets) if table.exists and table.owned else {}
     owners = socket_owners({listener[3] for _key, _label, listener in conflicts})
     errors = []

@@ -135,16 +135,12 @@ class VxlanReconciler(Reconciler):
             'mac': (msg.get('address') or '').lower() or None,
             'master': view.name_of(msg.get('master')) if msg.get('master') else None,
         }
-        self.meta[want['key']] = {'index': index, 'master_index': msg.get('master') or None, 'view': view}
+        self.meta[want['key']] = {'index': index, 'master_index': msg.get('master') or None}
         if kind != 'vxlan':
             return state
-        data = msg.get(('linkinfo', 'data'))
-        attr = data.get if data is not None else (lambda _k: None)
-        vni = attr('IFLA_VXLAN_ID')
-        local = attr('IFLA_VXLAN_LOCAL') or attr('IFLA_VXLAN_LOCAL6')
-        state.update(vni=vni, port=attr('IFLA_VXLAN_PORT'), local=normalize_address(local) if local else None,
-                     learning=bool(attr('IFLA_VXLAN_LEARNING')), proxy=bool(attr('IFLA_VXLAN_PROXY')),
-                     ttl=attr('IFLA_VXLAN_TTL'))
+        attrs = vxlan_attrs(msg.get(('linkinfo', 'data')))
+        vni = attrs['vni']
+        state.update((field, attrs[field]) for field in ('vni', 'port', 'local', 'learning', 'proxy', 'ttl'))
         # Where the tunnel lives: the device's own namespace, or the one its link-netnsid names.
         underlay = want['underlay']
         link_nsid = msg.get('link_netnsid')
@@ -158,73 +154,46 @@ class VxlanReconciler(Reconciler):
             state['underlay_namespace'] = _ns_label(under_ref)
         else:
             state['underlay_namespace'] = 'nsid:%d' % link_nsid
-        dev_index = attr('IFLA_VXLAN_LINK')
+        dev_index = attrs['link']
         if not dev_index:
             state['dev'] = None
         elif known:
             state['dev'] = views.get(under_ref).name_of(dev_index) or 'ifindex:%d' % dev_index
         else:
             state['dev'] = 'ifindex:%d' % dev_index
-        state.update(self._entries(ref, index, vni, msg.get('master') or None, want))
-        return state
-
-    def _entries(self, ref, index, vni, master_index, want):
         ipr = self.netlink.ipr(ref)
-        peers, fdb = [], []
-        with netlink_errors('%s in %s' % (want['name'], where(ref)), 'list FDB entries'):
-            msgs = list(ipr.fdb('dump', ifindex=index))
-        for msg in msgs:
-            if msg['ifindex'] != index or not msg['flags'] & NTF_SELF or not msg['state'] & NUD_PERMANENT:
-                continue
-            dst = msg.get('dst')
-            if not dst:
-                continue
-            entry = {'mac': normalize_mac(msg.get('lladdr')), 'dst': normalize_address(dst), 'vni': msg.get('vni')}
-            if entry['vni'] == vni:
-                entry['vni'] = None
-            if entry['mac'] == ZERO_MAC and entry['vni'] is None:
-                peers.append(entry['dst'])
-            else:
-                fdb.append(entry)
-        places = {index: 'device'}
-        if master_index:
-            places[master_index] = 'master'
-        neighbors = []
+        with netlink_errors('%s in %s' % (name, where(ref)), 'list FDB entries'):
+            fdb_msgs = list(ipr.fdb('dump', ifindex=index))
         with netlink_errors(where(ref), 'list neighbour entries'):
-            msgs = list(ipr.neigh('dump'))
-        for msg in msgs:
-            place = places.get(msg['ifindex'])
-            if place is None or msg['family'] not in (socket.AF_INET, socket.AF_INET6) or not msg['state'] & NUD_PERMANENT:
-                continue
-            if not msg.get('lladdr') or not msg.get('dst'):
-                continue
-            neighbors.append({'address': normalize_address(msg.get('dst')), 'mac': normalize_mac(msg.get('lladdr')), 'on': place})
-        return {'peers': sorted(peers, key=_addr_sort),
-                'fdb': sorted(fdb, key=_fdb_key),
-                'neighbors': sorted(neighbors, key=_neigh_key)}
+            neigh_msgs = list(ipr.neigh('dump'))
+        state.update(device_entries(fdb_msgs, neigh_msgs, index, vni, msg.get('master') or None))
+        return state
 
     def comparable(self, state):
         return {k: v for k, v in state.items() if k != 'mac'}
 
-    # -- planning ------------------------------------------------------------
-    def plan(self, desired, current):
-        plan = Plan()
-        predicted = {}
+    # -- planning: facts read here, the plan itself is plan_devices() (pure) --------------------------
+    def facts(self, desired, current):
+        """What plan_devices needs besides the states, read from the kernel (plain data): per key, the device's
+        ``index`` and ``master_index`` (from read()), and for a device to be present ``dev_index``, the default ``mtu``
+        (from the underlay device) and ``master`` ({index, kind} of the wanted bridge, or None)."""
+        facts = {}
         for key, want in desired.items():
             have = current.get(key, ABSENT)
-            label = 'vxlan %s in %s' % (want['name'], where(want['ref']))
-            if have is not ABSENT and have['kind'] != 'vxlan':
-                raise LinuxnetError('%s: %s already exists in %s and is a %s link, not a vxlan device. Fix: pick another '
-                                    'name or remove that link' % (want['where'], want['name'], where(want['ref']),
-                                                                  have['kind'] or 'plain'))
-            if want['state'] == 'absent':
-                predicted[key] = ABSENT
-                if have is not ABSENT:
-                    index = self.meta[key]['index']
-                    plan.add(key, 'delete %s' % label,
-                             lambda r=want['ref'], n=want['name'], i=index: self.writer.link_del(r, n, i))
-                continue
-            predicted[key] = self._plan_present(plan, key, want, have, label)
+            fact = dict(self.meta.get(key) or {'index': None, 'master_index': None})
+            if want['state'] == 'present' and (have is ABSENT or have['kind'] == 'vxlan'):
+                fact['dev_index'], fact['mtu'], fact['master'] = self._underlay(want)
+            facts[key] = fact
+        return facts
+
+    def plan(self, desired, current):
+        actions, predicted = plan_devices(desired, current, self.facts(desired, current))
+        plan = Plan()
+        created = {}
+        for action in actions:
+            want = desired[action['key']]
+            plan.add(action['key'], action['description'],
+                     lambda a=action, w=want: apply_action(self.writer, w, a, created.setdefault(a['key'], {})))
         return plan, predicted
 
     def _underlay(self, want):
@@ -257,201 +226,288 @@ class VxlanReconciler(Reconciler):
             if master['kind'] != 'bridge':
                 raise LinuxnetError('%s: master %s in %s is a %s link, not a bridge'
                                     % (want['where'], want['master'], where(ref), master['kind'] or 'plain'))
+            master = {'index': master['index'], 'kind': master['kind']}
         if any(n['on'] == 'master' for n in want['neighbors'] or []) and not want['master']:
             raise LinuxnetError('%s: neighbours with on=master need master (the bridge to put them on)' % want['where'])
         return dev_index, want['mtu'] or mtu, master
 
-    def _plan_present(self, plan, key, want, have, label):
-        dev_index, mtu, master = self._underlay(want)
+
+# -- kernel records, decoded once (network_info's read-back uses these too) ------------------------------------
+
+def vxlan_attrs(data):
+    """IFLA_INFO_DATA of a vxlan link (a pyroute2 nla, or None) -> {vni, port, local, learning, proxy, ttl, link}."""
+    attr = data.get_attr if data is not None else (lambda _k: None)
+    local = attr('IFLA_VXLAN_LOCAL') or attr('IFLA_VXLAN_LOCAL6')
+    return {'vni': attr('IFLA_VXLAN_ID'), 'port': attr('IFLA_VXLAN_PORT'), 'local': normalize_address(local) if local else None,
+            'learning': bool(attr('IFLA_VXLAN_LEARNING')), 'proxy': bool(attr('IFLA_VXLAN_PROXY')),
+            'ttl': attr('IFLA_VXLAN_TTL'), 'link': attr('IFLA_VXLAN_LINK')}
+
+
+def device_entries(fdb_msgs, neigh_msgs, index, vni, master_index):
+    """The peers, FDB and neighbour entries of device ``index`` (VNI ``vni``, bridge ``master_index``) in an FDB dump
+    and a neighbour dump: what the module writes (permanent entries with a destination), in a stable order."""
+    peers, fdb = [], []
+    for msg in fdb_msgs:
+        if msg['ifindex'] != index or not msg['flags'] & NTF_SELF or not msg['state'] & NUD_PERMANENT:
+            continue
+        dst = msg.get('dst')
+        if not dst:
+            continue
+        entry = {'mac': normalize_mac(msg.get('lladdr')), 'dst': normalize_address(dst), 'vni': msg.get('vni')}
+        if entry['vni'] == vni:
+            entry['vni'] = None
+        if entry['mac'] == ZERO_MAC and entry['vni'] is None:
+            peers.append(entry['dst'])
+        else:
+            fdb.append(entry)
+    places = {index: 'device'}
+    if master_index:
+        places[master_index] = 'master'
+    neighbors = []
+    for msg in neigh_msgs:
+        place = places.get(msg['ifindex'])
+        if place is None or msg['family'] not in (socket.AF_INET, socket.AF_INET6) or not msg['state'] & NUD_PERMANENT:
+            continue
+        if not msg.get('lladdr') or not msg.get('dst'):
+            continue
+        neighbors.append({'address': normalize_address(msg.get('dst')), 'mac': normalize_mac(msg.get('lladdr')), 'on': place})
+    return {'peers': sorted(peers, key=_addr_sort),
+            'fdb': sorted(fdb, key=_fdb_key),
+            'neighbors': sorted(neighbors, key=_neigh_key)}
+
+
+# -- the plan: pure, from plain data to plain data -------------------------------------------------------------
+#
+# An action is a dict: key (the device), description (None: a step of the one before, not listed), op, and what the
+# op needs. ops: 'delete' (index), 'create' (create: the link attributes, up, master_index), 'set' (index, what,
+# attrs), 'fdb' (index, command append/del, entry), 'neigh' (index, command replace/del, entry). An index of None is
+# the device this plan creates: apply_action fills it in.
+
+def _action(key, description, op, **fields):
+    return dict(fields, key=key, description=description, op=op)
+
+
+def plan_devices(desired, current, facts):
+    """(actions, predicted) taking the devices from ``current`` (read()'s states) to ``desired``, with ``facts`` (see
+    VxlanReconciler.facts). Raises LinuxnetError for what no action can fix (a link of another kind, an identity
+    change without recreate)."""
+    actions, predicted = [], {}
+    for key, want in desired.items():
+        have = current.get(key, ABSENT)
+        label = 'vxlan %s in %s' % (want['name'], where(want['ref']))
+        if have is not ABSENT and have['kind'] != 'vxlan':
+            raise LinuxnetError('%s: %s already exists in %s and is a %s link, not a vxlan device. Fix: pick another '
+                                'name or remove that link' % (want['where'], want['name'], where(want['ref']),
+                                                              have['kind'] or 'plain'))
+        fact = facts[key]
+        if want['state'] == 'absent':
+            predicted[key] = ABSENT
+            if have is not ABSENT:
+                actions.append(_action(key, 'delete %s' % label, 'delete', index=fact['index']))
+            continue
         if have is not ABSENT:
-            wrong = self._identity_diff(want, have)
+            wrong = _identity_diff(want, have)
             if wrong and not want['recreate']:
                 raise LinuxnetError(
                     '%s: the device exists with %s; the kernel cannot change these in place. Fix: set recreate: true to '
                     'delete and create the device again (traffic stops briefly), or keep the current values'
                     % (want['where'], '; '.join('%s %r (wanted %r)' % (f, have[f], want[f]) for f in wrong)))
             if wrong:
-                index = self.meta[key]['index']
-                plan.add(key, 'delete %s to recreate it (%s changed)' % (label, ', '.join(wrong)),
-                         lambda r=want['ref'], n=want['name'], i=index: self.writer.link_del(r, n, i))
+                actions.append(_action(key, 'delete %s to recreate it (%s changed)' % (label, ', '.join(wrong)), 'delete',
+                                       index=fact['index']))
                 have = ABSENT
         if have is ABSENT:
-            return self._plan_create(plan, key, want, label, dev_index, mtu, master)
-        return self._plan_change(plan, key, want, have, label, mtu, master)
+            predicted[key] = _plan_create(actions, key, want, label, fact)
+        else:
+            predicted[key] = _plan_change(actions, key, want, have, label, fact)
+    return actions, predicted
 
-    @staticmethod
-    def _identity_diff(want, have):
-        wrong = []
-        for field in IDENTITY:
-            if field == 'underlay_namespace':
-                value = _ns_label(want['underlay'])
-            else:
-                value = want[field]
-            if value is None and field in ('local', 'dev', 'proxy'):
-                continue
-            if value != have.get(field):
-                wrong.append(field)
-        return wrong
 
-    def _plan_create(self, plan, key, want, label, dev_index, mtu, master):
-        ref, under, name = want['ref'], want['underlay'], want['name']
-        writer = self.writer
-        create = {'kind': 'vxlan', 'vxlan_id': want['vni'], 'vxlan_port': want['port'], 'mtu': mtu}
-        if want['local']:
-            create['vxlan_local6' if ':' in want['local'] else 'vxlan_local'] = want['local']
-        if dev_index:
-            create['vxlan_link'] = dev_index
-        if want['learning'] is not None:
-            create['vxlan_learning'] = int(want['learning'])
-        if want['proxy'] is not None:
-            create['vxlan_proxy'] = int(want['proxy'])
-        if want['ttl'] is not None:
-            create['vxlan_ttl'] = want['ttl']
-        up = want['link_state'] == 'up'
-        cell = {}
+def _identity_diff(want, have):
+    wrong = []
+    for field in IDENTITY:
+        if field == 'underlay_namespace':
+            value = _ns_label(want['underlay'])
+        else:
+            value = want[field]
+        if value is None and field in ('local', 'dev', 'proxy'):
+            continue
+        if value != have.get(field):
+            wrong.append(field)
+    return wrong
 
-        def apply_create():
-            if under.path == ref.path:
-                writer.link_add(ref, name, 'create vxlan device', **create)
-            else:
-                fd = open_ns_fd(ref)
-                try:
-                    writer.link_add(under, name, 'create vxlan device in %s' % where(ref), net_ns_fd=fd, **create)
-                finally:
-                    os.close(fd)
-            cell['index'] = writer.index(ref, name)
-            extra = {'state': 'up'} if up else {}
-            if master:
-                extra['master'] = master['index']
-            writer.link_set(ref, name, cell['index'], 'tag' + (', enslave' if master else '') + (' and bring up' if up else ''),
-                            ifalias=TAG, **extra)
 
-        details = ['vni %d' % want['vni'], 'port %d' % want['port']]
-        details += ['%s %s' % (f, want[f]) for f in ('local', 'dev') if want[f]]
-        if want['dev'] or under.path != ref.path:
-            details[-1] += ' in %s' % where(under)
-        details += ['%s %s' % (f, 'on' if want[f] else 'off') for f in ('learning', 'proxy') if want[f] is not None]
-        details.append('mtu %d' % mtu)
-        if master:
-            details.append('master %s' % want['master'])
-        plan.add(key, 'create %s with %s' % (label, ', '.join(details)), apply_create)
-        after = {
-            'name': name, 'namespace': _ns_label(ref), 'state': 'present', 'kind': 'vxlan', 'owned': True, 'up': up,
-            'mtu': mtu, 'mac': None, 'master': want['master'] or None, 'vni': want['vni'], 'port': want['port'],
-            'local': want['local'], 'learning': True if want['learning'] is None else want['learning'],
-            'proxy': bool(want['proxy']), 'ttl': want['ttl'] or 0,
-            'underlay_namespace': _ns_label(under) if under.path != ref.path else _ns_label(ref),
-            'dev': want['dev'], 'peers': [], 'fdb': [], 'neighbors': [],
-        }
-        index_of = {'device': lambda: cell['index'], 'master': lambda: master['index'] if master else None}
-        self._plan_entries(plan, key, want, after, label, index_of)
-        return after
+def _plan_create(actions, key, want, label, fact):
+    ref, under, name = want['ref'], want['underlay'], want['name']
+    mtu, master = fact['mtu'], fact['master']
+    create = {'kind': 'vxlan', 'vxlan_id': want['vni'], 'vxlan_port': want['port'], 'mtu': mtu}
+    if want['local']:
+        create['vxlan_local6' if ':' in want['local'] else 'vxlan_local'] = want['local']
+    if fact['dev_index']:
+        create['vxlan_link'] = fact['dev_index']
+    if want['learning'] is not None:
+        create['vxlan_learning'] = int(want['learning'])
+    if want['proxy'] is not None:
+        create['vxlan_proxy'] = int(want['proxy'])
+    if want['ttl'] is not None:
+        create['vxlan_ttl'] = want['ttl']
+    up = want['link_state'] == 'up'
+    details = ['vni %d' % want['vni'], 'port %d' % want['port']]
+    details += ['%s %s' % (f, want[f]) for f in ('local', 'dev') if want[f]]
+    if want['dev'] or under.path != ref.path:
+        details[-1] += ' in %s' % where(under)
+    details += ['%s %s' % (f, 'on' if want[f] else 'off') for f in ('learning', 'proxy') if want[f] is not None]
+    details.append('mtu %d' % mtu)
+    if master:
+        details.append('master %s' % want['master'])
+    actions.append(_action(key, 'create %s with %s' % (label, ', '.join(details)), 'create', create=create, up=up,
+                           master_index=master['index'] if master else None))
+    after = {
+        'name': name, 'namespace': _ns_label(ref), 'state': 'present', 'kind': 'vxlan', 'owned': True, 'up': up,
+        'mtu': mtu, 'mac': None, 'master': want['master'] or None, 'vni': want['vni'], 'port': want['port'],
+        'local': want['local'], 'learning': True if want['learning'] is None else want['learning'],
+        'proxy': bool(want['proxy']), 'ttl': want['ttl'] or 0,
+        'underlay_namespace': _ns_label(under) if under.path != ref.path else _ns_label(ref),
+        'dev': want['dev'], 'peers': [], 'fdb': [], 'neighbors': [],
+    }
+    _plan_entries(actions, key, want, after, label, {'device': None, 'master': master['index'] if master else None})
+    return after
 
-    def _plan_change(self, plan, key, want, have, label, mtu, master):
-        ref, name = want['ref'], want['name']
-        writer = self.writer
-        meta = self.meta[key]
-        index = meta['index']
-        after = copy.deepcopy(have)
-        if mtu != have['mtu']:
-            after['mtu'] = mtu
-            plan.add(key, 'set mtu %d of %s' % (mtu, label),
-                     lambda: writer.link_set(ref, name, index, 'set mtu %d' % mtu, mtu=mtu))
-        # VXLAN attributes go in a request of their own: the kernel rejects them together with IFLA_MTU (EOPNOTSUPP).
-        changes, data = [], {}
-        if want['learning'] is not None and want['learning'] != have['learning']:
-            changes.append('learning %s' % ('on' if want['learning'] else 'off'))
-            data['vxlan_learning'] = int(want['learning'])
-            after['learning'] = want['learning']
-        if want['ttl'] is not None and want['ttl'] != have['ttl']:
-            changes.append('ttl %d' % want['ttl'])
-            data['vxlan_ttl'] = want['ttl']
-            after['ttl'] = want['ttl']
-        if data:
-            plan.add(key, 'set %s of %s' % (', '.join(changes), label),
-                     lambda: writer.link_set(ref, name, index, 'set ' + ', '.join(changes), kind='vxlan', **data))
-        if want['master'] is not None and (want['master'] or None) != have['master']:
-            if want['master']:
-                plan.add(key, 'enslave %s to bridge %s' % (label, want['master']),
-                         lambda: writer.link_set(ref, name, index, 'enslave to bridge %s' % want['master'], master=master['index']))
-            else:
-                plan.add(key, 'release %s from bridge %s' % (label, have['master']),
-                         lambda: writer.link_set(ref, name, index, 'release from bridge %s' % have['master'], master=0))
-            after['master'] = want['master'] or None
-            if have['master'] and any(n['on'] == 'master' for n in have['neighbors']):
-                # Entries on the old bridge are no longer this device's to report.
-                after['neighbors'] = [n for n in have['neighbors'] if n['on'] != 'master']
-        up = want['link_state'] == 'up'
-        if up != have['up']:
-            after['up'] = up
-            plan.add(key, 'bring %s %s' % ('up' if up else 'down', label),
-                     lambda s='up' if up else 'down': writer.link_set(ref, name, index, 'bring ' + s, state=s))
-        master_index = master['index'] if master else meta['master_index']
-        index_of = {'device': lambda: index, 'master': lambda: master_index}
-        self._plan_entries(plan, key, want, after, label, index_of)
-        return after
 
-    def _plan_entries(self, plan, key, want, after, label, index_of):
-        """Plan peers, FDB and neighbour entries from ``after`` (the device's current entries) to the wanted ones."""
-        ref, name = want['ref'], want['name']
-        writer, purge = self.writer, want['purge']
-        # Peers: all-zero entries.
-        have_peers = list(after['peers'])
-        wanted_peers = want['peers'] or []
-        for peer in wanted_peers:
-            if peer not in have_peers:
-                entry = {'mac': ZERO_MAC, 'dst': peer, 'vni': None}
-                plan.add(key, 'add peer %s to %s' % (peer, label),
-                         lambda e=entry: writer.fdb(ref, name, 'append', index_of['device'](), e))
-        stale = [p for p in have_peers if p not in wanted_peers] if purge and want['peers'] is not None else []
-        for peer in stale:
-            entry = {'mac': ZERO_MAC, 'dst': peer, 'vni': None}
-            plan.add(key, 'remove peer %s from %s (not listed)' % (peer, label),
-                     lambda e=entry: writer.fdb(ref, name, 'del', index_of['device'](), e))
-        after['peers'] = sorted((set(have_peers) | set(wanted_peers)) - set(stale), key=_addr_sort)
-        # Per-MAC entries: a listed MAC goes only to its listed destination.
-        wanted = {_fdb_key(e): e for e in want['fdb'] or []}
-        wanted_macs = {e['mac'] for e in wanted.values()}
-        keep = []
-        for entry in after['fdb']:
-            if _fdb_key(entry) in wanted:
+def _plan_change(actions, key, want, have, label, fact):
+    mtu, master, index = fact['mtu'], fact['master'], fact['index']
+    after = copy.deepcopy(have)
+
+    def link_set(description, what, **attrs):
+        actions.append(_action(key, description, 'set', index=index, what=what, attrs=attrs))
+
+    if mtu != have['mtu']:
+        after['mtu'] = mtu
+        link_set('set mtu %d of %s' % (mtu, label), 'set mtu %d' % mtu, mtu=mtu)
+    # VXLAN attributes go in a request of their own: the kernel rejects them together with IFLA_MTU (EOPNOTSUPP).
+    changes, data = [], {}
+    if want['learning'] is not None and want['learning'] != have['learning']:
+        changes.append('learning %s' % ('on' if want['learning'] else 'off'))
+        data['vxlan_learning'] = int(want['learning'])
+        after['learning'] = want['learning']
+    if want['ttl'] is not None and want['ttl'] != have['ttl']:
+        changes.append('ttl %d' % want['ttl'])
+        data['vxlan_ttl'] = want['ttl']
+        after['ttl'] = want['ttl']
+    if data:
+        link_set('set %s of %s' % (', '.join(changes), label), 'set ' + ', '.join(changes), kind='vxlan', **data)
+    if want['master'] is not None and (want['master'] or None) != have['master']:
+        if want['master']:
+            link_set('enslave %s to bridge %s' % (label, want['master']), 'enslave to bridge %s' % want['master'],
+                     master=master['index'])
+        else:
+            link_set('release %s from bridge %s' % (label, have['master']), 'release from bridge %s' % have['master'], master=0)
+        after['master'] = want['master'] or None
+        if have['master'] and any(n['on'] == 'master' for n in have['neighbors']):
+            # Entries on the old bridge are no longer this device's to report.
+            after['neighbors'] = [n for n in have['neighbors'] if n['on'] != 'master']
+    up = want['link_state'] == 'up'
+    if up != have['up']:
+        after['up'] = up
+        verb = 'up' if up else 'down'
+        link_set('bring %s %s' % (verb, label), 'bring ' + verb, state=verb)
+    master_index = master['index'] if master else fact['master_index']
+    _plan_entries(actions, key, want, after, label, {'device': index, 'master': master_index})
+    return after
+
+
+def _plan_entries(actions, key, want, after, label, index_of):
+    """Plan peers, FDB and neighbour entries from ``after`` (the device's current entries) to the wanted ones."""
+    purge = want['purge']
+
+    def fdb(description, command, entry):
+        actions.append(_action(key, description, 'fdb', index=index_of['device'], command=command, entry=entry))
+
+    def neigh(description, command, entry):
+        actions.append(_action(key, description, 'neigh', index=index_of[entry['on']], command=command, entry=entry))
+
+    # Peers: all-zero entries.
+    have_peers = list(after['peers'])
+    wanted_peers = want['peers'] or []
+    for peer in wanted_peers:
+        if peer not in have_peers:
+            fdb('add peer %s to %s' % (peer, label), 'append', {'mac': ZERO_MAC, 'dst': peer, 'vni': None})
+    stale = [p for p in have_peers if p not in wanted_peers] if purge and want['peers'] is not None else []
+    for peer in stale:
+        fdb('remove peer %s from %s (not listed)' % (peer, label), 'del', {'mac': ZERO_MAC, 'dst': peer, 'vni': None})
+    after['peers'] = sorted((set(have_peers) | set(wanted_peers)) - set(stale), key=_addr_sort)
+    # Per-MAC entries: a listed MAC goes only to its listed destination.
+    wanted = {_fdb_key(e): e for e in want['fdb'] or []}
+    wanted_macs = {e['mac'] for e in wanted.values()}
+    keep = []
+    for entry in after['fdb']:
+        if _fdb_key(entry) in wanted:
+            keep.append(entry)
+        elif entry['mac'] in wanted_macs or (purge and want['fdb'] is not None):
+            why = 'replaced' if entry['mac'] in wanted_macs else 'not listed'
+            fdb('remove FDB entry %s dst %s from %s (%s)' % (entry['mac'], entry['dst'], label, why), 'del', entry)
+        else:
+            keep.append(entry)
+    have_keys = {_fdb_key(e) for e in after['fdb']}
+    for fkey, entry in sorted(wanted.items()):
+        if fkey not in have_keys:
+            vni = ' vni %d' % entry['vni'] if entry['vni'] else ''
+            fdb('add FDB entry %s dst %s%s to %s' % (entry['mac'], entry['dst'], vni, label), 'append', entry)
+            keep.append(entry)
+    after['fdb'] = sorted(keep, key=_fdb_key)
+    # Neighbours: one MAC per (place, address).
+    wanted_n = {(n['on'], n['address']): n for n in want['neighbors'] or []}
+    keep = []
+    for entry in after['neighbors']:
+        spot = (entry['on'], entry['address'])
+        if spot in wanted_n:
+            if wanted_n[spot]['mac'] == entry['mac']:
                 keep.append(entry)
-            elif entry['mac'] in wanted_macs or (purge and want['fdb'] is not None):
-                why = 'replaced' if entry['mac'] in wanted_macs else 'not listed'
-                plan.add(key, 'remove FDB entry %s dst %s from %s (%s)' % (entry['mac'], entry['dst'], label, why),
-                         lambda e=entry: writer.fdb(ref, name, 'del', index_of['device'](), e))
-            else:
-                keep.append(entry)
-        have_keys = {_fdb_key(e) for e in after['fdb']}
-        for fkey, entry in sorted(wanted.items()):
-            if fkey not in have_keys:
-                vni = ' vni %d' % entry['vni'] if entry['vni'] else ''
-                plan.add(key, 'add FDB entry %s dst %s%s to %s' % (entry['mac'], entry['dst'], vni, label),
-                         lambda e=entry: writer.fdb(ref, name, 'append', index_of['device'](), e))
-                keep.append(entry)
-        after['fdb'] = sorted(keep, key=_fdb_key)
-        # Neighbours: one MAC per (place, address).
-        wanted_n = {(n['on'], n['address']): n for n in want['neighbors'] or []}
-        keep = []
-        for entry in after['neighbors']:
-            spot = (entry['on'], entry['address'])
-            if spot in wanted_n:
-                if wanted_n[spot]['mac'] == entry['mac']:
-                    keep.append(entry)
-                continue  # replaced below
-            if purge and want['neighbors'] is not None:
-                plan.add(key, 'remove neighbour %s (%s) from %s of %s (not listed)'
-                         % (entry['address'], entry['mac'], _place(entry['on']), label),
-                         lambda e=entry: writer.neigh(ref, name, 'del', index_of[e['on']](), e))
-            else:
-                keep.append(entry)
-        have_n = {_neigh_key(e) for e in after['neighbors']}
-        for spot, entry in sorted(wanted_n.items()):
-            if _neigh_key(entry) not in have_n:
-                plan.add(key, 'set neighbour %s to %s on %s of %s' % (entry['address'], entry['mac'], _place(entry['on']), label),
-                         lambda e=entry: writer.neigh(ref, name, 'replace', index_of[e['on']](), e))
-                keep.append(entry)
-        after['neighbors'] = sorted(keep, key=_neigh_key)
+            continue  # replaced below
+        if purge and want['neighbors'] is not None:
+            neigh('remove neighbour %s (%s) from %s of %s (not listed)' % (entry['address'], entry['mac'], _place(entry['on']), label),
+                  'del', entry)
+        else:
+            keep.append(entry)
+    have_n = {_neigh_key(e) for e in after['neighbors']}
+    for spot, entry in sorted(wanted_n.items()):
+        if _neigh_key(entry) not in have_n:
+            neigh('set neighbour %s to %s on %s of %s' % (entry['address'], entry['mac'], _place(entry['on']), label),
+                  'replace', entry)
+            keep.append(entry)
+    after['neighbors'] = sorted(keep, key=_neigh_key)
+
+
+def apply_action(writer, want, action, created):
+    """Perform one action of plan_devices for device ``want`` with ``writer``. ``created``: this device's {'index'}
+    once an earlier action created it (filled in here), for the actions planned with index None."""
+    ref, under, name = want['ref'], want['underlay'], want['name']
+    op = action['op']
+    if op == 'delete':
+        return writer.link_del(ref, name, action['index'])
+    if op == 'create':
+        if under.path == ref.path:
+            writer.link_add(ref, name, 'create vxlan device', **action['create'])
+        else:
+            fd = open_ns_fd(ref)
+            try:
+                writer.link_add(under, name, 'create vxlan device in %s' % where(ref), net_ns_fd=fd, **action['create'])
+            finally:
+                os.close(fd)
+        created['index'] = writer.index(ref, name)
+        extra = {'state': 'up'} if action['up'] else {}
+        if action['master_index']:
+            extra['master'] = action['master_index']
+        return writer.link_set(ref, name, created['index'], 'tag' + (', enslave' if action['master_index'] else '')
+                               + (' and bring up' if action['up'] else ''), ifalias=TAG, **extra)
+    index = action['index'] if action['index'] is not None else created['index']
+    if op == 'set':
+        return writer.link_set(ref, name, index, action['what'], **action['attrs'])
+    if op == 'fdb':
+        return writer.fdb(ref, name, action['command'], index, action['entry'])
+    if op == 'neigh':
+        return writer.neigh(ref, name, action['command'], index, action['entry'])
+    raise ValueError('unknown vxlan action %r' % op)
 
 
 def _place(on):

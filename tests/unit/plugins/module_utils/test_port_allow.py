@@ -170,7 +170,7 @@ def desired(allow, state='present', exclusive=True, keys=None):
 
 
 def test_final_allow_lists():
-    final = port_map.PortMapReconciler._final_allow
+    final = port_map._final_allow
     have = dict(ALLOW)
     # exclusive: exactly what is listed
     assert final(desired({WEB: ('192.0.2.12',)}), have, maps()) == {WEB: ('192.0.2.12',)}

@@ -167,9 +167,9 @@ def test_isolation_flags_from_the_real_table():
 
 def test_published_ports_as_docker_port_prints_them():
     maps = inspect.published_maps(TableState(PORTS_JSON).sets)
-    assert maps == {('0.0.0.0', 'tcp', 8080): (('10.0.0.2', 80), None),
-                    ('0.0.0.0', 'tcp', 5432): (('10.0.0.3', 5432), None),
-                    ('127.0.0.1', 'udp', 5353): (('10.1.0.2', 53), None)}
+    assert maps == {('0.0.0.0', 'tcp', 8080): (('10.0.0.2', 80), 'published 0.0.0.0:8080/tcp'),
+                    ('0.0.0.0', 'tcp', 5432): (('10.0.0.3', 5432), 'published 0.0.0.0:5432/tcp'),
+                    ('127.0.0.1', 'udp', 5353): (('10.1.0.2', 53), 'published 127.0.0.1:5353/udp')}
     endpoints = [
         {'container': 'web', 'addresses': ['10.0.0.2/16']},
         {'container': 'web', 'addresses': ['10.1.0.2/16']},
