@@ -10,7 +10,7 @@ import copy
 import pytest
 
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._parts import port_map as pm
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT
 

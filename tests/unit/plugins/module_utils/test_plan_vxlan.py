@@ -12,7 +12,7 @@ import socket
 import pytest
 from pyroute2.netlink.rtnl.ndmsg import ndmsg
 
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._parts import vxlan as vx
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT
 from ansible_collections.linuxnet.container.tests.unit.netlink_messages import link_msg
