@@ -208,7 +208,8 @@ def _removing(desired, current):
 
 def _removal_facts(desired, current):
     """What the planner needs to remove namespaces: {name: {'leftovers': files}} for one already gone, {name:
-    {'netns_key': identity, 'holders': pids}} for one that exists (read only when one is removed)."""
+    {'netns_key': identity, 'holders': pids, 'described': 'PID (command), ...'}} for one that exists (read only
+    when one is removed)."""
     facts = {}
     removing = _removing(desired, current)
     inode_pids = None
@@ -224,7 +225,8 @@ def _removal_facts(desired, current):
                 if other not in removing:
                     inode_pids.pop(netns_identity(other), None)
         key = netns_key(NamespaceRef(name).path)
-        facts[name] = {'netns_key': key, 'holders': inode_pids.get(key, []) if key is not None else []}
+        pids = inode_pids.get(key, []) if key is not None else []
+        facts[name] = {'netns_key': key, 'holders': pids, 'described': describe(pids) if pids else ''}
     return facts
 
 
@@ -259,7 +261,7 @@ def _plan_remove(actions, warnings, held, name, have, fact, pruned, kill_holders
         what += ' with its links %s' % ', '.join(links)
     if pruned:
         what += ' (pruned: made by linuxnet.container, not listed)'
-    key, pids = fact['netns_key'], fact['holders']
+    key, pids, described = fact['netns_key'], fact['holders'], fact['described']
     if pids:
         # Processes keep the namespace, and so its links (the veth peers on the host's bridges), alive after
         # its name goes: delete the links first, so what this collection made goes with the name.
@@ -267,12 +269,12 @@ def _plan_remove(actions, warnings, held, name, have, fact, pruned, kill_holders
         held.add(key)
         if kill_holders and first:
             actions.append(action('stop_holders', name, 'stop processes %s in network namespace %s (SIGTERM, SIGKILL after %d s)'
-                                  % (describe(pids), name, kill_timeout), name=name, pids=pids, netns_key=key, timeout=kill_timeout))
+                                  % (described, name, kill_timeout), name=name, pids=pids, netns_key=key, timeout=kill_timeout))
         elif first:
             warnings.append(
                 'network namespace %s is still used by processes %s: its links and its name are removed, the '
                 'processes keep running in an empty namespace. Fix: stop them, or set kill_holders: true '
-                '(playbooks/teardown.yml: -e linuxnet_teardown_kill_holders=true)' % (name, describe(pids)))
+                '(playbooks/teardown.yml: -e linuxnet_teardown_kill_holders=true)' % (name, described))
         if links:
             actions.append(action('empty_links', name, 'delete links %s in network namespace %s first (processes %s hold it)'
                                   % (', '.join(links), name, ', '.join(map(str, pids))), name=name))
