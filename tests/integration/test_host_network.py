@@ -11,12 +11,15 @@ it was before."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from labkit import Lab, lab as lab_cli
 
-LAB_NAME = 'itest-hostnet'
+# Named by LINUXNET_ITEST_LAB too (default itest-hostnet), so that runs beside another on the same machine do not
+# collide: the fixture first removes a lab of its name.
+LAB_NAME = os.environ.get('LINUXNET_ITEST_LAB', 'itest') + '-hostnet'
 HOST_NETWORK = 'linuxnet.container.host_network'
 PARTS = ('netns', 'bridge', 'veth', 'vxlan', 'docker_isolation', 'port_map', 'vtep_filter')
 

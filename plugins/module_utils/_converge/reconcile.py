@@ -12,6 +12,11 @@ A module subclasses :class:`Reconciler` and writes three things:
   description and a callable that performs it, plus the predicted state;
 * the callables themselves.
 
+A part can plan purely instead: a function of the desired state, the current state and the facts ``read()``
+gathered (plain data) returns the :func:`action` records and the predicted state, and ``plan()`` turns them into
+a :class:`Plan` with :meth:`Plan.of_actions` and a dispatcher that applies one action with the handles it is given.
+Such a planner is tested with no kernel.
+
 ``run()`` does the same thing in check mode and for real, except that only a
 real run calls the changes. After a real run the state is read again (all of it, or
 only what the plan changed, see ``read_after``) and must equal the prediction: a module never reports success on a state the kernel did
@@ -38,8 +43,26 @@ class Change:
         self.phase = phase
 
 
+def action(kind, key, description, phase=0, **fields):
+    """One step of a pure plan, as plain data: what to do (``kind``), to which object (``key``), what ``actions``
+    shows (``description``; None: a step of the action before it, not listed), when (``phase``, see Plan.add), and
+    the fields the dispatcher that applies it needs (namespace, link name, index, attributes to set, ...)."""
+    out = {'kind': kind, 'key': key, 'description': description, 'phase': phase}
+    out.update(fields)
+    return out
+
+
 class Plan:
     """The ordered changes to go from the current state to the desired one."""
+
+    @classmethod
+    def of_actions(cls, actions, apply, warnings=()):
+        """The Plan of pure :func:`action` records: each change calls ``apply(action)``."""
+        plan = cls()
+        for act in actions:
+            plan.add(act['key'], act['description'], lambda a=act: apply(a), act['phase'])
+        plan.warnings.extend(warnings)
+        return plan
 
     def __init__(self):
         self.changes = []

@@ -23,6 +23,7 @@ import struct
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError, netlink_errors
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.fanout import fan_out
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import action
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import (
     TAG,
     normalize_address,
@@ -380,8 +381,44 @@ def announce(netlink, ref, name, mac, addresses):
         pass
 
 
-def plan_addresses(plan, key, label, writer, target, now, wanted, purge, routes=None):
-    """Plan the addresses (and, with ``routes``, the routes) of a link that exists, predicting them in ``now``.
+def link_attr_actions(key, label, target, now, mtu=None, mac=None, master=None, master_index=None, stp=None,
+                      vlan_filtering=None, up=False):
+    """The one link-attribute planner of bridge, veth and macvlan (pure): compare the wanted attributes with ``now``
+    (a link's state, updated in place to the prediction) and return the :func:`action` that sets what differs, as
+    one ``link_set`` (or none). None wants nothing; ``master`` is a bridge name and ``master_index`` its index (None:
+    a bridge this run creates, resolved when applied); ``up`` brings a link that is down up in the same request
+    (bringing one down is planned last, by the caller: the link loses its IPv6 addresses and routes)."""
+    words, setting = [], {}
+    if mtu is not None and mtu != now['mtu']:
+        words.append('mtu %d' % mtu)
+        setting['mtu'] = now['mtu'] = mtu
+    if mac is not None and mac != now['mac']:
+        words.append('mac %s' % mac)
+        setting['address'] = now['mac'] = mac
+    if master is not None and master != now['master']:
+        words.append('master %s' % master)
+        setting['master'] = master_index
+        now['master'] = master
+    for field, attr, value in (('stp', 'br_stp_state', stp), ('vlan_filtering', 'br_vlan_filtering', vlan_filtering)):
+        if value is not None and value != now[field]:
+            words.append('%s %s' % (field, 'on' if value else 'off'))
+            setting['kind'] = 'bridge'
+            setting[attr] = int(value)
+            now[field] = value
+    if up and not now['up']:
+        words.append('up')
+        setting['state'] = 'up'
+        now['up'] = True
+    if not setting:
+        return []
+    ref, name, index = target
+    return [action('link_set', key, 'set %s of %s' % (', '.join(words), label), ref=ref, name=name, index=index,
+                   what='set ' + ', '.join(words), attrs=setting)]
+
+
+def address_actions(key, label, target, now, wanted, purge, routes=None, phase=0):
+    """The actions for the addresses (and, with ``routes``, the routes) of a link that exists, predicting them in
+    ``now`` (pure).
 
     ``target`` is (namespace ref, link name, index). Removals go first: an address added while one of its subnet is
     still there becomes that one's secondary, and the kernel deletes secondaries with their primary
@@ -391,32 +428,76 @@ def plan_addresses(plan, key, label, writer, target, now, wanted, purge, routes=
     added again.
     """
     ref, name, index = target
+    out = []
+
+    def addr(command, address, description):
+        out.append(action('addr', key, description, phase, ref=ref, name=name, index=index, command=command, address=address))
     wanted = wanted or []
     extra = [x for x in now['addresses'] if x not in wanted] if purge else []
     for address in extra:
-        plan.add(key, 'remove address %s from %s (not listed)' % (address, label),
-                 lambda x=address: writer.addr(ref, name, index, 'del', x))
+        addr('del', address, 'remove address %s from %s (not listed)' % (address, label))
     kept = [x for x in now['addresses'] if x not in extra]
     gone = [ipaddress.ip_interface(x).network for x in extra]
     for address in kept:
         if any(ipaddress.ip_interface(address) in net for net in gone):
-            plan.add(key, 're-add address %s to %s (it may have been the secondary of one removed)' % (address, label),
-                     lambda x=address: writer.addr(ref, name, index, 'replace', x))
+            addr('replace', address, 're-add address %s to %s (it may have been the secondary of one removed)' % (address, label))
     for address in wanted:
         if address not in now['addresses']:
-            plan.add(key, 'add address %s to %s' % (address, label),
-                     lambda x=address: writer.addr(ref, name, index, 'add', x))
+            addr('add', address, 'add address %s to %s' % (address, label))
     now['addresses'] = sorted(set(kept) | set(wanted))
     if routes is None and 'routes' not in now:
-        return
+        return out
     flushed = any(':' not in x for x in extra) and not any(':' not in x for x in kept)
     current = [r for r in now['routes'] if ipaddress.ip_network(r['dst']).version == 6] if flushed else list(now['routes'])
     for route in routes or []:
         if route not in current:
-            plan.add(key, 'add route %s to %s' % (format_route(route), label),
-                     lambda r=route: writer.route_replace(ref, name, index, r))
+            out.append(action('route_replace', key, 'add route %s to %s' % (format_route(route), label), phase,
+                              ref=ref, name=name, index=index, route=route))
             current = [x for x in current if x['dst'] != route['dst']] + [route]
     now['routes'] = sorted(current, key=lambda r: (r['dst'], r['gateway'] or ''))
+    return out
+
+
+def apply_link_action(act, writer, created=None, netlink=None):
+    """Perform one link action of a pure plan with the handles it needs: ``writer`` for the writes, ``created``
+    ({(namespace path, link name): index}) for the links this run creates, whose index an action planned before
+    they existed leaves None (and a master given by name in ``master_created``), ``netlink`` for announcements."""
+    kind, ref, name = act['kind'], act['ref'], act['name']
+    if kind == 'announce':
+        announce(netlink, ref, name, act['mac'], act['addresses'])
+        return
+    if kind == 'link_create':
+        writer.link_add(ref, name, act['what'], **act['attrs'])
+        index = created[(ref.path, name)] = writer.index(ref, name)
+        writer.link_set(ref, name, index, act['then_what'], **act['then'])
+        return
+    index = act['index'] if act['index'] is not None else created[(ref.path, name)]
+    if kind == 'link_del':
+        writer.link_del(ref, name, index)
+    elif kind == 'link_set':
+        attrs = act['attrs']
+        if act.get('master_created'):
+            attrs = dict(attrs, master=created[(ref.path, act['master_created'])])
+        writer.link_set(ref, name, index, act['what'], **attrs)
+    elif kind == 'brport_set':
+        writer.brport_set(ref, name, index, act['what'], **act['attrs'])
+    elif kind == 'addr':
+        writer.addr(ref, name, index, act['command'], act['address'])
+    elif kind == 'route_replace':
+        writer.route_replace(ref, name, index, act['route'])
+    else:
+        raise ValueError('no link action %r' % kind)
+
+
+def add_link_actions(plan, actions, writer):
+    """Add pure link actions to a closure-built Plan (a part that plans with closures uses the shared planners)."""
+    for act in actions:
+        plan.add(act['key'], act['description'], lambda a=act: apply_link_action(a, writer), act['phase'])
+
+
+def plan_addresses(plan, key, label, writer, target, now, wanted, purge, routes=None):
+    """:func:`address_actions` added to a closure-built Plan."""
+    add_link_actions(plan, address_actions(key, label, target, now, wanted, purge, routes), writer)
 
 
 def open_ns_fd(ref):

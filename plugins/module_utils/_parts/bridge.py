@@ -12,17 +12,19 @@ import copy
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import (
     Views,
     Writer,
+    address_actions,
+    apply_link_action,
+    link_attr_actions,
     object_key,
     owned,
     parse_addresses,
     parse_ns,
-    plan_addresses,
     where,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import Expect, argument_spec as expect_spec, parse_expect
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import TAG, normalize_mac, validate_ifname
-from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler, action
 
 _PER_BRIDGE = ('addresses', 'purge_addresses', 'mtu', 'mac', 'stp', 'vlan_filtering', 'link_state', 'ports', 'purge_ports')
 
@@ -39,37 +41,43 @@ class BridgeReconciler(Reconciler):
         self.writer = Writer(netlink)
         self.expect = expect if expect is not None else Expect.inert()
         self.unset = {}
-        self.meta = {}
+        self.facts = {}
+        self.created = {}
 
     def read(self, desired):
+        """The bridges, and (in ``self.facts``, for the planner) per bridge: whether its namespace exists (or an
+        earlier task creates it), its index, and the index of each port it has or wants (None: no such link)."""
         views = Views(self.netlink, self.expect)
         current = {}
         for key, want in desired.items():
             ref = want['ref']
-            if not ref.exists():
-                current[key] = ABSENT
-                continue
-            view = views.get(ref)
-            info = view.link(want['name'])
+            fact = self.facts[key] = {'namespace_exists': self.expect.exists(ref), 'index': None, 'ports': {}}
+            if not fact['namespace_exists']:
+                fact['hint'] = self.expect.hint('namespaces')
+            view = views.get(ref) if fact['namespace_exists'] else None
+            info = view.link(want['name']) if view is not None and ref.exists() else None
             if info is None:
                 current[key] = ABSENT
-                continue
-            state = {
-                'name': want['name'],
-                'namespace': None if ref.is_host else ref.label,
-                'state': 'present',
-                'kind': info['kind'],
-                'owned': owned(info),
-                'up': info['up'],
-                'mtu': info['mtu'],
-                'mac': info['mac'],
-                'stp': info.get('stp', False),
-                'vlan_filtering': info.get('vlan_filtering', False),
-                'addresses': view.addresses(info['index']),
-                'ports': view.ports_of(info['index']),
-            }
-            self.meta[key] = (info['index'], view)
-            current[key] = state
+            else:
+                fact['index'] = info['index']
+                current[key] = {
+                    'name': want['name'],
+                    'namespace': None if ref.is_host else ref.label,
+                    'state': 'present',
+                    'kind': info['kind'],
+                    'owned': owned(info),
+                    'up': info['up'],
+                    'mtu': info['mtu'],
+                    'mac': info['mac'],
+                    'stp': info.get('stp', False),
+                    'vlan_filtering': info.get('vlan_filtering', False),
+                    'addresses': view.addresses(info['index']),
+                    'ports': view.ports_of(info['index']),
+                }
+            if view is not None and want['state'] == 'present':
+                for port in list(want['ports'] or []) + (current[key]['ports'] if current[key] is not ABSENT else []):
+                    port_info = view.link(port)
+                    fact['ports'][port] = port_info['index'] if port_info is not None else None
         return current
 
     def comparable(self, state):
@@ -77,120 +85,106 @@ class BridgeReconciler(Reconciler):
         return {k: v for k, v in state.items() if k not in drop}
 
     def plan(self, desired, current):
-        plan = Plan()
-        predicted = {}
-        for key, want in desired.items():
-            have = current.get(key, ABSENT)
-            name = want['name']
-            label = 'bridge %s in %s' % (name, where(want['ref']))
-            if have is not ABSENT and have['kind'] != 'bridge':
-                raise LinuxnetError('%s: %s already exists and is a %s link, not a bridge. Fix: pick another name or remove '
-                                    'that link' % (want['where'], name, have['kind'] or 'plain'))
-            if want['state'] == 'absent':
-                predicted[key] = ABSENT
-                if have is not ABSENT:
-                    what = 'delete %s' % label
-                    if have['ports']:
-                        what += ', releasing its ports %s' % ', '.join(have['ports'])
-                    plan.add(key, what, lambda r=want['ref'], n=name, i=self.meta[key][0]: self.writer.link_del(r, n, i))
-                continue
-            if not self.expect.exists(want['ref']):
-                raise LinuxnetError('%s: network namespace %s does not exist. Fix: create it first (linuxnet.container.netns)%s'
-                                    % (want['where'], want['ref'].label, self.expect.hint('namespaces')))
-            self.unset[key] = [f for f in ('mtu', 'mac') if want[f] is None]
-            predicted[key] = self._plan_present(plan, key, want, have, label)
-        return plan, predicted
+        actions, predicted = plan_bridges(desired, current, self.facts)
+        self.unset = {key: [f for f in ('mtu', 'mac') if want[f] is None] for key, want in desired.items() if want['state'] != 'absent'}
+        return Plan.of_actions(actions, lambda act: apply_link_action(act, self.writer, self.created)), predicted
 
-    def _check_ports(self, want, view):
-        found = {}
-        for port in want['ports'] or []:
-            info = view.link(port)
-            if info is None:
-                raise LinuxnetError('%s: port %s does not exist in %s. Fix: create it first (linuxnet.container.veth) '
-                                    'or check its name' % (want['where'], port, where(want['ref'])))
-            found[port] = info['index']
-        return found
 
-    def _plan_present(self, plan, key, want, have, label):
-        ref, name = want['ref'], want['name']
-        writer = self.writer
-        if have is ABSENT:
-            view = Views(self.netlink, self.expect).get(ref)
-            ports = self._check_ports(want, view)
-            after = {'name': name, 'namespace': None if ref.is_host else ref.label, 'state': 'present', 'kind': 'bridge',
-                     'owned': True, 'up': want['link_state'] == 'up', 'mtu': want['mtu'] or 1500, 'mac': want['mac'],
-                     'stp': bool(want['stp']), 'vlan_filtering': bool(want['vlan_filtering']),
-                     'addresses': list(want['addresses'] or []), 'ports': sorted(ports)}
-            create = {'kind': 'bridge'}
-            if want['mtu']:
-                create['mtu'] = want['mtu']
-            if want['mac']:
-                create['address'] = want['mac']
-            if want['stp']:
-                create['br_stp_state'] = 1
-            if want['vlan_filtering']:
-                create['br_vlan_filtering'] = 1
-            up = want['link_state'] == 'up'
-            cell = {}
+def plan_bridges(desired, current, facts):
+    """The pure planner: (actions, predicted) from the desired bridges, their current states as read() returns them,
+    and the facts read() gathered (see BridgeReconciler.read)."""
+    actions, predicted = [], {}
+    for key, want in desired.items():
+        have = current.get(key, ABSENT)
+        name = want['name']
+        label = 'bridge %s in %s' % (name, where(want['ref']))
+        fact = facts[key]
+        if have is not ABSENT and have['kind'] != 'bridge':
+            raise LinuxnetError('%s: %s already exists and is a %s link, not a bridge. Fix: pick another name or remove '
+                                'that link' % (want['where'], name, have['kind'] or 'plain'))
+        if want['state'] == 'absent':
+            predicted[key] = ABSENT
+            if have is not ABSENT:
+                what = 'delete %s' % label
+                if have['ports']:
+                    what += ', releasing its ports %s' % ', '.join(have['ports'])
+                actions.append(action('link_del', key, what, ref=want['ref'], name=name, index=fact['index']))
+            continue
+        if not fact['namespace_exists']:
+            raise LinuxnetError('%s: network namespace %s does not exist. Fix: create it first (linuxnet.container.netns)%s'
+                                % (want['where'], want['ref'].label, fact['hint']))
+        predicted[key] = _plan_present(actions, key, want, have, label, fact)
+    return actions, predicted
 
-            def apply_create():
-                writer.link_add(ref, name, 'create bridge', **create)
-                cell['index'] = writer.index(ref, name)
-                extra = {'state': 'up'} if up else {}
-                writer.link_set(ref, name, cell['index'], 'tag' + (' and bring up' if up else ''), ifalias=TAG, **extra)
-            details = ['%s %s' % (k, want[k]) for k in ('mtu', 'mac', 'stp', 'vlan_filtering') if want[k]]
-            plan.add(key, 'create %s%s' % (label, ' with %s' % ', '.join(details) if details else ''), apply_create)
-            for address in after['addresses']:
-                plan.add(key, 'add address %s to %s' % (address, label),
-                         lambda a=address: writer.addr(ref, name, cell['index'], 'add', a))
-            for port, port_index in sorted(ports.items()):
-                plan.add(key, 'enslave %s to %s' % (port, label),
-                         lambda p=port, i=port_index: writer.link_set(ref, p, i, 'enslave to bridge %s' % name, master=cell['index']))
-            return after
 
-        index, view = self.meta[key]
-        after = copy.deepcopy(have)
-        after['kind'] = 'bridge'
-        changes, setting = [], {}
-        if want['mtu'] is not None and want['mtu'] != have['mtu']:
-            changes.append('mtu %d' % want['mtu'])
-            setting['mtu'] = after['mtu'] = want['mtu']
-        if want['mac'] is not None and want['mac'] != have['mac']:
-            changes.append('mac %s' % want['mac'])
-            setting['address'] = after['mac'] = want['mac']
-        if want['stp'] is not None and want['stp'] != have['stp']:
-            changes.append('stp %s' % ('on' if want['stp'] else 'off'))
-            setting['kind'] = 'bridge'
-            setting['br_stp_state'] = int(want['stp'])
-            after['stp'] = want['stp']
-        if want['vlan_filtering'] is not None and want['vlan_filtering'] != have['vlan_filtering']:
-            changes.append('vlan_filtering %s' % ('on' if want['vlan_filtering'] else 'off'))
-            setting['kind'] = 'bridge'
-            setting['br_vlan_filtering'] = int(want['vlan_filtering'])
-            after['vlan_filtering'] = want['vlan_filtering']
-        if setting:
-            plan.add(key, 'set %s of %s' % (', '.join(changes), label),
-                     lambda s=setting: writer.link_set(ref, name, index, 'set ' + ', '.join(changes), **s))
-        up = want['link_state'] == 'up'
-        if up and not have['up']:
-            after['up'] = True
-            plan.add(key, 'bring up %s' % label, lambda: writer.link_set(ref, name, index, 'bring up', state='up'))
-        plan_addresses(plan, key, label, writer, (ref, name, index), after, want['addresses'], want['purge_addresses'])
-        ports = self._check_ports(want, view)
-        for port, port_index in sorted(ports.items()):
-            if port not in have['ports']:
-                plan.add(key, 'enslave %s to %s' % (port, label),
-                         lambda p=port, i=port_index: writer.link_set(ref, p, i, 'enslave to bridge %s' % name, master=index))
-        released = [p for p in have['ports'] if p not in ports] if want['purge_ports'] else []
-        for port in released:
-            plan.add(key, 'release port %s from %s (not listed)' % (port, label),
-                     lambda p=port: writer.link_set(ref, p, view.link(p)['index'], 'release from bridge %s' % name, master=0))
-        after['ports'] = sorted((set(have['ports']) | set(ports)) - set(released))
-        if not up and have['up']:
-            # Last: a link going down loses its IPv6 addresses (unless keep_addr_on_down), so address changes go first.
-            after['up'] = False
-            plan.add(key, 'bring down %s' % label, lambda: writer.link_set(ref, name, index, 'bring down', state='down'))
+def _wanted_ports(want, fact):
+    found = {}
+    for port in want['ports'] or []:
+        if fact['ports'].get(port) is None:
+            raise LinuxnetError('%s: port %s does not exist in %s. Fix: create it first (linuxnet.container.veth) '
+                                'or check its name' % (want['where'], port, where(want['ref'])))
+        found[port] = fact['ports'][port]
+    return found
+
+
+def _enslave(key, want, label, port, port_index, master_index):
+    return action('link_set', key, 'enslave %s to %s' % (port, label), ref=want['ref'], name=port, index=port_index,
+                  what='enslave to bridge %s' % want['name'], attrs={'master': master_index},
+                  master_created=want['name'] if master_index is None else None)
+
+
+def _plan_present(actions, key, want, have, label, fact):
+    ref, name = want['ref'], want['name']
+    ports = _wanted_ports(want, fact)
+    up = want['link_state'] == 'up'
+    if have is ABSENT:
+        after = {'name': name, 'namespace': None if ref.is_host else ref.label, 'state': 'present', 'kind': 'bridge',
+                 'owned': True, 'up': up, 'mtu': want['mtu'] or 1500, 'mac': want['mac'],
+                 'stp': bool(want['stp']), 'vlan_filtering': bool(want['vlan_filtering']),
+                 'addresses': list(want['addresses'] or []), 'ports': sorted(ports)}
+        create = {'kind': 'bridge'}
+        if want['mtu']:
+            create['mtu'] = want['mtu']
+        if want['mac']:
+            create['address'] = want['mac']
+        if want['stp']:
+            create['br_stp_state'] = 1
+        if want['vlan_filtering']:
+            create['br_vlan_filtering'] = 1
+        details = ['%s %s' % (k, want[k]) for k in ('mtu', 'mac', 'stp', 'vlan_filtering') if want[k]]
+        actions.append(action('link_create', key, 'create %s%s' % (label, ' with %s' % ', '.join(details) if details else ''),
+                              ref=ref, name=name, what='create bridge', attrs=create,
+                              then_what='tag' + (' and bring up' if up else ''),
+                              then=dict({'ifalias': TAG}, **({'state': 'up'} if up else {}))))
+        for address in after['addresses']:
+            actions.append(action('addr', key, 'add address %s to %s' % (address, label), ref=ref, name=name, index=None,
+                                  command='add', address=address))
+        actions.extend(_enslave(key, want, label, port, port_index, None) for port, port_index in sorted(ports.items()))
         return after
+
+    index = fact['index']
+    after = copy.deepcopy(have)
+    after['kind'] = 'bridge'
+    actions.extend(link_attr_actions(key, label, (ref, name, index), after, mtu=want['mtu'], mac=want['mac'], stp=want['stp'],
+                                     vlan_filtering=want['vlan_filtering']))
+    if up and not have['up']:
+        after['up'] = True
+        actions.append(action('link_set', key, 'bring up %s' % label, ref=ref, name=name, index=index, what='bring up',
+                              attrs={'state': 'up'}))
+    actions.extend(address_actions(key, label, (ref, name, index), after, want['addresses'], want['purge_addresses']))
+    actions.extend(_enslave(key, want, label, port, port_index, index)
+                   for port, port_index in sorted(ports.items()) if port not in have['ports'])
+    released = [p for p in have['ports'] if p not in ports] if want['purge_ports'] else []
+    for port in released:
+        actions.append(action('link_set', key, 'release port %s from %s (not listed)' % (port, label), ref=ref, name=port,
+                              index=fact['ports'][port], what='release from bridge %s' % name, attrs={'master': 0}))
+    after['ports'] = sorted((set(have['ports']) | set(ports)) - set(released))
+    if not up and have['up']:
+        # Last: a link going down loses its IPv6 addresses (unless keep_addr_on_down), so address changes go first.
+        after['up'] = False
+        actions.append(action('link_set', key, 'bring down %s' % label, ref=ref, name=name, index=index, what='bring down',
+                              attrs={'state': 'down'}))
+    return after
 
 
 def _desired(module):

@@ -18,7 +18,9 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links i
     Writer,
     HOME_NS,
     _link_info,
+    add_link_actions,
     format_route,
+    link_attr_actions,
     namespace_id,
     object_key,
     open_ns_fd,
@@ -457,21 +459,9 @@ class MacvlanReconciler(Reconciler):
             mode = after['mode'] = want['mode']
             plan.add(key, 'set mode %s of %s' % (mode, label),
                      lambda: writer.link_set(ref, name, index, 'set mode %s' % mode, kind='macvlan', macvlan_mode=mode))
-        changes, setting = [], {}
-        if want['mtu'] is not None and want['mtu'] != have['mtu']:
-            changes.append('mtu %d' % want['mtu'])
-            setting['mtu'] = after['mtu'] = want['mtu']
-        if want['mac'] is not None and want['mac'] != have['mac']:
-            changes.append('mac %s' % want['mac'])
-            setting['address'] = after['mac'] = want['mac']
         up = want['link_state'] == 'up'
-        if up and not have['up']:
-            changes.append('up')
-            setting['state'] = 'up'
-            after['up'] = True
-        if setting:
-            plan.add(key, 'set %s of %s' % (', '.join(changes), label),
-                     lambda: writer.link_set(ref, name, index, 'set ' + ', '.join(changes), **setting))
+        add_link_actions(plan, link_attr_actions(key, label, (ref, name, index), after, mtu=want['mtu'], mac=want['mac'], up=up),
+                         writer)
         plan_addresses(plan, key, label, writer, (ref, name, index), after, want['addresses'], want['purge_addresses'],
                        want['routes'])
         if not up and have['up']:

@@ -37,7 +37,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.normali
     render_hosts,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._common import resolv
-from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler, action
 
 
 # The files of /etc/netns/NAME the module writes (ip netns exec shows them as /etc/FILE): file name, the key of
@@ -104,7 +104,7 @@ class NetnsReconciler(Reconciler):
         self.kill_holders = kill_holders
         self.kill_timeout = kill_timeout
         self.pruned = []
-        self._held = set()  # namespaces (st_dev, st_ino) whose holders were handled: a second name is the same one
+        self.facts = {}
 
     # -- reading -----------------------------------------------------------
     def _sysctl_path(self, key):
@@ -160,6 +160,8 @@ class NetnsReconciler(Reconciler):
         return {job[0]: state for job, state in zip(jobs, states)}
 
     def read(self, desired):
+        """The namespaces, and (in ``self.facts``, for the planner) per namespace to remove: the processes that
+        hold it and its identity (see holders.pids_by_netns), or the files of one already gone."""
         jobs = [(name, item['sysctl_keys'], item['share']) for name, item in desired.items()]
         if self.prune:
             jobs.extend((name, [], None) for name in list_named_netns() if name not in desired and not validate_netns_name(name))
@@ -167,6 +169,7 @@ class NetnsReconciler(Reconciler):
         for name, state in self._read_many(jobs).items():
             if name in desired or (state is not ABSENT and state['owned']):
                 current[name] = state
+        self.facts = _removal_facts(desired, current)
         return current
 
     def read_after(self, desired, keys):
@@ -176,191 +179,248 @@ class NetnsReconciler(Reconciler):
     def comparable(self, state):
         return {k: v for k, v in state.items() if k != 'links'}
 
-    # -- planning ----------------------------------------------------------
+    # -- planning and applying -----------------------------------------------
     def plan(self, desired, current):
-        plan = Plan()
-        predicted = {}
-        inode_pids = None
-        # Second names (share) are bound after the namespaces they name exist.
-        order = sorted(current, key=lambda n: bool(desired.get(n) and desired[n]['share']))
-        for name in order:
-            have = current[name]
-            want = desired.get(name)
-            if want is None or want['state'] == 'absent':
-                predicted[name] = ABSENT
-                if have is ABSENT:
-                    leftovers = _managed_files(name)
-                    if leftovers:
-                        plan.add(name, 'remove leftover %s' % ', '.join(_file_path(name, f) for f in leftovers),
-                                 lambda n=name: _remove_files(n))
-                    continue
-                if inode_pids is None:
-                    inode_pids = pids_by_netns()
-                    # A namespace that keeps another name (container:NAME shares it) lives on by design: removing
-                    # one of its names leaves its links and its processes alone.
-                    removing = {n for n in current if desired.get(n) is None or desired[n]['state'] == 'absent'}
-                    for other in list_named_netns():
-                        if other not in removing:
-                            inode_pids.pop(netns_identity(other), None)
-                self._plan_remove(plan, name, have, inode_pids, pruned=want is None)
-                continue
-            predicted[name] = self._plan_present(plan, name, want, have)
-        return plan, predicted
+        actions, predicted, warnings = plan_namespaces(desired, current, self.facts, self.kill_holders, self.kill_timeout)
+        entries = {}
+        for act in actions:
+            if act['kind'] == 'netns_remove':
+                entry = entries[act['name']] = {'name': act['name'], 'links': act['links']}
+                if act['holders']:
+                    entry['holders'] = act['holders']
+                self.pruned.append(entry)
+        return Plan.of_actions(actions, lambda act: self._apply(act, entries), warnings), predicted
 
-    def _plan_remove(self, plan, name, have, inode_pids, pruned):
-        links = have['links']
-        what = 'remove network namespace %s' % name
-        if links:
-            what += ' with its links %s' % ', '.join(links)
-        if pruned:
-            what += ' (pruned: made by linuxnet.container, not listed)'
+    def _apply(self, act, entries):
+        outcome = apply_action(act, self.netlink)
+        if act['kind'] == 'stop_holders':
+            entries[act['name']]['stopped'] = outcome['terminated'] + outcome['killed']
+            if outcome['surviving']:
+                self.module.warn('network namespace %s: processes %s survived SIGKILL (stuck in the kernel?): the namespace '
+                                 'lives until they exit' % (act['name'], describe(outcome['surviving'])))
+
+
+def _removing(desired, current):
+    return [name for name in current if desired.get(name) is None or desired[name]['state'] == 'absent']
+
+
+def _removal_facts(desired, current):
+    """What the planner needs to remove namespaces: {name: {'leftovers': files}} for one already gone, {name:
+    {'netns_key': identity, 'holders': pids, 'described': 'PID (command), ...'}} for one that exists (read only
+    when one is removed)."""
+    facts = {}
+    removing = _removing(desired, current)
+    inode_pids = None
+    for name in removing:
+        if current[name] is ABSENT:
+            facts[name] = {'leftovers': _managed_files(name)}
+            continue
+        if inode_pids is None:
+            inode_pids = pids_by_netns()
+            # A namespace that keeps another name (container:NAME shares it) lives on by design: removing
+            # one of its names leaves its links and its processes alone.
+            for other in list_named_netns():
+                if other not in removing:
+                    inode_pids.pop(netns_identity(other), None)
         key = netns_key(NamespaceRef(name).path)
         pids = inode_pids.get(key, []) if key is not None else []
-        entry = {'name': name, 'links': links}
-        self.pruned.append(entry)
-        if pids:
-            # Processes keep the namespace, and so its links (the veth peers on the host's bridges), alive after
-            # its name goes: delete the links first, so what this collection made goes with the name.
-            entry['holders'] = pids
-            first = key not in self._held
-            self._held.add(key)
-            if self.kill_holders and first:
-                plan.add(name, 'stop processes %s in network namespace %s (SIGTERM, SIGKILL after %d s)'
-                         % (describe(pids), name, self.kill_timeout),
-                         lambda n=name, p=pids, k=key, e=entry: self._stop(n, p, k, e))
-            elif first:
-                plan.warnings.append(
-                    'network namespace %s is still used by processes %s: its links and its name are removed, the '
-                    'processes keep running in an empty namespace. Fix: stop them, or set kill_holders: true '
-                    '(playbooks/teardown.yml: -e linuxnet_teardown_kill_holders=true)' % (name, describe(pids)))
-            if links:
-                plan.add(name, 'delete links %s in network namespace %s first (processes %s hold it)'
-                         % (', '.join(links), name, ', '.join(map(str, pids))), lambda n=name: self._empty(n))
+        facts[name] = {'netns_key': key, 'holders': pids, 'described': describe(pids) if pids else ''}
+    return facts
 
-        def apply(n=name):
-            self.netlink.forget(n)
-            remove_named_netns(n)
-            _remove_files(n)
-        plan.add(name, what, apply)
 
-    def _stop(self, name, pids, key, entry):
-        outcome = stop_processes(pids, key, self.kill_timeout)
-        entry['stopped'] = outcome['terminated'] + outcome['killed']
-        if outcome['surviving']:
-            self.module.warn('network namespace %s: processes %s survived SIGKILL (stuck in the kernel?): the namespace '
-                             'lives until they exit' % (name, describe(outcome['surviving'])))
-
-    def _empty(self, name):
-        """Delete every link of a namespace but lo (a veth takes its peer with it); a physical link, which cannot
-        be deleted, goes back to the host namespace, as when the kernel destroys a namespace."""
-        channel = self.netlink.channel(name)
-        with netlink_errors('network namespace %s' % name, 'list links'):
-            links = channel.link('dump')
-        home = None
-        try:
-            for link in links:
-                ifname = link.get('ifname')
-                if ifname == 'lo':
-                    continue
-                if link.get_nested('IFLA_LINKINFO', 'IFLA_INFO_KIND') is None:
-                    if home is None:
-                        home = os.open('/proc/self/ns/net', os.O_RDONLY)
-                    settings, action = {'index': link['index'], 'net_ns_fd': home}, 'move back to the host namespace'
-                    channel.write('link', 'set', settings, '%s in network namespace %s' % (ifname, name), action)
-                else:
-                    channel.write('link', 'del', {'index': link['index']}, '%s in network namespace %s' % (ifname, name),
-                                  'delete')
-                try:
-                    channel.flush()
-                except LinuxnetError as err:
-                    if err.details.get('errno') not in (errno.ENODEV, errno.ENOENT):  # gone with its peer
-                        raise
-        finally:
-            if home is not None:
-                os.close(home)
-        self.netlink.invalidate()
-
-    def _plan_present(self, plan, name, want, have):
-        sysctls = want['sysctls']
-        after = {
-            'name': name,
-            'state': 'present',
-            'owned': True if have is ABSENT else have['owned'],
-            'lo_up': True,
-            'links': [] if have is ABSENT else have['links'],
-        }
-        if sysctls:
-            after['sysctls'] = dict(sysctls)
-        for _filename, key, wanted in FILES:
-            if want[wanted] is not None:
-                after[key] = want[wanted].splitlines()
-            elif have is not ABSENT and key in have:
-                after[key] = have[key]
-
-        if want['share']:
-            target = want['share']
-            after['share'] = target
+def plan_namespaces(desired, current, facts, kill_holders=False, kill_timeout=10):
+    """The pure planner: (actions, predicted, warnings) from the desired namespaces, their current states as read()
+    returns them (with the collection's namespaces to prune), and the facts read() gathered (_removal_facts)."""
+    actions, predicted, warnings = [], {}, []
+    held = set()  # namespaces whose holders were handled: a second name is the same one
+    # Second names (share) are bound after the namespaces they name exist.
+    order = sorted(current, key=lambda n: bool(desired.get(n) and desired[n]['share']))
+    for name in order:
+        have = current[name]
+        want = desired.get(name)
+        if want is None or want['state'] == 'absent':
+            predicted[name] = ABSENT
             if have is ABSENT:
-                plan.add(name, 'give network namespace %s the second name %s' % (target, name),
-                         lambda n=name, t=target: bind_named_netns(n, t))
-            elif have.get('share') != target:
-                plan.add(name, 'make %s a second name of network namespace %s (it named another namespace)' % (name, target),
-                         lambda n=name, t=target: self._rebind(n, t))
-            self._plan_files(plan, name, want, have, after)
-            return after
+                leftovers = facts[name]['leftovers']
+                if leftovers:
+                    actions.append(action('remove_files', name, 'remove leftover %s' % ', '.join(_file_path(name, f) for f in leftovers),
+                                          name=name))
+                continue
+            _plan_remove(actions, warnings, held, name, have, facts[name], want is None, kill_holders, kill_timeout)
+            continue
+        predicted[name] = _plan_present(actions, name, want, have)
+    return actions, predicted, warnings
 
+
+def _plan_remove(actions, warnings, held, name, have, fact, pruned, kill_holders, kill_timeout):
+    links = have['links']
+    what = 'remove network namespace %s' % name
+    if links:
+        what += ' with its links %s' % ', '.join(links)
+    if pruned:
+        what += ' (pruned: made by linuxnet.container, not listed)'
+    key, pids, described = fact['netns_key'], fact['holders'], fact['described']
+    if pids:
+        # Processes keep the namespace, and so its links (the veth peers on the host's bridges), alive after
+        # its name goes: delete the links first, so what this collection made goes with the name.
+        first = key not in held
+        held.add(key)
+        if kill_holders and first:
+            actions.append(action('stop_holders', name, 'stop processes %s in network namespace %s (SIGTERM, SIGKILL after %d s)'
+                                  % (described, name, kill_timeout), name=name, pids=pids, netns_key=key, timeout=kill_timeout))
+        elif first:
+            warnings.append(
+                'network namespace %s is still used by processes %s: its links and its name are removed, the '
+                'processes keep running in an empty namespace. Fix: stop them, or set kill_holders: true '
+                '(playbooks/teardown.yml: -e linuxnet_teardown_kill_holders=true)' % (name, described))
+        if links:
+            actions.append(action('empty_links', name, 'delete links %s in network namespace %s first (processes %s hold it)'
+                                  % (', '.join(links), name, ', '.join(map(str, pids))), name=name))
+    actions.append(action('netns_remove', name, what, name=name, links=links, holders=pids))
+
+
+def _plan_present(actions, name, want, have):
+    sysctls = want['sysctls']
+    after = {
+        'name': name,
+        'state': 'present',
+        'owned': True if have is ABSENT else have['owned'],
+        'lo_up': True,
+        'links': [] if have is ABSENT else have['links'],
+    }
+    if sysctls:
+        after['sysctls'] = dict(sysctls)
+    for _filename, key, wanted in FILES:
+        if want[wanted] is not None:
+            after[key] = want[wanted].splitlines()
+        elif have is not ABSENT and key in have:
+            after[key] = have[key]
+
+    if want['share']:
+        target = want['share']
+        after['share'] = target
         if have is ABSENT:
-            plan.add(name, 'create network namespace %s' % name, lambda n=name: self._create(n))
-            to_set = dict(sysctls)
-        else:
-            if not have['lo_up']:
-                plan.add(name, 'bring lo up in network namespace %s' % name, lambda n=name: self._lo_up(n, False))
-            to_set = {k: v for k, v in sysctls.items()
-                      if v != have.get('sysctls', {}).get(k)}
-        if to_set:
-            plan.add(name, 'set %s in network namespace %s' % (', '.join('%s=%s' % kv for kv in sorted(to_set.items())), name),
-                     lambda n=name, s=to_set, p=want['sysctl_paths']: self._set_sysctls(n, s, p))
-        self._plan_files(plan, name, want, have, after)
+            actions.append(action('netns_bind', name, 'give network namespace %s the second name %s' % (target, name),
+                                  name=name, target=target))
+        elif have.get('share') != target:
+            actions.append(action('netns_rebind', name, 'make %s a second name of network namespace %s (it named another '
+                                  'namespace)' % (name, target), name=name, target=target))
+        _plan_files(actions, name, want, have, after)
         return after
 
-    @staticmethod
-    def _plan_files(plan, name, want, have, after):
-        for filename, key, wanted in FILES:
-            content = want[wanted]
-            if content is not None and (have is ABSENT or have.get(key) != after[key]):
-                plan.add(name, 'write %s' % _file_path(name, filename),
-                         lambda n=name, f=filename, c=content: _write_file(n, f, c))
+    if have is ABSENT:
+        actions.append(action('netns_create', name, 'create network namespace %s' % name, name=name))
+        to_set = dict(sysctls)
+    else:
+        if not have['lo_up']:
+            actions.append(action('lo_up', name, 'bring lo up in network namespace %s' % name, name=name))
+        to_set = {k: v for k, v in sysctls.items()
+                  if v != have.get('sysctls', {}).get(k)}
+    if to_set:
+        actions.append(action('set_sysctls', name, 'set %s in network namespace %s' % (', '.join('%s=%s' % kv for kv in sorted(to_set.items())), name),
+                              name=name, values=to_set, paths=want['sysctl_paths']))
+    _plan_files(actions, name, want, have, after)
+    return after
 
-    # -- applying ----------------------------------------------------------
-    def _create(self, name):
-        if os.path.exists(NamespaceRef(name).path):
-            raise LinuxnetError('network namespace %s appeared while the run was planning; run the task again' % name)
-        self.netlink.create_netns(name)
-        self._lo_up(name, True)
 
-    def _rebind(self, name, target):
-        self.netlink.forget(name)
+def _plan_files(actions, name, want, have, after):
+    for filename, key, wanted in FILES:
+        content = want[wanted]
+        if content is not None and (have is ABSENT or have.get(key) != after[key]):
+            actions.append(action('write_file', name, 'write %s' % _file_path(name, filename), name=name, filename=filename,
+                                  content=content))
+
+
+# -- applying ----------------------------------------------------------------
+def apply_action(act, netlink):
+    """Perform one action of plan_namespaces with the netlink handle (stop_holders returns what stop_processes did)."""
+    kind, name = act['kind'], act['name']
+    if kind == 'netns_create':
+        _create(netlink, name)
+    elif kind == 'lo_up':
+        _lo_up(netlink, name, False)
+    elif kind == 'set_sysctls':
+        _set_sysctls(netlink, name, act['values'], act['paths'])
+    elif kind == 'write_file':
+        _write_file(name, act['filename'], act['content'])
+    elif kind == 'netns_bind':
+        bind_named_netns(name, act['target'])
+    elif kind == 'netns_rebind':
+        netlink.forget(name)
         remove_named_netns(name)
-        bind_named_netns(name, target)
+        bind_named_netns(name, act['target'])
+    elif kind == 'stop_holders':
+        return stop_processes(act['pids'], act['netns_key'], act['timeout'])
+    elif kind == 'empty_links':
+        _empty(netlink, name)
+    elif kind == 'netns_remove':
+        netlink.forget(name)
+        remove_named_netns(name)
+        _remove_files(name)
+    elif kind == 'remove_files':
+        _remove_files(name)
+    else:
+        raise ValueError('no network namespace action %r' % kind)
+    return None
 
-    def _lo_up(self, name, tag):
-        # The loopback device is the first one a namespace registers: its index is always 1 (LOOPBACK_IFINDEX).
-        settings = {'index': LOOPBACK_IFINDEX, 'state': 'up'}
-        if tag:
-            settings['ifalias'] = TAG
-        self.netlink.channel(name).write('link', 'set', settings, 'lo in network namespace %s' % name, 'bring up')
 
-    def _set_sysctls(self, name, values, paths):
-        with self.netlink.inside(name):
-            for key, value in sorted(values.items()):
-                try:
-                    with open(paths[key], 'w') as handle:
-                        handle.write(value)
-                except OSError as err:
-                    if err.errno == errno.EINVAL:
-                        raise LinuxnetError('sysctl %s in network namespace %s: the kernel rejected the value %r. '
-                                            'Fix: use a value the key accepts' % (key, name, value))
-                    raise LinuxnetError(explain(err, 'sysctl %s in network namespace %s' % (key, name), 'set'))
+def _empty(netlink, name):
+    """Delete every link of a namespace but lo (a veth takes its peer with it); a physical link, which cannot
+    be deleted, goes back to the host namespace, as when the kernel destroys a namespace."""
+    channel = netlink.channel(name)
+    with netlink_errors('network namespace %s' % name, 'list links'):
+        links = channel.link('dump')
+    home = None
+    try:
+        for link in links:
+            ifname = link.get('ifname')
+            if ifname == 'lo':
+                continue
+            if link.get_nested('IFLA_LINKINFO', 'IFLA_INFO_KIND') is None:
+                if home is None:
+                    home = os.open('/proc/self/ns/net', os.O_RDONLY)
+                settings, what = {'index': link['index'], 'net_ns_fd': home}, 'move back to the host namespace'
+                channel.write('link', 'set', settings, '%s in network namespace %s' % (ifname, name), what)
+            else:
+                channel.write('link', 'del', {'index': link['index']}, '%s in network namespace %s' % (ifname, name),
+                              'delete')
+            try:
+                channel.flush()
+            except LinuxnetError as err:
+                if err.details.get('errno') not in (errno.ENODEV, errno.ENOENT):  # gone with its peer
+                    raise
+    finally:
+        if home is not None:
+            os.close(home)
+    netlink.invalidate()
+
+
+def _create(netlink, name):
+    if os.path.exists(NamespaceRef(name).path):
+        raise LinuxnetError('network namespace %s appeared while the run was planning; run the task again' % name)
+    netlink.create_netns(name)
+    _lo_up(netlink, name, True)
+
+
+def _lo_up(netlink, name, tag):
+    # The loopback device is the first one a namespace registers: its index is always 1 (LOOPBACK_IFINDEX).
+    settings = {'index': LOOPBACK_IFINDEX, 'state': 'up'}
+    if tag:
+        settings['ifalias'] = TAG
+    netlink.channel(name).write('link', 'set', settings, 'lo in network namespace %s' % name, 'bring up')
+
+
+def _set_sysctls(netlink, name, values, paths):
+    with netlink.inside(name):
+        for key, value in sorted(values.items()):
+            try:
+                with open(paths[key], 'w') as handle:
+                    handle.write(value)
+            except OSError as err:
+                if err.errno == errno.EINVAL:
+                    raise LinuxnetError('sysctl %s in network namespace %s: the kernel rejected the value %r. '
+                                        'Fix: use a value the key accepts' % (key, name, value))
+                raise LinuxnetError(explain(err, 'sysctl %s in network namespace %s' % (key, name), 'set'))
 
 
 def _hosts_entries(raw, where):

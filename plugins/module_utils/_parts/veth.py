@@ -13,8 +13,10 @@ import os
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import (
     Views,
     Writer,
-    announce,
+    address_actions,
+    apply_link_action,
     format_route,
+    link_attr_actions,
     namespace_id,
     object_key,
     open_ns_fd,
@@ -22,7 +24,6 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links i
     parse_addresses,
     parse_ns,
     parse_routes,
-    plan_addresses,
     raise_fd_limit,
     where,
 )
@@ -30,7 +31,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._converge.expec
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import list_named_netns, NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import TAG, docker_mac, normalize_mac, validate_ifname
-from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler, action
 
 _END_FIELDS = ('mac', 'mac_from_ip', 'addresses', 'routes', 'master', 'hairpin')
 
@@ -51,7 +52,8 @@ class VethReconciler(Reconciler):
         self.writer = Writer(netlink)
         self.expect = expect if expect is not None else Expect.inert()
         self.unset = {}
-        self.meta = {}
+        self.facts = {}
+        self.created = {}
         self._named_ids = {}  # {namespace path: the ids it gives the named namespaces}, read when an end is suspect
 
     # -- reading -----------------------------------------------------------
@@ -97,34 +99,50 @@ class VethReconciler(Reconciler):
         return info['link_netnsid'] not in self._named_ids[key]
 
     def read(self, desired):
+        """The pairs, and (in ``self.facts``, for the planner) per pair: the links found under the names of both
+        ends (a: the end, b: the peer), whether they are the two ends of one pair, which one an absent pair found,
+        whether each end's namespace exists (or an earlier task creates it), the links named as masters, and whether
+        an end of another pair is stale (see _stale)."""
         views = Views(self.netlink, self.expect)
         views.prefetch((end['ref'], end['name']) for want in desired.values() for end in (want['end'], want['peer']) if end is not None)
         current = {}
         for key, want in desired.items():
             a, b = want['end'], want['peer']
-            self.meta[key] = {}
+            fact = self.facts[key] = {'a': None, 'b': None, 'paired': False, 'found': None, 'stale': False}
+            if want['state'] == 'present':
+                self._read_wanted(fact, want, views)
             if not a['ref'].exists() and (b is None or not b['ref'].exists()):
                 current[key] = ABSENT
                 continue
             view_a = views.get(a['ref']) if a['ref'].exists() else None
-            info_a = view_a.link(a['name']) if view_a else None
+            info_a = fact['a'] = view_a.link(a['name']) if view_a else None
             view_b = views.get(b['ref']) if b is not None and b['ref'].exists() else None
-            info_b = view_b.link(b['name']) if view_b else None
-            meta = self.meta[key] = {'view_a': view_a, 'info_a': info_a, 'view_b': view_b, 'info_b': info_b}
+            info_b = fact['b'] = view_b.link(b['name']) if view_b else None
             if info_a is None:
                 if want['state'] == 'absent' and info_b is not None:
                     current[key] = dict(self._end_state(view_b, info_b), state='present', peer=None)
-                    meta['found'] = (view_b, info_b)
+                    fact['found'] = 'b'
                 else:
                     current[key] = ABSENT
                 continue
             state = dict(self._end_state(view_a, info_a), state='present', peer=None)
-            meta['found'] = (view_a, info_a)
+            fact['found'] = 'a'
             if info_b is not None and self._paired(view_a, info_a, view_b, info_b):
                 state['peer'] = self._end_state(view_b, info_b)
-                meta['paired'] = True
+                fact['paired'] = True
+            elif want['state'] == 'present' and info_a['kind'] == 'veth':
+                fact['stale'] = self._stale(view_a, info_a, b['ref'])
             current[key] = state
         return current
+
+    def _read_wanted(self, fact, want, views):
+        fact['exists'] = {}
+        fact['masters'] = {}
+        for side, end in (('a', want['end']), ('b', want['peer'])):
+            exists = fact['exists'][side] = self.expect.exists(end['ref'])
+            if exists and end['master']:
+                fact['masters'][side] = views.get(end['ref']).link(end['master'])
+        fact['hints'] = {what: self.expect.hint(what) for what in ('namespaces', 'links')}
 
     def read_after(self, desired, keys):
         return self.read({key: desired[key] for key in keys if key in desired})
@@ -137,199 +155,200 @@ class VethReconciler(Reconciler):
             out['peer'] = {k: v for k, v in state['peer'].items() if k != 'mac'}
         return out
 
-    # -- planning ----------------------------------------------------------
+    # -- planning and applying -----------------------------------------------
     def plan(self, desired, current):
-        plan = Plan()
-        predicted = {}
-        for key, want in desired.items():
-            have = current.get(key, ABSENT)
-            meta = self.meta.get(key, {})
-            if want['state'] == 'absent':
-                predicted[key] = ABSENT
-                if have is ABSENT:
-                    continue
-                view, info = meta['found']
-                if info['kind'] != 'veth':
-                    raise LinuxnetError('%s: %s in %s is a %s link, not a veth: not removed. Fix: remove it with the module '
-                                        'that manages it' % (want['where'], info['name'], where(view.ref), info['kind'] or 'plain'))
-                plan.add(key, 'delete veth pair %s in %s (both ends)' % (info['name'], where(view.ref)),
-                         lambda v=view, i=info: self.writer.link_del(v.ref, i['name'], i['index']))
+        actions, predicted = plan_pairs(desired, current, self.facts)
+        self.unset = {key: [f for f, end in (('mac', want['end']), ('peer.mac', want['peer'])) if end['mac'] is None]
+                      for key, want in desired.items() if want['state'] != 'absent'}
+        return Plan.of_actions(actions, self.apply), predicted
+
+    def apply(self, act):
+        apply_action(act, self.writer, self.created, self.netlink)
+
+
+def apply_action(act, writer, created, netlink):
+    """Perform one action of plan_pairs with the handles it needs (see apply_link_action)."""
+    if act['kind'] == 'veth_add':
+        peer = dict(act['peer'])
+        fd = None
+        if not _same_ns(act['ref'], act['peer_ref']):
+            fd = peer['net_ns_fd'] = open_ns_fd(act['peer_ref'])
+        try:
+            writer.link_add(act['ref'], act['name'], act['what'], kind='veth', peer=peer, **act['attrs'])
+        finally:
+            if fd is not None:
+                os.close(fd)
+    elif act['kind'] == 'veth_setup':
+        # Phase 1, once every pair of the plan exists: one link dump of the first end's namespace gives every
+        # new end's index and, as IFLA_LINK, its peer's (the index in the peer's namespace).
+        ref, name, peer_ref, peer_name = act['ref'], act['name'], act['peer_ref'], act['peer_name']
+        index_a, index_b = writer.indexes(ref, name)
+        writer.link_set(ref, name, index_a, 'tag', ifalias=TAG)
+        writer.link_set(peer_ref, peer_name, index_b, act['peer_what'], **act['peer_attrs'])
+        created[(ref.path, name)] = index_a
+        created[(peer_ref.path, peer_name)] = index_b
+    else:
+        apply_link_action(act, writer, created, netlink)
+
+
+def plan_pairs(desired, current, facts):
+    """The pure planner: (actions, predicted) from the desired pairs, their current states as read() returns them,
+    and the facts read() gathered (see VethReconciler.read)."""
+    actions, predicted = [], {}
+    for key, want in desired.items():
+        have = current.get(key, ABSENT)
+        fact = facts[key]
+        if want['state'] == 'absent':
+            predicted[key] = ABSENT
+            if have is ABSENT:
                 continue
-            predicted[key] = self._plan_present(plan, key, want, have, meta)
-        return plan, predicted
+            end = want['end'] if fact['found'] == 'a' else want['peer']
+            info = fact[fact['found']]
+            if info['kind'] != 'veth':
+                raise LinuxnetError('%s: %s in %s is a %s link, not a veth: not removed. Fix: remove it with the module '
+                                    'that manages it' % (want['where'], info['name'], where(end['ref']), info['kind'] or 'plain'))
+            actions.append(action('link_del', key, 'delete veth pair %s in %s (both ends)' % (info['name'], where(end['ref'])),
+                                  ref=end['ref'], name=info['name'], index=info['index']))
+            continue
+        predicted[key] = _plan_present(actions, key, want, have, fact)
+    return actions, predicted
 
-    def _check_master(self, want, end, view):
-        if not end['master']:
-            return None
-        info = view.link(end['master'])
-        if info is None:
-            raise LinuxnetError('%s: master bridge %s does not exist in %s. Fix: create it first (linuxnet.container.bridge) '
-                                'or check its name and namespace%s' % (want['where'], end['master'], where(end['ref']),
-                                                                       self.expect.hint('links')))
-        if info['kind'] != 'bridge':
-            raise LinuxnetError('%s: master %s in %s is a %s link, not a bridge. Fix: name a bridge'
-                                % (want['where'], end['master'], where(end['ref']), info['kind'] or 'plain'))
-        return info['index']
 
-    def _plan_present(self, plan, key, want, have, meta):
-        a, b = want['end'], want['peer']
-        for end in (a, b):
-            if not self.expect.exists(end['ref']):
-                raise LinuxnetError('%s: network namespace %s of %s does not exist. Fix: create it first '
-                                    '(linuxnet.container.netns) or check the name, path or PID%s'
-                                    % (want['where'], end['ref'].label, end['name'], self.expect.hint('namespaces')))
-        views = Views(self.netlink, self.expect)
-        view_a = meta.get('view_a') or views.get(a['ref'])
-        view_b = meta.get('view_b') or views.get(b['ref'])
-        info_a, info_b = meta.get('info_a'), meta.get('info_b')
-        master_a = self._check_master(want, a, view_a)
-        master_b = self._check_master(want, b, view_b)
-        self.unset[key] = [f for f, end in (('mac', a), ('peer.mac', b)) if end['mac'] is None]
-        recreate = want['recreate']
-        if have is not ABSENT and not meta.get('paired'):
-            if info_a['kind'] != 'veth':
-                raise LinuxnetError('%s: %s already exists in %s and is a %s link, not a veth. Fix: pick another name or remove '
-                                    'that link' % (want['where'], a['name'], where(a['ref']), info_a['kind'] or 'plain'))
-            stale = self._stale(view_a, info_a, b['ref'])
-            if not recreate and not stale:
-                raise LinuxnetError('%s: veth %s exists in %s but its peer is not %s: the namespace or peer of an end cannot '
-                                    'change in place. Fix: set recreate: true to delete and create the pair again, or '
-                                    'remove it first' % (want['where'], a['name'], where(a['ref']), _end_label(b)))
-            reason = ('its peer is in a network namespace that has no name any more, left behind by a process still '
-                      'running in it' if stale else 'its peer is not %s' % _end_label(b))
-            plan.add(key, 'delete veth %s in %s (%s) to recreate it' % (a['name'], where(a['ref']), reason),
-                     lambda: self.writer.link_del(a['ref'], a['name'], info_a['index']))
-            have = ABSENT
-        if have is ABSENT and info_b is not None and not (info_a is not None and meta.get('paired')):
-            if info_b['kind'] != 'veth' or not recreate:
-                raise LinuxnetError('%s: the peer name %s is already taken in %s by %s. Fix: %s'
-                                    % (want['where'], b['name'], where(b['ref']),
-                                       'a %s link' % (info_b['kind'] or 'plain') if info_b['kind'] != 'veth' else 'the end of another veth pair',
-                                       'pick another name or remove it' if info_b['kind'] != 'veth' else
-                                       'set recreate: true to replace that pair, or remove it'))
-            plan.add(key, 'delete veth %s in %s (its name is wanted for the peer) to recreate the pair' % (b['name'], where(b['ref'])),
-                     lambda: self.writer.link_del(b['ref'], b['name'], info_b['index']))
-        if have is ABSENT:
-            return self._plan_create(plan, key, want, master_a, master_b)
-        return self._plan_update(plan, key, want, have, meta, master_a, master_b)
+def _check_master(want, end, info, hint):
+    if not end['master']:
+        return None
+    if info is None:
+        raise LinuxnetError('%s: master bridge %s does not exist in %s. Fix: create it first (linuxnet.container.bridge) '
+                            'or check its name and namespace%s' % (want['where'], end['master'], where(end['ref']), hint))
+    if info['kind'] != 'bridge':
+        raise LinuxnetError('%s: master %s in %s is a %s link, not a bridge. Fix: name a bridge'
+                            % (want['where'], end['master'], where(end['ref']), info['kind'] or 'plain'))
+    return info['index']
 
-    def _predict_end(self, end, want, master_name):
-        return {'name': end['name'], 'namespace': None if end['ref'].is_host else end['ref'].label, 'owned': True, 'kind': 'veth',
-                'up': want['link_state'] == 'up', 'mtu': want['mtu'] or 1500, 'mac': end['mac'], 'master': master_name,
-                'hairpin': bool(end['hairpin']) if master_name else None,
-                'addresses': list(end['addresses'] or []), 'routes': list(end['routes'] or [])}
 
-    def _plan_create(self, plan, key, want, master_a, master_b):
-        a, b = want['end'], want['peer']
-        writer = self.writer
-        up = want['link_state'] == 'up'
-        after = dict(self._predict_end(a, want, a['master']), state='present', peer=self._predict_end(b, want, b['master']))
-        cell = {}
+def _plan_present(actions, key, want, have, fact):
+    a, b = want['end'], want['peer']
+    for end, side in ((a, 'a'), (b, 'b')):
+        if not fact['exists'][side]:
+            raise LinuxnetError('%s: network namespace %s of %s does not exist. Fix: create it first '
+                                '(linuxnet.container.netns) or check the name, path or PID%s'
+                                % (want['where'], end['ref'].label, end['name'], fact['hints']['namespaces']))
+    info_a, info_b = fact['a'], fact['b']
+    master_a = _check_master(want, a, fact['masters'].get('a'), fact['hints']['links'])
+    master_b = _check_master(want, b, fact['masters'].get('b'), fact['hints']['links'])
+    recreate = want['recreate']
+    if have is not ABSENT and not fact['paired']:
+        if info_a['kind'] != 'veth':
+            raise LinuxnetError('%s: %s already exists in %s and is a %s link, not a veth. Fix: pick another name or remove '
+                                'that link' % (want['where'], a['name'], where(a['ref']), info_a['kind'] or 'plain'))
+        stale = fact['stale']
+        if not recreate and not stale:
+            raise LinuxnetError('%s: veth %s exists in %s but its peer is not %s: the namespace or peer of an end cannot '
+                                'change in place. Fix: set recreate: true to delete and create the pair again, or '
+                                'remove it first' % (want['where'], a['name'], where(a['ref']), _end_label(b)))
+        reason = ('its peer is in a network namespace that has no name any more, left behind by a process still '
+                  'running in it' if stale else 'its peer is not %s' % _end_label(b))
+        actions.append(action('link_del', key, 'delete veth %s in %s (%s) to recreate it' % (a['name'], where(a['ref']), reason),
+                              ref=a['ref'], name=a['name'], index=info_a['index']))
+        have = ABSENT
+    if have is ABSENT and info_b is not None and not (info_a is not None and fact['paired']):
+        if info_b['kind'] != 'veth' or not recreate:
+            raise LinuxnetError('%s: the peer name %s is already taken in %s by %s. Fix: %s'
+                                % (want['where'], b['name'], where(b['ref']),
+                                   'a %s link' % (info_b['kind'] or 'plain') if info_b['kind'] != 'veth' else 'the end of another veth pair',
+                                   'pick another name or remove it' if info_b['kind'] != 'veth' else
+                                   'set recreate: true to replace that pair, or remove it'))
+        actions.append(action('link_del', key, 'delete veth %s in %s (its name is wanted for the peer) to recreate the pair'
+                              % (b['name'], where(b['ref'])), ref=b['ref'], name=b['name'], index=info_b['index']))
+    if have is ABSENT:
+        return _plan_create(actions, key, want, master_a, master_b)
+    return _plan_update(actions, key, want, have, fact, master_a, master_b)
 
-        def create():
-            peer = {'ifname': b['name']}
-            fd = None
-            if not _same_ns(a['ref'], b['ref']):
-                fd = open_ns_fd(b['ref'])
-                peer['net_ns_fd'] = fd
-            if b['mac']:
-                peer['address'] = b['mac']
-            if want['mtu']:
-                peer['mtu'] = want['mtu']
-            extra = {}
-            if a['mac']:
-                extra['address'] = a['mac']
-            if want['mtu']:
-                extra['mtu'] = want['mtu']
-            if master_a:
-                extra['master'] = master_a
-            if up:
-                extra.update(flags=1, change=1)
-            try:
-                writer.link_add(a['ref'], a['name'], 'create veth pair with peer %s' % _end_label(b), kind='veth', peer=peer, **extra)
-            finally:
-                if fd is not None:
-                    os.close(fd)
 
-        def set_up():
-            # Phase 1, once every pair of the plan exists: one link dump of the first end's namespace gives every
-            # new end's index and, as IFLA_LINK, its peer's (the index in the peer's namespace).
-            index_a, index_b = writer.indexes(a['ref'], a['name'])
-            writer.link_set(a['ref'], a['name'], index_a, 'tag', ifalias=TAG)
-            settings = {'ifalias': TAG}
-            if up:
-                settings['state'] = 'up'
-            if master_b:
-                settings['master'] = master_b
-            writer.link_set(b['ref'], b['name'], index_b, 'tag and bring up' if up else 'tag', **settings)
-            cell.update(a=index_a, b=index_b)
+def _predict_end(end, want, master_name):
+    return {'name': end['name'], 'namespace': None if end['ref'].is_host else end['ref'].label, 'owned': True, 'kind': 'veth',
+            'up': want['link_state'] == 'up', 'mtu': want['mtu'] or 1500, 'mac': end['mac'], 'master': master_name,
+            'hairpin': bool(end['hairpin']) if master_name else None,
+            'addresses': list(end['addresses'] or []), 'routes': list(end['routes'] or [])}
 
-        detail_a = ', master %s' % a['master'] if a['master'] else ''
-        detail_b = ', master %s' % b['master'] if b['master'] else ''
-        plan.add(key, 'create veth pair %s%s <-> %s%s' % (_end_label(a), detail_a, _end_label(b), detail_b), create)
-        plan.add(key, None, set_up, phase=1)
-        for end, side in ((a, 'a'), (b, 'b')):
-            # A new port starts with hairpin off; turned on once the end is a port (after the create enslaved it).
-            if end['master'] and end['hairpin']:
-                plan.add(key, 'set hairpin on of %s' % _end_label(end),
-                         lambda e=end, s=side: writer.brport_set(e['ref'], e['name'], cell[s], 'set hairpin on', mode=1), phase=1)
-        for end, side in ((a, 'a'), (b, 'b')):
-            for address in end['addresses'] or []:
-                plan.add(key, 'add address %s to %s' % (address, _end_label(end)),
-                         lambda e=end, s=side, x=address: writer.addr(e['ref'], e['name'], cell[s], 'add', x), phase=1)
-        for end, side in ((a, 'a'), (b, 'b')):
-            for route in end['routes'] or []:
-                plan.add(key, 'add route %s to %s' % (format_route(route), _end_label(end)),
-                         lambda e=end, s=side, r=route: writer.route_replace(e['ref'], e['name'], cell[s], r), phase=1)
-        return after
 
-    def _plan_update(self, plan, key, want, have, meta, master_a, master_b):
-        a, b = want['end'], want['peer']
-        writer = self.writer
-        after = copy.deepcopy(have)
-        ends = ((a, meta['view_a'], meta['info_a'], master_a, after), (b, meta['view_b'], meta['info_b'], master_b, after['peer']))
-        up = want['link_state'] == 'up'
-        for end, view, info, master_index, now in ends:
-            label = _end_label(end)
-            ref, name, index = end['ref'], end['name'], info['index']
-            have_addresses = list(now['addresses'])
-            changes, setting = [], {}
-            if want['mtu'] is not None and want['mtu'] != now['mtu']:
-                changes.append('mtu %d' % want['mtu'])
-                setting['mtu'] = now['mtu'] = want['mtu']
-            if end['mac'] is not None and end['mac'] != now['mac']:
-                changes.append('mac %s' % end['mac'])
-                setting['address'] = now['mac'] = end['mac']
-            if end['master'] is not None and end['master'] != now['master']:
-                changes.append('master %s' % end['master'])
-                setting['master'] = master_index
-                now['master'] = end['master']
-            going_down = not up and now['up']
-            if up and not now['up']:
-                changes.append('up')
-                setting['state'] = 'up'
-                now['up'] = True
-            if setting:
-                plan.add(key, 'set %s of %s' % (', '.join(changes), label),
-                         lambda r=ref, n=name, i=index, s=setting, c=changes: writer.link_set(r, n, i, 'set ' + ', '.join(c), **s))
-            if 'master' in setting:
-                now['hairpin'] = False  # enslaved anew: a fresh bridge port, hairpin off
-            # Its own request after any master change: the kernel applies bridge_slave data through the current master.
-            if end['hairpin'] is not None and now['hairpin'] is not None and end['hairpin'] != now['hairpin']:
-                word = 'on' if end['hairpin'] else 'off'
-                now['hairpin'] = end['hairpin']
-                plan.add(key, 'set hairpin %s of %s' % (word, label),
-                         lambda r=ref, n=name, i=index, w=word: writer.brport_set(r, n, i, 'set hairpin ' + w, mode=int(w == 'on')))
-            plan_addresses(plan, key, label, writer, (ref, name, index), now, end['addresses'], want['purge_addresses'],
-                           end['routes'])
-            if now['up'] and ('address' in setting or any(x not in have_addresses for x in now['addresses'])):
-                plan.add(key, None, lambda r=ref, n=name, m=now['mac'], x=list(now['addresses']):
-                         announce(self.netlink, r, n, m, x))
-            if going_down:
-                # Last: a link going down loses its IPv6 addresses and its routes' next hops.
-                now['up'] = False
-                plan.add(key, 'bring down %s' % label, lambda r=ref, n=name, i=index: writer.link_set(r, n, i, 'bring down', state='down'))
-        return after
+def _plan_create(actions, key, want, master_a, master_b):
+    a, b = want['end'], want['peer']
+    up = want['link_state'] == 'up'
+    after = dict(_predict_end(a, want, a['master']), state='present', peer=_predict_end(b, want, b['master']))
+    peer = {'ifname': b['name']}
+    if b['mac']:
+        peer['address'] = b['mac']
+    if want['mtu']:
+        peer['mtu'] = want['mtu']
+    attrs = {}
+    if a['mac']:
+        attrs['address'] = a['mac']
+    if want['mtu']:
+        attrs['mtu'] = want['mtu']
+    if master_a:
+        attrs['master'] = master_a
+    if up:
+        attrs.update(flags=1, change=1)
+    peer_attrs = {'ifalias': TAG}
+    if up:
+        peer_attrs['state'] = 'up'
+    if master_b:
+        peer_attrs['master'] = master_b
+    detail_a = ', master %s' % a['master'] if a['master'] else ''
+    detail_b = ', master %s' % b['master'] if b['master'] else ''
+    actions.append(action('veth_add', key, 'create veth pair %s%s <-> %s%s' % (_end_label(a), detail_a, _end_label(b), detail_b),
+                          ref=a['ref'], name=a['name'], peer_ref=b['ref'], what='create veth pair with peer %s' % _end_label(b),
+                          attrs=attrs, peer=peer))
+    actions.append(action('veth_setup', key, None, 1, ref=a['ref'], name=a['name'], peer_ref=b['ref'], peer_name=b['name'],
+                          peer_what='tag and bring up' if up else 'tag', peer_attrs=peer_attrs))
+    for end in (a, b):
+        # A new port starts with hairpin off; turned on once the end is a port (after the create enslaved it).
+        if end['master'] and end['hairpin']:
+            actions.append(action('brport_set', key, 'set hairpin on of %s' % _end_label(end), 1, ref=end['ref'], name=end['name'],
+                                  index=None, what='set hairpin on', attrs={'mode': 1}))
+    for end in (a, b):
+        for address in end['addresses'] or []:
+            actions.append(action('addr', key, 'add address %s to %s' % (address, _end_label(end)), 1, ref=end['ref'],
+                                  name=end['name'], index=None, command='add', address=address))
+    for end in (a, b):
+        for route in end['routes'] or []:
+            actions.append(action('route_replace', key, 'add route %s to %s' % (format_route(route), _end_label(end)), 1,
+                                  ref=end['ref'], name=end['name'], index=None, route=route))
+    return after
+
+
+def _plan_update(actions, key, want, have, fact, master_a, master_b):
+    a, b = want['end'], want['peer']
+    after = copy.deepcopy(have)
+    up = want['link_state'] == 'up'
+    for end, info, master_index, now in ((a, fact['a'], master_a, after), (b, fact['b'], master_b, after['peer'])):
+        label = _end_label(end)
+        target = (end['ref'], end['name'], info['index'])
+        have_addresses = list(now['addresses'])
+        going_down = not up and now['up']
+        attrs = link_attr_actions(key, label, target, now, mtu=want['mtu'], mac=end['mac'], master=end['master'],
+                                  master_index=master_index, up=up)
+        actions.extend(attrs)
+        setting = attrs[0]['attrs'] if attrs else {}
+        if 'master' in setting:
+            now['hairpin'] = False  # enslaved anew: a fresh bridge port, hairpin off
+        # Its own request after any master change: the kernel applies bridge_slave data through the current master.
+        if end['hairpin'] is not None and now['hairpin'] is not None and end['hairpin'] != now['hairpin']:
+            word = 'on' if end['hairpin'] else 'off'
+            now['hairpin'] = end['hairpin']
+            actions.append(action('brport_set', key, 'set hairpin %s of %s' % (word, label), ref=end['ref'], name=end['name'],
+                                  index=info['index'], what='set hairpin ' + word, attrs={'mode': int(word == 'on')}))
+        actions.extend(address_actions(key, label, target, now, end['addresses'], want['purge_addresses'], end['routes']))
+        if now['up'] and ('address' in setting or any(x not in have_addresses for x in now['addresses'])):
+            actions.append(action('announce', key, None, ref=end['ref'], name=end['name'], mac=now['mac'],
+                                  addresses=list(now['addresses'])))
+        if going_down:
+            # Last: a link going down loses its IPv6 addresses and its routes' next hops.
+            now['up'] = False
+            actions.append(action('link_set', key, 'bring down %s' % label, ref=end['ref'], name=end['name'], index=info['index'],
+                                  what='bring down', attrs={'state': 'down'}))
+    return after
 
 
 def _parse_end(raw, obj, state, expect):
