@@ -16,6 +16,12 @@ VENV_BIN = os.path.dirname(sys.executable)
 STATE_ROOT = '/var/lib/linuxnet-lab'
 
 
+def lab_name(suffix):
+    """A lab name of this run: LINUXNET_ITEST_LAB (default itest) and a suffix, so that two runs on one machine
+    (a developer's beside CI's, or helpers side by side) never share a lab."""
+    return '%s-%s' % (os.environ.get('LINUXNET_ITEST_LAB', 'itest'), suffix)
+
+
 def run(*args, **kwargs):
     """subprocess.run with stdin from /dev/null: ssh sets O_NONBLOCK on a stdin it inherits and, when its
     connection drops (a reboot), leaves it so for every later process of the session, which Ansible refuses."""

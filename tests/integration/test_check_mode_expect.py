@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from labkit import Lab, lab as lab_cli
+from labkit import Lab, lab as lab_cli, lab_name
 
-LAB_NAME = 'itest-expect'
+LAB_NAME = lab_name('expect')
 NETNS, BRIDGE, VETH, VXLAN, MACVLAN = ('linuxnet.container.' + m for m in ('netns', 'bridge', 'veth', 'vxlan', 'macvlan'))
 OVERLAY_NS = '1-ov-expect'
 

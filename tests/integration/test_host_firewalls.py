@@ -21,10 +21,10 @@ import time
 
 import pytest
 
-from labkit import ROOT, Lab, lab as lab_cli
+from labkit import Lab, ROOT, lab as lab_cli, lab_name
 from test_playbooks import SITE, TEARDOWN, inventory
 
-LAB_NAME = os.environ.get('LINUXNET_ITEST_LAB', 'fw') + '-fw'
+LAB_NAME = lab_name('fw')
 NFT, UFW, FIREWALLD, PEER = 'docker-node1', 'docker-node2', 'docker-node3', 'docker-node4'
 GUARDED = {NFT: 1, UFW: 2, FIREWALLD: 3}
 NETWORKS = [{'name': 'demo', 'driver': 'overlay', 'subnet': '10.0.9.0/24'}]

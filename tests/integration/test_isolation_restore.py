@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """docker_isolation gives back the sysctls it changed: state=absent restores their earlier values.
 
-Runs on its own one-host lab (itest-restore), started and stopped here. Sysctls are read from the lab
+Runs on its own one-host lab (itest-restore, see labkit.lab_name), started and stopped here. Sysctls are read from the lab
 host's kernel over ssh, the record from the host's private /run.
 """
 
@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-from labkit import Lab
+from labkit import Lab, lab_name
 
 HOST = 'docker-node1'
 MODULE = 'linuxnet.container.docker_isolation'
@@ -28,7 +28,7 @@ ABSENT = {'state': 'absent'}
 
 @pytest.fixture(scope='module')
 def lab():
-    running = Lab('itest-restore', 1)
+    running = Lab(lab_name('restore'), 1)
     try:
         yield running
     finally:

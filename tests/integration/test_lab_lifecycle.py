@@ -12,9 +12,9 @@ import time
 
 from pyroute2 import IPRoute
 
-from labkit import STATE_ROOT, Lab
+from labkit import Lab, STATE_ROOT, lab_name
 
-LAB = 'itest-lifecycle'
+LAB = lab_name('lifecycle')
 
 
 def lab_namespaces(lab):
@@ -107,7 +107,7 @@ def test_stopping_the_lab_leaves_the_machine_as_it_was(tmp_path):
 
 def test_a_lab_host_reboots_for_real(tmp_path):
     """reboot: runtime network state is gone, the disk stays, the host answers again with a new boot id."""
-    lab = Lab('itest-reboot', 1, prepare=False)
+    lab = Lab(lab_name('reboot'), 1, prepare=False)
     host = 'docker-node1'
     try:
         for hard in (False, True):

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from labkit import ROOT, Lab
+from labkit import Lab, ROOT, lab_name
 
 HOST = 'docker-node1'
 PREREQUISITES = os.path.join(ROOT, 'playbooks', 'prerequisites.yml')
@@ -24,7 +24,7 @@ PREREQUISITES = os.path.join(ROOT, 'playbooks', 'prerequisites.yml')
 
 @pytest.fixture(scope='module')
 def bare():
-    running = Lab('itest-prereq', 1, prepare=False)
+    running = Lab(lab_name('prereq'), 1, prepare=False)
     yield running
     running.down()
 
@@ -98,7 +98,7 @@ def test_a_changed_pin_changes_the_host(bare, tmp_path):
 def test_prerequisites_from_a_package_index(tmp_path):
     """The default source: pip on the host installs from a package index (here a PEP 503 index the lab serves on its
     underlay, as a fleet's local mirror would), with python3-venv from the OS packages."""
-    lab = Lab('itest-prereq-index', 1, prepare=False)
+    lab = Lab(lab_name('prereq-index'), 1, prepare=False)
     server = None
     try:
         wheels = tmp_path / 'wheels'

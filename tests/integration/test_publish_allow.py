@@ -14,10 +14,10 @@ import re
 
 import pytest
 
-from labkit import Lab, lab as lab_cli
+from labkit import Lab, lab as lab_cli, lab_name
 from test_playbooks import SITE, TEARDOWN, inventory
 
-LAB_NAME = os.environ.get('LINUXNET_ITEST_LAB', 'allow') + '3'
+LAB_NAME = lab_name('allow3')
 PUBLISHER, ALLOWED, DENIED = 'docker-node1', 'docker-node2', 'docker-node3'
 PAGE = 'linuxnet allow-list page'
 INVENTORY = {PUBLISHER: {

@@ -14,7 +14,7 @@ import shlex
 
 import pytest
 
-from labkit import ROOT, Lab
+from labkit import Lab, ROOT, lab_name
 
 SITE = os.path.join(ROOT, 'playbooks', 'site.yml')
 TEARDOWN = os.path.join(ROOT, 'playbooks', 'teardown.yml')
@@ -30,7 +30,7 @@ PODMAN = ('podman --runtime runc run -d --pids-limit 0 --name {name} --network n
 
 @pytest.fixture(scope='module')
 def lab(tmp_path_factory):
-    running = Lab('itest-podman', 1)
+    running = Lab(lab_name('podman'), 1)
     status, res = running.ansible(HOST, 'ansible.builtin.apt', {'name': ['podman', 'runc', 'busybox-static'],
                                                                 'update_cache': True, 'install_recommends': False},
                                   tmp_path_factory.mktemp('apt'))[HOST]

@@ -20,14 +20,14 @@ import yaml
 from pyroute2 import IPRoute
 from pyroute2 import netns as pnetns
 
-from labkit import ROOT, Lab, recording
+from labkit import Lab, ROOT, lab_name, recording
 
 sys.path.insert(0, os.path.join(ROOT, '.build', 'collections'))
 
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import container_id, endpoint_id, network_id  # noqa: E402
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import overlay_namespace  # noqa: E402
 
-LAB_NAME = os.environ.get('LINUXNET_ITEST_TOPOLOGY_LAB', 'itest-topology')
+LAB_NAME = os.environ.get('LINUXNET_ITEST_TOPOLOGY_LAB', lab_name('topology'))
 INVENTORY = os.path.join(ROOT, 'playbooks', 'inventories', 'lab')
 PLAYBOOKS = os.path.join(ROOT, 'playbooks')
 SVG = '{http://www.w3.org/2000/svg}'
