@@ -331,7 +331,7 @@ def test_old_kernel_name_clash_creates_under_a_temporary_name_and_renames(lab):
     # eth0 clashed with the host's eth0: refused once, then created as temp and renamed; eth1 went straight through.
     assert names == ['eth0', temp, 'eth0', 'eth1', None]
     assert sorted(kernel.ns[c1]['links']) == ['eth0', 'eth1']
-    assert rec.rename_after_create
+    assert rec.quirks['rename_after_create']
 
 
 def test_mode_changes_in_place_but_passthru_needs_recreate(lab):
