@@ -18,7 +18,8 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links i
     Writer,
     HOME_NS,
     _link_info,
-    add_link_actions,
+    address_actions,
+    apply_link_action,
     format_route,
     link_attr_actions,
     namespace_id,
@@ -28,14 +29,13 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links i
     parse_addresses,
     parse_ns,
     parse_routes,
-    plan_addresses,
     raise_fd_limit,
     where,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import Expect, argument_spec as expect_spec, parse_expect
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import TAG, docker_mac, normalize_mac, validate_ifname
-from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler, action
 
 MODES = ('bridge', 'private', 'vepa', 'passthru')
 ARPHRD_ETHER = 1
@@ -97,27 +97,21 @@ class MacvlanViews(Views):
         return list(self._views.values())
 
 
-class MacvlanReconciler(Reconciler):
-    kind = 'macvlan'
+class _Reader:
+    """One read of the kernel: the namespaces it looks at (one view each), and the identity (device and inode) of
+    a namespace and the id one namespace gives another, each looked up once per read. Per read, not per run: a
+    macvlan the run creates in a namespace may make it give its parent's namespace an id it had not given before."""
 
-    def __init__(self, module, netlink, prune=False, expect=None):
-        super().__init__(module, netlink)
-        self.writer = Writer(netlink)
-        self.expect = expect if expect is not None else Expect.inert()
-        self.prune = prune
-        self.pruned = None
-        self.meta = {}
-        self.unset = set()
-        self.views = None
-        self._nsids = {}
+    def __init__(self, netlink, expect):
+        self.netlink = netlink
+        self.expect = expect
+        self.views = MacvlanViews(netlink, expect)
+        self.host = netlink.ref(None)
         self._inodes = {}
-        self._children = {}
-        self._listed = {}
-        # Set after the kernel refused a name taken in the parent's namespace (older kernels).
-        self.rename_after_create = False
+        self._nsids = {}
 
     # -- namespaces ----------------------------------------------------------
-    def _inode(self, ref):
+    def inode(self, ref):
         if ref.path not in self._inodes:
             if self.expect.virtual(ref):
                 self._inodes[ref.path] = self.expect.identity(ref)
@@ -127,9 +121,9 @@ class MacvlanReconciler(Reconciler):
         return self._inodes[ref.path]
 
     def same_ns(self, a, b):
-        return a.path == b.path or self._inode(a) == self._inode(b)
+        return a.path == b.path or self.inode(a) == self.inode(b)
 
-    def _nsid(self, ref, other):
+    def nsid(self, ref, other):
         """The id under which namespace ``ref`` knows ``other`` (None when it has not assigned one)."""
         key = (ref.path, other.path)
         if key not in self._nsids and (self.expect.virtual(ref) or self.expect.virtual(other)):
@@ -144,10 +138,10 @@ class MacvlanReconciler(Reconciler):
             return self.same_ns(view.ref, parent_ref)
         if not parent_ref.exists() or self.same_ns(view.ref, parent_ref):
             return False
-        return self._nsid(view.ref, parent_ref) == info['link_netnsid']
+        return self.nsid(view.ref, parent_ref) == info['link_netnsid']
 
-    # -- reading -------------------------------------------------------------
-    def _state(self, view, info, parent_ref):
+    # -- states --------------------------------------------------------------
+    def state(self, view, info, parent_ref):
         state = {
             'name': info['name'], 'namespace': _ns_label(view.ref), 'state': 'present', 'kind': info['kind'],
             'owned': owned(info), 'parent': None, 'parent_namespace': None, 'mode': info['mode'],
@@ -169,308 +163,368 @@ class MacvlanReconciler(Reconciler):
             state['parent_namespace'] = 'nsid:%s' % info['link_netnsid']
         return state
 
-    def read(self, desired):
-        self.views = MacvlanViews(self.netlink, self.expect)
-        current = {}
-        listed = {}
+    def endpoints(self, desired):
+        """(states, the link record under each name or None, the views of the namespaces that exist)."""
+        current, found, listed = {}, {}, {}
         for key, want in desired.items():
             ref = want['ref']
-            self.meta[key] = None
+            found[key] = None
             if not ref.exists():
                 current[key] = ABSENT
                 continue
             view = self.views.get(ref)
             listed[ref.path] = view
-            info = view.link(want['name'])
-            if info is None:
-                current[key] = ABSENT
-                continue
-            self.meta[key] = {'view': view, 'info': info}
-            current[key] = self._state(view, info, want['parent_ref'])
-        if self.prune:
-            self._read_pruned(desired, listed, current)
-        return current
+            info = found[key] = view.link(want['name'])
+            current[key] = ABSENT if info is None else self.state(view, info, want['parent_ref'])
+        return current, found, listed
 
-    def _read_pruned(self, desired, listed, current):
-        """Tagged macvlans of the listed namespaces that are not listed; after apply, the same ones again."""
+    def unlisted(self, desired, listed, current):
+        """Tagged macvlans of the listed namespaces that are not listed (prune candidates), their states put in
+        ``current``: {key: {'ref', 'name', 'index'}}."""
         names = {(w['ref'].path, w['name']) for w in desired.values()}
-        host = self.netlink.ref(None)
         found = {}
         for view in listed.values():
             for info in view.links():
                 if info['kind'] == 'macvlan' and owned(info) and (view.ref.path, info['name']) not in names:
                     key = object_key(view.ref, info['name'])
-                    found[key] = {'view': view, 'info': info}
-                    current[key] = self._state(view, info, host)
-        if self.pruned is None:
-            self.pruned = found
-        for key in self.pruned:
-            current.setdefault(key, ABSENT)
+                    found[key] = {'ref': view.ref, 'name': info['name'], 'index': info['index']}
+                    current[key] = self.state(view, info, self.host)
+        return found
 
-    def comparable(self, state):
-        key = state['name'] if state['namespace'] is None else '%s/%s' % (state['namespace'], state['name'])
-        return {k: v for k, v in state.items() if not (k == 'mac' and key in self.unset)}
-
-    # -- planning ------------------------------------------------------------
-    def _index_children(self, desired):
-        """Every macvlan the read saw and every one the task lists, by parent (namespace inode, link), once per plan."""
+    # -- what the planner needs besides the states ----------------------------
+    def children(self, desired):
+        """Every macvlan the read saw, by parent: {(namespace identity, parent index): [(key, (path, name), mode)]}."""
         parents = {}
         for want in desired.values():
             if want['state'] == 'present' and self.expect.exists(want['parent_ref']):
                 parents[want['parent_ref'].path] = want['parent_ref']
                 self.views.get(want['parent_ref']).links()  # same-namespace children of the parents count too
-        self._children = {}
+        children = {}
         for view in self.views.all():
             for other in view.links():
                 if other['kind'] != 'macvlan':
                     continue
-                owner = self._inode(view.ref) if other['link_netnsid'] is None else None
+                owner = self.inode(view.ref) if other['link_netnsid'] is None else None
                 for pref in parents.values() if owner is None else ():
-                    if not self.same_ns(view.ref, pref) and self._nsid(view.ref, pref) == other['link_netnsid']:
-                        owner = self._inode(pref)
+                    if not self.same_ns(view.ref, pref) and self.nsid(view.ref, pref) == other['link_netnsid']:
+                        owner = self.inode(pref)
                         break
                 if owner is not None:
-                    self._children.setdefault((owner, other['link']), []).append(
+                    children.setdefault((owner, other['link']), []).append(
                         (object_key(view.ref, other['name']), (view.ref.path, other['name']), other['mode']))
-        self._listed = {}
-        for want in desired.values():
-            if want['state'] == 'present':
-                self._listed.setdefault((self._inode(want['parent_ref']), want['parent']), []).append(want)
+        return children
 
-    def plan(self, desired, current):
-        plan = Plan()
-        predicted = {}
-        self._index_children(desired)
-        for key, entry in sorted((self.pruned or {}).items()):
-            if current.get(key, ABSENT) is ABSENT:
-                continue
-            view, info = entry['view'], entry['info']
-            predicted[key] = ABSENT
-            plan.add(key, 'delete %s (pruned: made by linuxnet.container, not listed)' % _label(view.ref, info['name']),
-                     lambda v=view, i=info: self.writer.link_del(v.ref, i['name'], i['index']))
-        going = {(e['view'].ref.path, e['info']['name']) for e in (self.pruned or {}).values()}
-        going |= {(w['ref'].path, w['name']) for w in desired.values() if w['state'] == 'absent'}
-        for key, want in desired.items():
-            have = current.get(key, ABSENT)
-            if want['state'] == 'absent':
-                predicted[key] = ABSENT
-                if have is ABSENT:
-                    continue
-                info = self.meta[key]['info']
-                if info['kind'] != 'macvlan':
-                    raise LinuxnetError('%s: %s in %s is a %s link, not a macvlan: not removed. Fix: remove it with the '
-                                        'module that manages it' % (want['where'], want['name'], where(want['ref']),
-                                                                    info['kind'] or 'plain'))
-                plan.add(key, 'delete %s' % _label(want['ref'], want['name']),
-                         lambda r=want['ref'], i=info: self.writer.link_del(r, i['name'], i['index']))
-                continue
-            predicted[key] = self._plan_present(plan, key, want, have, going)
-        return plan, predicted
-
-    def _lower_name(self, view, info):
+    def lower_name(self, view, info):
         """Name of the lower device of a macvlan, as a hint in messages."""
-        host = self.netlink.ref(None)
         if info['link_netnsid'] is None:
             return '%s in %s' % (view.name_of(info['link']) or 'ifindex %s' % info['link'], where(view.ref))
-        if self.parent_in(view, info, host):
-            return '%s in %s' % (self.views.get(host).name_of(info['link']) or 'ifindex %s' % info['link'], where(host))
+        if self.parent_in(view, info, self.host):
+            return '%s in %s' % (self.views.get(self.host).name_of(info['link']) or 'ifindex %s' % info['link'], where(self.host))
         return 'its lower device (ifindex %s in another namespace)' % info['link']
 
-    def _check_parent(self, want, going):
-        """The parent's link record; raise when it cannot carry this endpoint."""
-        pref, parent = want['parent_ref'], want['parent']
-        pview = self.views.get(pref)
-        info = pview.link(parent)
-        if info is None:
-            raise LinuxnetError('%s: parent %s does not exist in %s. Fix: check parent and parent_namespace (the parent is '
-                                'looked up in %s), or create the parent link first'
-                                % (want['where'], parent, where(pref), where(pref)))
-        if pref.path == want['ref'].path and parent == want['name']:
-            raise LinuxnetError('%s: %s cannot be its own parent. Fix: name the host link the macvlan hangs off'
-                                % (want['where'], want['name']))
-        if info['hwtype'] != ARPHRD_ETHER:
-            kind = info['hwtype'] if info['hwtype'] == 'loopback' else 'link type %s' % info['hwtype']
-            raise LinuxnetError('%s: parent %s in %s is not an Ethernet device (%s); a macvlan needs one. Fix: name an Ethernet '
-                                'link like eth0' % (want['where'], parent, where(pref), kind))
-        if info['kind'] == 'macvlan':
-            if info['mode'] == 'passthru':
-                raise LinuxnetError('%s: parent %s in %s is itself a macvlan in passthru mode, which carries no other '
-                                    'macvlan. Fix: use another parent, or recreate %s in another mode'
-                                    % (want['where'], parent, where(pref), parent))
-            raise LinuxnetError('%s: parent %s in %s is itself a macvlan (mode %s); the kernel would hang the endpoint off '
-                                '%s instead. Fix: name that device as parent'
-                                % (want['where'], parent, where(pref), info['mode'], self._lower_name(pview, info)))
-        if want['mtu'] is not None and info['mtu'] is not None and want['mtu'] > info['mtu']:
-            raise LinuxnetError('%s: mtu %d is larger than the MTU of parent %s (%d); a macvlan cannot exceed its parent. '
-                                'Fix: lower mtu or raise the parent\'s MTU first' % (want['where'], want['mtu'], parent, info['mtu']))
-        # One passthru macvlan per parent, and none beside other macvlans: check what the kernel shows and the request.
-        siblings = []  # (label, mode, where it was seen)
-        for label, spot, mode in self._children.get((self._inode(pref), info['index']), []):
-            if spot != (want['ref'].path, want['name']) and spot not in going:
-                siblings.append((label, mode, 'kernel'))
-        known = {s[0] for s in siblings}
-        for other in self._listed.get((self._inode(pref), parent), []):
-            label = object_key(other['ref'], other['name'])
-            if other is not want and label not in known:
-                siblings.append((label, other['mode'], 'listed'))
-        if want['mode'] == 'passthru' and siblings:
-            raise LinuxnetError('%s: mode passthru gives the whole parent to one macvlan, but parent %s in %s also carries %s. '
-                                'Fix: use mode bridge, or another parent' % (want['where'], parent, where(pref),
-                                                                             ', '.join(sorted(s[0] for s in siblings))))
-        for label, mode, seen in siblings:
-            if mode != 'passthru':
+    def facts(self, desired, found, pruned):
+        """The facts plan_endpoints needs, as plain data (see MacvlanReconciler.read)."""
+        children = self.children(desired)
+        endpoints = {}
+        for key, want in desired.items():
+            fact = endpoints[key] = {'link': found[key]}
+            if want['state'] != 'present':
                 continue
-            if seen == 'kernel':
-                raise LinuxnetError('%s: parent %s in %s already carries macvlan %s in passthru mode, which allows no other '
-                                    'macvlan on that parent. Fix: use another parent, or remove %s first'
-                                    % (want['where'], parent, where(pref), label, label))
-            raise LinuxnetError('%s: endpoint %s is listed on the same parent %s in %s in passthru mode, which allows no '
-                                'other macvlan on that parent. Fix: use another parent for one of them, or mode bridge for both'
-                                % (want['where'], label, parent, where(pref)))
-        return info
+            ref, pref = want['ref'], want['parent_ref']
+            pview = self.views.get(pref)
+            parent = pview.link(want['parent'])
+            elsewhere = not self.same_ns(ref, pref)
+            fact.update(parent=parent, parent_ns=self.inode(pref), elsewhere=elsewhere,
+                        clash=elsewhere and pview.link(want['name']) is not None,
+                        parent_lower=self.lower_name(pview, parent) if parent is not None and parent['kind'] == 'macvlan' else None,
+                        children=children.get((self.inode(pref), parent['index']), []) if parent is not None else [])
+        return {'endpoints': endpoints, 'pruned': pruned}
 
-    def _plan_present(self, plan, key, want, have, going):
-        parent = self._check_parent(want, going)
-        label = _label(want['ref'], want['name'])
-        if want['mac'] is None and want['mode'] != 'passthru':
-            self.unset.add(key)
-        if have is not ABSENT and have['kind'] != 'macvlan':
-            info = self.meta[key]['info']
-            kind = have['kind'] or 'plain'
-            if info['hwtype'] == 'loopback':
-                raise LinuxnetError('%s: %s is the loopback device of %s. Fix: pick another name'
-                                    % (want['where'], want['name'], where(want['ref'])))
-            if not have['owned']:
-                raise LinuxnetError('%s: %s already exists in %s and is a %s link not made by linuxnet.container. Fix: pick '
-                                    'another name or remove that link' % (want['where'], want['name'], where(want['ref']), kind))
-            if not want['recreate']:
-                raise LinuxnetError('%s: %s already exists in %s and is a %s link, not a macvlan; a link cannot change its '
-                                    'kind. Fix: set recreate: true to replace it (for a veth, its peer goes too), or remove it'
-                                    % (want['where'], want['name'], where(want['ref']), kind))
-            plan.add(key, 'delete %s link %s in %s to create a macvlan in its place' % (kind, want['name'], where(want['ref'])),
-                     lambda r=want['ref'], i=info: self.writer.link_del(r, i['name'], i['index']))
-            have = ABSENT
-        if have is not ABSENT:
-            wrong = identity_diff(want, have)
-            if wrong and not want['recreate']:
-                raise LinuxnetError(
-                    '%s: %s exists with %s; the kernel cannot change %s in place. Fix: set recreate: true to delete and create '
-                    'it again (its traffic stops briefly), or keep the current values'
-                    % (want['where'], label, '; '.join('%s %s (wanted %s)' % (f, have[f], want[f]) for f in wrong),
-                       'these' if len(wrong) > 1 else 'this'))
-            if wrong:
-                info = self.meta[key]['info']
-                plan.add(key, 'delete %s to recreate it (%s changed)' % (label, ', '.join(wrong)),
-                         lambda r=want['ref'], i=info: self.writer.link_del(r, i['name'], i['index']))
-                have = ABSENT
-        if have is ABSENT:
-            return self._plan_create(plan, key, want, parent, label)
-        return self._plan_update(plan, key, want, have, label)
 
-    def _plan_create(self, plan, key, want, parent, label):
-        ref, pref, name = want['ref'], want['parent_ref'], want['name']
-        writer = self.writer
-        up = want['link_state'] == 'up'
-        settings = {'kind': 'macvlan', 'link': parent['index'], 'macvlan_mode': want['mode']}
-        if want['mac']:
-            settings['address'] = want['mac']
-        if want['mtu']:
-            settings['mtu'] = want['mtu']
-        elsewhere = not self.same_ns(ref, pref)
-        clash = elsewhere and self.views.get(pref).link(name) is not None
-        cell = {}
+class MacvlanReconciler(Reconciler):
+    kind = 'macvlan'
 
-        def create():
-            if not elsewhere:
-                writer.link_add(ref, name, 'create macvlan on parent %s' % want['parent'], wait=True, **settings)
-                cell['name'] = name
-                return
-            fd = open_ns_fd(ref)
+    def __init__(self, module, netlink, prune=False, expect=None):
+        super().__init__(module, netlink)
+        self.writer = Writer(netlink)
+        self.expect = expect if expect is not None else Expect.inert()
+        self.prune = prune
+        self.facts = {'endpoints': {}, 'pruned': {}}
+        self.unset = set()
+        self.created = {}
+        # Set after the kernel refused a name taken in the parent's namespace (older kernels, see rename_needed).
+        self.quirks = {'rename_after_create': False}
+
+    def read(self, desired):
+        """The endpoints (and, with prune, the tagged macvlans of their namespaces that are not listed), and in
+        ``self.facts``, for the planner: per endpoint the link found under its name; for one that should be present
+        its parent's link record, the identity of the parent's namespace, whether the endpoint is made from another
+        namespace than its own (and whether its name is taken there), where the parent's own lower device is when the
+        parent is a macvlan, and the macvlans the kernel shows on the parent; and the prune candidates."""
+        reader = _Reader(self.netlink, self.expect)
+        current, found, listed = reader.endpoints(desired)
+        pruned = reader.unlisted(desired, listed, current) if self.prune else {}
+        self.facts = reader.facts(desired, found, pruned)
+        return current
+
+    def read_after(self, desired, keys):
+        """The endpoints and prune candidates the plan changed, read again (the planner's facts are not needed)."""
+        reader = _Reader(self.netlink, self.expect)
+        current = reader.endpoints({key: desired[key] for key in keys if key in desired})[0]
+        pruned = [self.facts['pruned'][key]['ref'] for key in keys if key in self.facts['pruned']]
+        reader.unlisted(desired, {ref.path: reader.views.get(ref) for ref in pruned if ref.exists()}, current)
+        return {key: current.get(key, ABSENT) for key in keys}
+
+    def comparable(self, state):
+        key = state['name'] if state['namespace'] is None else '%s/%s' % (state['namespace'], state['name'])
+        return {k: v for k, v in state.items() if not (k == 'mac' and key in self.unset)}
+
+    def plan(self, desired, current):
+        actions, predicted = plan_endpoints(desired, current, self.facts)
+        self.unset = {key for key, want in desired.items()
+                      if want['state'] == 'present' and want['mac'] is None and want['mode'] != 'passthru'}
+        return Plan.of_actions(actions, self.apply), predicted
+
+    def apply(self, act):
+        apply_action(act, self.writer, self.created, self.quirks)
+
+
+def apply_action(act, writer, created, quirks):
+    """Perform one action of plan_endpoints with the handles it needs: ``writer`` for the writes, ``created``
+    ({(namespace path, link name): index}) for the endpoints this run creates, ``quirks`` for what the kernel taught
+    this run ('rename_after_create': it refused a name taken in the parent's namespace, see rename_needed)."""
+    if act['kind'] != 'macvlan_create':
+        apply_link_action(act, writer, created)
+        return
+    ref, name = act['ref'], act['name']
+    try:
+        made = _create(act, writer, quirks)
+    except LinuxnetError as err:
+        if err.details.get('errno') != errno.EINVAL:
+            raise
+        raise LinuxnetError(err.msg + '. A macvlan in passthru mode allows no other on its parent: %s may already '
+                            'carry one (or other macvlans, for mode passthru) in a namespace this task does not list'
+                            % act['parent'], **err.details)
+    index = created[(ref.path, name)] = writer.index(ref, made)
+    if made == name:
+        writer.link_set(ref, name, index, act['then_what'], **act['then'])
+        return
+    try:
+        writer.link_set(ref, name, index, 'rename %s to %s, %s' % (made, name, act['then_what']), wait=True, ifname=name,
+                        **act['then'])
+    except LinuxnetError:
+        writer.link_del(ref, made, index)  # leave no half-made link behind
+        raise
+
+
+def _create(act, writer, quirks):
+    """Create the macvlan of a macvlan_create action; return the name it was created under."""
+    ref, pref, name, settings = act['ref'], act['parent_ref'], act['name'], act['attrs']
+    if not act['elsewhere']:
+        writer.link_add(ref, name, act['what'], wait=True, **settings)
+        return name
+    fd = open_ns_fd(ref)
+    try:
+        if not (act['clash'] and quirks['rename_after_create']):
             try:
-                action = 'create macvlan in %s on parent %s' % (where(ref), want['parent'])
-                if not (clash and self.rename_after_create):
-                    try:
-                        writer.link_add(pref, name, action, wait=True, net_ns_fd=fd, **settings)
-                        cell['name'] = name
-                        return
-                    except LinuxnetError as err:
-                        if not rename_needed(err, clash):
-                            raise
-                        self.rename_after_create = True
-                temp = temporary_name(key)
-                writer.link_add(pref, temp, action + ' (as %s: this kernel checks the name in %s)' % (temp, where(pref)),
-                                wait=True, net_ns_fd=fd, **settings)
-                cell['name'] = temp
-            finally:
-                os.close(fd)
-
-        def create_and_tag():
-            try:
-                create()
+                writer.link_add(pref, name, act['what'], wait=True, net_ns_fd=fd, **settings)
+                return name
             except LinuxnetError as err:
-                if err.details.get('errno') != errno.EINVAL:
+                if not rename_needed(err, act['clash']):
                     raise
-                raise LinuxnetError(err.msg + '. A macvlan in passthru mode allows no other on its parent: %s may already '
-                                    'carry one (or other macvlans, for mode passthru) in a namespace this task does not list'
-                                    % want['parent'], **err.details)
-            index = cell['index'] = writer.index(ref, cell['name'])
-            extra = {'state': 'up'} if up else {}
-            words = 'tag' + (' and bring up' if up else '')
-            if cell['name'] == name:
-                writer.link_set(ref, name, index, words, ifalias=TAG, **extra)
-                return
-            try:
-                writer.link_set(ref, name, index, 'rename %s to %s, %s' % (cell['name'], name, words), wait=True, ifname=name,
-                                ifalias=TAG, **extra)
-            except LinuxnetError:
-                writer.link_del(ref, cell['name'], index)  # leave no half-made link behind
-                raise
+                quirks['rename_after_create'] = True
+        temp = temporary_name(act['key'])
+        writer.link_add(pref, temp, act['what'] + ' (as %s: this kernel checks the name in %s)' % (temp, where(pref)),
+                        wait=True, net_ns_fd=fd, **settings)
+        return temp
+    finally:
+        os.close(fd)
 
-        details = ['mode %s' % want['mode']]
-        if want['mac']:
-            details.append('mac %s' % want['mac'])
-        if want['mtu']:
-            details.append('mtu %d' % want['mtu'])
-        if not up:
-            details.append('down')
-        plan.add(key, 'create %s on parent %s in %s, %s' % (label, want['parent'], where(pref), ', '.join(details)), create_and_tag)
-        for address in want['addresses'] or []:
-            plan.add(key, 'add address %s to %s' % (address, label),
-                     lambda x=address: writer.addr(ref, name, cell['index'], 'add', x))
-        for route in want['routes'] or []:
-            plan.add(key, 'add route %s to %s' % (format_route(route), label),
-                     lambda r=route: writer.route_replace(ref, name, cell['index'], r))
-        mac = want['mac']
-        if want['mode'] == 'passthru':
-            mac = parent['mac']
-        return {
-            'name': name, 'namespace': _ns_label(ref), 'state': 'present', 'kind': 'macvlan', 'owned': True,
-            'parent': want['parent'], 'parent_namespace': want['parent_namespace'], 'mode': want['mode'], 'up': up,
-            'mtu': want['mtu'] or parent['mtu'], 'mac': mac, 'addresses': list(want['addresses'] or []),
-            'routes': list(want['routes'] or []),
-        }
 
-    def _plan_update(self, plan, key, want, have, label):
-        ref, name = want['ref'], want['name']
-        writer = self.writer
-        index = self.meta[key]['info']['index']
-        after = copy.deepcopy(have)
-        if want['mode'] != have['mode']:
-            mode = after['mode'] = want['mode']
-            plan.add(key, 'set mode %s of %s' % (mode, label),
-                     lambda: writer.link_set(ref, name, index, 'set mode %s' % mode, kind='macvlan', macvlan_mode=mode))
-        up = want['link_state'] == 'up'
-        add_link_actions(plan, link_attr_actions(key, label, (ref, name, index), after, mtu=want['mtu'], mac=want['mac'], up=up),
-                         writer)
-        plan_addresses(plan, key, label, writer, (ref, name, index), after, want['addresses'], want['purge_addresses'],
-                       want['routes'])
-        if not up and have['up']:
-            # Last: a link going down loses its IPv6 addresses and its routes.
-            after['up'] = False
-            after['routes'] = []
-            after['addresses'] = [a for a in after['addresses'] if ':' not in a]
-            plan.add(key, 'bring down %s' % label, lambda: writer.link_set(ref, name, index, 'bring down', state='down'))
-        return after
+def plan_endpoints(desired, current, facts):
+    """The pure planner: (actions, predicted) from the desired endpoints, their current states as read() returns
+    them, and the facts read() gathered (see MacvlanReconciler.read)."""
+    actions, predicted = [], {}
+    pruned, endpoints = facts['pruned'], facts['endpoints']
+    for key, gone in sorted(pruned.items()):
+        if current.get(key, ABSENT) is ABSENT:
+            continue
+        predicted[key] = ABSENT
+        actions.append(action('link_del', key, 'delete %s (pruned: made by linuxnet.container, not listed)' % _label(gone['ref'], gone['name']),
+                              ref=gone['ref'], name=gone['name'], index=gone['index']))
+    going = {(gone['ref'].path, gone['name']) for gone in pruned.values()}
+    going |= {(w['ref'].path, w['name']) for w in desired.values() if w['state'] == 'absent'}
+    listed = {}
+    for key, want in desired.items():
+        if want['state'] == 'present':
+            listed.setdefault((endpoints[key]['parent_ns'], want['parent']), []).append(want)
+    for key, want in desired.items():
+        have = current.get(key, ABSENT)
+        fact = endpoints[key]
+        if want['state'] == 'present':
+            parent = _check_parent(want, fact, listed.get((fact['parent_ns'], want['parent']), []), going)
+            predicted[key] = _plan_present(actions, key, want, have, fact, parent)
+            continue
+        predicted[key] = ABSENT
+        if have is not ABSENT:
+            actions.append(_removal(key, want, fact['link']))
+    return actions, predicted
+
+
+def _removal(key, want, info):
+    """The action that removes a listed endpoint (``info``: the link under its name), which must be a macvlan."""
+    if info['kind'] != 'macvlan':
+        raise LinuxnetError('%s: %s in %s is a %s link, not a macvlan: not removed. Fix: remove it with the module that '
+                            'manages it' % (want['where'], want['name'], where(want['ref']), info['kind'] or 'plain'))
+    return action('link_del', key, 'delete %s' % _label(want['ref'], want['name']), ref=want['ref'], name=info['name'],
+                  index=info['index'])
+
+
+def _check_parent(want, fact, listed, going):
+    """The parent's link record; raise when it cannot carry this endpoint (``listed``: the endpoints the task lists
+    on the same parent, ``going``: the (namespace path, name) of the macvlans this plan removes)."""
+    pref, parent = want['parent_ref'], want['parent']
+    info = fact['parent']
+    if info is None:
+        raise LinuxnetError('%s: parent %s does not exist in %s. Fix: check parent and parent_namespace (the parent is '
+                            'looked up in %s), or create the parent link first'
+                            % (want['where'], parent, where(pref), where(pref)))
+    if pref.path == want['ref'].path and parent == want['name']:
+        raise LinuxnetError('%s: %s cannot be its own parent. Fix: name the host link the macvlan hangs off'
+                            % (want['where'], want['name']))
+    if info['hwtype'] != ARPHRD_ETHER:
+        kind = info['hwtype'] if info['hwtype'] == 'loopback' else 'link type %s' % info['hwtype']
+        raise LinuxnetError('%s: parent %s in %s is not an Ethernet device (%s); a macvlan needs one. Fix: name an Ethernet '
+                            'link like eth0' % (want['where'], parent, where(pref), kind))
+    if info['kind'] == 'macvlan':
+        if info['mode'] == 'passthru':
+            raise LinuxnetError('%s: parent %s in %s is itself a macvlan in passthru mode, which carries no other '
+                                'macvlan. Fix: use another parent, or recreate %s in another mode'
+                                % (want['where'], parent, where(pref), parent))
+        raise LinuxnetError('%s: parent %s in %s is itself a macvlan (mode %s); the kernel would hang the endpoint off '
+                            '%s instead. Fix: name that device as parent'
+                            % (want['where'], parent, where(pref), info['mode'], fact['parent_lower']))
+    if want['mtu'] is not None and info['mtu'] is not None and want['mtu'] > info['mtu']:
+        raise LinuxnetError('%s: mtu %d is larger than the MTU of parent %s (%d); a macvlan cannot exceed its parent. '
+                            'Fix: lower mtu or raise the parent\'s MTU first' % (want['where'], want['mtu'], parent, info['mtu']))
+    # One passthru macvlan per parent, and none beside other macvlans: check what the kernel shows and the request.
+    siblings = []  # (label, mode, where it was seen)
+    for label, spot, mode in fact['children']:
+        if spot != (want['ref'].path, want['name']) and spot not in going:
+            siblings.append((label, mode, 'kernel'))
+    known = {s[0] for s in siblings}
+    for other in listed:
+        label = object_key(other['ref'], other['name'])
+        if other is not want and label not in known:
+            siblings.append((label, other['mode'], 'listed'))
+    if want['mode'] == 'passthru' and siblings:
+        raise LinuxnetError('%s: mode passthru gives the whole parent to one macvlan, but parent %s in %s also carries %s. '
+                            'Fix: use mode bridge, or another parent' % (want['where'], parent, where(pref),
+                                                                         ', '.join(sorted(s[0] for s in siblings))))
+    for label, mode, seen in siblings:
+        if mode != 'passthru':
+            continue
+        if seen == 'kernel':
+            raise LinuxnetError('%s: parent %s in %s already carries macvlan %s in passthru mode, which allows no other '
+                                'macvlan on that parent. Fix: use another parent, or remove %s first'
+                                % (want['where'], parent, where(pref), label, label))
+        raise LinuxnetError('%s: endpoint %s is listed on the same parent %s in %s in passthru mode, which allows no '
+                            'other macvlan on that parent. Fix: use another parent for one of them, or mode bridge for both'
+                            % (want['where'], label, parent, where(pref)))
+    return info
+
+
+def _plan_present(actions, key, want, have, fact, parent):
+    label = _label(want['ref'], want['name'])
+    if have is not ABSENT and have['kind'] != 'macvlan':
+        info = fact['link']
+        kind = have['kind'] or 'plain'
+        if info['hwtype'] == 'loopback':
+            raise LinuxnetError('%s: %s is the loopback device of %s. Fix: pick another name'
+                                % (want['where'], want['name'], where(want['ref'])))
+        if not have['owned']:
+            raise LinuxnetError('%s: %s already exists in %s and is a %s link not made by linuxnet.container. Fix: pick '
+                                'another name or remove that link' % (want['where'], want['name'], where(want['ref']), kind))
+        if not want['recreate']:
+            raise LinuxnetError('%s: %s already exists in %s and is a %s link, not a macvlan; a link cannot change its '
+                                'kind. Fix: set recreate: true to replace it (for a veth, its peer goes too), or remove it'
+                                % (want['where'], want['name'], where(want['ref']), kind))
+        actions.append(action('link_del', key, 'delete %s link %s in %s to create a macvlan in its place'
+                              % (kind, want['name'], where(want['ref'])), ref=want['ref'], name=info['name'], index=info['index']))
+        have = ABSENT
+    if have is not ABSENT:
+        wrong = identity_diff(want, have)
+        if wrong and not want['recreate']:
+            raise LinuxnetError(
+                '%s: %s exists with %s; the kernel cannot change %s in place. Fix: set recreate: true to delete and create '
+                'it again (its traffic stops briefly), or keep the current values'
+                % (want['where'], label, '; '.join('%s %s (wanted %s)' % (f, have[f], want[f]) for f in wrong),
+                   'these' if len(wrong) > 1 else 'this'))
+        if wrong:
+            info = fact['link']
+            actions.append(action('link_del', key, 'delete %s to recreate it (%s changed)' % (label, ', '.join(wrong)),
+                                  ref=want['ref'], name=info['name'], index=info['index']))
+            have = ABSENT
+    if have is ABSENT:
+        return _plan_create(actions, key, want, fact, parent, label)
+    return _plan_update(actions, key, want, have, fact, label)
+
+
+def _plan_create(actions, key, want, fact, parent, label):
+    ref, pref, name = want['ref'], want['parent_ref'], want['name']
+    up = want['link_state'] == 'up'
+    settings = {'kind': 'macvlan', 'link': parent['index'], 'macvlan_mode': want['mode']}
+    if want['mac']:
+        settings['address'] = want['mac']
+    if want['mtu']:
+        settings['mtu'] = want['mtu']
+    details = ['mode %s' % want['mode']]
+    if want['mac']:
+        details.append('mac %s' % want['mac'])
+    if want['mtu']:
+        details.append('mtu %d' % want['mtu'])
+    if not up:
+        details.append('down')
+    what = ('create macvlan in %s on parent %s' % (where(ref), want['parent']) if fact['elsewhere']
+            else 'create macvlan on parent %s' % want['parent'])
+    actions.append(action('macvlan_create', key, 'create %s on parent %s in %s, %s' % (label, want['parent'], where(pref), ', '.join(details)),
+                          ref=ref, parent_ref=pref, name=name, parent=want['parent'], what=what, attrs=settings,
+                          elsewhere=fact['elsewhere'], clash=fact['clash'], then_what='tag' + (' and bring up' if up else ''),
+                          then=dict({'ifalias': TAG}, **({'state': 'up'} if up else {}))))
+    for address in want['addresses'] or []:
+        actions.append(action('addr', key, 'add address %s to %s' % (address, label), ref=ref, name=name, index=None,
+                              command='add', address=address))
+    for route in want['routes'] or []:
+        actions.append(action('route_replace', key, 'add route %s to %s' % (format_route(route), label), ref=ref, name=name,
+                              index=None, route=route))
+    return {
+        'name': name, 'namespace': _ns_label(ref), 'state': 'present', 'kind': 'macvlan', 'owned': True,
+        'parent': want['parent'], 'parent_namespace': want['parent_namespace'], 'mode': want['mode'], 'up': up,
+        'mtu': want['mtu'] or parent['mtu'], 'mac': parent['mac'] if want['mode'] == 'passthru' else want['mac'],
+        'addresses': list(want['addresses'] or []), 'routes': list(want['routes'] or []),
+    }
+
+
+def _plan_update(actions, key, want, have, fact, label):
+    ref, name = want['ref'], want['name']
+    index = fact['link']['index']
+    after = copy.deepcopy(have)
+    if want['mode'] != have['mode']:
+        mode = after['mode'] = want['mode']
+        actions.append(action('link_set', key, 'set mode %s of %s' % (mode, label), ref=ref, name=name, index=index,
+                              what='set mode %s' % mode, attrs={'kind': 'macvlan', 'macvlan_mode': mode}))
+    up = want['link_state'] == 'up'
+    actions.extend(link_attr_actions(key, label, (ref, name, index), after, mtu=want['mtu'], mac=want['mac'], up=up))
+    actions.extend(address_actions(key, label, (ref, name, index), after, want['addresses'], want['purge_addresses'],
+                                   want['routes']))
+    if not up and have['up']:
+        # Last: a link going down loses its IPv6 addresses and its routes.
+        after['up'] = False
+        after['routes'] = []
+        after['addresses'] = [a for a in after['addresses'] if ':' not in a]
+        actions.append(action('link_set', key, 'bring down %s' % label, ref=ref, name=name, index=index, what='bring down',
+                              attrs={'state': 'down'}))
+    return after
 
 
 def parse_endpoint(raw, position, defaults, expect=None):
@@ -591,7 +645,7 @@ def run(module, netlink):
     result.pop('before')
     result['endpoints'] = [after.get(key) or {'name': want['name'], 'state': 'absent', 'namespace': _ns_label(want['ref'])}
                            for key, want in desired.items()]
-    result['removed'] = [{'name': e['info']['name'], 'namespace': _ns_label(e['view'].ref)}
-                         for dummy, e in sorted((reconciler.pruned or {}).items())]
+    result['removed'] = [{'name': gone['name'], 'namespace': _ns_label(gone['ref'])}
+                         for dummy, gone in sorted(reconciler.facts['pruned'].items())]
     result['netlink_writes'] = reconciler.writer.count
     return result

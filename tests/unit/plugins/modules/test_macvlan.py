@@ -200,6 +200,8 @@ class FakeIPR(FakeChannel):
             if kw['ifname'] in self.kernel.ns[target]['links']:
                 raise FakeError(errno.EEXIST)
             lower = self.kernel.by_index(self.path, kw['link'])
+            if target != self.path:  # the kernel gives the lower device's namespace an id in the new link's, if it had none
+                self.kernel.nsids.setdefault((target, self.path), sum(1 for seen in self.kernel.nsids if seen[0] == target))
             children = [l for n in self.kernel.ns.values() for l in n['links'].values() if l['link'] == lower['index']]
             if children and (kw['macvlan_mode'] == 'passthru' or any(l['mode'] == 'passthru' for l in children)):
                 raise FakeError(errno.EINVAL)
@@ -331,7 +333,7 @@ def test_old_kernel_name_clash_creates_under_a_temporary_name_and_renames(lab):
     # eth0 clashed with the host's eth0: refused once, then created as temp and renamed; eth1 went straight through.
     assert names == ['eth0', temp, 'eth0', 'eth1', None]
     assert sorted(kernel.ns[c1]['links']) == ['eth0', 'eth1']
-    assert rec.rename_after_create
+    assert rec.quirks['rename_after_create']
 
 
 def test_mode_changes_in_place_but_passthru_needs_recreate(lab):
@@ -414,3 +416,22 @@ def test_absent(lab):
     result, dummy = run(kernel, host, [item(namespace=c1, parent=None)], state='absent')
     assert result['actions'] == ['delete macvlan eth0 in network namespace %s' % c1]
     assert not run(kernel, host, [item(namespace=c1, parent=None)], state='absent')[0]['changed']
+
+
+def test_a_namespace_that_gives_the_parents_namespace_an_id_only_when_the_endpoint_is_made(lab, tmp_path):
+    """c2 holds m1 on q0 of namespace p, which it knows by id 0; the host's namespace gets an id in c2 only when
+    eth0 is created there on the host's eth0. The state read after apply must name the parent by that new id."""
+    kernel, host, c1 = lab
+    p, c2 = str(tmp_path / 'p'), str(tmp_path / 'c2')
+    for path in (p, c2):
+        open(path, 'w').close()
+        kernel.add_ns(path)
+    kernel.add_link(p, 'q0', kind='veth', mac='ee:00:00:00:00:02', up=True)
+    m1 = item(name='m1', namespace=c2, parent='q0', parent_namespace=p)
+    run(kernel, host, [m1])
+    assert kernel.nsids == {(c1, host): 0, (c2, p): 0}
+    result, dummy = run(kernel, host, [item(namespace=c2), m1])
+    assert result['actions'] == ['create macvlan eth0 in network namespace %s on parent eth0 in the host namespace, mode bridge' % c2]
+    assert kernel.nsids[(c2, host)] == 1
+    assert (result['after']['%s/eth0' % c2]['parent'], result['after']['%s/eth0' % c2]['parent_namespace']) == ('eth0', None)
+    assert not run(kernel, host, [item(namespace=c2), m1])[0]['changed']
