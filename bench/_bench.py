@@ -22,6 +22,7 @@ import ipaddress
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -216,6 +217,7 @@ class Lab:
 
     def __init__(self, name, hosts=1, keep=False, prepare=True):
         self.name, self.keep = name, keep
+        self.workdir = tempfile.mkdtemp(prefix='linuxnet-bench-')  # on this machine, removed by close()
         self.state_dir = os.path.join(STATE_ROOT, name)
         self.inventory = os.path.join(self.state_dir, 'inventory.json')
         self.ssh_config = os.path.join(self.state_dir, 'ssh_config')
@@ -225,10 +227,14 @@ class Lab:
             self.cli('up', '--name', name, '--hosts', str(hosts))
         self.refresh()
         self.hosts = self.all_hosts[:hosts]
-        if prepare:
-            self.prepare()
-        if self.reused and prepare:
-            self.reset()
+        try:
+            if prepare:
+                self.prepare()
+            if self.reused and prepare:
+                self.reset()
+        except BaseException:
+            self.close()
+            raise
 
     def status(self):
         proc = run([PY, LAB, 'status', '--name', self.name])
@@ -272,6 +278,7 @@ class Lab:
         self.close()
 
     def close(self):
+        shutil.rmtree(self.workdir, ignore_errors=True)
         if not self.keep:
             run([PY, LAB, 'down', '--name', self.name])
 
@@ -388,10 +395,6 @@ def endpoint_report(name, what, inv, times, first, again, events):
                  ('module start-up alone (no endpoints)', t_baseline), ('module minus start-up', t_mod - t_baseline),
                  ('module no-op re-run', t_noop)])
     return inv.report()
-
-
-def workdir(prefix):
-    return tempfile.mkdtemp(prefix=prefix)
 
 
 def recap(stdout):
