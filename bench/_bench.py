@@ -230,7 +230,7 @@ class Lab:
         try:
             if prepare:
                 self.prepare()
-            if self.reused and prepare:
+            if self.reused:
                 self.reset()
         except BaseException:
             self.close()
@@ -260,8 +260,10 @@ class Lab:
             raise SystemExit('prerequisites.yml failed on lab %s:\n%s' % (self.name, proc.stdout[-3000:]))
 
     def reset(self):
+        """Wipe what earlier benches left on the hosts (on a host that has the collection's virtualenv)."""
         for host in self.all_hosts:
-            host.python(RESET)
+            if os.path.exists(host.path(HOST_PYTHON)):
+                host.python(RESET)
 
     def playbook(self, book, inventory=None, *extra, env=None):
         return run([os.path.join(BIN, 'ansible-playbook'), '-i', inventory or self.inventory, book] + list(extra),
