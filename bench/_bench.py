@@ -108,6 +108,7 @@ def flush_links():
 subprocess.run(['systemctl', 'stop', 'linuxnet-container-watch.path', 'linuxnet-container-watch.service'],
                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 subprocess.run(['rm', '-f', '/var/lib/linuxnet-container/desired.json'])
+subprocess.run(['rm', '-rf', '/etc/netns'])  # the namespaces' hosts and resolv.conf files
 home = os.open('/proc/self/ns/net', os.O_RDONLY)
 for name in sorted(os.listdir('/run/netns')) if os.path.isdir('/run/netns') else []:
     fd = os.open('/run/netns/' + name, os.O_RDONLY)
