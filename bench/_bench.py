@@ -291,11 +291,11 @@ class Lab:
 _LOADER = []
 
 
-def _init_loader():
+def _init_loader(collections=COLLECTIONS):
     if not _LOADER:
         from ansible.plugins.loader import init_plugin_loader
-        init_plugin_loader([COLLECTIONS])
-        _LOADER.append(True)
+        init_plugin_loader([collections])
+        _LOADER.append(collections)
 
 
 def module_path(name, collections=COLLECTIONS):
@@ -303,12 +303,12 @@ def module_path(name, collections=COLLECTIONS):
     return os.path.join(collections, 'ansible_collections', 'linuxnet', 'container', 'plugins', 'modules', short + '.py')
 
 
-def ansiballz(name, args, path=None, compression='ZIP_DEFLATED'):
+def ansiballz(name, args, path=None, compression='ZIP_DEFLATED', collections=COLLECTIONS):
     """The AnsiballZ payload ansible builds for module ``name`` (linuxnet.container.X or X) with ``args`` in it."""
     from ansible.executor import module_common
     from ansible.parsing.dataloader import DataLoader
     from ansible.template import Templar
-    _init_loader()
+    _init_loader(collections)
     fqcn = name if '.' in name else 'linuxnet.container.' + name
     built = module_common.modify_module(module_name=fqcn, module_path=path or module_path(fqcn), module_args=args,
                                         templar=Templar(loader=DataLoader()),
