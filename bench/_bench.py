@@ -122,6 +122,8 @@ for name in sorted(os.listdir('/run/netns')) if os.path.isdir('/run/netns') else
 flush_links()
 if os.path.exists('/usr/sbin/nft'):
     subprocess.run(['nft', 'flush', 'ruleset'])
+with open('/proc/sys/net/ipv4/ip_forward', 'w') as handle:
+    handle.write('0\n')
 '''
 
 
