@@ -257,10 +257,16 @@ class Lab:
         return proc.stdout
 
     def prepare(self):
-        """The collection's prerequisites role on every host (about 2.5 s when a host has them already)."""
+        """The collection's prerequisites role on every host, once in the lab's life (its state directory goes with it;
+        a host's disk lasts across reboots)."""
+        marker = os.path.join(self.state_dir, 'bench-prepared')
+        if os.path.exists(marker) and all(os.path.exists(h.path(HOST_PYTHON)) for h in self.all_hosts):
+            return
         proc = self.playbook(os.path.join(ROOT, 'playbooks', 'prerequisites.yml'))
         if proc.returncode != 0:
             raise SystemExit('prerequisites.yml failed on lab %s:\n%s' % (self.name, proc.stdout[-3000:]))
+        with open(marker, 'w') as handle:
+            handle.write('prepared by bench/_bench.py\n')
 
     def reset(self):
         """Wipe what earlier benches left on the hosts (on a host that has the collection's virtualenv)."""
