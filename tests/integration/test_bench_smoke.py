@@ -19,8 +19,8 @@ from labkit import ROOT, lab, run
 BENCHES = sorted(glob.glob(os.path.join(ROOT, 'bench', 'bench_*.py')))
 
 
-@pytest.fixture(scope='module')
-def bench_lab():
+@pytest.fixture(scope='module', name='bench_lab')
+def fixture_bench_lab():
     """One lab for every bench of this file (LINUXNET_ITEST_LAB + '-bs'; the benches reuse it with --keep, prepare
     it once and wipe its hosts' network state before they start)."""
     name = os.environ.get('LINUXNET_ITEST_LAB', 'itest') + '-bs'
