@@ -4,7 +4,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: fleet rollout of playbooks/site.yml on 5, 10 and 20 lab hosts (the per-host cost).
 
-For each size N a lab of its own (lab/lab.py, name bench-fleet-N) is started and stopped here. The
+For each size N a lab of its own (lab/lab.py, name LAB-N, LAB from --lab) is started and stopped here; its bare
+hosts are prepared by site.yml's own prerequisites role, within the first converge's time. The
 inventory is the lab's own inventory.json (any size), plus group_vars/host_vars generated in a
 temporary directory that is removed afterwards:
 
@@ -24,31 +25,26 @@ with synthetic first-converge facts for 20 and 200 hosts: the fleet is planned o
 grows faster than the fleet is the output: every host's vxlan0 lists every remote container.
 
 Prints tables and the load average (the machine may be shared with other benches); asserts nothing
-about time. Exit status 1 when a run failed, the no-op changed something, or the ping failed.
+about time. Exit status 1 when a run failed, the no-op changed something, or the ping failed (the invariants).
+--smoke: the lab named by --lab itself with 2 hosts (reused when it is up), planning for 2 and 4 hosts.
 
-    sudo .venv/bin/python bench/bench_fleet.py [--sizes 5,10,20] [--plan-sizes 20,200] [--keep]
+    sudo .venv/bin/python bench/bench_fleet.py [--sizes 5,10,20] [--plan-sizes 20,200] [--lab bench-fleet] [--keep] [--smoke]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, '.venv', 'bin')
-PY = os.path.join(BIN, 'python')
-LAB = os.path.join(ROOT, 'lab', 'lab.py')
-COLLECTIONS = os.path.join(ROOT, '.build', 'collections')
+import _bench
+
+ROOT = _bench.ROOT
+BIN = _bench.BIN
+COLLECTIONS = _bench.COLLECTIONS
 SITE = os.path.join(ROOT, 'playbooks', 'site.yml')
-STATE_ROOT = '/var/lib/linuxnet-lab'
-LAB_PREFIX = 'bench-fleet'
 
 NETWORKS = [
     {'name': 'demo', 'driver': 'overlay'},
@@ -110,13 +106,8 @@ def containers_of(index):
     ]
 
 
-def lab(*args):
-    return subprocess.run([PY, LAB] + list(args), check=True, capture_output=True, text=True)
-
-
-def write_inventory(name, workdir):
+def write_inventory(lab_inventory, workdir):
     """An inventory directory: the lab's inventory.json (linked) with generated group_vars and host_vars."""
-    lab_inventory = os.path.join(STATE_ROOT, name, 'inventory.json')
     with open(lab_inventory) as handle:
         hosts = list(json.load(handle)['all']['children']['lab']['hosts'])
     inventory = os.path.join(workdir, 'inventory')
@@ -136,13 +127,11 @@ RECAP = re.compile(r'^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s
 
 def playbook(inventory, workdir, forks, label):
     times = os.path.join(workdir, 'times-%s.json' % label)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_FORKS=str(forks), ANSIBLE_NOCOLOR='1',
-               ANSIBLE_CALLBACK_PLUGINS=os.path.join(workdir, 'callbacks'), ANSIBLE_CALLBACKS_ENABLED='bench_fleet_timer',
-               BENCH_FLEET_TIMES=times, PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
+    env = _bench.ansible_env(ANSIBLE_FORKS=str(forks), ANSIBLE_CALLBACK_PLUGINS=os.path.join(workdir, 'callbacks'),
+                             ANSIBLE_CALLBACKS_ENABLED='bench_fleet_timer', BENCH_FLEET_TIMES=times)
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', inventory, SITE], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=False)
+    proc = _bench.run([os.path.join(BIN, 'ansible-playbook'), '-i', inventory, SITE], cwd=ROOT, env=env)
     elapsed = time.perf_counter() - started
     recap = {m.group(1): tuple(int(x) for x in m.groups()[1:]) for m in RECAP.finditer(proc.stdout)}
     try:
@@ -154,14 +143,10 @@ def playbook(inventory, workdir, forks, label):
             'stderr': proc.stderr, 'load': (load + os.getloadavg()[0]) / 2}
 
 
-def ping_by_name(name, first, last):
+def ping_by_name(host, first, last):
     """demo-a-1 on the first host pings demo-a-N (on the last host) by name, inside the lab host."""
-    with open(os.path.join(STATE_ROOT, name, 'state.json')) as handle:
-        pid = json.load(handle)['hosts'][0]['pid']
-    argv = ['nsenter', '--target', str(pid), '--net', '--mount', '--uts', '--',
-            'ip', 'netns', 'exec', 'demo-a-%d' % first, 'ping', '-c', '1', '-W', '2', 'demo-a-%d' % last]
-    for attempt in range(3):
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    for dummy in range(3):
+        proc = host.run('ip', 'netns', 'exec', 'demo-a-%d' % first, 'ping', '-c', '1', '-W', '2', 'demo-a-%d' % last, check=False)
         if proc.returncode == 0:
             match = re.search(r'PING (\S+) \(([\d.]+)\)', proc.stdout)
             return True, '%s (%s)' % (match.group(1), match.group(2)) if match else 'ok'
@@ -178,18 +163,16 @@ def slowest(tasks, count=4):
                      for name, secs in sorted(tasks, key=lambda t: -t[1])[:count])
 
 
-def one_size(size, keep):
-    name = '%s-%d' % (LAB_PREFIX, size)
-    workdir = tempfile.mkdtemp(prefix='bench-fleet-')
+def one_size(size, name, keep):
     result = {'size': size, 'problems': []}
-    try:
+    started = time.perf_counter()
+    with _bench.Lab(name, size, keep=keep, prepare=False) as lab:
+        result['lab_up'] = time.perf_counter() - started
+        workdir = lab.workdir
         os.makedirs(os.path.join(workdir, 'callbacks'))
         with open(os.path.join(workdir, 'callbacks', 'bench_fleet_timer.py'), 'w') as handle:
             handle.write(TIMER)
-        started = time.perf_counter()
-        lab('up', '--name', name, '--hosts', str(size))
-        result['lab_up'] = time.perf_counter() - started
-        inventory, hosts = write_inventory(name, workdir)
+        inventory, hosts = write_inventory(lab.inventory, workdir)
         forks = max(size, 5)
         first = playbook(inventory, workdir, forks, 'first')
         result['first'] = first
@@ -197,7 +180,7 @@ def one_size(size, keep):
             result['problems'].append('first converge rc=%d: %s' % (first['rc'], ' | '.join(
                 (first['stdout'] + first['stderr']).strip().splitlines()[-12:])))
             return result
-        ok, detail = ping_by_name(name, 1, size)
+        ok, detail = ping_by_name(lab.hosts[0], 1, size)
         result['ping'] = (ok, detail)
         if not ok:
             result['problems'].append('ping demo-a-1 (%s) -> demo-a-%d (%s) by name failed: %s'
@@ -211,10 +194,6 @@ def one_size(size, keep):
             result['problems'].append('no-op re-run: rc=%d, hosts with changed/unreachable/failed: %s, missing from recap: %s; %s'
                                       % (again['rc'], changed or 'none', missing or 'none', ' | '.join(lines)))
         return result
-    finally:
-        if not keep:
-            subprocess.run([PY, LAB, 'down', '--name', name], capture_output=True, check=False)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def synthetic_fleet(count, demo_subnet=None):
@@ -262,11 +241,12 @@ def planning(sizes):
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = _bench.parser(__doc__, 'bench-fleet')
     parser.add_argument('--sizes', default='5,10,20')
     parser.add_argument('--plan-sizes', default='20,200')
-    parser.add_argument('--keep', action='store_true', help='leave the labs up afterwards')
     opts = parser.parse_args()
+    if opts.smoke:
+        opts.sizes, opts.plan_sizes = '2', '2,4'
     sizes = [int(s) for s in opts.sizes.split(',')]
     print('machine: %d cores, load average at start %s' % (os.cpu_count(), ' '.join('%.2f' % x for x in os.getloadavg())))
 
@@ -287,7 +267,7 @@ def main():
     results = []
     for size in sizes:
         print('\n[%s] N=%d ...' % (time.strftime('%H:%M:%S'), size), flush=True)
-        results.append(one_size(size, opts.keep))
+        results.append(one_size(size, opts.lab if opts.smoke else '%s-%d' % (opts.lab, size), opts.keep))
         res = results[-1]
         for run in ('first', 'noop'):
             if run in res:
@@ -315,7 +295,13 @@ def main():
             changed if changed is not None else '-', plan_task(first), (first['load'] + (noop['load'] if noop else first['load'])) / 2,
             'ok' if res.get('ping', (False,))[0] else 'FAILED'))
     print('load average at end %s' % ' '.join('%.2f' % x for x in os.getloadavg()))
-    return 1 if any(r['problems'] for r in results) else 0
+    inv = _bench.Invariants()
+    for res in results:
+        inv.check('N=%d: first converge, ping by name across hosts, no-op re-run changed=0' % res['size'], not res['problems'],
+                  '; '.join(res['problems']))
+    for row in plans:
+        inv.equal('planning %d hosts: inventory problems' % row['hosts'], row['problems'], 0)
+    return inv.report()
 
 
 if __name__ == '__main__':

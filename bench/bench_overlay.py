@@ -4,7 +4,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: TCP throughput across the collection's VXLAN overlay against the same overlay by hand.
 
-Runs on a lab of two simulated hosts (lab/lab.py, its own lab name, started and stopped here). iperf3,
+Runs on a lab of two bare lab hosts (lab/lab.py; --lab, prepared by the prerequisites role). iperf3,
 one stream and four streams (-P4), between:
 
   (a) underlay: the two hosts' own namespaces, 192.0.2.11 -> 192.0.2.12 over eth0 (no tunnel);
@@ -19,28 +19,24 @@ one stream and four streams (-P4), between:
 removed before (c) is built. Every iperf3 server handles one test (-s -1), is started and, if still there,
 stopped by its PID. Each test runs --time seconds after --omit seconds of slow start that do not count.
 Prints the rates and the ratios (c)/(b) and (c)/(a); asserts only that each overlay carries a full
-1450-byte packet and not one byte more.
+1450-byte packet and not one byte more (the invariants, with: the modules' second run changed nothing).
+--smoke: one round of 1-second tests.
 
-    sudo .venv/bin/python bench/bench_overlay.py [--time 10] [--omit 1] [--lab bench-overlay] [--keep]
+    sudo .venv/bin/python bench/bench_overlay.py [--time 10] [--omit 1] [--lab bench-overlay] [--keep] [--smoke]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, '.venv', 'bin')
-PY = os.path.join(BIN, 'python')
-LAB = os.path.join(ROOT, 'lab', 'lab.py')
+import _bench
+
 VNI = 256
 PORT = 4789
 MTU = 1450
@@ -80,26 +76,8 @@ PLAYBOOK = r'''
 ''' % {'mtu': MTU, 'vni': VNI, 'port': PORT}
 
 
-class Host:
-    def __init__(self, name, pid, address):
-        self.name, self.pid, self.address = name, pid, address
-
-    def argv(self, *cmd):
-        return ['nsenter', '--target', str(self.pid), '--net', '--mount', '--uts', '--'] + list(cmd)
-
-    def run(self, *cmd, check=True):
-        proc = subprocess.run(self.argv(*cmd), capture_output=True, text=True, check=False)
-        if check and proc.returncode != 0:
-            raise SystemExit('%s: %s failed: %s' % (self.name, ' '.join(cmd), proc.stderr.strip()))
-        return proc
-
-    def netns(self, ns, *cmd):
-        return ('ip', 'netns', 'exec', ns) + cmd if ns else cmd
-
-
-def lab_hosts(lab):
-    state = json.loads(subprocess.run([PY, LAB, 'status', '--name', lab], check=True, capture_output=True, text=True).stdout)
-    return [Host(h['name'], h['pid'], h['address']) for h in state['hosts']]
+def netns(ns, *cmd):
+    return ('ip', 'netns', 'exec', ns) + cmd if ns else cmd
 
 
 def stop_by_pid(proc, expected='iperf3'):
@@ -122,7 +100,7 @@ def stop_by_pid(proc, expected='iperf3'):
 
 def iperf(server, server_ns, client, client_ns, address, streams, seconds, omit):
     """One iperf3 test; returns the receiver's rate in Gbit/s."""
-    argv = server.argv(*server.netns(server_ns, 'iperf3', '-s', '-1', '-B', address, '-p', str(IPERF_PORT), '--forceflush'))
+    argv = server.argv(*netns(server_ns, 'iperf3', '-s', '-1', '-B', address, '-p', str(IPERF_PORT), '--forceflush'), pid=False)
     srv = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         seen = []
@@ -131,8 +109,8 @@ def iperf(server, server_ns, client, client_ns, address, streams, seconds, omit)
             if not line:
                 raise SystemExit('iperf3 server on %s did not start: %r' % (server.name, seen))
             seen.append(line.lower())
-        out = client.run(*client.netns(client_ns, 'iperf3', '-c', address, '-p', str(IPERF_PORT), '-t', str(seconds),
-                                       '-O', str(omit), '-P', str(streams), '-J'), check=False)
+        out = client.run(*netns(client_ns, 'iperf3', '-c', address, '-p', str(IPERF_PORT), '-t', str(seconds),
+                                '-O', str(omit), '-P', str(streams), '-J'), check=False)
         result = json.loads(out.stdout)
         if 'error' in result:
             raise SystemExit('iperf3 %s -> %s: %s' % (client.name, address, result['error']))
@@ -169,16 +147,13 @@ def link_attributes(host, overlay_ns, vxlan, container_ns):
     return out
 
 
-def check_mtu(client, ns, address):
-    """A full 1450-byte packet crosses with DF set, one byte more does not."""
-    ok = client.run(*client.netns(ns, 'ping', '-c', '2', '-W', '2', '-M', 'do', '-s', str(MTU - 28), address), check=False)
-    big = client.run(*client.netns(ns, 'ping', '-c', '1', '-W', '1', '-M', 'do', '-s', str(MTU - 27), address), check=False)
-    if ok.returncode != 0 or big.returncode == 0:
-        raise SystemExit('%s -> %s: MTU %d not as expected (full packet rc=%d, one byte more rc=%d)'
-                         % (client.name, address, MTU, ok.returncode, big.returncode))
+def check_mtu(inv, label, client, ns, address):
+    """A full 1450-byte packet crosses with DF set, one byte more does not; eth0 has MTU 1450."""
+    ok = client.run(*netns(ns, 'ping', '-c', '2', '-W', '2', '-M', 'do', '-s', str(MTU - 28), address), check=False)
+    big = client.run(*netns(ns, 'ping', '-c', '1', '-W', '1', '-M', 'do', '-s', str(MTU - 27), address), check=False)
+    inv.equal('%s: a full %d-byte packet crosses, one byte more does not' % (label, MTU), (ok.returncode, big.returncode != 0), (0, True))
     mtu = json.loads(client.run('ip', '-j', '-n', ns, 'link', 'show', 'eth0').stdout)[0]['mtu']
-    if mtu != MTU:
-        raise SystemExit('%s: eth0 in %s has MTU %d, expected %d' % (client.name, ns, mtu, MTU))
+    inv.equal('%s: eth0 MTU' % label, mtu, MTU)
 
 
 def build_by_hand(hosts, subnet):
@@ -216,45 +191,37 @@ def remove(hosts, overlay_ns, vxlan, container_ns):
         host.run('ip', 'netns', 'delete', overlay_ns)  # takes br0 and the veth pair with it
 
 
-def build_by_modules(hosts, lab, subnet, workdir):
-    """(c): the overlay through ansible-playbook and the collection's modules; returns the endpoints and the time."""
+def build_by_modules(hosts, lab, subnet):
+    """(c): the overlay through ansible-playbook and the collection's modules; returns the endpoints, the time and the
+    recap."""
     endpoints = {h.name: '%s.%s' % (subnet, h.address.rsplit('.', 1)[1]) for h in hosts}
-    inventory = {'all': {
-        'hosts': {h.name: {'vtep': h.address, 'peer': p.address, 'endpoint': endpoints[h.name]}
-                  for h, p in ((hosts[0], hosts[1]), (hosts[1], hosts[0]))},
-        'vars': {'ansible_user': 'root', 'ansible_ssh_use_tty': False, 'ansible_python_interpreter': PY,
-                 'ansible_ssh_args': '-F /var/lib/linuxnet-lab/%s/ssh_config' % lab}}}
-    with open(os.path.join(workdir, 'inventory.json'), 'w') as handle:
+    inventory = lab.inventory_data()
+    inventory['all']['children']['lab']['hosts'] = {
+        h.name: {'vtep': h.address, 'peer': p.address, 'endpoint': endpoints[h.name]}
+        for h, p in ((hosts[0], hosts[1]), (hosts[1], hosts[0]))}
+    path = os.path.join(lab.workdir, 'inventory.json')
+    with open(path, 'w') as handle:
         json.dump(inventory, handle)
-    with open(os.path.join(workdir, 'overlay.yml'), 'w') as handle:
+    with open(os.path.join(lab.workdir, 'overlay.yml'), 'w') as handle:
         handle.write(PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'collections'),
-               ANSIBLE_PIPELINING='1', ANSIBLE_HOST_KEY_CHECKING='0', PATH=BIN + ':' + os.environ.get('PATH', ''))
-    started = time.perf_counter()
-    proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', os.path.join(workdir, 'inventory.json'),
-                           os.path.join(workdir, 'overlay.yml')], capture_output=True, text=True, env=env, check=False)
-    elapsed = time.perf_counter() - started
+    elapsed, proc = _bench.timed(lab.playbook, os.path.join(lab.workdir, 'overlay.yml'), path, env={'ANSIBLE_PIPELINING': '1'})
     if proc.returncode != 0:
         raise SystemExit('ansible-playbook failed:\n%s' % proc.stdout[-3000:])
-    return [endpoints[hosts[0].name], endpoints[hosts[1].name]], elapsed
+    return [endpoints[hosts[0].name], endpoints[hosts[1].name]], elapsed, _bench.recap(proc.stdout)
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = _bench.parser(__doc__, 'bench-overlay')
     parser.add_argument('--time', type=int, default=10, help='seconds per iperf3 test (after --omit)')
     parser.add_argument('--omit', type=int, default=1, help='seconds of slow start left out of each test')
     parser.add_argument('--repeat', type=int, default=3, help='rounds of (a), (b), (c); the median of each cell is reported')
-    parser.add_argument('--lab', default='bench-overlay')
-    parser.add_argument('--keep', action='store_true', help='leave the lab up afterwards')
     opts = parser.parse_args()
-    for tool in ('iperf3', 'nsenter', 'ping'):
-        if not shutil.which(tool):
-            raise SystemExit('%s is missing: run scripts/bootstrap.sh (make deps)' % tool)
-    subprocess.run([PY, LAB, 'up', '--name', opts.lab, '--hosts', '2'], check=True, capture_output=True)
-    workdir = tempfile.mkdtemp(prefix='bench-overlay-')
+    if opts.smoke:
+        opts.time, opts.omit, opts.repeat = 1, 0, 1
     rates = {}
-    try:
-        hosts = lab_hosts(opts.lab)
+    inv = _bench.Invariants()
+    with _bench.Lab(opts.lab, 2, keep=opts.keep) as lab:
+        hosts = lab.hosts
         node1, node2 = hosts
 
         def measure(label, client_ns, server_ns, address):
@@ -273,14 +240,17 @@ def main():
             started = time.perf_counter()
             ends_b = build_by_hand(hosts, '10.1.0')
             builds['b'].append(time.perf_counter() - started)
-            check_mtu(node1, 'hc', ends_b[1])
+            check_mtu(inv, '(b)', node1, 'hc', ends_b[1])
             attrs_b = link_attributes(node1, 'hov', 'vxb', 'hc')
             measure('b', 'hc', 'hc', ends_b[1])
             remove(hosts, 'hov', 'vxb', 'hc')
 
-            ends_c, elapsed = build_by_modules(hosts, opts.lab, '10.2.0', workdir)
+            ends_c, elapsed, dummy = build_by_modules(hosts, lab, '10.2.0')
             builds['c'].append(elapsed)
-            check_mtu(node1, 'c1', ends_c[1])
+            if not builds.get('noop'):
+                builds['noop'] = build_by_modules(hosts, lab, '10.2.0')[2]
+                inv.equal("(c): the modules' second run changed", sorted(r['changed'] for r in builds['noop'].values()), [0, 0])
+            check_mtu(inv, '(c)', node1, 'c1', ends_c[1])
             attrs_c = link_attributes(node1, 'ov1', 'vxlan0', 'c1')
             device_diff = {k: (attrs_b.get(k), attrs_c.get(k)) for k in sorted(set(attrs_b) | set(attrs_c))
                            if attrs_b.get(k) != attrs_c.get(k)}
@@ -307,11 +277,8 @@ def main():
         else:
             print('(b) and (c) have the same VXLAN, bridge and eth0 attributes (ip -d -j link: vni, port, local, learning, '
                   'ttl, udp csum, MTU, queues, GSO/GRO sizes, STP, snooping)')
-        return 0
-    finally:
-        if not opts.keep:
-            subprocess.run([PY, LAB, 'down', '--name', opts.lab], capture_output=True, check=False)
-        shutil.rmtree(workdir, ignore_errors=True)
+        inv.check('every iperf3 test carried data', all(rate > 0 for cell in rates.values() for rate, dummy in cell))
+    return inv.report()
 
 
 if __name__ == '__main__':

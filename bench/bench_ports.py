@@ -2,7 +2,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Benchmark: port_map against nft -f of the same maps (the floor), in the same run, in a lab host.
+"""Benchmark: port_map against nft -f of the same maps (the floor), in the same run, on a bare lab host.
 
   apply N maps (N = 1,000 and 10,000):  module call vs nft -f of a table with the same maps and rules;
   add one map with N present:           module call publishing just that port (incremental, not
@@ -10,21 +10,48 @@
   no-op re-run with N present.
 The module is timed three ways: end to end through ansible-playbook; less an ansible call that
 does nothing (both measured in the same run); and in-process on the lab host (the module's own
-read, plan and transaction, without Ansible moving 10,000 arguments and results). Prints seconds
-and ratios; asserts nothing about time.
+read, plan and transaction, without Ansible moving 10,000 arguments and results: its part
+module_utils/_parts/port_map.py run by the host's collection virtualenv from the module's unpacked
+AnsiballZ payload). Prints seconds and ratios; asserts nothing about time. --smoke: N = 20; checks
+the changed flags and that the kernel's map holds N elements after the apply and N+1 after the add.
+
+    sudo .venv/bin/python bench/bench_ports.py [--counts 1000,10000] [--lab bench-ports] [--keep] [--smoke]
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAB = 'bench-ports'
-BIN = os.path.dirname(sys.executable)
+import _bench
+
+INPROC = r'''
+import json, sys, time
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import PartModule, validate_part
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import Netlink
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import port_map as part
+
+
+def call(params):
+    validated, errors = validate_part('port_map', part.module_spec(), params)
+    if errors:
+        raise SystemExit('; '.join(errors))
+    module = PartModule('port_map', validated, False, lambda msg: None)
+    start = time.perf_counter()
+    with Netlink() as netlink:
+        res = part.run(module, netlink)
+    return time.perf_counter() - start, res['changed']
+
+
+with open(sys.argv[1]) as handle:
+    pubs = json.load(handle)
+out = {'apply': call({'ports': pubs}), 'noop': call({'ports': pubs}),
+       'add_one': call({'ports': [{'container_ip': '172.17.0.2', 'publish': ['65000:80']}], 'exclusive': False})}
+call({'ports': [], 'state': 'absent'})
+print(json.dumps(out))
+'''
+PLAYBOOK = '- hosts: all\n  gather_facts: false\n  tasks:\n    - linuxnet.container.port_map: "{{ bench_args }}"\n'
 
 
 def ports(count, first=20000):
@@ -33,33 +60,6 @@ def ports(count, first=20000):
     for i in range(count):
         by_ip.setdefault('172.17.%d.%d' % (1 + i % 250 // 250, 2 + i % 250), []).append('%d:80' % (first + i))
     return [{'container_ip': ip, 'publish': specs} for ip, specs in sorted(by_ip.items())]
-
-
-INPROC = r'''
-import json, sys, time
-sys.path.insert(0, sys.argv[1] + '/.build/collections')
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import Netlink
-from ansible_collections.linuxnet.container.plugins.modules import port_map as M
-class Module:
-    check_mode = False
-    def __init__(self, params):
-        self.params = dict({'exclusive': True, 'forwarding': True, 'namespace': None, 'state': 'present'}, **params)
-    def warn(self, msg):
-        pass
-def call(params):
-    module = Module(params)
-    start = time.perf_counter()
-    with Netlink() as netlink:
-        ns = NamespaceRef(None)
-        res = M.PortMapReconciler(module, netlink, ns).run(M._desired(module.params, netlink, ns))
-    return time.perf_counter() - start, res['changed']
-pubs = json.load(sys.stdin)
-out = {'apply': call({'ports': pubs}), 'noop': call({'ports': pubs}),
-       'add_one': call({'ports': [{'container_ip': '172.17.0.2', 'publish': ['65000:80']}], 'exclusive': False})}
-call({'ports': [], 'state': 'absent'})
-print(json.dumps(out))
-'''
 
 
 def floor_ruleset(publications):
@@ -79,73 +79,78 @@ def floor_ruleset(publications):
             '}\n') % (', '.join(addr), ', '.join(port))
 
 
-class Host:
-    def __init__(self):
-        directory = '/var/lib/linuxnet-lab/%s' % LAB
-        self.ssh = ['ssh', '-F', os.path.join(directory, 'ssh_config'), 'docker-node1']
-        self.inventory = os.path.join(directory, 'inventory.json')
-        self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'collections'))
+def map_elements(host):
+    """Elements of the module's map any_addr, read from the kernel (nft -j)."""
+    found = _bench.nft_json(host, 'map', 'ip', 'linuxnet_ports', 'any_addr')
+    return sum(len(item['map'].get('elem', [])) for item in found['nftables'] if 'map' in item)
 
-    def sh(self, script, stdin=None):
-        start = time.perf_counter()
-        subprocess.run(self.ssh + [script], input=stdin, check=True, capture_output=True, text=True)
-        return time.perf_counter() - start
+
+class Ports:
+    def __init__(self, lab, workdir):
+        self.lab, self.workdir = lab, workdir
+        self.book = os.path.join(workdir, 'ports.yml')
+        with open(self.book, 'w') as handle:
+            handle.write(PLAYBOOK)
 
     def module(self, args):
         """One port_map call through ansible-playbook (arguments from a file: 10,000 ports exceed argv limits)."""
-        with open('/tmp/linuxnet-bench-ports-args.json', 'w') as handle:
+        path = os.path.join(self.workdir, 'args.json')
+        with open(path, 'w') as handle:
             json.dump({'bench_args': args}, handle)
-        with open('/tmp/linuxnet-bench-ports.yml', 'w') as handle:
-            handle.write('- hosts: all\n  gather_facts: false\n  tasks:\n'
-                         '    - linuxnet.container.port_map: "{{ bench_args }}"\n')
-        start = time.perf_counter()
-        proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', self.inventory, '-e', '@/tmp/linuxnet-bench-ports-args.json',
-                               '/tmp/linuxnet-bench-ports.yml'], capture_output=True, text=True, env=self.env, check=False)
-        elapsed = time.perf_counter() - start
+        elapsed, proc = _bench.timed(self.lab.playbook, self.book, None, '-l', self.lab.hosts[0].name, '-e', '@' + path)
         if proc.returncode != 0:
             raise SystemExit('module failed: %s' % proc.stdout[-2000:])
         return elapsed, 'changed=1' in proc.stdout
 
 
 def main():
-    subprocess.run([sys.executable, os.path.join(ROOT, 'lab', 'lab.py'), 'up', '--name', LAB, '--hosts', '1'],
-                   check=True, capture_output=True)
+    parser = _bench.parser(__doc__, 'bench-ports')
+    parser.add_argument('--counts', default='1000,10000')
+    opts = parser.parse_args()
+    counts = [20] if opts.smoke else [int(c) for c in opts.counts.split(',')]
+    inv = _bench.Invariants()
     rows = []
-    try:
-        host = Host()
-        host.sh('ip link add docker0 type bridge && ip addr add 172.17.0.1/16 dev docker0 && ip link set docker0 up')
-        overhead, _changed = host.module({'ports': [], 'state': 'absent'})
-        for count in (1000, 10000):
+    with _bench.Lab(opts.lab, 1, keep=opts.keep) as lab:
+        host = lab.hosts[0]
+        ports_ = Ports(lab, lab.workdir)
+        path = host.explode('port_map')
+        host.run('bash', '-c', 'ip link add docker0 type bridge && ip addr add 172.17.0.1/16 dev docker0 && ip link set docker0 up')
+        overhead, dummy = ports_.module({'ports': [], 'state': 'absent'})
+        for count in counts:
             pubs = ports(count)
-            floor = host.sh('nft -f -', stdin=floor_ruleset(pubs))
-            add_floor = host.sh('nft add element ip floor any_addr "{ tcp . 65000 : 172.17.0.2 }" && '
-                                'nft add element ip floor any_port "{ tcp . 65000 : 80 }"')
-            host.sh('nft delete table ip floor')
-            apply_time, changed = host.module({'ports': pubs, 'exclusive': True})
-            assert changed
-            noop, changed = host.module({'ports': pubs, 'exclusive': True})
-            assert not changed
-            add_one, changed = host.module({'ports': [{'container_ip': '172.17.0.2', 'publish': ['65000:80']}]})
-            assert changed
-            host.module({'state': 'absent'})
-            script = INPROC.replace('pubs = json.load(sys.stdin)', 'pubs = json.loads(%r)' % json.dumps(pubs))
-            proc = subprocess.run(host.ssh + ['%s - %s' % (sys.executable, ROOT)], input=script,
-                                  capture_output=True, text=True, check=True)
+            floor, dummy = _bench.timed(host.run, 'nft', '-f', '-', input=floor_ruleset(pubs))
+            add_floor, dummy = _bench.timed(host.run, 'bash', '-c', 'nft add element ip floor any_addr "{ tcp . 65000 : 172.17.0.2 }" && '
+                                            'nft add element ip floor any_port "{ tcp . 65000 : 80 }"')
+            host.run('nft', 'delete', 'table', 'ip', 'floor')
+            apply_time, changed = ports_.module({'ports': pubs, 'exclusive': True})
+            inv.check('%d: apply changed' % count, changed)
+            inv.equal('%d: map elements after the apply' % count, map_elements(host), count)
+            noop, changed = ports_.module({'ports': pubs, 'exclusive': True})
+            inv.check('%d: no-op re-run changed=0' % count, not changed)
+            add_one, changed = ports_.module({'ports': [{'container_ip': '172.17.0.2', 'publish': ['65000:80']}]})
+            inv.check('%d: add one changed' % count, changed)
+            inv.equal('%d: map elements after adding one' % count, map_elements(host), count + 1)
+            ports_.module({'state': 'absent'})
+            pubs_path = host.put('/tmp/linuxnet-bench/ports-%d.json' % count, json.dumps(pubs))
+            proc = host.python(INPROC, pubs_path, env=dict(os.environ, PYTHONPATH=path))
             inproc = json.loads(proc.stdout)
-            assert inproc['apply'][1] and not inproc['noop'][1] and inproc['add_one'][1]
+            inv.equal('%d: in-process changed flags (apply, no-op, add one)' % count,
+                      (inproc['apply'][1], inproc['noop'][1], inproc['add_one'][1]), (True, False, True))
             rows.append((count, floor, apply_time, noop, add_floor, add_one, inproc))
-    finally:
-        subprocess.run([sys.executable, os.path.join(ROOT, 'lab', 'lab.py'), 'down', '--name', LAB],
-                       check=True, capture_output=True)
-    print('ansible call overhead (a module call that changes nothing): %.2f s' % overhead)
     for count, floor, apply_time, noop, add_floor, add_one, inproc in rows:
-        net = apply_time - overhead
-        print('%6d maps: nft -f %.3f s | module in-process %.3f s (ratio %.1f), end to end %.2f s, less overhead %.2f s (ratio %.1f)'
-              % (count, floor, inproc['apply'][0], inproc['apply'][0] / floor, apply_time, net, net / floor))
-        print('        no-op re-run: in-process %.3f s, end to end %.2f s' % (inproc['noop'][0], noop))
-        print('        add one with %d present: nft add element x2 %.3f s | module in-process %.3f s (ratio %.1f), end to end %.2f s'
-              % (count, add_floor, inproc['add_one'][0], inproc['add_one'][0] / add_floor, add_one))
+        _bench.table('bench_ports: %d published ports on one lab host (ansible call overhead %.2f s)' % (count, overhead), [
+            ('floor: nft -f of the same maps', floor),
+            ('module in-process (read, plan, transaction)', inproc['apply'][0]),
+            ('module end to end (ansible-playbook)', apply_time),
+            ('module end to end, less the call overhead', apply_time - overhead),
+            ('no-op re-run, in-process', inproc['noop'][0]),
+            ('no-op re-run, end to end', noop)])
+        _bench.table('  add one with %d present' % count, [
+            ('floor: nft add element x2', add_floor),
+            ('module in-process', inproc['add_one'][0]),
+            ('module end to end', add_one)])
+    return inv.report()
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -1,19 +1,45 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The benches' smoke modes run in the suite, so that they cannot rot (their timings are printed, never asserted)."""
+"""Every bench's --smoke mode runs in the suite, so that no bench can rot: each bench/bench_*.py (found by glob, so a
+new bench is included without a change here) runs with tiny sizes against one shared lab of two hosts, and must exit
+0 and print ``invariants: ok`` (its own checks of what it built: namespaces, links, nft elements, no-op runs with
+changed=0). Their timings are printed, never asserted."""
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 
-from labkit import ROOT, run
+import pytest
+
+from labkit import ROOT, lab, run
+
+BENCHES = sorted(glob.glob(os.path.join(ROOT, 'bench', 'bench_*.py')))
 
 
-def test_bench_restore_smoke():
-    name = os.environ.get('LINUXNET_ITEST_LAB', 'itest') + '-bench'
-    proc = run([sys.executable, os.path.join(ROOT, 'bench', 'bench_restore.py'), '--smoke', '--name', name],
-               capture_output=True, text=True, check=False, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert 'flush-to-restored, best' in proc.stdout and 'namespaces back after the reboot: yes' in proc.stdout, proc.stdout
+@pytest.fixture(scope='module', name='bench_lab')
+def fixture_bench_lab():
+    """One lab for every bench of this file (LINUXNET_ITEST_LAB + '-bs'; the benches reuse it with --keep, prepare
+    it once and wipe its hosts' network state before they start)."""
+    name = os.environ.get('LINUXNET_ITEST_LAB', 'itest') + '-bs'
+    lab('up', '--name', name, '--hosts', '2')
+    yield name
+    if not os.environ.get('LINUXNET_ITEST_KEEP'):
+        lab('down', '--name', name)
+
+
+def test_benches_found():
+    assert len(BENCHES) >= 9, BENCHES
+
+
+@pytest.mark.parametrize('bench', BENCHES, ids=[os.path.basename(b)[:-3] for b in BENCHES])
+def test_bench_smoke(bench, bench_lab):
+    proc = run([sys.executable, bench, '--smoke', '--lab', bench_lab, '--keep'], capture_output=True, text=True, check=False,
+               timeout=1200)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    verdicts = [line for line in proc.stdout.splitlines() if line.startswith('invariants: ')]
+    assert verdicts and all(line.startswith('invariants: ok') for line in verdicts), out[-6000:]
+    print(proc.stdout)
