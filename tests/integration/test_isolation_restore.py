@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """docker_isolation gives back the sysctls it changed: state=absent restores their earlier values.
 
-Runs on its own one-host lab (itest-restore), started and stopped here. Sysctls are read from the lab
-host's kernel over ssh, the record from the host's private /run.
+Runs on its own one-host lab (named LINUXNET_ITEST_LAB-restore, default itest-restore), started and stopped here.
+Sysctls are read from the lab host's kernel over ssh, the record from the host's private /run.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ ABSENT = {'state': 'absent'}
 
 @pytest.fixture(scope='module')
 def lab():
-    running = Lab('itest-restore', 1)
+    running = Lab(os.environ.get('LINUXNET_ITEST_LAB', 'itest') + '-restore', 1)  # beside other labs: see conftest's lab2
     try:
         yield running
     finally:
