@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""linuxnet.container.docker_isolation: its reconciler, module_spec() and run() (see _module.run_impl)."""
+"""linuxnet.container.docker_isolation: the pure planner (plan_table), apply_action, a thin reconciler, module_spec() and
+run() (see _converge/module.py run_impl)."""
 
 from __future__ import annotations
 
@@ -211,123 +212,180 @@ class IsolationReconciler(Reconciler):
         self._table = None
 
     def read(self, desired):
-        sysctls = {}
         with self.netlink.inside(self.ns):
             table = nft.TableState(nft.list_table(FAMILY, TABLE))
-            for key, path in SYSCTLS.items():
-                try:
-                    with open(path) as handle:
-                        sysctls[key] = handle.read().strip()
-                except FileNotFoundError:
-                    sysctls[key] = None
+            sysctls = read_sysctls()
         if self.record is None:
             inode = None if self.ns.is_host or self.ns.name is not None else os.stat(self.ns.path).st_ino
             self.record = record_path(record_key(self.ns, inode))
-        saved = self._read_record()
+        saved = read_record(self.record)
         if table.exists and not table.owned:
             raise LinuxnetError('nftables table inet %s exists but was not made by linuxnet.container (no set %s in it). '
                                 'Fix: rename or remove that table; this module only manages its own' % (TABLE, nft.OWNER_SET))
         self._table = table
-        state = {'sysctls': sysctls, KEY: ABSENT, SAVED: saved}
-        if table.exists:
-            state[KEY] = dict(summary({name: table.sets.get(name, []) for name in SETS}),
-                              rules={name: ids for name, ids in sorted(table.chains.items()) if name not in NEVER_FLUSHED})
-        return state
+        return state_of(table, sysctls, saved)
 
     def plan(self, desired, current):
+        actions, predicted, warnings = plan_table(desired, current, self._table, self.record)
+        self.commands = next((action['commands'] for action in actions if action['op'] == 'nft'), [])
+        self.restored = {a['name']: a['value'] for a in actions if a['op'] == 'sysctl'} if desired is ABSENT else {}
         plan = Plan()
-        predicted = {'sysctls': dict(current['sysctls']), SAVED: current[SAVED]}
-        if desired is ABSENT:
-            predicted[KEY] = ABSENT
-            if current[KEY] is not ABSENT:
-                cmds = [{'delete': {'table': {'family': FAMILY, 'name': TABLE}}}]
-                self.commands = cmds
-                plan.add(KEY, 'delete nftables table inet %s (the user chain with it)' % TABLE, lambda: self._apply(cmds))
-            if current[SAVED] is not ABSENT:
-                restore, warnings = plan_restore(current[SAVED], current['sysctls'])
-                plan.warnings.extend(warnings)
-                for key, value in sorted(restore.items()):
-                    predicted['sysctls'][key] = value
-                    plan.add('sysctls', 'restore %s=%s, its value before docker_isolation set %s'
-                             % (key, value, current[SAVED][key]['set']), lambda k=key, v=value: self._sysctl(k, v))
-                self.restored = restore
-                predicted[SAVED] = ABSENT
-                plan.add(SAVED, 'delete the record of earlier sysctl values %s' % self.record, self._forget)
-            return plan, predicted
-        cmds = nft.table_commands(FAMILY, TABLE, SETS, CHAINS, RULES, self._table, desired['sets'], NEVER_FLUSHED)
-        self.commands = cmds
-        predicted[KEY] = dict(summary(desired['sets']), rules=nft.planned_rule_ids(CHAINS, RULES, NEVER_FLUSHED))
-        if cmds:
-            plan.add(KEY, '%s nftables table inet %s in one transaction (%d commands)'
-                     % ('create' if current[KEY] is ABSENT else 'update', TABLE, len(cmds)), lambda: self._apply(cmds))
-        changes = {}
-        for key, value in sorted(desired['sysctls'].items()):
-            have = current['sysctls'].get(key)
-            if have is None:
-                raise LinuxnetError('sysctl %s does not exist in this kernel: icc=false needs br_netfilter. '
-                                    'Fix: load it (modprobe br_netfilter) or leave icc on' % key)
-            if have != value:
-                changes[key] = (have, value)
-        record = record_changes(current[SAVED], changes)
-        if record != (current[SAVED] or {}):
-            # Written before the sysctls change: a failure in between leaves a record, never a lost earlier value.
-            predicted[SAVED] = record
-            new = ['%s=%s' % (key, record[key]['before']) for key in sorted(record) if key not in (current[SAVED] or {})]
-            plan.add(SAVED, 'record %s in %s' % (', '.join(new), self.record), lambda: self._write_record(record))
-        for key, (_have, value) in sorted(changes.items()):
-            predicted['sysctls'][key] = value
-            plan.add('sysctls', 'set %s=%s' % (key, value), lambda k=key, v=value: self._sysctl(k, v))
+        plan.warnings.extend(warnings)
+        for action in actions:
+            plan.add(action['key'], action['description'], lambda a=action: apply_action(self.netlink, self.ns, a))
         return plan, predicted
 
-    def _apply(self, cmds):
-        with self.netlink.inside(self.ns):
-            nft.apply(cmds, 'table inet %s' % TABLE)
 
-    def _sysctl(self, key, value):
-        with self.netlink.inside(self.ns):
-            with open(SYSCTLS[key], 'w') as handle:
-                handle.write(value)
-
-    def _read_record(self):
+def read_sysctls():
+    """{sysctl: value, or None where this kernel has no such sysctl} in the current namespace."""
+    sysctls = {}
+    for key, path in SYSCTLS.items():
         try:
-            with open(self.record) as handle:
-                text = handle.read()
+            with open(path) as handle:
+                sysctls[key] = handle.read().strip()
         except FileNotFoundError:
-            return ABSENT
-        except OSError as err:
-            raise LinuxnetError('cannot read the record of earlier sysctl values %s: %s. Fix: run the task as root '
-                                '(become: true)' % (self.record, err.strerror))
-        return parse_record(text, self.record)
+            sysctls[key] = None
+    return sysctls
 
-    def _write_record(self, saved):
-        directory = os.path.dirname(self.record)
-        temporary = os.path.join(directory, '.%s%d.tmp' % (RECORD_PREFIX, os.getpid()))
-        try:
-            os.makedirs(directory, mode=0o755, exist_ok=True)
-            with open(temporary, 'w') as handle:
-                handle.write(render_record(saved, self.ns.label))
-            os.replace(temporary, self.record)  # atomic: a reader sees the old record or the new one
-        except OSError as err:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
-            raise LinuxnetError('cannot write the record of earlier sysctl values %s: %s. Fix: run the task as root '
-                                '(become: true); the sysctls were left unchanged' % (self.record, err.strerror))
 
-    def _forget(self):
+def write_sysctl(key, value):
+    """Set one of SYSCTLS in the current namespace."""
+    with open(SYSCTLS[key], 'w') as handle:
+        handle.write(value)
+
+
+def read_record(path):
+    """The sysctls a record file holds, or ABSENT when there is none."""
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return ABSENT
+    except OSError as err:
+        raise LinuxnetError('cannot read the record of earlier sysctl values %s: %s. Fix: run the task as root '
+                            '(become: true)' % (path, err.strerror))
+    return parse_record(text, path)
+
+
+def write_record(path, saved, label):
+    """Write a record atomically: a reader sees the old record or the new one."""
+    directory = os.path.dirname(path)
+    temporary = os.path.join(directory, '.%s%d.tmp' % (RECORD_PREFIX, os.getpid()))
+    try:
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+        with open(temporary, 'w') as handle:
+            handle.write(render_record(saved, label))
+        os.replace(temporary, path)
+    except OSError as err:
         try:
-            os.unlink(self.record)
-        except FileNotFoundError:
-            pass
-        except OSError as err:
-            raise LinuxnetError('cannot delete the record of earlier sysctl values %s: %s. Fix: run the task as root '
-                                '(become: true)' % (self.record, err.strerror))
-        # The directory goes with its last record, so removal leaves /run as it was.
-        try:
-            os.rmdir(os.path.dirname(self.record))
+            os.unlink(temporary)
         except OSError:
-            pass  # other records (other namespaces, other tools' files) remain, or it is gone already
+            pass
+        raise LinuxnetError('cannot write the record of earlier sysctl values %s: %s. Fix: run the task as root '
+                            '(become: true); the sysctls were left unchanged' % (path, err.strerror))
+
+
+def forget_record(path):
+    """Delete a record, and its directory with the last one, so that removal leaves /run as it was."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        raise LinuxnetError('cannot delete the record of earlier sysctl values %s: %s. Fix: run the task as root '
+                            '(become: true)' % (path, err.strerror))
+    try:
+        os.rmdir(os.path.dirname(path))
+    except OSError:
+        pass  # other records (other namespaces, other tools' files) remain, or it is gone already
+
+
+# -- the plan: pure, from plain data to plain data -------------------------------------------------------------
+#
+# An action is a dict: key (KEY, 'sysctls' or SAVED), description, op, and what the op needs: 'nft' (commands: one
+# transaction), 'sysctl' (name, value), 'record' (path, sysctls: the whole record to write), 'forget' (path).
+
+def state_of(table, sysctls, saved):
+    """The state read() returns, from the table's nft.TableState, the sysctls' values and the record (ABSENT: none)."""
+    state = {'sysctls': sysctls, KEY: ABSENT, SAVED: saved}
+    if table.exists:
+        state[KEY] = dict(summary({name: table.sets.get(name, []) for name in SETS}),
+                          rules={name: ids for name, ids in sorted(table.chains.items()) if name not in NEVER_FLUSHED})
+    return state
+
+
+def plan_table(desired, current, table, record):
+    """(actions, predicted, warnings) taking the namespace from ``current`` (read()'s state) and ``table`` (the
+    nft.TableState read() gathered) to ``desired``; ``record`` is the path of the namespace's record file. Raises
+    LinuxnetError for a sysctl this kernel lacks."""
+    actions = []
+    predicted = {'sysctls': dict(current['sysctls']), SAVED: current[SAVED]}
+    if desired is ABSENT:
+        return _plan_removal(actions, predicted, current, record)
+    cmds = nft.table_commands(FAMILY, TABLE, SETS, CHAINS, RULES, table, desired['sets'], NEVER_FLUSHED)
+    predicted[KEY] = dict(summary(desired['sets']), rules=nft.planned_rule_ids(CHAINS, RULES, NEVER_FLUSHED))
+    if cmds:
+        actions.append({'key': KEY, 'op': 'nft', 'commands': cmds,
+                        'description': '%s nftables table inet %s in one transaction (%d commands)'
+                        % ('create' if current[KEY] is ABSENT else 'update', TABLE, len(cmds))})
+    changes = {}
+    for key, value in sorted(desired['sysctls'].items()):
+        have = current['sysctls'].get(key)
+        if have is None:
+            raise LinuxnetError('sysctl %s does not exist in this kernel: icc=false needs br_netfilter. '
+                                'Fix: load it (modprobe br_netfilter) or leave icc on' % key)
+        if have != value:
+            changes[key] = (have, value)
+    saved = record_changes(current[SAVED], changes)
+    if saved != (current[SAVED] or {}):
+        # Written before the sysctls change: a failure in between leaves a record, never a lost earlier value.
+        predicted[SAVED] = saved
+        new = ['%s=%s' % (key, saved[key]['before']) for key in sorted(saved) if key not in (current[SAVED] or {})]
+        actions.append({'key': SAVED, 'op': 'record', 'path': record, 'sysctls': saved,
+                        'description': 'record %s in %s' % (', '.join(new), record)})
+    for key, (_have, value) in sorted(changes.items()):
+        predicted['sysctls'][key] = value
+        actions.append(_sysctl_action(key, value, 'set %s=%s' % (key, value)))
+    return actions, predicted, []
+
+
+def _plan_removal(actions, predicted, current, record):
+    predicted[KEY] = ABSENT
+    warnings = []
+    if current[KEY] is not ABSENT:
+        actions.append({'key': KEY, 'op': 'nft', 'commands': [{'delete': {'table': {'family': FAMILY, 'name': TABLE}}}],
+                        'description': 'delete nftables table inet %s (the user chain with it)' % TABLE})
+    if current[SAVED] is not ABSENT:
+        restore, warnings = plan_restore(current[SAVED], current['sysctls'])
+        for key, value in sorted(restore.items()):
+            predicted['sysctls'][key] = value
+            actions.append(_sysctl_action(key, value, 'restore %s=%s, its value before docker_isolation set %s'
+                                          % (key, value, current[SAVED][key]['set'])))
+        predicted[SAVED] = ABSENT
+        actions.append({'key': SAVED, 'op': 'forget', 'path': record,
+                        'description': 'delete the record of earlier sysctl values %s' % record})
+    return actions, predicted, warnings
+
+
+def _sysctl_action(key, value, description):
+    return {'key': 'sysctls', 'op': 'sysctl', 'name': key, 'value': value, 'description': description}
+
+
+def apply_action(netlink, ns, action):
+    """Perform one action of plan_table in namespace ``ns`` (the record file lives in the host's /run)."""
+    op = action['op']
+    if op == 'nft':
+        with netlink.inside(ns):
+            nft.apply(action['commands'], 'table inet %s' % TABLE)
+    elif op == 'sysctl':
+        with netlink.inside(ns):
+            write_sysctl(action['name'], action['value'])
+    elif op == 'record':
+        write_record(action['path'], action['sysctls'], ns.label)
+    elif op == 'forget':
+        forget_record(action['path'])
+    else:
+        raise ValueError('unknown docker_isolation action %r' % op)
 
 
 def _desired(params):

@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""linuxnet.container.vtep_filter: its reconciler, module_spec() and run() (see _module.run_impl)."""
+"""linuxnet.container.vtep_filter: the pure planner (plan_table), apply_action, a thin reconciler, module_spec() and run()
+(see _converge/module.py run_impl)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import ipaddress
 
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import where
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
 
@@ -118,31 +120,52 @@ class VtepFilterReconciler(Reconciler):
                                 '(no set %s in it). Fix: rename or remove that table; this module only manages its own'
                                 % (TABLE, self.ns.label, nft.OWNER_SET))
         self.table = table
-        return {KEY: summary(table.sets, table.chains) if table.exists else ABSENT}
+        return state_of(table)
 
     def plan(self, desired, current):
+        actions, predicted = plan_table(desired, current, self.table, 'in %s' % where(self.ns))
+        self.commands = next((action['commands'] for action in actions), [])
         plan = Plan()
-        where = 'in the host namespace' if self.ns.is_host else 'in network namespace %s' % self.ns.label
-        if desired is ABSENT:
-            if current[KEY] is not ABSENT:
-                cmds = [{'delete': {'table': {'family': FAMILY, 'name': NAME}}}]
-                self.commands = cmds
-                plan.add(KEY, 'delete nftables table %s %s (VXLAN from any source is accepted again)' % (TABLE, where),
-                         lambda: self._apply(cmds))
-            return plan, {KEY: ABSENT}
-        cmds = nft.table_commands(FAMILY, NAME, SETS, CHAINS, RULES, self.table, desired['sets'])
-        self.commands = cmds
-        predicted = {KEY: summary(desired['sets'], nft.planned_rule_ids(CHAINS, RULES))}
-        if cmds:
-            plan.add(KEY, '%s nftables table %s %s in one transaction: %s'
-                     % ('create' if current[KEY] is ABSENT else 'update', TABLE, where,
-                        describe(current[KEY], predicted[KEY], self.table.foreign_rules)),
-                     lambda: self._apply(cmds))
+        for action in actions:
+            plan.add(action['key'], action['description'], lambda a=action: apply_action(self.netlink, self.ns, a))
         return plan, predicted
 
-    def _apply(self, cmds):
-        with self.netlink.inside(self.ns):
-            nft.apply(cmds, 'table %s' % TABLE)
+
+# -- the plan: pure, from plain data to plain data -------------------------------------------------------------
+#
+# An action is a dict: key (KEY), description, op 'nft' and commands (one transaction). There is one at the most.
+
+def state_of(table):
+    """The state read() returns, from the table's nft.TableState."""
+    return {KEY: summary(table.sets, table.chains) if table.exists else ABSENT}
+
+
+def plan_table(desired, current, table, place):
+    """(actions, predicted) taking the table from ``current`` (read()'s state) and ``table`` (the nft.TableState read()
+    gathered) to ``desired``; ``place`` says where, for the description ('in the host namespace')."""
+    if desired is ABSENT:
+        actions = []
+        if current[KEY] is not ABSENT:
+            actions.append({'key': KEY, 'op': 'nft', 'commands': [{'delete': {'table': {'family': FAMILY, 'name': NAME}}}],
+                            'description': 'delete nftables table %s %s (VXLAN from any source is accepted again)'
+                            % (TABLE, place)})
+        return actions, {KEY: ABSENT}
+    cmds = nft.table_commands(FAMILY, NAME, SETS, CHAINS, RULES, table, desired['sets'])
+    predicted = {KEY: summary(desired['sets'], nft.planned_rule_ids(CHAINS, RULES))}
+    if not cmds:
+        return [], predicted
+    return [{'key': KEY, 'op': 'nft', 'commands': cmds,
+             'description': '%s nftables table %s %s in one transaction: %s'
+             % ('create' if current[KEY] is ABSENT else 'update', TABLE, place,
+                describe(current[KEY], predicted[KEY], table.foreign_rules))}], predicted
+
+
+def apply_action(netlink, ns, action):
+    """Perform one action of plan_table in namespace ``ns``."""
+    if action['op'] != 'nft':
+        raise ValueError('unknown vtep_filter action %r' % action['op'])
+    with netlink.inside(ns):
+        nft.apply(action['commands'], 'table %s' % TABLE)
 
 
 def describe(before, after, foreign_rules=None):

@@ -32,9 +32,10 @@ def _set(name, elem, ktype, flags=None):
 
 
 def recorded(web_target=('172.17.0.2', 80), extra_any=(), web_allow=({'prefix': {'addr': '10.0.0.0', 'len': 8}}, '192.0.2.12'),
-             rules=RULE_IDS):
+             rules=None):
     """``nft -j list table ip linuxnet_ports`` (handles dropped) after publishing web's 0.0.0.0:8080->80/tcp (allow-list
     10.0.0.0/8 and 192.0.2.12) and db's 192.0.2.11:5432->5432/tcp, as a converge left it."""
+    rules = RULE_IDS if rules is None else rules
     any_keys = [({'concat': ['tcp', 8080]}, web_target)] + [({'concat': [p, n]}, t) for p, n, t in extra_any]
     addr_key = {'concat': ['192.0.2.11', 'tcp', 5432]}
     targets = sorted({t[0] for _k, t in any_keys} | {'172.17.0.3'})

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -124,19 +125,34 @@ class FakeModule:
         self.warnings.append(msg)
 
 
-class MemoryIsolation(iso.IsolationReconciler):
-    """The sysctls live in a dict, the nftables table is never there; the record file is real."""
+class FakeNetlink:
+    @contextlib.contextmanager
+    def inside(self, ns):
+        yield
 
-    def __init__(self, module, kernel, record):
-        super().__init__(module, None, NamespaceRef(None))
-        self.kernel = kernel
+    def flush(self):
+        pass
+
+    def invalidate(self):
+        pass
+
+
+class MemoryIsolation(iso.IsolationReconciler):
+    """The record file is real (in a temporary directory); sysctls and the table come from the fixture below."""
+
+    def __init__(self, module, record):
+        super().__init__(module, FakeNetlink(), NamespaceRef(None))
         self.record = record
 
-    def read(self, desired):
-        return {'sysctls': dict(self.kernel), iso.KEY: ABSENT, iso.SAVED: self._read_record()}
 
-    def _sysctl(self, key, value):
-        self.kernel[key] = value
+@pytest.fixture
+def kernel(monkeypatch):
+    """The sysctls live in a dict, the nftables table is never there."""
+    values = {}
+    monkeypatch.setattr(iso, 'read_sysctls', lambda: dict(values))
+    monkeypatch.setattr(iso, 'write_sysctl', values.__setitem__)
+    monkeypatch.setattr(iso.nft, 'list_table', lambda family, name: None)
+    return values
 
 
 @pytest.fixture
@@ -148,21 +164,21 @@ def present(monkeypatch):
     return {'sysctls': {FWD: '1', BNF: '1'}, 'sets': None}
 
 
-def run(kernel, record, desired, check=False):
+def run(record, desired, check=False):
     module = FakeModule(check)
-    reconciler = MemoryIsolation(module, kernel, str(record))
+    reconciler = MemoryIsolation(module, str(record))
     result = reconciler.run(desired)
     return result, reconciler, module
 
 
-def test_apply_records_then_removal_restores(tmp_path, present):
+def test_apply_records_then_removal_restores(tmp_path, present, kernel):
     record = tmp_path / 'lc' / 'docker_isolation.host.json'
-    kernel = {FWD: '0', BNF: '0'}
+    kernel.update({FWD: '0', BNF: '0'})
 
-    check, _r, _m = run(kernel, record, present, check=True)
+    check, _r, _m = run(record, present, check=True)
     assert check['changed'] and not record.exists() and kernel == {FWD: '0', BNF: '0'}
 
-    real, _r, _m = run(kernel, record, present)
+    real, _r, _m = run(record, present)
     assert kernel == {FWD: '1', BNF: '1'}
     assert real['actions'] == check['actions']
     assert real['actions'][0].startswith('record %s=0, %s=0 in ' % (BNF, FWD))
@@ -170,51 +186,51 @@ def test_apply_records_then_removal_restores(tmp_path, present):
     assert json.loads(record.read_text())['sysctls'] == real['after'][iso.SAVED]
     assert real['diff'] == check['diff']
 
-    again, _r, _m = run(kernel, record, present)
+    again, _r, _m = run(record, present)
     assert not again['changed']
 
-    check, reconciler, _m = run(kernel, record, ABSENT, check=True)
+    check, reconciler, _m = run(record, ABSENT, check=True)
     assert check['changed'] and reconciler.restored == {FWD: '0', BNF: '0'}
     assert kernel == {FWD: '1', BNF: '1'} and record.exists(), 'check mode restores and deletes nothing'
     assert check['diff']['before']['sysctls'] == {FWD: '1', BNF: '1'}
     assert check['diff']['after']['sysctls'] == {FWD: '0', BNF: '0'}
 
-    real, reconciler, module = run(kernel, record, ABSENT)
+    real, reconciler, module = run(record, ABSENT)
     assert real['changed'] and reconciler.restored == {FWD: '0', BNF: '0'} and not module.warnings
     assert real['actions'] == check['actions'] and real['diff'] == check['diff']
     assert kernel == {FWD: '0', BNF: '0'} and not record.exists()
     assert not record.parent.exists()  # the directory goes with its last record
 
-    again, reconciler, _m = run(kernel, record, ABSENT)
+    again, reconciler, _m = run(record, ABSENT)
     assert not again['changed'] and reconciler.restored == {}
 
 
-def test_value_already_set_is_neither_recorded_nor_restored(tmp_path, present):
+def test_value_already_set_is_neither_recorded_nor_restored(tmp_path, present, kernel):
     record = tmp_path / 'docker_isolation.host.json'
-    kernel = {FWD: '1', BNF: '1'}
-    result, _r, _m = run(kernel, record, present)
+    kernel.update({FWD: '1', BNF: '1'})
+    result, _r, _m = run(record, present)
     assert not result['changed'] and not record.exists()
-    result, reconciler, _m = run(kernel, record, ABSENT)
+    result, reconciler, _m = run(record, ABSENT)
     assert not result['changed'] and reconciler.restored == {} and kernel == {FWD: '1', BNF: '1'}
 
 
-def test_drift_after_apply_is_left_with_a_warning(tmp_path, present):
+def test_drift_after_apply_is_left_with_a_warning(tmp_path, present, kernel):
     record = tmp_path / 'docker_isolation.host.json'
-    kernel = {FWD: '0', BNF: '1'}
-    run(kernel, record, present)
+    kernel.update({FWD: '0', BNF: '1'})
+    run(record, present)
     assert json.loads(record.read_text())['sysctls'] == {FWD: {'before': '0', 'set': '1'}}
     kernel[FWD] = '2'  # somebody else's value
-    result, reconciler, module = run(kernel, record, ABSENT)
+    result, reconciler, module = run(record, ABSENT)
     assert kernel[FWD] == '2' and reconciler.restored == {} and not record.exists()
     assert len(module.warnings) == 1 and 'left as it is' in module.warnings[0]
     assert result['actions'] == ['delete the record of earlier sysctl values %s' % record]
 
 
-def test_reapply_after_drift_keeps_the_first_record(tmp_path, present):
+def test_reapply_after_drift_keeps_the_first_record(tmp_path, present, kernel):
     record = tmp_path / 'docker_isolation.host.json'
-    kernel = {FWD: '0', BNF: '1'}
-    run(kernel, record, present)
+    kernel.update({FWD: '0', BNF: '1'})
+    run(record, present)
     kernel[FWD] = '0'
-    result, _r, _m = run(kernel, record, present)
+    result, _r, _m = run(record, present)
     assert result['actions'] == ['set %s=1' % FWD]
     assert json.loads(record.read_text())['sysctls'] == {FWD: {'before': '0', 'set': '1'}}

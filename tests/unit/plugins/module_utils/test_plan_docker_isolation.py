@@ -1,0 +1,324 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, linuxnet.container contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""docker_isolation's pure planner against recorded tables, sysctls and records: the actions (nft transaction, record,
+sysctls, restore) and the predicted state; apply_action with explicit handles."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+
+import pytest
+
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import docker_isolation as iso
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT
+from ansible_collections.linuxnet.container.tests.unit.plugins.module_utils.test_plan_port_map import elements
+
+FWD = 'net.ipv4.ip_forward'
+BNF = 'net.bridge.bridge-nf-call-iptables'
+RECORD = '/run/linuxnet-container/docker_isolation.host.json'
+BASE = {'family': 'inet', 'table': 'linuxnet_isolation'}
+RULE_IDS = {'forward': ['mark-in', 'mark-out', 'user', 'icc', 'internal-out', 'internal-in', 'published', 'isolation'],
+            'postrouting': ['masquerade-own-bridge', 'masquerade']}
+ON = {FWD: '1', BNF: '1'}
+OFF = {FWD: '0', BNF: '0'}
+SAVED = {FWD: {'before': '0', 'set': '1'}, BNF: {'before': '0', 'set': '1'}}
+
+# docker0 (the default network), br-a (icc: false), br-int (internal: true)
+DOCKER0 = {'bridge': 'docker0', 'subnet': '172.17.0.0/16', 'icc': True, 'masquerade': True, 'internal': False}
+BR_A = {'bridge': 'br-a', 'subnet': '172.18.0.0/16', 'icc': False, 'masquerade': True, 'internal': False}
+BR_INT = {'bridge': 'br-int', 'subnet': '172.19.0.0/16', 'icc': True, 'masquerade': True, 'internal': True}
+NETWORKS = (DOCKER0, BR_A, BR_INT)
+
+
+def _prefix(subnet):
+    addr, length = subnet.split('/')
+    return {'prefix': {'addr': addr, 'len': int(length)}}
+
+
+def _set(name, ktype, elem, flags=None):
+    body = dict(BASE, name=name, type=ktype)
+    if flags:
+        body['flags'] = flags
+    if elem:  # nft leaves "elem" out of an empty set
+        body['elem'] = elem
+    return {'set': body}
+
+
+def recorded(bridges=('br-a', 'br-int', 'docker0'), icc_off=('br-a',), internal=('br-int',),
+             masq=(('172.17.0.0/16', 'docker0'), ('172.18.0.0/16', 'br-a')), rules=None, foreign=None, user=0, self_pairs=None):
+    """``nft -j list table inet linuxnet_isolation`` (nft 1.0.6, handles and rule expressions dropped) after a converge
+    of NETWORKS in a scratch namespace; the arguments give what drifted. ``foreign``: {chain: count} of rules without
+    the collection's comment; ``user``: rules someone put in the user chain; ``self_pairs``: the bridges of that set
+    (by default those of ``bridges``)."""
+    pairs = [{'concat': [b, b]} for b in (bridges if self_pairs is None else self_pairs)]
+    rules = RULE_IDS if rules is None else rules
+    objs = [{'table': {'family': 'inet', 'name': 'linuxnet_isolation'}},
+            _set(nft.OWNER_SET, 'ifname', []),
+            _set('bridges', 'ifname', list(bridges)),
+            _set('self_pairs', ['ifname', 'ifname'], pairs),
+            _set('icc_off_pairs', ['ifname', 'ifname'], [{'concat': [b, b]} for b in icc_off]),
+            _set('internal', 'ifname', list(internal)),
+            _set('masq_subnets', 'ipv4_addr', [_prefix(s) for s, _b in masq], ['interval']),
+            _set('masq_self', ['ipv4_addr', 'ifname'], [{'concat': [_prefix(s), b]} for s, b in masq], ['interval']),
+            {'chain': dict(BASE, name='forward', type='filter', hook='forward', prio=-1, policy='accept')},
+            {'chain': dict(BASE, name='postrouting', type='nat', hook='postrouting', prio=100, policy='accept')},
+            {'chain': dict(BASE, name='user')}]
+    for chain, ids in rules.items():
+        objs += [{'rule': dict(BASE, chain=chain, comment='linuxnet:' + rid, expr=[])} for rid in ids]
+    for chain, count in dict(foreign or {}, user=user).items():
+        objs += [{'rule': dict(BASE, chain=chain, expr=[{'accept': None}])} for _n in range(count)]
+    return objs
+
+
+def desired(networks=NETWORKS, forwarding=True, state='present'):
+    return iso._desired({'networks': copy.deepcopy(list(networks)), 'forwarding': forwarding, 'state': state})
+
+
+_RECORDED = object()  # the default of plan(saved=): SAVED (ABSENT, None, means no record)
+
+
+def plan(want, objs, sysctls=None, saved=_RECORDED):
+    """read()'s state from the listing, ``sysctls`` (default ON) and the record ``saved`` (default SAVED), and the plan."""
+    table = nft.TableState(copy.deepcopy(objs))
+    current = iso.state_of(table, dict(ON if sysctls is None else sysctls), copy.deepcopy(SAVED if saved is _RECORDED else saved))
+    actions, predicted, warnings = iso.plan_table(want, current, table, RECORD)
+    return current, actions, predicted, warnings
+
+
+def only_elements(actions):
+    """The one nft action of a plan that changes set elements only (no table, set, chain or rule)."""
+    assert [a['op'] for a in actions] == ['nft']
+    cmds = actions[0]['commands']
+    assert all(next(iter(next(iter(c.values())))) == 'element' for c in cmds), cmds
+    assert actions[0]['description'] == 'update nftables table inet linuxnet_isolation in one transaction (%d commands)' % len(cmds)
+    return elements(cmds, 'delete'), elements(cmds, 'add')
+
+
+STATE = {'bridges': ['br-a', 'br-int', 'docker0'], 'icc_off': ['br-a'], 'internal': ['br-int'],
+         'masquerade': [['172.17.0.0/16', 'docker0'], ['172.18.0.0/16', 'br-a']], 'rules': RULE_IDS}
+
+
+def test_the_recorded_listing_reads_as_the_converged_state():
+    current = plan(desired(), recorded())[0]
+    assert current == {'sysctls': ON, 'nftables': STATE, 'saved_sysctls': SAVED}
+
+
+def test_create_from_nothing():
+    current, actions, predicted, warnings = plan(desired(), None, sysctls=OFF, saved=ABSENT)
+    assert current == {'sysctls': OFF, 'nftables': ABSENT, 'saved_sysctls': ABSENT}
+    cmds = actions[0]['commands']
+    assert actions == [
+        {'key': 'nftables', 'op': 'nft', 'commands': cmds,
+         'description': 'create nftables table inet linuxnet_isolation in one transaction (%d commands)' % len(cmds)},
+        {'key': 'saved_sysctls', 'op': 'record', 'path': RECORD, 'sysctls': SAVED,
+         'description': 'record %s=0, %s=0 in %s' % (BNF, FWD, RECORD)},
+        {'key': 'sysctls', 'op': 'sysctl', 'name': BNF, 'value': '1', 'description': 'set %s=1' % BNF},
+        {'key': 'sysctls', 'op': 'sysctl', 'name': FWD, 'value': '1', 'description': 'set %s=1' % FWD}]
+    assert cmds[:2] == nft.create_table_commands('inet', 'linuxnet_isolation')
+    assert [c['add']['set']['name'] for c in cmds if 'set' in c.get('add', {})][1:] == list(iso.SETS)
+    assert elements(cmds, 'add') == {
+        'bridges': ['br-a', 'br-int', 'docker0'],
+        'self_pairs': [{'concat': ['br-a', 'br-a']}, {'concat': ['br-int', 'br-int']}, {'concat': ['docker0', 'docker0']}],
+        'icc_off_pairs': [{'concat': ['br-a', 'br-a']}],
+        'internal': ['br-int'],
+        'masq_subnets': [_prefix('172.17.0.0/16'), _prefix('172.18.0.0/16')],
+        'masq_self': [{'concat': [_prefix('172.17.0.0/16'), 'docker0']}, {'concat': [_prefix('172.18.0.0/16'), 'br-a']}]}
+    assert [c['add']['chain']['name'] for c in cmds if 'chain' in c.get('add', {})] == ['forward', 'postrouting', 'user']
+    rules = [(c['add']['rule']['chain'], c['add']['rule']['comment']) for c in cmds if 'rule' in c.get('add', {})]
+    assert rules == [(chain, 'linuxnet:' + rid) for chain, ids in RULE_IDS.items() for rid in ids]
+    assert not warnings
+    assert predicted == {'sysctls': ON, 'nftables': STATE, 'saved_sysctls': SAVED}
+
+
+def test_equal_plans_nothing_and_predicts_what_is_there():
+    current, actions, predicted, warnings = plan(desired(), recorded())
+    assert (actions, warnings) == ([], [])
+    assert predicted == current
+    # values set before the module came (no record) need no record either
+    current, actions, predicted, _w = plan(desired(), recorded(), saved=ABSENT)
+    assert actions == [] and predicted == current
+
+
+def test_the_user_chain_is_never_rewritten():
+    _c, actions, _p, _w = plan(desired(), recorded(user=3))
+    assert actions == []
+
+
+@pytest.mark.parametrize('drift, chain', [
+    ({'rules': dict(RULE_IDS, forward=[r for r in RULE_IDS['forward'] if r != 'icc'])}, 'forward'),
+    ({'rules': dict(RULE_IDS, postrouting=['masquerade', 'masquerade-own-bridge'])}, 'postrouting'),
+    ({'foreign': {'postrouting': 1}}, 'postrouting'),
+])
+def test_a_missing_or_foreign_rule_rewrites_its_chain_only(drift, chain):
+    current, actions, predicted, _w = plan(desired(), recorded(**drift))
+    cmds = actions[0]['commands']
+    assert [a['op'] for a in actions] == ['nft']
+    assert actions[0]['description'] == 'update nftables table inet linuxnet_isolation in one transaction (%d commands)' % len(cmds)
+    assert cmds[0] == {'flush': {'chain': dict(BASE, name=chain)}}
+    assert [c['add']['rule']['comment'] for c in cmds[1:]] == ['linuxnet:' + rid for rid in RULE_IDS[chain]]
+    assert predicted == dict(current, nftables=STATE)
+
+
+def test_a_missing_element_is_added_and_a_stale_one_deleted():
+    # someone deleted docker0 from the bridges set: docker0 is not isolated from the others any more
+    deleted, added = only_elements(plan(desired(), recorded(bridges=('br-a', 'br-int'), self_pairs=('br-a', 'br-int', 'docker0')))[1])
+    assert (deleted, added) == ({}, {'bridges': ['docker0']})
+    # a bridge of an earlier run is still in the sets
+    stale = recorded(bridges=('br-a', 'br-int', 'br-old', 'docker0'), masq=(('172.17.0.0/16', 'docker0'), ('172.18.0.0/16', 'br-a'),
+                                                                            ('172.30.0.0/16', 'br-old')))
+    _c, actions, predicted, _w = plan(desired(), stale)
+    deleted, added = only_elements(actions)
+    assert added == {} and deleted == {'bridges': ['br-old'], 'self_pairs': [{'concat': ['br-old', 'br-old']}],
+                                       'masq_subnets': [_prefix('172.30.0.0/16')],
+                                       'masq_self': [{'concat': [_prefix('172.30.0.0/16'), 'br-old']}]}
+    assert predicted['nftables'] == STATE
+
+
+def test_a_sysctl_reset_by_someone_is_set_again_and_the_record_kept():
+    current, actions, predicted, _w = plan(desired(), recorded(), sysctls={FWD: '0', BNF: '1'})
+    assert actions == [{'key': 'sysctls', 'op': 'sysctl', 'name': FWD, 'value': '1', 'description': 'set %s=1' % FWD}]
+    assert predicted == dict(current, sysctls=ON) and predicted['saved_sysctls'] == SAVED
+
+
+def test_a_sysctl_the_module_never_changed_joins_the_record():
+    saved = {FWD: SAVED[FWD]}
+    _c, actions, predicted, _w = plan(desired(), recorded(), sysctls={FWD: '1', BNF: '0'}, saved=saved)
+    assert [(a['op'], a['description']) for a in actions] == [('record', 'record %s=0 in %s' % (BNF, RECORD)),
+                                                              ('sysctl', 'set %s=1' % BNF)]
+    assert actions[0]['sysctls'] == SAVED and predicted['saved_sysctls'] == SAVED
+
+
+def test_a_bridge_added():
+    br_b = {'bridge': 'br-b', 'subnet': '172.20.0.0/16', 'icc': True, 'masquerade': True, 'internal': False}
+    _c, actions, predicted, _w = plan(desired(NETWORKS + (br_b,)), recorded())
+    deleted, added = only_elements(actions)
+    assert deleted == {} and added == {'bridges': ['br-b'], 'self_pairs': [{'concat': ['br-b', 'br-b']}],
+                                       'masq_subnets': [_prefix('172.20.0.0/16')],
+                                       'masq_self': [{'concat': [_prefix('172.20.0.0/16'), 'br-b']}]}
+    assert predicted['nftables'] == dict(STATE, bridges=['br-a', 'br-b', 'br-int', 'docker0'],
+                                         masquerade=STATE['masquerade'] + [['172.20.0.0/16', 'br-b']])
+
+
+def test_a_bridge_removed_leaves_the_sysctls_as_they_are():
+    # br-a was the only icc: false network: bridge-nf-call-iptables is no longer wanted, but not put back either
+    _c, actions, predicted, _w = plan(desired([DOCKER0, BR_INT]), recorded())
+    deleted, added = only_elements(actions)
+    assert added == {} and deleted == {'bridges': ['br-a'], 'self_pairs': [{'concat': ['br-a', 'br-a']}],
+                                       'icc_off_pairs': [{'concat': ['br-a', 'br-a']}],
+                                       'masq_subnets': [_prefix('172.18.0.0/16')],
+                                       'masq_self': [{'concat': [_prefix('172.18.0.0/16'), 'br-a']}]}
+    assert predicted == {'sysctls': ON, 'saved_sysctls': SAVED,
+                         'nftables': dict(STATE, bridges=['br-int', 'docker0'], icc_off=[],
+                                          masquerade=[['172.17.0.0/16', 'docker0']])}
+
+
+@pytest.mark.parametrize('networks, deleted, added, changed', [
+    # icc back on for br-a
+    ([DOCKER0, dict(BR_A, icc=True), BR_INT], {'icc_off_pairs': [{'concat': ['br-a', 'br-a']}]}, {}, {'icc_off': []}),
+    # icc off for docker0 too
+    ([dict(DOCKER0, icc=False), BR_A, BR_INT], {}, {'icc_off_pairs': [{'concat': ['docker0', 'docker0']}]},
+     {'icc_off': ['br-a', 'docker0']}),
+    # br-int no longer internal: it is masqueraded instead
+    ([DOCKER0, BR_A, dict(BR_INT, internal=False)], {'internal': ['br-int']},
+     {'masq_subnets': [_prefix('172.19.0.0/16')], 'masq_self': [{'concat': [_prefix('172.19.0.0/16'), 'br-int']}]},
+     {'internal': [], 'masquerade': STATE['masquerade'] + [['172.19.0.0/16', 'br-int']]}),
+    # br-a internal: neither masqueraded any more
+    ([DOCKER0, dict(BR_A, internal=True), BR_INT], {'masq_subnets': [_prefix('172.18.0.0/16')],
+                                                    'masq_self': [{'concat': [_prefix('172.18.0.0/16'), 'br-a']}]},
+     {'internal': ['br-a']}, {'internal': ['br-a', 'br-int'], 'masquerade': [['172.17.0.0/16', 'docker0']]}),
+    # masquerade off for docker0
+    ([dict(DOCKER0, masquerade=False), BR_A, BR_INT], {'masq_subnets': [_prefix('172.17.0.0/16')],
+                                                       'masq_self': [{'concat': [_prefix('172.17.0.0/16'), 'docker0']}]},
+     {}, {'masquerade': [['172.18.0.0/16', 'br-a']]}),
+])
+def test_a_toggled_flag_changes_its_elements_only(networks, deleted, added, changed):
+    _c, actions, predicted, _w = plan(desired(networks), recorded())
+    assert only_elements(actions) == (deleted, added)
+    assert predicted['nftables'] == dict(STATE, **changed)
+
+
+def test_removal_deletes_the_table_and_restores_the_sysctls():
+    current, actions, predicted, warnings = plan(ABSENT, recorded())
+    assert actions == [
+        {'key': 'nftables', 'op': 'nft', 'commands': [{'delete': {'table': {'family': 'inet', 'name': 'linuxnet_isolation'}}}],
+         'description': 'delete nftables table inet linuxnet_isolation (the user chain with it)'},
+        {'key': 'sysctls', 'op': 'sysctl', 'name': BNF, 'value': '0',
+         'description': 'restore %s=0, its value before docker_isolation set 1' % BNF},
+        {'key': 'sysctls', 'op': 'sysctl', 'name': FWD, 'value': '0',
+         'description': 'restore %s=0, its value before docker_isolation set 1' % FWD},
+        {'key': 'saved_sysctls', 'op': 'forget', 'path': RECORD,
+         'description': 'delete the record of earlier sysctl values %s' % RECORD}]
+    assert warnings == []
+    assert predicted == {'sysctls': OFF, 'nftables': ABSENT, 'saved_sysctls': ABSENT}
+    assert current['sysctls'] == ON
+
+
+def test_removal_leaves_a_sysctl_someone_else_changed_with_a_warning():
+    _c, actions, predicted, warnings = plan(ABSENT, recorded(), sysctls={FWD: '2', BNF: '1'})
+    assert [a['description'] for a in actions] == [
+        'delete nftables table inet linuxnet_isolation (the user chain with it)',
+        'restore %s=0, its value before docker_isolation set 1' % BNF,
+        'delete the record of earlier sysctl values %s' % RECORD]
+    assert predicted['sysctls'] == {FWD: '2', BNF: '0'}
+    assert len(warnings) == 1 and warnings[0].startswith('%s is 2, not the 1 docker_isolation set: left as it is' % FWD)
+
+
+def test_removal_of_nothing_does_nothing():
+    current, actions, predicted, warnings = plan(ABSENT, None, sysctls=ON, saved=ABSENT)
+    assert (actions, warnings) == ([], [])
+    assert predicted == dict(current, nftables=ABSENT)
+    # a record without a table (an earlier removal failed after the table went): the sysctls still come back
+    _c, actions, _p, _w = plan(ABSENT, None)
+    assert [a['op'] for a in actions] == ['sysctl', 'sysctl', 'forget']
+
+
+def test_icc_off_without_br_netfilter_is_refused():
+    with pytest.raises(LinuxnetError, match=r'sysctl %s does not exist in this kernel: icc=false needs br_netfilter' % BNF):
+        plan(desired(), recorded(), sysctls={FWD: '1', BNF: None})
+    _c, actions, _p, _w = plan(desired([DOCKER0]), None, sysctls={FWD: '1', BNF: None}, saved=ABSENT)
+    assert [a['op'] for a in actions] == ['nft']
+    _c, actions, _p, _w = plan(desired(forwarding=False), recorded(), sysctls=OFF, saved=ABSENT)
+    assert actions == []
+
+
+# -- apply_action: each op with explicit handles -------------------------------------------------------------------
+
+class Netlink:
+    def __init__(self):
+        self.where = None
+        self.entered = []
+
+    @contextlib.contextmanager
+    def inside(self, ns):
+        self.entered.append(ns.label)
+        self.where = ns.label
+        try:
+            yield
+        finally:
+            self.where = None
+
+
+def test_apply_action_runs_each_op_where_it_belongs(tmp_path, monkeypatch):
+    netlink, ns = Netlink(), NamespaceRef('blue')
+    done = []
+    monkeypatch.setattr(iso.nft, 'apply', lambda cmds, what: done.append(('nft', netlink.where, cmds, what)))
+    monkeypatch.setattr(iso, 'write_sysctl', lambda key, value: done.append(('sysctl', netlink.where, key, value)))
+    record = str(tmp_path / 'run' / 'docker_isolation.netns-blue.json')
+    _c, actions, _p, _w = plan(desired(), None, sysctls=OFF, saved=ABSENT)
+    for action in actions:
+        iso.apply_action(netlink, ns, dict(action, path=record) if 'path' in action else action)
+    assert done == [('nft', 'blue', actions[0]['commands'], 'table inet linuxnet_isolation'),
+                    ('sysctl', 'blue', BNF, '1'), ('sysctl', 'blue', FWD, '1')]
+    with open(record) as handle:
+        assert json.load(handle) == {'module': 'linuxnet.container.docker_isolation', 'namespace': 'blue', 'sysctls': SAVED}
+    assert netlink.entered == ['blue', 'blue', 'blue']  # the record is written outside the namespace
+    iso.apply_action(netlink, ns, {'key': 'saved_sysctls', 'op': 'forget', 'path': record, 'description': None})
+    assert not (tmp_path / 'run').exists()
+    with pytest.raises(ValueError, match="unknown docker_isolation action 'link'"):
+        iso.apply_action(netlink, ns, {'op': 'link'})
