@@ -184,3 +184,24 @@ class Reconciler:
             'after': copy.deepcopy(after),
             'diff': diff,
         }
+
+
+class TableReconciler(Reconciler):
+    """The reconciler of one nftables table in one namespace (docker_isolation, port_map, vtep_filter); ``commands``
+    keeps the transaction a run applied, for the module's result."""
+
+    kind = 'nftables table'
+
+    def __init__(self, module, netlink, ns):
+        super().__init__(module, netlink)
+        self.ns = ns
+        self.commands = []
+        self.table = None
+
+    def converge(self, desired):
+        """run(), returning (its result without before and after, the state after): the parts report the table's
+        state in fields of their own."""
+        result = self.run(desired)
+        after = result.pop('after')
+        result.pop('before')
+        return result, after

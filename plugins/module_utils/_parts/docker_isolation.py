@@ -17,7 +17,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel import 
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import normalize_network, validate_ifname
-from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, TableReconciler
 
 FAMILY = 'inet'
 TABLE = 'linuxnet_isolation'
@@ -200,13 +200,9 @@ def bridge_flags(sets):
     return flags
 
 
-class IsolationReconciler(Reconciler):
-    kind = 'nftables table'
-
+class IsolationReconciler(TableReconciler):
     def __init__(self, module, netlink, ns):
-        super().__init__(module, netlink)
-        self.ns = ns
-        self.commands = []
+        super().__init__(module, netlink, ns)
         self.restored = {}
         self.record = None
         self._table = None
@@ -458,9 +454,7 @@ def module_spec():
 def run(module, netlink):
     desired = _desired(module.params)
     reconciler = IsolationReconciler(module, netlink, NamespaceRef(module.params['namespace']))
-    result = reconciler.run(desired)
-    after = result.pop('after')
-    result.pop('before')
+    result, after = reconciler.converge(desired)
     result['tables'] = dict(after.get(KEY) or {}, sysctls=after['sysctls'])
     result['commands'] = reconciler.commands if result['changed'] else []
     result['saved_sysctls'] = after.get(SAVED) or {}

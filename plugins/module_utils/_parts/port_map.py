@@ -27,7 +27,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.ports i
     parse_allow,
     parse_publish,
 )
-from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, TableReconciler
 
 FAMILY = 'ip'
 TABLE = 'linuxnet_ports'
@@ -159,14 +159,9 @@ def state_of(table, sysctls):
             if table.exists else ABSENT}
 
 
-class PortMapReconciler(Reconciler):
-    kind = 'nftables table'
-
+class PortMapReconciler(TableReconciler):
     def __init__(self, module, netlink, ns):
-        super().__init__(module, netlink)
-        self.ns = ns
-        self.commands = []
-        self.table = None
+        super().__init__(module, netlink, ns)
         self.final_maps = {}
         self.final_allow = {}
         self._lookup = None
@@ -531,9 +526,7 @@ def run(module, netlink):
     expect = parse_expect(module.params['expect'], module.check_mode)
     desired = _desired(module.params, netlink, ns, expect)
     reconciler = PortMapReconciler(module, netlink, ns)
-    result = reconciler.run(desired)
-    after = result.pop('after')
-    result.pop('before')
+    result, after = reconciler.converge(desired)
     final = reconciler.final_maps if after.get(KEY) is not ABSENT else {}
     result['published'] = docker_port_lines(final)
     result['allow'] = allow_lines(final, reconciler.final_allow)

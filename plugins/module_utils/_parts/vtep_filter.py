@@ -14,7 +14,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel import 
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import where
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
-from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, TableReconciler
 
 FAMILY = 'inet'
 NAME = 'linuxnet_vtep'
@@ -103,14 +103,9 @@ def desired_state(params):
                      'ports': nft.sort_elements(ports)}}
 
 
-class VtepFilterReconciler(Reconciler):
-    kind = 'nftables table'
-
+class VtepFilterReconciler(TableReconciler):
     def __init__(self, module, netlink, ns):
-        super().__init__(module, netlink)
-        self.ns = ns
-        self.commands = []
-        self.table = None
+        super().__init__(module, netlink, ns)
 
     def read(self, desired):
         with self.netlink.inside(self.ns):
@@ -204,9 +199,7 @@ def module_spec():
 def run(module, netlink):
     desired = desired_state(module.params)
     reconciler = VtepFilterReconciler(module, netlink, NamespaceRef(module.params['namespace']))
-    result = reconciler.run(desired)
-    after = result.pop('after')
-    result.pop('before')
+    result, after = reconciler.converge(desired)
     result['filter'] = after.get(KEY) or {}
     result['commands'] = reconciler.commands if result['changed'] else []
     return result
