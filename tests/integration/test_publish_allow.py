@@ -9,7 +9,6 @@ the host itself always does. Check mode predicts the converge, the second run ch
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
