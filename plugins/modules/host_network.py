@@ -19,11 +19,13 @@ description:
     O(port_map) (M(linuxnet.container.port_map)), O(vtep_filter) (M(linuxnet.container.vtep_filter)).
   - "Why one call: each module task costs Ansible about half a second whatever it does (a worker, the
     connection, a Python start-up, the imports, moving the arguments and the result). The role
-    M(linuxnet.container.bridge_network) converges a host with one call of this module instead of five (and
-    M(linuxnet.container.overlay_network) with one instead of three), and the parts share one netlink socket per
-    namespace."
+    M(linuxnet.container.bridge_network) converges a host, its overlays and macvlan networks included, with one
+    call of this module instead of eight, and the parts share one netlink socket per namespace."
   - Every part's arguments are checked like its module checks them (types, choices, defaults, required and
     mutually exclusive options) before any part runs; one bad part changes nothing anywhere.
+  - The C(expect) key of a part (the standalone modules' option, for tasks that run after one another) is deprecated
+    here - this module predicts across its parts itself. It is still accepted, adds to what the earlier parts
+    predict, and warns; it will be removed from this module's parts in 2.0.0.
   - Each part behaves as its module does, check mode and diff included. The first part that fails stops the
     run; the parts before it stay applied, and the failure names the part (RV(failed_part)) and carries
     their results.
@@ -35,7 +37,10 @@ requirements:
 attributes:
   check_mode:
     support: full
-    description: Every part runs in check mode; give the parts C(expect) where a later part needs what an earlier one would create.
+    description:
+      - Every part runs in check mode. What an earlier part would create (the O(netns) part's namespaces, the O(bridge)
+        part's bridges with their addresses) is what the later parts expect, so one call predicts on a fresh host
+        what a real run of it does, with no C(expect) (the standalone modules' option) in any part.
   diff_mode:
     support: full
     description: One before/after per part that changed, headed with the part's name; returned in diff mode only.
@@ -92,7 +97,9 @@ options:
     type: dict
     suboptions:
       name:
-        description: The record's name, one per call of a host's converge (the roles use V(bridge_network) and V(overlay_network)).
+        description:
+          - The record's name, one per call of a host's converge (the roles make one call, V(bridge_network); the
+            V(overlay_network) record of their earlier second call goes with O(persist.keep=[])).
         type: str
         required: true
       keep:
@@ -165,15 +172,14 @@ EXAMPLES = r'''
       name: my_playbook
       keep: []
 
-- name: Check mode on a fresh host - the later parts are told what the earlier ones create
+- name: Check mode on a fresh host - the veth part finds the namespace and the bridge the earlier parts would create
   linuxnet.container.host_network:
+    netns:
+      namespaces: [{name: web}]
     bridge:
       bridges: [{name: br-front, addresses: [172.18.0.1/16]}]
     veth:
       pairs: [{name: vethweb0, master: br-front, peer: {name: eth0, namespace: web}}]
-      expect:
-        namespaces: [web]
-        links: [{name: br-front}]
   check_mode: true
 '''
 
@@ -280,7 +286,16 @@ def _summary(doc):
         'code: %s\n' % (doc.get('code') or '-')[:16]
 
 
+def deprecate_expect(module):
+    """A part's ``expect`` key is accepted, and deprecated: the parts of one call predict for each other."""
+    given = [name for name in PART_NAMES if isinstance(module.params[name], dict) and module.params[name].get('expect') is not None]
+    if given:
+        module.deprecate('%s: expect is not needed in host_network, which predicts in check mode what its earlier parts '
+                         'create. Fix: leave it out' % ', '.join(given), version='2.0.0', collection_name='linuxnet.container')
+
+
 def run(module, netlink):
+    deprecate_expect(module)
     with persist.locked(touch=not module.check_mode):
         params = module.params
         out = converge({name: params[name] for name in PART_NAMES}, netlink, check_mode=module.check_mode,

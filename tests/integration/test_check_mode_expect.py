@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Full check mode on a fresh host: netns, bridge, veth, vxlan and macvlan, the later ones told with expect what the
-earlier ones create. Check mode changes nothing, predicts exactly what the real run then does, and a second check
-run predicts no change. A real run ignores expect."""
+"""Full check mode on a fresh host. As separate tasks, netns, bridge, veth, vxlan and macvlan, the later ones told with
+expect what the earlier ones create; and as a user's own playbook would write it, one host_network call with every
+part and no expect anywhere, whose later parts the module itself tells what its earlier parts create. Check mode
+changes nothing, predicts exactly what the real run then does, and a second run changes nothing. A real run ignores
+expect."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from labkit import Lab, lab as lab_cli, lab_name
 
 LAB_NAME = lab_name('expect')
 NETNS, BRIDGE, VETH, VXLAN, MACVLAN = ('linuxnet.container.' + m for m in ('netns', 'bridge', 'veth', 'vxlan', 'macvlan'))
+HOST_NETWORK = 'linuxnet.container.host_network'
 OVERLAY_NS = '1-ov-expect'
 
 EXPECT = {
@@ -53,7 +56,7 @@ def tasks(address):
 @pytest.fixture(scope='module')
 def lab1():
     lab_cli('down', '--name', LAB_NAME)  # leftovers of an interrupted run
-    running = Lab(LAB_NAME, 1)
+    running = Lab(LAB_NAME, 2)  # the first host for the separate tasks, the second for one host_network call
     yield running
     running.down()
 
@@ -141,3 +144,59 @@ def test_a_real_run_ignores_expect(lab1, tmp_path):
     assert status == 'failed' and 'master bridge docker9 does not exist in the host namespace' in result['msg']
     assert 'expect' not in result['msg']
     assert kernel_view(lab1, host) == before
+
+
+def one_call(address):
+    """A user's own playbook: the same converge as tasks(), with isolation, a published port and the VTEP filter, in
+    one host_network call, with no expect in any part, recorded for the host-local restore."""
+    args = {module.rsplit('.', 1)[1]: {key: value for key, value in module_args.items() if key != 'expect'}
+            for module, module_args in tasks(address)}
+    args.update(docker_isolation={'networks': [{'bridge': 'docker0', 'subnet': '172.17.0.0/16'}]},
+                port_map={'ports': [{'container_ip': '172.17.0.2', 'publish': ['8080:80']}], 'exclusive': True,
+                          'forwarding': False},
+                vtep_filter={'vteps': [address, '192.0.2.250']},
+                persist={'name': 'my_playbook', 'keep': []})
+    return args
+
+
+def nft_tables(lab, host):
+    return sorted(t['table']['name'] for t in json.loads(lab.ssh(host, 'nft -j list tables'))['nftables'] if 'table' in t)
+
+
+def test_one_host_network_call_without_expect_predicts_the_real_run(lab1, tmp_path):
+    host = list(lab1.hosts)[1]
+    fresh, fresh_tables = kernel_view(lab1, host), nft_tables(lab1, host)
+    assert fresh['namespaces'] == []
+    args = one_call(lab1.hosts[host]['address'])
+    parts = ['netns', 'bridge', 'veth', 'vxlan', 'macvlan', 'docker_isolation', 'port_map', 'vtep_filter']
+
+    status, checked = lab1.ansible(host, HOST_NETWORK, args, tmp_path, check=True, extra=['--diff'])[host]
+    assert status == 'ok', checked.get('msg')
+    assert checked['changed'] and list(checked['parts']) == parts
+    for part in parts:
+        assert checked['parts'][part]['changed'] and checked['parts'][part]['actions'], part
+    assert checked['persist']['changed']
+    assert kernel_view(lab1, host) == fresh and nft_tables(lab1, host) == fresh_tables, 'check mode changed the host'
+    assert lab1.ssh(host, 'test -e /var/lib/linuxnet-container/desired.json; echo $?').strip() == '1'
+    assert 'create veth pair vethov (%s), master br0 <-> eth1 (c1)' % OVERLAY_NS in checked['parts']['veth']['actions']
+    assert checked['parts']['macvlan']['actions'][0].startswith('create macvlan eth0 in network namespace c2 on parent eth0')
+    assert 'set net.ipv4.conf.docker0.route_localnet=1' in checked['parts']['port_map']['actions']
+
+    status, real = lab1.ansible(host, HOST_NETWORK, args, tmp_path, extra=['--diff'])[host]
+    assert status == 'ok', real.get('msg')
+    assert real['changed'] and list(real['parts']) == parts
+    for part in parts:
+        assert real['parts'][part]['changed'], part
+        assert real['parts'][part]['actions'] == checked['parts'][part]['actions'], part
+    for module, key in RETURNED.items():
+        part = module.rsplit('.', 1)[1]
+        assert without_kernel_macs(checked['parts'][part][key], real['parts'][part][key]) == checked['parts'][part][key], part
+    assert [d['before_header'] for d in real['diff']] == [d['before_header'] for d in checked['diff']] == parts + ['persist']
+    assert real['persist']['actions'] == checked['persist']['actions'] and real['persist']['records'] == ['my_playbook']
+    assert lab1.namespaces(host) == sorted(['c1', 'c2', OVERLAY_NS])
+    assert nft_tables(lab1, host) == sorted(fresh_tables + ['linuxnet_isolation', 'linuxnet_ports', 'linuxnet_vtep'])
+
+    status, again = lab1.ansible(host, HOST_NETWORK, args, tmp_path, extra=['--diff'])[host]
+    assert status == 'ok', again.get('msg')
+    assert not again['changed'] and again['diff'] == [], again['parts']
+    assert all(again['parts'][part]['actions'] == [] for part in parts) and again['persist']['actions'] == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 from labkit import ROOT
 
@@ -186,3 +187,63 @@ def test_a_host_process_on_a_published_port_is_refused_before_the_host_changes(l
             if pid is not None:
                 lab2.ssh(host, 'kill %d' % pid)
         assert lab2.playbook(TEARDOWN, tmp_path, inventory=inv).returncode == 0
+
+
+# What the two-call layout of earlier versions left on a host: the bridge_network record without the overlay parts,
+# which were the overlay_network record (the arguments of the second call), in that order.
+SPLIT_RECORD = r'''
+import json
+path = '/var/lib/linuxnet-container/desired.json'
+doc = json.load(open(path))
+first = doc['records'][0]
+second = {'name': 'overlay_network', 'args': {part: first['args'].pop(part) for part in ('vxlan', 'macvlan', 'vtep_filter')
+                                               if part in first['args']}}
+assert second['args'], first
+doc['records'].append(second)
+open(path, 'w').write(json.dumps(doc, indent=1, sort_keys=True) + '\n')
+'''
+
+
+def test_one_call_per_host_and_a_host_of_the_two_call_layout_ends_with_one_record(lab2, tmp_path):
+    """site.yml converges each host with one network_info read and one host_network call, overlays included (and
+    predicts it in check mode on hosts with no container yet). A host whose record the earlier two-call layout
+    wrote (bridge_network, then overlay_network) keeps its kernel state and ends with the one bridge_network record;
+    the next run changes nothing; teardown removes everything, the record with it."""
+    nets = [{'name': 'ovm', 'driver': 'overlay', 'subnet': '10.84.0.0/24'}]
+    inv = inventory(lab2, tmp_path, {
+        'docker-node1': {'linuxnet_networks': nets, 'linuxnet_containers': [{'name': 'o1', 'networks': ['ovm']}]},
+        'docker-node2': {'linuxnet_networks': nets, 'linuxnet_containers': [{'name': 'o2', 'networks': ['ovm']}]},
+    })
+
+    def records(host):
+        return [r['name'] for r in json.loads(lab2.ssh(host, 'cat /var/lib/linuxnet-container/desired.json'))['records']]
+    before = {host: lab2.namespaces(host) for host in ('docker-node1', 'docker-node2')}
+    try:
+        checked = lab2.playbook(SITE, tmp_path, inventory=inv, extra=['--check'])
+        assert checked.returncode == 0, checked.stdout
+        assert {host: lab2.namespaces(host) for host in before} == before
+        proc = lab2.playbook(SITE, tmp_path, inventory=inv)
+        assert proc.returncode == 0, proc.stdout
+        assert proc.stdout.count('TASK [linuxnet.container.') == checked.stdout.count('TASK [linuxnet.container.')
+        for out in (checked.stdout, proc.stdout):  # one read, one plan, one converge; nothing of overlay_network
+            tasks = [line for line in out.splitlines() if line.startswith('TASK [linuxnet.container.')]
+            assert len([t for t in tasks if 'bridge_network : ' in t and 'Validating arguments' not in t]) == 3, tasks
+            assert not [t for t in tasks if 'overlay_network' in t], tasks
+        o2 = json.loads(lab2.ssh('docker-node2', 'ip -n o2 -j addr show dev eth0'))[0]['addr_info'][0]['local']
+        lab2.ssh('docker-node1', 'ip netns exec o1 ping -c 1 -W 2 %s' % o2)
+        for host in ('docker-node1', 'docker-node2'):
+            assert records(host) == ['bridge_network']
+            lab2.ssh(host, "python3 - <<'EOF'\n%sEOF" % SPLIT_RECORD)
+            assert records(host) == ['bridge_network', 'overlay_network']
+        moved = lab2.playbook(SITE, tmp_path, inventory=inv, extra=['--diff'])
+        assert moved.returncode == 0, moved.stdout
+        assert 'changed: [docker-node1]' in moved.stdout and 'changed: [docker-node2]' in moved.stdout
+        for host in ('docker-node1', 'docker-node2'):
+            assert records(host) == ['bridge_network']
+        again = lab2.playbook(SITE, tmp_path, inventory=inv)
+        assert again.returncode == 0 and not re.search(r'changed=[1-9]', again.stdout), again.stdout
+    finally:
+        assert lab2.playbook(TEARDOWN, tmp_path, inventory=inv).returncode == 0
+    for host in ('docker-node1', 'docker-node2'):
+        assert lab2.namespaces(host) == before[host]
+        assert lab2.ssh(host, 'test -e /var/lib/linuxnet-container/desired.json; echo $?').strip() == '1'

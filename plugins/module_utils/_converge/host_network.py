@@ -39,12 +39,38 @@ PART_NAMES = tuple(name for name, _impl in PARTS)
 FIREWALL_PARTS = ('docker_isolation', 'port_map', 'vtep_filter')
 
 
+def add_created(created, name, params):
+    """Add to ``created`` (the shape of the ``expect`` option) what part ``name`` creates with these arguments.
+
+    Check mode only: what an earlier part of the call would create is the ``expect`` of the later parts, so that one
+    call predicts on a fresh host what it then does (the netns part's namespaces, the bridge part's bridges with
+    their addresses, whose connected routes port_map follows). The veth part's links are left out: no later part
+    names them (VXLAN devices go on bridges, macvlan endpoints on host links, rules name bridges).
+    """
+    if name == 'netns':
+        for item in params['namespaces'] if params['namespaces'] is not None else [dict(params, state=None)]:
+            if (item.get('state') or params['state']) == 'present':
+                created['namespaces'].append(item['name'])
+    elif name == 'bridge':
+        for item in params['bridges'] if params['bridges'] is not None else [dict(params, state=None)]:
+            if (item.get('state') or params['state']) == 'present':
+                created['links'].append({'name': item['name'], 'namespace': item.get('namespace') or params['namespace'],
+                                         'addresses': item.get('addresses') or []})
+
+
+def with_created(expect, created):
+    """A part's ``expect`` (given by the user, or None) with what the earlier parts of the call create."""
+    expect = expect or {}
+    return {key: list(expect.get(key) or []) + created[key] for key in ('namespaces', 'links')}
+
+
 def converge(parts, netlink, check_mode=False, diff=False, warn=None, return_objects=True, only=None, refuse=True):
     """Run the given parts ({part name: its module's arguments}) in PARTS order; ``only``: a subset of names.
 
     Every part's arguments are validated, and every part's preflight (what the host itself could refuse, such as
     a host process on a published port) runs, before any part runs; ``refuse=False`` turns the preflight's
-    refusals into warnings (the host-local restore). Returns {'changed', 'parts', 'diff' (with diff)}; a failing
+    refusals into warnings (the host-local restore). In check mode, what the earlier parts create is added to the
+    ``expect`` of the later ones (add_created). Returns {'changed', 'parts', 'diff' (with diff)}; a failing
     part raises LinuxnetError with ``failed_part`` and the results of the parts before it.
     """
     warn = warn or (lambda message: None)
@@ -64,7 +90,10 @@ def converge(parts, netlink, check_mode=False, diff=False, warn=None, return_obj
             except LinuxnetError as err:
                 raise LinuxnetError('%s: %s' % (name, err.msg), failed_part=name, parts={}, changed=False, **err.details)
     results, diffs, changed = {}, [], False
+    created = {'namespaces': [], 'links': []}
     for name, impl, params in todo:
+        if check_mode and 'expect' in params:
+            params['expect'] = with_created(params['expect'], created)
         part = PartModule(name, params, check_mode, warn)
         part.preflighted = True
         try:
@@ -78,6 +107,8 @@ def converge(parts, netlink, check_mode=False, diff=False, warn=None, return_obj
         if result['changed'] and part_diff:
             diffs.append(dict(part_diff, before_header=name, after_header=name))
         changed = changed or result['changed']
+        if check_mode:
+            add_created(created, name, params)
         if not return_objects:
             result = {key: value for key, value in result.items() if key == 'actions' or not isinstance(value, (list, dict))}
         results[name] = result

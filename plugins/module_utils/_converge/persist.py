@@ -4,8 +4,8 @@
 
 """The desired state a host converged to, kept on the host so that it can converge again with no controller.
 
-STATE_DIR/desired.json holds, per record (one per converging call: the bridge_network role's, the
-overlay_network role's), exactly the arguments linuxnet.container.host_network received. STATE_DIR/code.zip
+STATE_DIR/desired.json holds, per record (one per converging call: the bridge_network role makes one; a second,
+overlay_network, was the overlay_network role's call in earlier versions), exactly the arguments linuxnet.container.host_network received. STATE_DIR/code.zip
 holds the code that ran them (the module's own payload, rebuilt byte for byte reproducibly), so that
 ``linuxnet-container apply`` runs the same version of the same code path. Both are written atomically
 (temporary file, fsync, rename), mode 0600. One lock serialises every converge on a host: a module run, an

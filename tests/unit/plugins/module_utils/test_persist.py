@@ -40,6 +40,15 @@ def test_records_keep_their_order_and_keep_drops_what_the_run_no_longer_makes():
     assert names(changed) == ['bridge_network', 'overlay_network'] and changed['records'][0]['args']['netns'] == {'namespaces': []}
 
 
+def test_one_call_replaces_the_two_records_of_the_earlier_two_call_layout():
+    """A host the roles converged with two calls holds bridge_network and overlay_network; the one call that now
+    carries every part (keep: []) leaves one record, and the same call again writes nothing."""
+    old = persist.plan(persist.plan(None, 'bridge_network', BRIDGE, keep=['overlay_network']), 'overlay_network', OVERLAY)
+    one = persist.plan(old, 'bridge_network', dict(BRIDGE, **OVERLAY), keep=[])
+    assert names(one) == ['bridge_network'] and sorted(one['records'][0]['args']) == ['netns', 'vxlan']
+    assert persist.encode(persist.plan(one, 'bridge_network', dict(BRIDGE, **OVERLAY), keep=[])) == persist.encode(one)
+
+
 def test_absent_removes_the_record_and_the_whole_file_with_the_last_one():
     doc = persist.plan(persist.plan(None, 'a', BRIDGE), 'b', OVERLAY)
     assert names(persist.plan(doc, 'b', None, state='absent')) == ['a']

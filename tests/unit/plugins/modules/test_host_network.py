@@ -2,10 +2,12 @@
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """host_network: each part checked with its own module's spec before anything runs, in a fixed order; the
-connected routes expect adds for port_map's check mode."""
+connected routes expect adds for port_map's check mode; in check mode, what the earlier parts of one call create is
+what the later parts expect."""
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 
 import pytest
@@ -15,6 +17,8 @@ from ansible_collections.linuxnet.container.plugins.module_utils._converge.modul
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._converge import host_network as hn
+from ansible_collections.linuxnet.container.plugins.modules import host_network as host_network_module
+from ansible_collections.linuxnet.container.tests.unit.plugins.module_utils.test_expect import FakeKernel, FakeNetlink
 
 
 class FakeModule:
@@ -128,3 +132,96 @@ def test_port_map_sysctl_paths_keep_dots_in_interface_names():
     assert sysctl_path('net.ipv4.conf.br-hn.route_localnet') == '/proc/sys/net/ipv4/conf/br-hn/route_localnet'
     assert sysctl_path('net.ipv4.conf.br.1.route_localnet') == '/proc/sys/net/ipv4/conf/br.1/route_localnet'
     assert sysctl_path('net.ipv4.conf.default.route_localnet') == '/proc/sys/net/ipv4/conf/default/route_localnet'
+
+
+# -- check mode: what the earlier parts of one call create is what the later parts expect ----------------------------
+
+FRESH_HOST_ARGS = {
+    'netns': {'namespaces': [{'name': 'hn-unit-web'}, {'name': 'hn-unit-gone', 'state': 'absent'}]},
+    'bridge': {'bridges': [{'name': 'br-front', 'addresses': ['172.18.0.1/16']}, {'name': 'br-old', 'state': 'absent'}]},
+    'veth': {'pairs': [{'name': 'vethweb0', 'master': 'br-front', 'hairpin': True,
+                        'peer': {'name': 'eth0', 'namespace': 'hn-unit-web', 'addresses': ['172.18.0.2/16'], 'mac_from_ip': True,
+                                 'routes': [{'dst': 'default', 'gateway': '172.18.0.1'}]}}]},
+    'port_map': {'ports': [{'container_ip': '172.18.0.2', 'publish': ['8080:80']}], 'exclusive': True},
+}
+
+
+@pytest.fixture
+def fresh_host(monkeypatch):
+    """netns and port_map are stand-ins that keep the expect they get; bridge and veth are the real parts."""
+    seen = {}
+
+    def fake(name, result):
+        def run(module, netlink):
+            seen[name] = parse_expect(module.params.get('expect'), module.check_mode)
+            return dict(result, changed=True)
+        return run
+    monkeypatch.setattr(dict(hn.PARTS)['netns'], 'run', fake('netns', {'actions': ['create network namespace hn-unit-web']}))
+    monkeypatch.setattr(dict(hn.PARTS)['port_map'], 'run', fake('port_map', {'actions': ['publish 8080/tcp']}))
+    for name in ('netns', 'port_map'):
+        monkeypatch.delattr(dict(hn.PARTS)[name], 'preflight', raising=False)
+    return seen
+
+
+def empty_host(tmp_path):
+    """A host namespace with no link (an in-memory kernel that fails on any write, or on opening a namespace it lacks)."""
+    host = str(tmp_path / 'host')
+    open(host, 'w').close()
+    return FakeKernel(host)
+
+
+def test_check_mode_of_one_call_predicts_every_creation_on_an_empty_host_without_expect(fresh_host, tmp_path):
+    kernel = empty_host(tmp_path)
+    netlink = FakeNetlink(kernel)
+    module = FakeModule(copy.deepcopy(FRESH_HOST_ARGS), check_mode=True)
+    out = converge(module, netlink)
+    assert out['changed'] and list(out['parts']) == ['netns', 'bridge', 'veth', 'port_map']
+    assert out['parts']['bridge']['actions'] == ['create bridge br-front in the host namespace',
+                                                 'add address 172.18.0.1/16 to bridge br-front in the host namespace']
+    veth_actions = out['parts']['veth']['actions']
+    assert veth_actions[:2] == ['create veth pair vethweb0 (host), master br-front <-> eth0 (hn-unit-web)',
+                                'set hairpin on of vethweb0 (host)']
+    assert 'add address 172.18.0.2/16 to eth0 (hn-unit-web)' in veth_actions
+    assert 'add route default via 172.18.0.1 to eth0 (hn-unit-web)' in veth_actions
+    assert set(kernel.opened) == {kernel.host}  # the predicted namespace was never opened
+    # port_map follows the predicted bridge's connected route to the container; nothing removed is predicted.
+    host = NamespaceRef(None)
+    assert fresh_host['port_map'].connected(host, set()) == [(ipaddress.ip_network('172.18.0.0/16'), 'br-front')]
+    assert [link['name'] for link in fresh_host['port_map'].placeholders(host, set())] == ['br-front']
+    assert fresh_host['port_map'].virtual(NamespaceRef('hn-unit-web'))
+    assert not fresh_host['port_map'].exists(NamespaceRef('hn-unit-gone'))
+    assert module.params == dict(FakeModule(FRESH_HOST_ARGS).params)  # the caller's arguments are left as they were
+
+
+def test_a_given_expect_adds_to_the_prediction(fresh_host, tmp_path):
+    args = copy.deepcopy(FRESH_HOST_ARGS)
+    args['port_map']['expect'] = {'links': [{'name': 'docker0', 'addresses': ['172.17.0.1/16']}]}
+    converge(FakeModule(args, check_mode=True), FakeNetlink(empty_host(tmp_path)))
+    assert [name for _net, name in fresh_host['port_map'].connected(NamespaceRef(None), set())] == ['docker0', 'br-front']
+    assert hn.with_created(None, {'namespaces': ['a'], 'links': []}) == {'namespaces': ['a'], 'links': []}
+    created = {'namespaces': [], 'links': []}
+    hn.add_created(created, 'netns', {'name': 'one', 'namespaces': None, 'state': 'present'})
+    hn.add_created(created, 'bridge', {'name': 'br0', 'bridges': None, 'namespace': 'one', 'addresses': None, 'state': 'present'})
+    hn.add_created(created, 'veth', {'pairs': [{'name': 'v'}], 'state': 'present'})
+    assert created == {'namespaces': ['one'], 'links': [{'name': 'br0', 'namespace': 'one', 'addresses': []}]}
+
+
+def test_a_parts_expect_is_accepted_and_deprecated():
+    seen = []
+    module = FakeModule({'veth': {'pairs': [], 'expect': {'namespaces': ['web']}}, 'bridge': {'bridges': []}})
+    module.deprecate = lambda msg, version, collection_name: seen.append((msg, version, collection_name))
+    host_network_module.deprecate_expect(module)
+    assert seen == [('veth: expect is not needed in host_network, which predicts in check mode what its earlier parts create. '
+                     'Fix: leave it out', '2.0.0', 'linuxnet.container')]
+    seen.clear()
+    host_network_module.deprecate_expect(FakeModule({'bridge': {'bridges': []}}))
+    assert seen == []
+
+
+def test_a_real_run_passes_the_parts_no_prediction(monkeypatch):
+    seen = {}
+    for name, impl in hn.PARTS:
+        monkeypatch.setattr(impl, 'run', lambda module, netlink, n=name: seen.update({n: module.params.get('expect')}) or {'changed': False})
+        monkeypatch.delattr(impl, 'preflight', raising=False)
+    converge(FakeModule(copy.deepcopy(FRESH_HOST_ARGS)), netlink=None)
+    assert seen == {'netns': None, 'bridge': None, 'veth': None, 'port_map': None}
