@@ -47,15 +47,9 @@ def add_created(created, name, params):
     their addresses, whose connected routes port_map follows). The veth part's links are left out: no later part
     names them (VXLAN devices go on bridges, macvlan endpoints on host links, rules name bridges).
     """
-    if name == 'netns':
-        for item in params['namespaces'] if params['namespaces'] is not None else [dict(params, state=None)]:
-            if (item.get('state') or params['state']) == 'present':
-                created['namespaces'].append(item['name'])
-    elif name == 'bridge':
-        for item in params['bridges'] if params['bridges'] is not None else [dict(params, state=None)]:
-            if (item.get('state') or params['state']) == 'present':
-                created['links'].append({'name': item['name'], 'namespace': item.get('namespace') or params['namespace'],
-                                         'addresses': item.get('addresses') or []})
+    creates = getattr(dict(PARTS)[name], 'creates', None)
+    for key, items in (creates(params) if creates is not None else {}).items():
+        created[key].extend(items)
 
 
 def with_created(expect, created):

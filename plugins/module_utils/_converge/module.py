@@ -92,7 +92,7 @@ def run_module(module, body):
 
 
 def run_impl(impl):
-    """main() of a module whose code lives in module_utils/_<module>_impl.py, so that host_network can run it too.
+    """main() of a module whose code lives in module_utils/_parts/<module>.py, so that host_network can run it too.
 
     ``impl.module_spec()`` returns the module's AnsibleModule keyword arguments; ``impl.run(module, netlink)`` does
     one run and returns the result. ``module`` needs only ``params``, ``check_mode`` and ``warn()``.

@@ -60,7 +60,7 @@ class Plan:
         """The Plan of pure :func:`action` records: each change calls ``apply(action)``."""
         plan = cls()
         for act in actions:
-            plan.add(act['key'], act['description'], lambda a=act: apply(a), act['phase'])
+            plan.add(act['key'], act['description'], lambda a=act: apply(a), act.get('phase', 0))
         plan.warnings.extend(warnings)
         return plan
 

@@ -489,17 +489,6 @@ def apply_link_action(act, writer, created=None, netlink=None):
         raise ValueError('no link action %r' % kind)
 
 
-def add_link_actions(plan, actions, writer):
-    """Add pure link actions to a closure-built Plan (a part that plans with closures uses the shared planners)."""
-    for act in actions:
-        plan.add(act['key'], act['description'], lambda a=act: apply_link_action(a, writer), act['phase'])
-
-
-def plan_addresses(plan, key, label, writer, target, now, wanted, purge, routes=None):
-    """:func:`address_actions` added to a closure-built Plan."""
-    add_link_actions(plan, address_actions(key, label, target, now, wanted, purge, routes), writer)
-
-
 def open_ns_fd(ref):
     """A file descriptor of a namespace (the host's too), for creating a link directly inside it."""
     try:

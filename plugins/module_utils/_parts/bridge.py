@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""linuxnet.container.bridge: its reconciler, module_spec() and run() (see _module.run_impl)."""
+"""linuxnet.container.bridge: its reconciler, module_spec() and run() (see _converge/module.run_impl)."""
 
 from __future__ import annotations
 
@@ -247,6 +247,15 @@ def _options(top):
         options.update(name=dict(type='str', required=True), state=dict(type='str', choices=['present', 'absent']),
                        namespace=dict(type='str'))
     return options
+
+
+def creates(params):
+    """The bridges (with their addresses) these (validated) arguments create: host_network's check mode expects them
+    in later parts, port_map follows their connected routes."""
+    items = params['bridges'] if params['bridges'] is not None else [dict(params, state=None)]
+    return {'links': [{'name': item['name'], 'namespace': item.get('namespace') or params['namespace'],
+                       'addresses': item.get('addresses') or []}
+                      for item in items if (item.get('state') or params['state']) == 'present']}
 
 
 def module_spec():

@@ -225,11 +225,7 @@ class IsolationReconciler(TableReconciler):
         actions, predicted, warnings = plan_table(desired, current, self._table, self.record)
         self.commands = next((action['commands'] for action in actions if action['op'] == 'nft'), [])
         self.restored = {a['name']: a['value'] for a in actions if a['op'] == 'sysctl'} if desired is ABSENT else {}
-        plan = Plan()
-        plan.warnings.extend(warnings)
-        for action in actions:
-            plan.add(action['key'], action['description'], lambda a=action: apply_action(self.netlink, self.ns, a))
-        return plan, predicted
+        return Plan.of_actions(actions, lambda a: apply_action(self.netlink, self.ns, a), warnings), predicted
 
 
 def read_sysctls():

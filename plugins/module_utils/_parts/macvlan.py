@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""linuxnet.container.macvlan: its reconciler, module_spec() and run() (see _module.run_impl)."""
+"""linuxnet.container.macvlan: its reconciler, module_spec() and run() (see _converge/module.run_impl)."""
 
 from __future__ import annotations
 

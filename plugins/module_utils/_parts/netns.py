@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""linuxnet.container.netns: its reconciler, module_spec() and run() (see _module.run_impl)."""
+"""linuxnet.container.netns: its reconciler, module_spec() and run() (see _converge/module.run_impl)."""
 
 from __future__ import annotations
 
@@ -562,6 +562,12 @@ def _desired(module, reconciler):
         if item['state'] == 'present' and item['sysctl_keys'] and not NamespaceRef(name).exists():
             reconciler._read_sysctls(item['sysctl_keys'])
     return desired
+
+
+def creates(params):
+    """The namespaces these (validated) arguments create: host_network's check mode expects them in later parts."""
+    items = params['namespaces'] if params['namespaces'] is not None else [dict(params, state=None)]
+    return {'namespaces': [item['name'] for item in items if (item.get('state') or params['state']) == 'present']}
 
 
 def module_spec():

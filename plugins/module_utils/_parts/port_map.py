@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""linuxnet.container.port_map: its reconciler, module_spec() and run() (see _module.run_impl)."""
+"""linuxnet.container.port_map: its reconciler, module_spec() and run() (see _converge/module.run_impl)."""
 
 from __future__ import annotations
 
@@ -242,10 +242,7 @@ class PortMapReconciler(TableReconciler):
     def plan(self, desired, current):
         actions, predicted, self.final_maps, self.final_allow = plan_table(desired, current, self.table)
         self.commands = next((action['commands'] for action in actions if action['op'] == 'nft'), [])
-        plan = Plan()
-        for action in actions:
-            plan.add(action['key'], action['description'], lambda a=action: apply_action(self.netlink, self.ns, a))
-        return plan, predicted
+        return Plan.of_actions(actions, lambda a: apply_action(self.netlink, self.ns, a)), predicted
 
     def diff_view(self, before, after):
         """Only the ports that change: 10,000 unchanged ports do not belong in a diff."""

@@ -120,10 +120,7 @@ class VtepFilterReconciler(TableReconciler):
     def plan(self, desired, current):
         actions, predicted = plan_table(desired, current, self.table, 'in %s' % where(self.ns))
         self.commands = next((action['commands'] for action in actions), [])
-        plan = Plan()
-        for action in actions:
-            plan.add(action['key'], action['description'], lambda a=action: apply_action(self.netlink, self.ns, a))
-        return plan, predicted
+        return Plan.of_actions(actions, lambda a: apply_action(self.netlink, self.ns, a)), predicted
 
 
 # -- the plan: pure, from plain data to plain data -------------------------------------------------------------

@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""linuxnet.container.vxlan: its reconciler, module_spec() and run() (see _module.run_impl)."""
+"""linuxnet.container.vxlan: its reconciler, module_spec() and run() (see _converge/module.run_impl)."""
 
 from __future__ import annotations
 
@@ -188,13 +188,11 @@ class VxlanReconciler(Reconciler):
 
     def plan(self, desired, current):
         actions, predicted = plan_devices(desired, current, self.facts(desired, current))
-        plan = Plan()
         created = {}
-        for action in actions:
-            want = desired[action['key']]
-            plan.add(action['key'], action['description'],
-                     lambda a=action, w=want: apply_action(self.writer, w, a, created.setdefault(a['key'], {})))
-        return plan, predicted
+
+        def apply(act):
+            return apply_action(self.writer, desired[act['key']], act, created.setdefault(act['key'], {}))
+        return Plan.of_actions(actions, apply), predicted
 
     def _underlay(self, want):
         """Check the namespaces, the underlay device and the master; return (dev index, default MTU, master info)."""
