@@ -88,7 +88,7 @@ def converge(parts, netlink, check_mode=False, diff=False, warn=None, return_obj
     for name, impl, params in todo:
         if check_mode and 'expect' in params:
             params['expect'] = with_created(params['expect'], created)
-        part = PartModule(name, params, check_mode, warn)
+        part = PartModule(name, params, check_mode, warn, return_objects)
         part.preflighted = True
         try:
             result = impl.run(part, netlink)

@@ -108,11 +108,12 @@ class PartModule:
     go to the real module with the part's name in front.
     """
 
-    def __init__(self, name, params, check_mode, warn):
+    def __init__(self, name, params, check_mode, warn, return_objects=True):
         self.name = name
         self.params = params
         self.check_mode = check_mode
         self._warn = warn
+        self.return_objects = return_objects  # false: the caller drops the objects of the result (Reconciler._result)
 
     def warn(self, warning):
         self._warn('%s: %s' % (self.name, warning))

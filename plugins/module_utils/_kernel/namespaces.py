@@ -88,9 +88,14 @@ def _os_error(what, path):
     return OSError(code, '%s: %s' % (what, os.strerror(code)), path)
 
 
+_RUN_DIR_READY = []  # one call per process is enough: 500 namespaces made 500 mount(2) calls
+
+
 def _prepare_run_dir():
     """Make /run/netns a shared mount point, as ``ip netns add`` does, so the namespaces'
-    bind mounts propagate to every mount namespace that shares it."""
+    bind mounts propagate to every mount namespace that shares it (once per process)."""
+    if _RUN_DIR_READY:
+        return
     libc = _libc()
     os.makedirs(NETNS_RUN_DIR, mode=0o755, exist_ok=True)
     run_dir = NETNS_RUN_DIR.encode()
@@ -101,6 +106,7 @@ def _prepare_run_dir():
         if libc.mount(run_dir, run_dir, b'none', MS_BIND | MS_REC, None) != 0:
             raise _os_error('bind-mount %s onto itself' % NETNS_RUN_DIR, NETNS_RUN_DIR)
         bound = True
+    _RUN_DIR_READY.append(True)
 
 
 def create_named_netns(name, home_fd):
