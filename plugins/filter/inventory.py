@@ -27,8 +27,9 @@ def _container_namespaces(containers):
     return [{'name': name} for name in namespaces_for(containers)]
 
 
-def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present'):
-    """{host: plan} for every host of the play, from every host's variables and network_info facts.
+def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present', facts='__bridge_network_info'):
+    """{host: plan} for every host of the play, from every host's variables and the network_info result each host
+    registered under the variable ``facts`` names.
 
     Runs once per play (run_once): the fleet part is computed once, so planning is O(fleet).
     """
@@ -42,7 +43,7 @@ def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present')
     members = []
     for name in play_hosts:
         hv = hostvars[name]
-        members.append((name, hv, hv.get('__bridge_network_info') or {}))
+        members.append((name, hv, hv.get(facts) or {}))
     try:
         plans = plan_fleet(members, state)
     except PlanError as err:
