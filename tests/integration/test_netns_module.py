@@ -68,6 +68,30 @@ def test_drift_is_repaired_in_one_run(lab2, tmp_path):
     assert not os.path.exists(lab2.host_path(host, '/etc/netns/drift'))
 
 
+def test_a_namespace_made_again_drops_the_files_left_by_the_one_before(lab2, tmp_path):
+    """Deleted behind our back (ip netns delete, as a runtime or a reboot does), a namespace leaves the hosts file the
+    module wrote for it; made again without hosts, it must not inherit that file: check mode predicts the removal,
+    the real run does it (it failed its own post-apply check before), the next run changes nothing."""
+    host = 'docker-node1'
+    status, res = lab2.ansible(host, 'linuxnet.container.netns', ARGS, tmp_path)[host]
+    assert status == 'ok' and res['changed']
+    lab2.ssh(host, 'ip netns delete drift')
+    assert os.path.exists(lab2.host_path(host, '/etc/netns/drift/hosts'))
+    plain = {'namespaces': [{'name': 'drift'}]}
+    try:
+        status, check = lab2.ansible(host, 'linuxnet.container.netns', plain, tmp_path, check=True)[host]
+        assert status == 'ok' and os.path.exists(lab2.host_path(host, '/etc/netns/drift/hosts'))
+        status, res = lab2.ansible(host, 'linuxnet.container.netns', plain, tmp_path)[host]
+        assert status == 'ok', res
+        assert res['actions'] == check['actions'] == ['create network namespace drift', 'remove leftover /etc/netns/drift/hosts']
+        assert 'drift' in lab2.namespaces(host) and not os.path.exists(lab2.host_path(host, '/etc/netns/drift/hosts'))
+        status, res = lab2.ansible(host, 'linuxnet.container.netns', plain, tmp_path)[host]
+        assert status == 'ok' and not res['changed'], res
+    finally:
+        status, res = lab2.ansible(host, 'linuxnet.container.netns', {'name': 'drift', 'state': 'absent'}, tmp_path)[host]
+    assert status == 'ok' and not os.path.exists(lab2.host_path(host, '/etc/netns/drift'))
+
+
 def test_untagged_namespaces_are_never_pruned(lab2, tmp_path):
     host = 'docker-node2'
     lab2.ssh(host, 'ip netns add foreign')

@@ -56,8 +56,12 @@ def placeholder_link(name, index):
 class Expect:
     """Namespaces and links an earlier task of this run creates (inert unless ``active``)."""
 
-    def __init__(self, namespaces=(), links=(), active=True):
+    #: the key host_network adds to a part's ``expect``: the call itself predicts what its earlier parts create
+    THREADED = 'host_network'
+
+    def __init__(self, namespaces=(), links=(), active=True, threaded=False):
         self.active = active
+        self.threaded = threaded
         self._namespaces = {}   # path -> label
         self._links = {}        # path -> [names], in the order given
         self._networks = {}     # path -> [(ip_network, name)] of the listed links' addresses
@@ -111,6 +115,9 @@ class Expect:
         """A sentence for 'does not exist' errors in check mode: how to tell the module an earlier task creates it."""
         if not self.active:
             return ''
+        if self.threaded:
+            return ('. In check mode, host_network predicts only what its own earlier parts create: create it in this '
+                    'call (its netns or bridge part), or run the earlier task that creates it for real first')
         return ('. In check mode, when an earlier task of this run creates it, list it in expect.%s' % what)
 
 
@@ -137,4 +144,4 @@ def parse_expect(raw, check_mode):
         links.append((parse_ns(item.get('namespace'), obj), item['name'], addresses))
     if not check_mode:
         return Expect.inert()
-    return Expect(namespaces, links)
+    return Expect(namespaces, links, threaded=bool(raw.get(Expect.THREADED)))

@@ -20,6 +20,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._parts import (
     vxlan,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import PartModule, validate_part
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import Expect
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 
 # In the order they run: namespaces before the links in them, bridges before their ports (veth ends, VXLAN
@@ -55,7 +56,9 @@ def add_created(created, name, params):
 def with_created(expect, created):
     """A part's ``expect`` (given by the user, or None) with what the earlier parts of the call create."""
     expect = expect or {}
-    return {key: list(expect.get(key) or []) + created[key] for key in ('namespaces', 'links')}
+    out = {key: list(expect.get(key) or []) + created[key] for key in ('namespaces', 'links')}
+    out[Expect.THREADED] = True  # its check-mode hints name the call's own parts, not the deprecated expect
+    return out
 
 
 def converge(parts, netlink, check_mode=False, diff=False, warn=None, return_objects=True, only=None, refuse=True):

@@ -170,6 +170,10 @@ class NetnsReconciler(Reconciler):
             if name in desired or (state is not ABSENT and state['owned']):
                 current[name] = state
         self.facts = _removal_facts(desired, current)
+        for name, item in desired.items():
+            if item['state'] == 'present' and current.get(name, ABSENT) is ABSENT:
+                # Files this collection wrote for an earlier namespace of the same name: the new one must not inherit them.
+                self.facts[name] = {'leftovers': _managed_files(name)}
         return current
 
     def read_after(self, desired, keys):
@@ -248,7 +252,8 @@ def plan_namespaces(desired, current, facts, kill_holders=False, kill_timeout=10
                 continue
             _plan_remove(actions, warnings, held, name, have, facts[name], want is None, kill_holders, kill_timeout)
             continue
-        predicted[name] = _plan_present(actions, name, want, have)
+        leftovers = facts.get(name, {}).get('leftovers', []) if have is ABSENT else []
+        predicted[name] = _plan_present(actions, name, want, have, leftovers)
     return actions, predicted, warnings
 
 
@@ -279,7 +284,7 @@ def _plan_remove(actions, warnings, held, name, have, fact, pruned, kill_holders
     actions.append(action('netns_remove', name, what, name=name, links=links, holders=pids))
 
 
-def _plan_present(actions, name, want, have):
+def _plan_present(actions, name, want, have, leftovers=()):
     sysctls = want['sysctls']
     after = {
         'name': name,
@@ -305,7 +310,7 @@ def _plan_present(actions, name, want, have):
         elif have.get('share') != target:
             actions.append(action('netns_rebind', name, 'make %s a second name of network namespace %s (it named another '
                                   'namespace)' % (name, target), name=name, target=target))
-        _plan_files(actions, name, want, have, after)
+        _plan_files(actions, name, want, have, after, leftovers)
         return after
 
     if have is ABSENT:
@@ -319,13 +324,18 @@ def _plan_present(actions, name, want, have):
     if to_set:
         actions.append(action('set_sysctls', name, 'set %s in network namespace %s' % (', '.join('%s=%s' % kv for kv in sorted(to_set.items())), name),
                               name=name, values=to_set, paths=want['sysctl_paths']))
-    _plan_files(actions, name, want, have, after)
+    _plan_files(actions, name, want, have, after, leftovers)
     return after
 
 
-def _plan_files(actions, name, want, have, after):
+def _plan_files(actions, name, want, have, after, leftovers=()):
+    """Write the wanted files that differ; remove the files of ``leftovers`` (written for an earlier namespace of this
+    name, which is being created again) that are not wanted."""
     for filename, key, wanted in FILES:
         content = want[wanted]
+        if content is None and filename in leftovers:
+            actions.append(action('remove_file', name, 'remove leftover %s' % _file_path(name, filename), name=name,
+                                  filename=filename))
         if content is not None and (have is ABSENT or have.get(key) != after[key]):
             actions.append(action('write_file', name, 'write %s' % _file_path(name, filename), name=name, filename=filename,
                                   content=content))
@@ -359,6 +369,9 @@ def apply_action(act, netlink):
         _remove_files(name)
     elif kind == 'remove_files':
         _remove_files(name)
+    elif kind == 'remove_file':
+        with netlink_errors(_file_path(name, act['filename']), 'remove'):
+            os.unlink(_file_path(name, act['filename']))
     else:
         raise ValueError('no network namespace action %r' % kind)
     return None

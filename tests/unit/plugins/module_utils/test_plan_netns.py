@@ -46,6 +46,21 @@ def test_create_from_nothing():
     assert predicted == {'web': have(links=())} and warnings == []
 
 
+def test_files_left_by_an_earlier_namespace_of_the_name_go_unless_wanted():
+    """A namespace made again (a runtime removed it, or a reboot) finds the hosts and resolv.conf the collection wrote
+    for the one before: those not wanted now are removed, a wanted one is written over."""
+    actions, predicted, dummy = netns.plan_namespaces({'web': want(hosts=None)}, {'web': ABSENT},
+                                                      {'web': {'leftovers': ['hosts', 'resolv.conf']}})
+    assert kinds(actions) == [('netns_create', 'create network namespace web'),
+                              ('set_sysctls', 'set net.ipv4.ip_forward=1 in network namespace web'),
+                              ('remove_file', 'remove leftover /etc/netns/web/hosts'),
+                              ('remove_file', 'remove leftover /etc/netns/web/resolv.conf')]
+    assert 'hosts_file' not in predicted['web'] and 'resolv_conf' not in predicted['web']
+    actions, predicted, dummy = netns.plan_namespaces({'web': want()}, {'web': ABSENT}, {'web': {'leftovers': ['hosts']}})
+    assert kinds(actions)[2:] == [('write_file', 'write /etc/netns/web/hosts')]
+    assert predicted['web']['hosts_file'] == HOSTS.splitlines()
+
+
 def test_equal_is_no_action():
     now = {'web': have()}
     actions, predicted, warnings = netns.plan_namespaces({'web': want()}, copy.deepcopy(now), {})

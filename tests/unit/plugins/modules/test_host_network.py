@@ -198,12 +198,24 @@ def test_a_given_expect_adds_to_the_prediction(fresh_host, tmp_path):
     args['port_map']['expect'] = {'links': [{'name': 'docker0', 'addresses': ['172.17.0.1/16']}]}
     converge(FakeModule(args, check_mode=True), FakeNetlink(empty_host(tmp_path)))
     assert [name for _net, name in fresh_host['port_map'].connected(NamespaceRef(None), set())] == ['docker0', 'br-front']
-    assert hn.with_created(None, {'namespaces': ['a'], 'links': []}) == {'namespaces': ['a'], 'links': []}
+    assert hn.with_created(None, {'namespaces': ['a'], 'links': []}) == {'namespaces': ['a'], 'links': [], 'host_network': True}
     created = {'namespaces': [], 'links': []}
     hn.add_created(created, 'netns', {'name': 'one', 'namespaces': None, 'state': 'present'})
     hn.add_created(created, 'bridge', {'name': 'br0', 'bridges': None, 'namespace': 'one', 'addresses': None, 'state': 'present'})
     hn.add_created(created, 'veth', {'pairs': [{'name': 'v'}], 'state': 'present'})
     assert created == {'namespaces': ['one'], 'links': [{'name': 'br0', 'namespace': 'one', 'addresses': []}]}
+
+
+def test_check_mode_hint_names_the_calls_own_parts_not_expect(fresh_host, tmp_path):
+    """A bridge that no part of the call creates: in host_network the hint is not the deprecated expect."""
+    args = copy.deepcopy(FRESH_HOST_ARGS)
+    args['veth']['pairs'][0]['master'] = 'br-elsewhere'
+    with pytest.raises(LinuxnetError) as err:
+        converge(FakeModule(args, check_mode=True), FakeNetlink(empty_host(tmp_path)))
+    assert 'master bridge br-elsewhere does not exist' in err.value.msg
+    assert 'host_network predicts only what its own earlier parts create' in err.value.msg and 'expect' not in err.value.msg
+    standalone = parse_expect({'links': []}, check_mode=True)
+    assert standalone.hint('links').endswith('list it in expect.links')
 
 
 def test_a_parts_expect_is_accepted_and_deprecated():
