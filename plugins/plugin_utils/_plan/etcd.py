@@ -29,7 +29,7 @@ import urllib.parse
 API = '/v3'
 # One request to one member: long enough for a write while a new leader is elected (1-2 s here), short enough to move
 # on from a member that hangs.
-REQUEST_TIMEOUT = 5.0
+REQUEST_TIMEOUT = 2.0
 
 
 class EtcdError(Exception):
@@ -70,6 +70,7 @@ class Client:
         self.connections = {}
         self.requests = 0
         self.failovers = 0
+        self.slowest = 0.0   # seconds of the slowest call, failovers and pauses included: the stall a lost member costs
 
     def _connection(self, url):
         conn = self.connections.get(url)
@@ -94,14 +95,17 @@ class Client:
     def call(self, method, body):
         """POST ``body`` to ``/v3/<method>`` of the first endpoint that answers; the decoded JSON answer."""
         data = json.dumps(body).encode()
-        deadline = time.monotonic() + self.timeout
+        started = time.monotonic()
+        deadline = started + self.timeout
         failures = {}
         pause = 0.1
         while True:
             for _attempt in range(len(self.endpoints)):
                 url = self.endpoints[self.current]
                 try:
-                    return self._post(url, method, data)
+                    answer = self._post(url, method, data)
+                    self.slowest = max(self.slowest, time.monotonic() - started)
+                    return answer
                 except EtcdUnreachable as err:
                     failures[url] = str(err)
                     self._drop(url)

@@ -277,8 +277,9 @@ class Leases:
                     raise LeaseError('host %s: container %s: network %s: ipv4_address %s is leased to %s in etcd. Fix: give '
                                      '%s another ipv4_address, or remove %s from the inventory that declares it'
                                      % (host, ep.container, name, ep.address, holder, ep.container, holder))
-                # Another run leased this address since we read: take the next free one.
+                # Another run leased this address since we read, and likely more: read them all, take the next free one.
                 pool.reserve(ep.address)
+                self._reserve_others(net, members, pool)
                 try:
                     ep.address = pool.take()
                 except PoolExhausted:
@@ -291,6 +292,19 @@ class Leases:
         """The addresses of ``members`` other than ``but`` that are static or leased to them."""
         return {ep.address for host, ep in members if ep is not but
                 and ((host, ep.container) in statics or self.held(network, owner_of(host, ep.container)) == ep.address)}
+
+    def _reserve_others(self, net, members, pool):
+        """Read the network's leases again (one request) and reserve those of owners that are not ``members``."""
+        start = '%s%s/address/' % (self.prefix, net.name)
+        for key, (owner, _revision) in self.client.range(start, prefix=True).items():
+            try:
+                self.addresses.setdefault(net.name, {})[ipaddress.IPv4Address(key[len(start):])] = owner
+            except ValueError:
+                continue
+        ours = {owner_of(host, ep.container) for host, ep in members}
+        for address, owner in self.holders(net.name).items():
+            if owner not in ours:
+                pool.reserve(address)
 
     def keep_leases(self, net, members, pool):
         """Reserve what other owners lease, then give each endpoint without an address the lease it holds."""

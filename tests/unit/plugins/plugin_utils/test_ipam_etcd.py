@@ -195,28 +195,31 @@ def test_another_runs_lease_is_never_handed_out(ipam):
     assert set(first.values()).isdisjoint(second.values())
 
 
-def _run_concurrently(ipam, fleets, rounds=1):
-    results, errors = [None] * len(fleets), []
+def _run_concurrently(fleets, during=None):
+    """The addresses each fleet's planning run got, all run at once (threads, one etcd client each); ``during`` runs
+    beside them. Also the Leases of each run."""
+    results, leases, errors = [None] * len(fleets), [None] * len(fleets), []
 
     def run(index):
         try:
-            for _round in range(rounds):
-                results[index] = plan(fleets[index])[0]
+            results[index], leases[index] = plan(fleets[index])
         except Exception as err:  # pylint: disable=broad-except
             errors.append(err)
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(fleets))]
+    if during is not None:
+        threads.append(threading.Thread(target=during))
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert errors == []
-    return results
+    return results, leases
 
 
 def test_two_planners_at_once_on_overlapping_hosts_get_disjoint_addresses(ipam):
     """Two controllers: one converges h1, h2, h3, the other h3, h4, h5 (h3's containers in both)."""
-    one, two = _run_concurrently(ipam, [members(ipam, ['h1', 'h2', 'h3'], count=40),
-                                        members(ipam, ['h3', 'h4', 'h5'], count=40)])
+    (one, two), _leases = _run_concurrently([members(ipam, ['h1', 'h2', 'h3'], count=40),
+                                             members(ipam, ['h3', 'h4', 'h5'], count=40)])
     shared = {k: v for k, v in one.items() if k[0].startswith('h3-')}
     assert shared == {k: v for k, v in two.items() if k[0].startswith('h3-')}   # the same lease for the same owner
     mine = {k: v for k, v in one.items() if k not in shared}
@@ -225,6 +228,36 @@ def test_two_planners_at_once_on_overlapping_hosts_get_disjoint_addresses(ipam):
     assert len(set(one.values()) | set(two.values())) == 200
     owners = {k: v for k, v in stored(ipam).items() if '/owner/' in k}
     assert len(owners) == 200 and len(set(owners.values())) == 200
+
+
+def test_a_member_killed_mid_run_costs_a_stall_not_an_error_nor_a_duplicate(tmp_path):
+    """Three members; two planners lease 300 addresses each while the leader is killed (SIGKILL, by its PID)."""
+    cluster = Cluster(tmp_path, 3)
+    try:
+        ipam = {'backend': 'etcd', 'endpoints': cluster.client_urls, 'tls': cluster.tls, 'prefix': '/kill'}
+        leader = cluster.leader()
+        client = etcd.Client(cluster.client_urls, **cluster.tls)
+
+        def kill_the_leader():
+            while len(client.range('/kill/ipam/ov/owner/', prefix=True)) < 100:
+                time.sleep(0.02)
+            cluster.kill(leader)
+        started = time.monotonic()
+        (one, two), leases = _run_concurrently([members(ipam, ['h1', 'h2'], count=150), members(ipam, ['h3', 'h4'], count=150)],
+                                               during=kill_the_leader)
+        elapsed = time.monotonic() - started
+        client.close()
+        assert cluster.processes[leader].poll() is not None
+        assert len(set(one.values()) | set(two.values())) == 600
+        slowest = max(lease.client.slowest for lease in leases)
+        sys.stderr.write('killed %s: 600 leases in %.1f s, slowest request %.2f s, failovers %s\n'
+                         % (leader, elapsed, slowest, [lease.client.failovers for lease in leases]))
+        assert slowest < 15
+        owners = {k: v for k, v in stored(dict(ipam, endpoints=[u for n, u in zip(cluster.names, cluster.client_urls) if n != leader])).items()
+                  if '/owner/' in k}
+        assert len(owners) == 600 and len(set(owners.values())) == 600
+    finally:
+        cluster.stop()
 
 
 # ---- validation ----------------------------------------------------------------------------------------------
