@@ -79,6 +79,7 @@ class Cluster:
 
     def __init__(self, directory, size=1):
         self.directory = str(directory)
+        os.makedirs(self.directory, exist_ok=True)
         self.pki = make_pki(self.directory)
         ports = free_ports(2 * size)
         self.names = ['m%d' % i for i in range(size)]
