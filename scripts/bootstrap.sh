@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(iproute2 nftables iptables iputils-ping openssh-server openssh-client util-linux procps curl nginx-light
               rsync git make iperf3 shellcheck python3-venv containernetworking-plugins
-              mmdebstrap systemd-container socat dpkg-dev graphviz)
+              mmdebstrap systemd-container socat dpkg-dev graphviz etcd-server)
+# etcd-server: the etcd binary the tests of linuxnet_ipam (backend etcd) start on free loopback ports, as members of
+# their own; Debian's etcd.service is left as the package sets it up.
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 

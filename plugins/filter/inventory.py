@@ -13,6 +13,7 @@ from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet imp
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import DEFAULT_BRIDGE, DEFAULT_NETWORK, read_networks
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import bridge_name
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import OVERLAY_BRIDGE, overlay_namespace
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import LeaseError, ipam_settings, open_leases, reachable_problems
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import (
     inventory_problems,
     namespaces_for,
@@ -20,18 +21,26 @@ from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory
 
 
 def _inventory_problems(hostvars, hosts):
-    return inventory_problems(hostvars, list(hosts))
+    """inventory_problems, then (when it found none and linuxnet_ipam's backend is etcd) whether etcd answers: an
+    unreachable etcd stops the play here, before any host changes."""
+    hosts = list(hosts)
+    problems = inventory_problems(hostvars, hosts)
+    settings = ipam_settings(hostvars[hosts[0]]) if hosts and not problems else None
+    if settings is not None:
+        problems = reachable_problems(settings)
+    return problems
 
 
 def _container_namespaces(containers):
     return [{'name': name} for name in namespaces_for(containers)]
 
 
-def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present', facts='__bridge_network_info'):
+def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present', check_mode=False, facts='__bridge_network_info'):
     """{host: plan} for every host of the play, from every host's variables and the network_info result each host
     registered under the variable ``facts`` names.
 
-    Runs once per play (run_once): the fleet part is computed once, so planning is O(fleet).
+    Runs once per play (run_once): the fleet part is computed once, so planning is O(fleet). With linuxnet_ipam's
+    backend etcd, overlay and macvlan addresses are leased there (``check_mode``: read, never written).
     """
     in_play = set(play_hosts)
     for name in all_hosts or []:
@@ -45,9 +54,16 @@ def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present',
         hv = hostvars[name]
         members.append((name, hv, hv.get(facts) or {}))
     try:
-        plans = plan_fleet(members, state)
+        leases = open_leases(hostvars[play_hosts[0]], check_mode) if play_hosts else None
+    except LeaseError as err:
+        raise AnsibleFilterError(str(err))
+    try:
+        plans = plan_fleet(members, state, leases)
     except PlanError as err:
         raise AnsibleFilterError(str(err))
+    finally:
+        if leases is not None:
+            leases.client.close()
     for plan in plans.values():
         for warning in plan['warnings']:
             Display().warning(warning)

@@ -23,7 +23,7 @@ DOC = os.path.join(ROOT, 'docs', 'troubleshooting.md')
 SOURCES = [os.path.join(ROOT, 'plugins', path) for path in (
     'plugin_utils/_plan/inventory.py', 'plugin_utils/_plan/topology.py', 'module_utils/_common/ports.py',
     'module_utils/_common/resolv.py', 'module_utils/_common/normalize.py', 'plugin_utils/_plan/fleet.py',
-    'plugin_utils/_plan/overlay.py', 'plugin_utils/_plan/ipam.py')]
+    'plugin_utils/_plan/overlay.py', 'plugin_utils/_plan/ipam.py', 'plugin_utils/_plan/ipam_etcd.py', 'plugin_utils/_plan/etcd.py')]
 SOURCES.append(os.path.join(ROOT, 'plugins', 'filter', 'inventory.py'))
 # validate_* helpers of _normalize the validation calls; its other helpers serve the modules.
 VALIDATORS = ('validate_ifname', 'validate_hostname', 'validate_netns_name', 'validate_unicast_mac')

@@ -23,7 +23,9 @@ import ipaddress
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import container_id, host_veth_name
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import docker_mac, mac_ipv4
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import parse_allow
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.etcd import EtcdError
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import Allocator, PoolExhausted, exhausted
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import IPAM_FIX, owner_of
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import (
     GLOBAL_DRIVERS,
     OVERLAY_BRIDGE,
@@ -168,11 +170,13 @@ def _gateway_endpoint(eps, nets):
     return egress or next((ep for ep in eps if nets[ep.network].driver in ('bridge', 'macvlan')), None)
 
 
-def plan_fleet(members, state='present'):
+def plan_fleet(members, state='present', leases=None):
     """{host: plan} for every host of ``members`` ([(host, host vars, facts)] in play order).
 
     The fleet part (overlay and macvlan addresses, VNIs, MTU, VTEPs) is computed once and shared, so
     planning N hosts costs O(fleet), not O(N x fleet). ``state='absent'`` plans every host's removal.
+    ``leases`` (an ipam_etcd.Leases, read; None for the inventory backend): overlay and macvlan addresses are leased
+    in etcd, and the leases of the hosts in the play that the plan no longer uses are released.
     """
     members = list(members)
     states = {h: 'absent' if state == 'absent' else (v.get('linuxnet_state') or 'present') for h, v, _f in members}
@@ -183,10 +187,18 @@ def plan_fleet(members, state='present'):
         if problems:
             raise PlanError('\n'.join(problems))
         try:
-            fleet = Fleet(nets, [(h, v if states[h] == 'present' else dict(linuxnet_containers=[]), f) for h, v, f in members])
+            fleet = Fleet(nets, [(h, v if states[h] == 'present' else dict(linuxnet_containers=[]), f) for h, v, f in members],
+                          leases=leases)
         except FleetError as err:
             raise PlanError(str(err))
-    return {h: plan_host(h, v, f, states[h], fleet=fleet) for h, v, f in members}
+    plans = {h: plan_host(h, v, f, states[h], fleet=fleet) for h, v, f in members}
+    if leases is not None:
+        keep = {(network, owner_of(host, container)) for host, container, network in (fleet.addresses if fleet else ())}
+        try:
+            leases.release_others([h for h, _v, _f in members], keep)
+        except EtcdError as err:
+            raise PlanError('linuxnet_ipam: etcd failed while releasing leases (%s). %s' % (err, IPAM_FIX)) from None
+    return plans
 
 
 def has_global_endpoints(hv):

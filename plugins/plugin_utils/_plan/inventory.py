@@ -11,6 +11,7 @@ them are collected, not just the first.
 
 from __future__ import annotations
 
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import ipam_problems
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import container_mode, fleet_problems, host_problems
 
 
@@ -32,6 +33,7 @@ def inventory_problems(hostvars, hosts):
             problems.append("host %s: linuxnet_state is %r. Fix: use 'present' or 'absent'" % (host, state))
         problems.extend(host_problems(host, hv))
     problems.extend(fleet_problems(hostvars, hosts))
+    problems.extend(ipam_problems(hostvars, hosts))
     return _once(problems)
 
 

@@ -17,7 +17,9 @@ import ipaddress
 
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import network_id
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import docker_mac, mac_ipv4
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.etcd import EtcdError
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import Allocator, PoolExhausted, exhausted
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import IPAM_FIX, LeaseError
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import container_mode, network_clashes, read_container_endpoints
 
 GLOBAL_DRIVERS = ('overlay', 'macvlan')
@@ -92,9 +94,11 @@ def _overlay_subnets(nets):
 class Fleet:
     """The fleet plan of global networks: computed identically on every host of the play."""
 
-    def __init__(self, nets, hosts):
-        """nets: {name: Network} (as the planning host reads linuxnet_networks); hosts: [(host, hv, facts)] in play order."""
+    def __init__(self, nets, hosts, leases=None):
+        """nets: {name: Network} (as the planning host reads linuxnet_networks); hosts: [(host, hv, facts)] in play order;
+        leases: an ipam_etcd.Leases, read, when linuxnet_ipam's backend is etcd (None: the inventory allocates alone)."""
         self.nets = nets
+        self.leases = leases
         self.vnis = _vnis(nets)
         _overlay_subnets(nets)
         self.vteps = {}
@@ -157,9 +161,13 @@ class Fleet:
         for name, members in self.endpoints.items():
             net = self.nets[name]
             pool = Allocator(net)
-            for _host, ep in members:
+            statics = set()
+            for host, ep in members:
                 if ep.address is not None:
                     pool.reserve(ep.address)
+                    statics.add((host, ep.container))
+            if self.leases is not None:
+                self.leases.keep_leases(net, members, pool)
             for host, ep in members:
                 if ep.address is None:
                     ep.address = next((ip for ip in existing.get((host, ep.container), ()) if pool.keep(ip)), None)
@@ -174,12 +182,24 @@ class Fleet:
                         ep.address = pool.take()
                     except PoolExhausted:
                         raise FleetError(exhausted(host, ep.container, net)) from None
+            if self.leases is not None:
+                self._lease(net, members, pool, statics)
+            for host, ep in members:
                 self.addresses[(host, ep.container, name)] = ep.address
             clashes = []
             network_clashes(net, [('host %s: container %s' % (host, ep.container), '%s on host %s' % (ep.container, host), ep)
                                   for host, ep in members], clashes)
             if clashes:
                 raise FleetError('\n'.join(clashes))
+
+    def _lease(self, net, members, pool, statics):
+        """Lease the planned addresses in etcd; one another run took meanwhile is replaced by the next free one."""
+        try:
+            self.leases.allocate(net, members, pool, statics)
+        except LeaseError as err:
+            raise FleetError(str(err)) from None
+        except EtcdError as err:
+            raise FleetError('network %s: linuxnet_ipam: etcd failed while leasing its addresses (%s). %s' % (net.name, err, IPAM_FIX)) from None
 
     def host_part(self, host):
         """This host's overlay namespaces, br0 bridges, vxlan devices and the VTEPs to accept."""
