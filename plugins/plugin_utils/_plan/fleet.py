@@ -129,8 +129,9 @@ def _assign_subnets(nets, used_nets, subnets_now, routes, host, owned_links=(), 
         for route, dev in routes:
             if dev not in ours and route.overlaps(ipam.subnet):
                 problems.append('host %s: network %s: %s %s overlaps the route to %s on %s, which this host has already '
-                                '(Pool overlaps with other one on this address space). Fix: give %s a %s that the host '
-                                'does not route yet' % (host, name, key, ipam.subnet, route, dev or 'no device', name, key))
+                                '(Pool overlaps with other one on this address space). Fix: give %s %s that the host '
+                                'does not route yet' % (host, name, key, ipam.subnet, route, dev or 'no device', name,
+                                                        'a subnet' if version == 4 else 'an ipv6_subnet'))
     if problems:
         raise PlanError('\n'.join(problems))
     taken.extend(n.ipam(version).subnet for n in nets.values() if n.ipam(version).subnet is not None)
@@ -402,13 +403,21 @@ def _stale_global(facts, all_endpoints, nets):
 DEFAULT_MTU = 1500
 
 
+def _cidrs(net, address, address6):
+    """ADDRESS/PREFIX of an interface on ``net``: its IPv4 address, and its IPv6 one where the network has IPv6."""
+    out = ['%s/%d' % (address, net.subnet.prefixlen)]
+    if address6 is not None:
+        out.append('%s/%d' % (address6, net.subnet6.prefixlen))
+    return out
+
+
 def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings, fleet, parents, host_allow):
     bridges = []
     for name in used_nets:
         net = nets[name]
         # A fixed MAC, Docker's 02:42 + IPv4 of the gateway: a bridge with no MAC set takes its lowest port's, which
         # changes as containers come and go (neighbours' ARP entries for the gateway go stale) and at every boot.
-        bridge = {'name': net.bridge, 'addresses': ['%s/%d' % (net.gateway, net.subnet.prefixlen)], 'purge_addresses': True,
+        bridge = {'name': net.bridge, 'addresses': _cidrs(net, net.gateway, net.gateway6), 'purge_addresses': True,
                   'mac': docker_mac(str(net.gateway))}
         # Always set (Docker's default 1500 when the network has none), so that an MTU changed by hand is repaired.
         bridge['mtu'] = net.mtu or DEFAULT_MTU
@@ -422,13 +431,16 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
     for container in containers:
         eps = endpoints.get(container['name'], [])
         gateway = _gateway_endpoint(eps, nets)
+        # The IPv6 default route: chosen the same way among the endpoints on networks with IPv6, as Docker does.
+        gateway6 = _gateway_endpoint([ep for ep in eps if nets[ep.network].ipv6], nets)
         for ep in eps:
             net = nets[ep.network]
-            peer = {'name': ep.ifname, 'namespace': ep.container,
-                    'addresses': ['%s/%d' % (ep.address, net.subnet.prefixlen)],
+            peer = {'name': ep.ifname, 'namespace': ep.container, 'addresses': _cidrs(net, ep.address, ep.address6),
                     'mac': ep.mac or docker_mac(str(ep.address))}
             if ep is gateway:
                 peer['routes'] = [{'dst': 'default', 'gateway': str(net.gateway)}]
+            if ep is gateway6:
+                peer.setdefault('routes', []).append({'dst': '::/0', 'gateway': str(net.gateway6)})
             if net.driver == 'macvlan':
                 if net.parent not in parents:
                     raise PlanError('host %s: container %s: network %s: parent %s does not exist on the host (its links are %s). '
@@ -450,6 +462,9 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
 
     isolation = [{'bridge': nets[n].bridge, 'subnet': str(nets[n].subnet), 'icc': nets[n].icc,
                   'masquerade': nets[n].masquerade, 'internal': nets[n].internal} for n in used_nets]
+    for item, name in zip(isolation, used_nets):
+        if nets[name].ipv6:
+            item['ipv6'] = True
 
     ports = _port_items(host, host_allow, containers, endpoints, nets, warnings)
 
@@ -491,17 +506,21 @@ def _port_items(host, host_allow, containers, endpoints, nets, warnings):
 
 
 class _HostsFile:
-    """Entries of one hosts file; a name appears once, with the first address given for it."""
+    """Entries of one hosts file; a name appears once per family, with the first address of that family given for it."""
 
     def __init__(self):
         self.entries = []
         self.seen = set()
 
-    def add(self, address, names):
-        fresh = [n for n in names if n not in self.seen]
-        if fresh:
-            self.seen.update(fresh)
-            self.entries.append({'address': str(address), 'names': fresh})
+    def add(self, address, names, address6=None):
+        """An entry for ``names`` at ``address``, and one at ``address6`` (an endpoint's IPv6 address) when set."""
+        for ip in (address, address6):
+            if ip is None:
+                continue
+            fresh = [n for n in names if (ip.version, n) not in self.seen]
+            if fresh:
+                self.seen.update((ip.version, n) for n in fresh)
+                self.entries.append({'address': str(ip), 'names': fresh})
 
 
 def _namespaces(nets, containers, endpoints, remote=()):
@@ -527,15 +546,16 @@ def _namespaces(nets, containers, endpoints, remote=()):
         own = _HostsFile()
         eps = endpoints.get(name, [])
         if eps:
-            own.add(eps[0].address, [container_id(name)[:12], name] + eps[0].aliases)
+            own.add(eps[0].address, [container_id(name)[:12], name] + eps[0].aliases, eps[0].address6)
         for ep in eps[1:]:
             if ep.aliases and not nets[ep.network].default:
-                own.add(ep.address, ep.aliases)
+                own.add(ep.address, ep.aliases, ep.address6)
         for link in container.get('links') or []:
             target, alias = parse_link(link)
             network = link_address_network(name, target, endpoints, nets)
-            address = next(ep.address for ep in endpoints[target] if ep.network == network)
-            own.add(address, [alias, container_id(target)[:12], target] if alias != target else [target, container_id(target)[:12]])
+            linked = next(ep for ep in endpoints[target] if ep.network == network)
+            own.add(linked.address, [alias, container_id(target)[:12], target] if alias != target else [target, container_id(target)[:12]],
+                    linked.address6)
         # Docker's default network resolves only links; docker_gwbridge resolves nothing.
         shared = [ep.network for ep in eps if not nets[ep.network].default and ep.network != GWBRIDGE]
         item = {'name': name, 'hosts': own.entries}
@@ -545,7 +565,7 @@ def _namespaces(nets, containers, endpoints, remote=()):
                 members = _HostsFile()
                 for network in shared:
                     for other in by_network[network]:
-                        members.add(other.address, [other.container] + other.aliases)
+                        members.add(other.address, [other.container] + other.aliases, other.address6)
                 sets[key] = members.entries
             item['hosts_set'] = key
         items[name] = item

@@ -245,13 +245,13 @@ def _read_network(raw, at, problems, default):
         enable_ipv6 = _bool(raw['enable_ipv6']) if raw.get('enable_ipv6') is not None else False
     except ValueError:
         problems.append('%s: enable_ipv6 must be true or false, got %r' % (at, raw['enable_ipv6']))
-        enable_ipv6 = False
+        enable_ipv6 = None
     if enable_ipv6 and driver != 'bridge':
         problems.append('%s: enable_ipv6 is not supported yet on %s networks (only on bridge networks, for now). '
                         'Fix: drop enable_ipv6 and the ipv6_ keys, or use driver: bridge' % (at, driver))
     elif enable_ipv6:
         ipv6 = _read_ipam(raw, 6, at, problems)
-    else:
+    elif enable_ipv6 is False:
         for key in ('ipv6_subnet', 'ipv6_gateway', 'ipv6_ip_range'):
             if raw.get(key) is not None:
                 problems.append('%s: %s needs enable_ipv6: true (the network has no IPv6). Fix: set enable_ipv6: true, '
