@@ -88,6 +88,8 @@ def resolvers(container, networks, nets, global_dns):
             if value is None:
                 value = nets[network].dns.get(field)
         out[field] = value if value is not None else global_dns.get(field)
+    if any(nets[network].ipv6 for network in networks):
+        out['ipv6'] = True  # the host's IPv6 nameservers stay, as Docker keeps them for a container with IPv6
     return out
 
 
