@@ -578,7 +578,7 @@ def gather(netlink, params):
     published = inspect.published_maps(ports_sets or {})
     ports = inspect.port_lines(published, endpoints)
     port_allow = inspect.port_allow(published, allow_from_elements(ports_sets or {}), endpoints)
-    public = ('container', 'network', 'bridge', 'ifname', 'host_ifname', 'mac', 'addresses')
+    public = ('container', 'network', 'bridge', 'ifname', 'host_ifname', 'mac', 'addresses', 'GlobalIPv6Address', 'GlobalIPv6PrefixLen')
     links = [{'name': info['name'], 'kind': info['kind'], 'mtu': info['mtu'], 'mac': info['mac'],
               'addresses': [cidr for cidr, _secondary in bridge_addrs.get(index, [])], 'owned': owned(info)}
              for index, info in sorted(host_links.items())]

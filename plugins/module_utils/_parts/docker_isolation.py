@@ -213,14 +213,15 @@ class IsolationReconciler(TableReconciler):
         self.restored = {}
         self.record = None
         self._table = None
+        self._extra = set()  # the sysctls read beyond BASE_SYSCTLS, kept for the read after the changes
 
     def read(self, desired):
         if self.record is None:
             inode = None if self.ns.is_host or self.ns.name is not None else os.stat(self.ns.path).st_ino
             self.record = record_path(record_key(self.ns, inode))
         saved = read_record(self.record)
-        extra = set(desired['sysctls'] if desired is not ABSENT else ()) | set(saved if saved is not ABSENT else ())
-        extra = sorted(extra - set(BASE_SYSCTLS))
+        self._extra |= set(desired['sysctls'] if desired is not ABSENT else ()) | set(saved if saved is not ABSENT else ())
+        extra = sorted(self._extra - set(BASE_SYSCTLS))
         with self.netlink.inside(self.ns):
             table = nft.TableState(nft.list_table(FAMILY, TABLE))
             sysctls = read_sysctls()
