@@ -168,3 +168,16 @@ def test_ipv6_allocator_takes_the_lowest_free_and_the_last_address_too():
 def test_ipv6_ip_range_is_where_automatic_addresses_come_from():
     result = plan([{'name': 'web', 'networks': ['front']}], networks=[dict(DUAL, ipv6_ip_range='fd00:db8:20:0:1::/80')])
     assert peers(result)[('web', 'eth0')]['addresses'][1] == 'fd00:db8:20:0:1::/64'
+
+
+def test_the_default_network_is_dual_stack_when_asked_and_takes_no_static_ipv6_address():
+    network = {'name': 'bridge', 'enable_ipv6': True}
+    result = plan([{'name': 'web'}], networks=[network])
+    first, _second = _first_two('h1')
+    docker0 = result['bridges'][0]
+    assert docker0['name'] == 'docker0' and docker0['addresses'] == ['172.17.0.1/16', '%s/64' % first[1]]
+    assert peers(result)[('web', 'eth0')]['addresses'] == ['172.17.0.2/16', '%s/64' % first[2]]
+    assert problems([dict(network, ipv6_subnet='fd00:db8:17::/64')],
+                    [{'name': 'web', 'networks': [{'name': 'bridge', 'ipv6_address': 'fd00:db8:17::5'}]}]) == [
+        'host h1: linuxnet_containers[0] (web): user specified IP address is supported on user defined networks only '
+        '(ipv6_address fd00:db8:17::5 on bridge). Fix: drop ipv6_address or use a user-defined network']
