@@ -526,7 +526,7 @@ def gather(netlink, params):
     channel = netlink.channel(ref)
     host_links = inspect.read_links(channel, label)
     by_name = {info['name']: info for info in host_links.values()}
-    bridge_addrs = inspect.read_addresses(channel, label)
+    bridge_addrs = inspect.read_addresses(channel, label)  # both families: a bridge's IPAM.Config shows its IPv6 subnet
     routes = inspect.read_routes(channel, label, host_links)
     routes6 = inspect.read_routes(channel, label, host_links, family=socket.AF_INET6)
 
@@ -580,7 +580,7 @@ def gather(netlink, params):
     port_allow = inspect.port_allow(published, allow_from_elements(ports_sets or {}), endpoints)
     public = ('container', 'network', 'bridge', 'ifname', 'host_ifname', 'mac', 'addresses', 'GlobalIPv6Address', 'GlobalIPv6PrefixLen')
     links = [{'name': info['name'], 'kind': info['kind'], 'mtu': info['mtu'], 'mac': info['mac'],
-              'addresses': [cidr for cidr, _secondary in bridge_addrs.get(index, [])], 'owned': owned(info)}
+              'addresses': [cidr for cidr, _secondary in bridge_addrs.get(index, []) if ':' not in cidr], 'owned': owned(info)}
              for index, info in sorted(host_links.items())]
     result = {'networks': result_networks, 'endpoints': [{k: ep[k] for k in public} for ep in endpoints],
               'routes': routes, 'routes6': routes6, 'ports': ports, 'port_allow': port_allow, 'links': links, 'tables': tables, 'vxlan': vxlan,
