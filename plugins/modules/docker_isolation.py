@@ -72,6 +72,14 @@ options:
         description: No forwarded traffic into or out of the network at all (implies no masquerade).
         type: bool
         default: false
+      ipv6:
+        description:
+          - The network has IPv6 (C(--ipv6)). Isolation, O(networks[].icc) and O(networks[].internal) match interfaces,
+            so they hold for IPv6 as for IPv4 (the table is of family C(inet)). With O(forwarding), the module also sets
+            C(net.ipv6.conf.all.forwarding=1), and C(net.bridge.bridge-nf-call-ip6tables=1) for a network with
+            O(networks[].icc=false), recorded and restored on removal like the IPv4 ones. IPv6 is not masqueraded yet.
+        type: bool
+        default: false
   namespace:
     description:
       - Network namespace to work in (name, path or C(pid:N)); default the one the module runs in.

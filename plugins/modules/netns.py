@@ -134,11 +134,19 @@ options:
             --dns-option) build it. Each field left out (or empty) comes from the host's C(/etc/resolv.conf)
             (C(/run/systemd/resolve/resolv.conf) when the host's only nameserver is systemd-resolved's 127.0.0.53),
             as Docker does. The host's loopback nameservers (127.0.0.0/8, C(::1)), unreachable from another namespace,
-            and its IPv6 ones are left out; when none remains, Docker's defaults 8.8.8.8 and 8.8.4.4 are used.
+            and its IPv6 ones (unless O(namespaces[].resolv_conf.ipv6)) are left out; when none remains, Docker's
+            defaults 8.8.8.8 and 8.8.4.4 are used.
           - "The file is tagged (its first line) and removed with the namespace. Omitted: the file is left alone;
             V({}): everything from the host."
         type: dict
         suboptions:
+          ipv6:
+            description:
+              - The container has a network with IPv6 (C(--ipv6)). The host's IPv6 nameservers are then kept (not its
+                loopback and link-local ones), and Docker's IPv6 defaults 2001:4860:4860::8888 and ::8844 follow 8.8.8.8
+                and 8.8.4.4 when none remains, as Docker does.
+            type: bool
+            default: false
           nameservers:
             description: Nameserver IP addresses (C(--dns)).
             type: list

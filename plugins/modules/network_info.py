@@ -152,7 +152,8 @@ RETURN = r'''
 networks:
   description:
     - One entry per requested network, in the order given, then one per discovered bridge (sorted by name).
-    - The keys are those of C(docker network inspect), plus C(Exists).
+    - The keys are those of C(docker network inspect), plus C(Exists). C(EnableIPv6) is true when the bridge holds an
+      IPv6 address other than link-local (its C(IPAM.Config) entry follows the IPv4 one).
     - C(Options) lacks C(com.docker.network.driver.mtu) when the bridge does not exist.
     - C(Options) are Docker's for each driver, C(com.docker.network.bridge.*) and C(com.docker.network.driver.mtu)
       for bridge networks, C(com.docker.network.driver.overlay.vxlanid_list) (left out when the VXLAN device is
@@ -220,6 +221,13 @@ endpoints:
       description: The container end's addresses with prefix length.
       type: list
       elements: str
+    GlobalIPv6Address:
+      description: The container end's IPv6 address (its first, link-local ones left out), as C(docker inspect) shows
+        it; an empty string on a network without IPv6.
+      type: str
+    GlobalIPv6PrefixLen:
+      description: Its prefix length, 0 when there is none.
+      type: int
   sample:
     - container: web
       network: test_net2
@@ -248,6 +256,16 @@ routes:
   sample:
     - {dst: default, dev: eth0, gateway: 192.0.2.1}
     - {dst: 173.20.0.0/16, dev: br-test_net2, gateway: null}
+routes6:
+  description:
+    - The IPv6 routes of the main table in the bridges' namespace, as RV(routes) lists the IPv4 ones; link-local
+      and multicast routes (the kernel's, on every link) left out. The planner picks no IPv6 subnet they overlap.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {dst: default, dev: eth0, gateway: "fe80::1"}
+    - {dst: "fd00:db8:20::/64", dev: br-test_net2, gateway: null}
 ports:
   description:
     - Per container with an endpoint on a reported network, its published ports exactly as C(docker port) prints
@@ -331,6 +349,7 @@ interfaces:
 
 import ipaddress
 import os
+import socket
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -501,14 +520,15 @@ def gather(netlink, params):
     if not ref.exists():
         flags = inspect.DEFAULT_FLAGS
         return {'networks': [inspect.network_inspect(net, None, [], [], flags) for net in networks],
-                'endpoints': [], 'routes': [], 'ports': {}, 'port_allow': {}, 'links': [], 'tables': [], 'vxlan': [], 'containers': [],
+                'endpoints': [], 'routes': [], 'routes6': [], 'ports': {}, 'port_allow': {}, 'links': [], 'tables': [], 'vxlan': [], 'containers': [],
                 'warnings': warnings}
     label = 'the host namespace' if ref.is_host else 'network namespace %s' % ref.label
     channel = netlink.channel(ref)
     host_links = inspect.read_links(channel, label)
     by_name = {info['name']: info for info in host_links.values()}
-    bridge_addrs = inspect.read_addresses(channel, label, family=2)
+    bridge_addrs = inspect.read_addresses(channel, label)  # both families: a bridge's IPAM.Config shows its IPv6 subnet
     routes = inspect.read_routes(channel, label, host_links)
+    routes6 = inspect.read_routes(channel, label, host_links, family=socket.AF_INET6)
 
     reported, macvlans = [], []
     for net in networks:
@@ -558,12 +578,12 @@ def gather(netlink, params):
     published = inspect.published_maps(ports_sets or {})
     ports = inspect.port_lines(published, endpoints)
     port_allow = inspect.port_allow(published, allow_from_elements(ports_sets or {}), endpoints)
-    public = ('container', 'network', 'bridge', 'ifname', 'host_ifname', 'mac', 'addresses')
+    public = ('container', 'network', 'bridge', 'ifname', 'host_ifname', 'mac', 'addresses', 'GlobalIPv6Address', 'GlobalIPv6PrefixLen')
     links = [{'name': info['name'], 'kind': info['kind'], 'mtu': info['mtu'], 'mac': info['mac'],
-              'addresses': [cidr for cidr, _secondary in bridge_addrs.get(index, [])], 'owned': owned(info)}
+              'addresses': [cidr for cidr, _secondary in bridge_addrs.get(index, []) if ':' not in cidr], 'owned': owned(info)}
              for index, info in sorted(host_links.items())]
     result = {'networks': result_networks, 'endpoints': [{k: ep[k] for k in public} for ep in endpoints],
-              'routes': routes, 'ports': ports, 'port_allow': port_allow, 'links': links, 'tables': tables, 'vxlan': vxlan,
+              'routes': routes, 'routes6': routes6, 'ports': ports, 'port_allow': port_allow, 'links': links, 'tables': tables, 'vxlan': vxlan,
               'containers': scanned,
               'warnings': warnings}
     if interfaces is not None:

@@ -146,7 +146,8 @@ def test_inspect_matches_what_was_built(built):
         for position, (network, address, mac) in enumerate(CONTAINERS[container]):
             expected_endpoints.append({'container': container, 'network': network, 'bridge': _net(network)['bridge'],
                                        'ifname': 'eth%d' % position, 'host_ifname': host_veth_name(container, network),
-                                       'mac': mac or _docker_mac(address), 'addresses': [address]})
+                                       'mac': mac or _docker_mac(address), 'addresses': [address],
+                                       'GlobalIPv6Address': '', 'GlobalIPv6PrefixLen': 0})  # as docker inspect shows them
     assert res['endpoints'] == expected_endpoints
     # The kernel agrees (read directly, not through the module).
     for ep in res['endpoints']:

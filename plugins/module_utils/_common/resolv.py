@@ -7,8 +7,8 @@
 Docker (libnetwork's resolvconf package) gives a container the nameservers, search domains and options of
 ``docker run --dns/--dns-search/--dns-option``; each one not given comes from the host's resolv.conf. The
 host's nameservers are filtered: loopback ones (127.0.0.0/8, ::1) cannot be reached from another network
-namespace and go, and so do IPv6 ones on networks without IPv6 (this collection's networks are IPv4);
-when none is left, Google's public resolvers take their place. A host whose only nameserver is
+namespace and go, and so do IPv6 ones (and link-local ones) for a container with no network with IPv6;
+when none is left, Google's public resolvers take their place (IPv6 ones too for a container with IPv6). A host whose only nameserver is
 systemd-resolved's stub (127.0.0.53) is read from /run/systemd/resolve/resolv.conf instead.
 """
 
@@ -21,6 +21,7 @@ HOST_RESOLV_CONF = '/etc/resolv.conf'
 SYSTEMD_RESOLV_CONF = '/run/systemd/resolve/resolv.conf'
 SYSTEMD_STUB = '127.0.0.53'
 DEFAULT_NAMESERVERS = ('8.8.8.8', '8.8.4.4')
+DEFAULT_NAMESERVERS6 = ('2001:4860:4860::8888', '2001:4860:4860::8844')
 FIELDS = ('nameservers', 'search', 'options')
 # Docker's validateDomain: labels of letters, digits and inner hyphens, at least one letter, under 255 bytes.
 _LABEL = r'(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
@@ -98,13 +99,17 @@ def use_systemd_resolved(host):
     return host['nameservers'] == [SYSTEMD_STUB]
 
 
-def host_defaults(host):
-    """What a container takes from the host's parsed resolv.conf: nameservers without loopback and IPv6 ones
-    (Docker's defaults when none is left), search domains and options as they are."""
-    kept = [ns for ns in host['nameservers']
-            if ipaddress.ip_address(ns).version == 4 and not ipaddress.ip_address(ns).is_loopback]
-    return {'nameservers': kept or list(DEFAULT_NAMESERVERS), 'search': list(host['search']),
-            'options': list(host['options'])}
+def host_defaults(host, ipv6=False):
+    """What a container takes from the host's parsed resolv.conf: nameservers without loopback and link-local ones,
+    and without IPv6 ones unless ``ipv6`` (the container has a network with IPv6); Docker's defaults when none is left
+    (its IPv6 ones too with ``ipv6``); search domains and options as they are."""
+    kept = [ns for ns in host['nameservers'] if _reachable(ipaddress.ip_address(ns), ipv6)]
+    defaults = DEFAULT_NAMESERVERS + (DEFAULT_NAMESERVERS6 if ipv6 else ())
+    return {'nameservers': kept or list(defaults), 'search': list(host['search']), 'options': list(host['options'])}
+
+
+def _reachable(address, ipv6):
+    return not address.is_loopback and (address.version == 4 or (ipv6 and not address.is_link_local))
 
 
 def merge(wanted, host):

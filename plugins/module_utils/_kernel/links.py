@@ -32,6 +32,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.normali
 )
 
 IFF_UP = 0x1
+IFA_F_NODAD = 0x02
 HOME_NS = '/proc/self/ns/net'
 NSID_NOT_ASSIGNED = (None, -1, 4294967295)  # RTM_GETNSID's answers for a namespace given no id yet
 MAIN_TABLE = 254
@@ -338,6 +339,8 @@ class Writer:
         kwargs = {'index': index, 'address': str(iface.ip), 'prefixlen': iface.network.prefixlen}
         if iface.version == 4 and iface.network.prefixlen < 31:
             kwargs['broadcast'] = str(iface.network.broadcast_address)
+        elif iface.version == 6 and command != 'del':
+            kwargs['flags'] = IFA_F_NODAD  # usable at once, as Docker adds its endpoints' addresses
         action = '%s address %s' % ({'add': 'add', 'replace': 're-add'}.get(command, 'remove'), address)
         return self._call(ref, name, action, 'addr', command, **kwargs)
 

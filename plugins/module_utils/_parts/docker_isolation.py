@@ -23,7 +23,14 @@ FAMILY = 'inet'
 TABLE = 'linuxnet_isolation'
 KEY = 'nftables'
 SYSCTLS = {'net.ipv4.ip_forward': '/proc/sys/net/ipv4/ip_forward',
-           'net.bridge.bridge-nf-call-iptables': '/proc/sys/net/bridge/bridge-nf-call-iptables'}
+           'net.bridge.bridge-nf-call-iptables': '/proc/sys/net/bridge/bridge-nf-call-iptables',
+           'net.ipv6.conf.all.forwarding': '/proc/sys/net/ipv6/conf/all/forwarding',
+           'net.bridge.bridge-nf-call-ip6tables': '/proc/sys/net/bridge/bridge-nf-call-ip6tables'}
+# What every run reads and reports; the IPv6 ones only where a network has IPv6 or a record names them.
+BASE_SYSCTLS = ('net.ipv4.ip_forward', 'net.bridge.bridge-nf-call-iptables')
+# Why a sysctl this module sets can be missing.
+MISSING = {'net.ipv6.conf.all.forwarding': 'IPv6 is disabled in this kernel (ipv6.disable=1). Fix: boot with IPv6, or drop '
+                                           'enable_ipv6 from the networks'}
 
 
 def _meta(key):
@@ -206,15 +213,20 @@ class IsolationReconciler(TableReconciler):
         self.restored = {}
         self.record = None
         self._table = None
+        self._extra = set()  # the sysctls read beyond BASE_SYSCTLS, kept for the read after the changes
 
     def read(self, desired):
-        with self.netlink.inside(self.ns):
-            table = nft.TableState(nft.list_table(FAMILY, TABLE))
-            sysctls = read_sysctls()
         if self.record is None:
             inode = None if self.ns.is_host or self.ns.name is not None else os.stat(self.ns.path).st_ino
             self.record = record_path(record_key(self.ns, inode))
         saved = read_record(self.record)
+        self._extra |= set(desired['sysctls'] if desired is not ABSENT else ()) | set(saved if saved is not ABSENT else ())
+        extra = sorted(self._extra - set(BASE_SYSCTLS))
+        with self.netlink.inside(self.ns):
+            table = nft.TableState(nft.list_table(FAMILY, TABLE))
+            sysctls = read_sysctls()
+            if extra:
+                sysctls.update(read_sysctls(extra))
         if table.exists and not table.owned:
             raise LinuxnetError('nftables table inet %s exists but was not made by linuxnet.container (no set %s in it). '
                                 'Fix: rename or remove that table; this module only manages its own' % (TABLE, nft.OWNER_SET))
@@ -228,12 +240,12 @@ class IsolationReconciler(TableReconciler):
         return Plan.of_actions(actions, lambda a: apply_action(self.netlink, self.ns, a), warnings), predicted
 
 
-def read_sysctls():
-    """{sysctl: value, or None where this kernel has no such sysctl} in the current namespace."""
+def read_sysctls(keys=BASE_SYSCTLS):
+    """{sysctl: value, or None where this kernel has no such sysctl} of ``keys`` (of SYSCTLS) in the current namespace."""
     sysctls = {}
-    for key, path in SYSCTLS.items():
+    for key in keys:
         try:
-            with open(path) as handle:
+            with open(SYSCTLS[key]) as handle:
                 sysctls[key] = handle.read().strip()
         except FileNotFoundError:
             sysctls[key] = None
@@ -324,8 +336,8 @@ def plan_table(desired, current, table, record):
     for key, value in sorted(desired['sysctls'].items()):
         have = current['sysctls'].get(key)
         if have is None:
-            raise LinuxnetError('sysctl %s does not exist in this kernel: icc=false needs br_netfilter. '
-                                'Fix: load it (modprobe br_netfilter) or leave icc on' % key)
+            raise LinuxnetError('sysctl %s does not exist in this kernel: %s' % (key, MISSING.get(
+                key, 'icc=false needs br_netfilter. Fix: load it (modprobe br_netfilter) or leave icc on')))
         if have != value:
             changes[key] = (have, value)
     saved = record_changes(current[SAVED], changes)
@@ -383,7 +395,7 @@ def apply_action(netlink, ns, action):
 def _desired(params):
     if params['state'] == 'absent':
         return ABSENT
-    bridges, icc_off, internal, masq = [], [], [], []
+    bridges, icc_off, internal, masq, ipv6 = [], [], [], [], []
     seen = {}
     for index, net in enumerate(params['networks']):
         where = 'networks[%d] (%s)' % (index, net['bridge'])
@@ -395,6 +407,8 @@ def _desired(params):
                                 % (where, net['bridge'], seen[net['bridge']]))
         seen[net['bridge']] = index
         bridges.append(net['bridge'])
+        if net.get('ipv6'):
+            ipv6.append(net['bridge'])
         if not net['icc']:
             icc_off.append(net['bridge'])
         if net['internal']:
@@ -419,6 +433,11 @@ def _desired(params):
         sysctls['net.ipv4.ip_forward'] = '1'
         if icc_off:
             sysctls['net.bridge.bridge-nf-call-iptables'] = '1'
+        # Docker with IPv6: forwarding on every interface, and bridged IPv6 frames through the forward hook (icc).
+        if ipv6:
+            sysctls['net.ipv6.conf.all.forwarding'] = '1'
+        if ipv6 and set(icc_off) & set(ipv6):
+            sysctls['net.bridge.bridge-nf-call-ip6tables'] = '1'
     return {
         'sysctls': sysctls,
         'sets': {
@@ -440,6 +459,7 @@ def module_spec():
             icc=dict(type='bool', default=True),
             masquerade=dict(type='bool', default=True),
             internal=dict(type='bool', default=False),
+            ipv6=dict(type='bool', default=False),
         )),
         namespace=dict(type='str'),
         forwarding=dict(type='bool', default=True),

@@ -23,6 +23,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._parts import d
 MAIN_TABLE = 254
 IFA_F_SECONDARY = 0x01
 _LINK_LOCAL_V6 = ipaddress.ip_network('fe80::/10')
+_MULTICAST_V6 = ipaddress.ip_network('ff00::/8')
 # Route types that say something about where a destination goes (unicast, blackhole, unreachable, prohibit, throw).
 _ROUTE_TYPES = (1, 6, 7, 8, 9)
 
@@ -68,13 +69,15 @@ def primary_address(entries, version):
 
 
 def ipam_config(entries, ip_range=None):
-    """IPAM.Config of a bridge: one {Subnet, Gateway} per IPv4 address on it, in kernel order; IPRange (which no
-    kernel object holds: the inventory's) on the entry whose subnet holds it, as Docker shows it only when set."""
+    """IPAM.Config of a bridge: one {Subnet, Gateway} per IPv4 address on it, in kernel order, then one per IPv6
+    address (link-local ones left out: the kernel's); IPRange (which no kernel object holds: the inventory's) on the
+    entry whose subnet holds it, as Docker shows it only when set."""
     config = []
-    for cidr, _secondary in entries:
-        iface = ipaddress.ip_interface(cidr)
-        if iface.version == 4:
-            config.append({'Subnet': iface.network.compressed, 'Gateway': iface.ip.compressed})
+    for version in (4, 6):
+        for cidr, _secondary in entries:
+            iface = ipaddress.ip_interface(cidr)
+            if iface.version == version and iface.ip not in _LINK_LOCAL_V6:
+                config.append({'Subnet': iface.network.compressed, 'Gateway': iface.ip.compressed})
     return with_ip_range(config, ip_range)
 
 
@@ -82,7 +85,8 @@ def with_ip_range(config, ip_range):
     if ip_range:
         rng = ipaddress.ip_network(ip_range, strict=False)
         for entry in config:
-            if rng.version == 4 and rng.subnet_of(ipaddress.ip_network(entry['Subnet'])):
+            subnet = ipaddress.ip_network(entry['Subnet'])
+            if rng.version == subnet.version and rng.subnet_of(subnet):
                 entry['IPRange'] = rng.compressed
                 break
     return config
@@ -232,7 +236,7 @@ def macvlan_network(parent, entries, nets):
 
 def endpoint_entry(raw, entries):
     """The flat endpoint record of the module's ``endpoints`` result."""
-    return {
+    record = {
         'container': raw['container'],
         'network': raw['network'],
         'bridge': raw['bridge'],
@@ -243,6 +247,10 @@ def endpoint_entry(raw, entries):
         'ipv4': primary_address(entries, 4),
         'ipv6': primary_address(entries, 6),
     }
+    # docker container inspect's NetworkSettings.Networks.<network>.GlobalIPv6Address and GlobalIPv6PrefixLen.
+    record['GlobalIPv6Address'], _slash, prefix = record['ipv6'].partition('/')
+    record['GlobalIPv6PrefixLen'] = int(prefix) if prefix else 0
+    return record
 
 
 def docker_options(bridge, flags, mtu):
@@ -305,7 +313,7 @@ def network_inspect(net, bridge_link, bridge_addresses, endpoints, flags, vxlan=
         'Id': network_id(net['name']),
         'Scope': SCOPES.get(driver, 'local'),
         'Driver': driver,
-        'EnableIPv6': False,
+        'EnableIPv6': any(':' in entry['Subnet'] for entry in config),
         'IPAM': {'Driver': 'default', 'Options': {}, 'Config': config},
         'Internal': flags['internal'] if driver != 'macvlan' else False,
         'Attachable': False,
@@ -399,10 +407,16 @@ def read_addresses(netlink_socket, label, family=socket.AF_UNSPEC):
     return out
 
 
-def read_routes(netlink_socket, label, links):
+def read_routes(netlink_socket, label, links, family=socket.AF_INET):
+    """The main table's routes of one family (route_entries); IPv6: link-local and multicast ones left out (the
+    kernel's, on every link)."""
     with netlink_errors(label, 'list routes'):
-        msgs = netlink_socket.route('dump', family=socket.AF_INET, table=MAIN_TABLE)
-    return route_entries([_msg_view(m) for m in msgs], {index: info['name'] for index, info in links.items()})
+        msgs = netlink_socket.route('dump', family=family, table=MAIN_TABLE)
+    routes = route_entries([_msg_view(m) for m in msgs], {index: info['name'] for index, info in links.items()})
+    if family == socket.AF_INET6:
+        routes = [r for r in routes if r['dst'] == 'default' or not ipaddress.ip_network(r['dst']).subnet_of(_LINK_LOCAL_V6)
+                  and not ipaddress.ip_network(r['dst']).subnet_of(_MULTICAST_V6)]
+    return routes
 
 
 def read_fdb_dsts(netlink_socket, label):

@@ -475,7 +475,7 @@ class _HostResolvers:
     """What containers take from the host's resolv.conf (read once per call, only when a namespace needs it)."""
 
     def __init__(self):
-        self._defaults = None
+        self._host = None
 
     @staticmethod
     def _read(path):
@@ -487,13 +487,14 @@ class _HostResolvers:
         except OSError as err:
             raise LinuxnetError(explain(err, path, 'read') + ' (the resolvers containers take from the host)')
 
-    def defaults(self):
-        if self._defaults is None:
+    def defaults(self, ipv6=False):
+        """The host's resolvers as a container takes them; ``ipv6``: the container has a network with IPv6."""
+        if self._host is None:
             host = self._read(resolv.HOST_RESOLV_CONF)
             if resolv.use_systemd_resolved(host) and os.path.exists(resolv.SYSTEMD_RESOLV_CONF):
                 host = self._read(resolv.SYSTEMD_RESOLV_CONF)
-            self._defaults = resolv.host_defaults(host)
-        return self._defaults
+            self._host = host
+        return resolv.host_defaults(self._host, ipv6)
 
 
 def _resolv_wanted(raw, where):
@@ -554,7 +555,7 @@ def _desired(module, reconciler):
                 hosts_content += sets[item['hosts_set']]
         resolv_content = None
         if item.get('resolv_conf') is not None:
-            conf = resolv.merge(_resolv_wanted(item['resolv_conf'], where), host_resolv.defaults())
+            conf = resolv.merge(_resolv_wanted(item['resolv_conf'], where), host_resolv.defaults(bool(item['resolv_conf'].get('ipv6'))))
             resolv_content = resolv.render(_header(name), conf)
         desired[name] = {'state': state, 'sysctls': sysctls, 'sysctl_paths': paths, 'share': share,
                          'sysctl_keys': keys if state == 'present' else [], 'hosts_content': hosts_content,
@@ -590,7 +591,8 @@ def module_spec():
     resolv_spec = dict(type='dict', options=dict(
         nameservers=dict(type='list', elements='str'),
         search=dict(type='list', elements='str'),
-        options=dict(type='list', elements='str')))
+        options=dict(type='list', elements='str'),
+        ipv6=dict(type='bool', default=False)))
     return dict(
         argument_spec=dict(
             name=dict(type='str'),

@@ -35,6 +35,7 @@ from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay i
 )
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import (
     DEFAULT_SUBNET,
+    FAMILIES,
     Endpoint,
     Network,
     container_mode,
@@ -47,6 +48,7 @@ from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology 
     read_dns,
     read_networks,
     resolvers,
+    ula_pool,
 )
 
 GWBRIDGE = 'docker_gwbridge'
@@ -57,14 +59,14 @@ class PlanError(Exception):
 
 
 def _existing(facts):
-    """From network_info facts: {(container, network): IPv4Address}, {network name: subnet}, routed subnets."""
-    addresses = {}
+    """From network_info facts: {(container, network): IPv4Address}, {network name: subnet}, routed subnets; and the
+    IPv6 side: {(container, network): IPv6Address}, {network name: (IPv6 subnet, gateway)}."""
+    addresses, addresses6, subnets6 = {}, {}, {}
     for ep in facts.get('endpoints') or []:
         for cidr in ep.get('addresses') or []:
             iface = ipaddress.ip_interface(cidr)
-            if iface.version == 4:
-                addresses[(ep['container'], ep['network'])] = iface.ip
-                break
+            found = addresses if iface.version == 4 else addresses6
+            found.setdefault((ep['container'], ep['network']), iface.ip)
     subnets = {}
     bridges_now = {}
     for net in facts.get('networks') or []:
@@ -73,30 +75,30 @@ def _existing(facts):
         bridge = (net.get('Options') or {}).get('com.docker.network.bridge.name') or net.get('Name')
         bridges_now[bridge] = net.get('Name')
         for config in (net.get('IPAM') or {}).get('Config') or []:
-            if config.get('Subnet') and ':' not in config['Subnet']:
-                subnets[net['Name']] = (ipaddress.ip_network(config['Subnet']), ipaddress.ip_address(config['Gateway'])
-                                        if config.get('Gateway') else None)
-                break
+            if config.get('Subnet'):
+                found = subnets6 if ':' in config['Subnet'] else subnets
+                found.setdefault(net['Name'], (ipaddress.ip_network(config['Subnet']), ipaddress.ip_address(config['Gateway'])
+                                               if config.get('Gateway') else None))
     routes = []
-    for route in facts.get('routes') or []:
-        if route.get('dst') in (None, 'default', '0.0.0.0/0'):
+    for route in (facts.get('routes') or []) + (facts.get('routes6') or []):
+        if route.get('dst') in (None, 'default', '0.0.0.0/0', '::/0'):
             continue
         routes.append((ipaddress.ip_network(route['dst'], strict=False), route.get('dev')))
-    return addresses, subnets, bridges_now, routes
+    return addresses, subnets, bridges_now, routes, addresses6, subnets6
 
 
 def _foreign_addresses(facts, nets):
-    """{IPv4Address: what holds it} of the addresses network_info found on the host's links and in the containers'
+    """{IPv4Address or IPv6Address: what holds it} of the addresses network_info found on the host's links and in the containers'
     namespaces that no endpoint owns: the gateways of the networks on their bridges, the bridge networks' endpoints
     and the overlay and macvlan interfaces (which the fleet plans) left out."""
-    gateways = {(net.bridge, net.gateway) for net in nets.values() if net.gateway is not None}
+    gateways = {(net.bridge, gateway) for net in nets.values() for gateway in (net.gateway, net.gateway6) if gateway is not None}
     endpoints = {(ep['container'], ep.get('ifname')) for ep in facts.get('endpoints') or []}
     fleet_subnets = [net.subnet for net in nets.values() if net.driver in GLOBAL_DRIVERS and net.subnet is not None]
     found = {}
 
     def add(cidr, what, skip=lambda ip: False):
         iface = ipaddress.ip_interface(cidr)
-        if iface.version == 4 and not skip(iface.ip):
+        if not skip(iface.ip):
             found.setdefault(iface.ip, what)
     for link in facts.get('links') or []:
         for cidr in link.get('addresses') or []:
@@ -110,49 +112,105 @@ def _foreign_addresses(facts, nets):
     return found
 
 
-def _assign_subnets(nets, used_nets, subnets_now, routes, host, owned_links=()):
-    """Give every used bridge network without a configured subnet one: its bridge's, else a free pool block.
+def _assign_subnets(nets, used_nets, subnets_now, routes, host, owned_links=(), version=4):
+    """Give every used bridge network without a configured subnet of the family ``version`` one (IPv6: the networks
+    with enable_ipv6): its bridge's, else a free pool block (IPv4: Docker's default pools; IPv6: the host's ULA /64s).
 
     A set subnet of a used bridge network must not overlap what the host routes through devices that are not the
     collection's (its bridges now, declared or about to be pruned): Docker's "Pool overlaps" check, before any change.
     """
+    key = FAMILIES[version]['subnet']
+    wanted = [name for name in used_nets if nets[name].driver == 'bridge' and (version == 4 or nets[name].ipv6)]
     ours = {net.bridge for net in nets.values() if net.driver == 'bridge'} | set(owned_links)
     taken = [r for r, dev in routes if dev not in ours]
     problems = []
-    for name in used_nets:
-        net = nets[name]
-        if net.driver != 'bridge' or not net.user_subnet:
+    for name in wanted:
+        ipam = nets[name].ipam(version)
+        if not ipam.user_subnet:
             continue
         for route, dev in routes:
-            if dev not in ours and route.overlaps(net.subnet):
-                problems.append('host %s: network %s: subnet %s overlaps the route to %s on %s, which this host has already '
-                                '(Pool overlaps with other one on this address space). Fix: give %s a subnet that the host '
-                                'does not route yet' % (host, name, net.subnet, route, dev or 'no device', name))
+            if dev not in ours and route.overlaps(ipam.subnet):
+                problems.append('host %s: network %s: %s %s overlaps the route to %s on %s, which this host has already '
+                                '(Pool overlaps with other one on this address space). Fix: give %s %s that the host '
+                                'does not route yet' % (host, name, key, ipam.subnet, route, dev or 'no device', name,
+                                                        'a subnet' if version == 4 else 'an ipv6_subnet'))
     if problems:
         raise PlanError('\n'.join(problems))
-    taken.extend(n.subnet for n in nets.values() if n.subnet is not None)
-    for name in used_nets:
+    taken.extend(n.ipam(version).subnet for n in nets.values() if n.ipam(version).subnet is not None)
+    for name in wanted:
         net = nets[name]
-        if net.subnet is not None or net.driver != 'bridge':
+        if net.ipam(version).subnet is not None:
             continue
         now = subnets_now.get(name)
         if now is not None:
-            net.subnet, net.gateway = now[0], now[1] or now[0].network_address + 1
-            taken.append(net.subnet)
-    for name in used_nets:
+            net.set_ipam(version, now[0], now[1] or now[0].network_address + 1)
+            taken.append(now[0])
+    for name in wanted:
         net = nets[name]
-        if net.subnet is not None or net.driver != 'bridge':
+        if net.ipam(version).subnet is not None:
             continue
-        # 172.17.0.0/16 is the default network's (Docker's docker0 always holds it); user networks start at 172.18.
-        candidates = [p for p in default_pools() if net.default or p != ipaddress.ip_network(DEFAULT_SUBNET)]
+        if version == 6:
+            candidates = ula_pool(host)
+        else:
+            # 172.17.0.0/16 is the default network's (Docker's docker0 always holds it); user networks start at 172.18.
+            candidates = [p for p in default_pools() if net.default or p != ipaddress.ip_network(DEFAULT_SUBNET)]
         for pool in candidates:
             if not any(pool.overlaps(t) for t in taken):
-                net.subnet, net.gateway = pool, pool.network_address + 1
+                net.set_ipam(version, pool, pool.network_address + 1)
                 taken.append(pool)
                 break
         else:
-            raise PlanError('host %s: network %s: could not find an available, non-overlapping IPv4 address pool among the '
-                            'defaults to assign to the network. Fix: set subnet on %s in linuxnet_networks' % (host, name, name))
+            raise PlanError('host %s: network %s: could not find an available, non-overlapping %s address pool among the '
+                            'defaults to assign to the network. Fix: set %s on %s in linuxnet_networks'
+                            % (host, name, FAMILIES[version]['name'], key, name))
+
+
+def _allocate(host, nets, used_nets, endpoints, foreign, addresses_now, version):
+    """Every endpoint of ``used_nets`` gets its address of the family ``version`` (Endpoint.address, address6): static
+    ones reserved first, then the addresses the host holds that are no endpoint's (``foreign``), then those existing
+    endpoints hold (``addresses_now``) and may keep, then (IPv4) Docker's MAC-derived addresses of mac_address; new
+    endpoints take the lowest free address. Raises PlanError."""
+    field = 'address' if version == 4 else 'address6'
+    key = FAMILIES[version]['address']
+    members = [ep for eps in endpoints.values() for ep in eps if ep.network in used_nets]
+    allocators = {name: Allocator(nets[name].ipam(version)) for name in used_nets}
+    problems = []
+    for ep in members:
+        address = getattr(ep, field)
+        if address is None:
+            continue
+        allocators[ep.network].reserve(address)
+        # Addresses the host already holds that are no endpoint's (a user's, a runtime's): never handed out, and a
+        # static address on one of them is refused.
+        if address in foreign:
+            problems.append('host %s: container %s: network %s: %s %s: Address already in use: %s already holds '
+                            'it (not an endpoint of this inventory). Fix: give %s another %s, or remove %s from %s'
+                            % (host, ep.container, ep.network, key, address, foreign[address], ep.container, key, address,
+                               foreign[address]))
+    if problems:
+        raise PlanError('\n'.join(problems))
+    for address in foreign:
+        for name in used_nets:
+            if address in nets[name].ipam(version).subnet:
+                allocators[name].reserve(address)
+    # Existing endpoints keep their address when it still fits the network and nobody claims it statically.
+    kept = {}
+    for ep in members:
+        now = addresses_now.get((ep.container, ep.network))
+        if getattr(ep, field) is None and allocators[ep.network].keep(now):
+            kept[(ep.container, ep.network)] = now
+    # A mac_address that is Docker's MAC of an address (02:42 + IPv4) keeps that address from new endpoints; an endpoint
+    # that holds it already, or the gateway, is a clash (network_clashes).
+    for ep in members if version == 4 else ():
+        address = mac_ipv4(ep.mac)
+        if address is not None and address in nets[ep.network].subnet:
+            allocators[ep.network].reserve(address)
+    for ep in members:
+        if getattr(ep, field) is None:
+            try:
+                setattr(ep, field, kept.get((ep.container, ep.network)) or allocators[ep.network].take())
+            except PoolExhausted:
+                raise PlanError(exhausted(host, ep.container, nets[ep.network].ipam(version), version)) from None
 
 
 def _egress_endpoint(eps, nets):
@@ -220,7 +278,7 @@ def plan_host(host, hv, facts, state='present', fleet=None):
     if problems:
         raise PlanError('\n'.join(problems))
     containers = [] if state == 'absent' else list(hv.get('linuxnet_containers') or [])
-    addresses_now, subnets_now, bridges_now, routes = _existing(facts)
+    addresses_now, subnets_now, bridges_now, routes, addresses6_now, subnets6_now = _existing(facts)
     warnings = []
 
     all_endpoints = {}
@@ -265,49 +323,11 @@ def plan_host(host, hv, facts, state='present', fleet=None):
     # Links the collection made (its bridges, also those of networks about to be pruned): their routes are its own.
     owned_links = set(bridges_now) | {link['name'] for link in facts.get('links') or [] if link.get('owned')}
     _assign_subnets(nets, used_nets, subnets_now, routes, host, owned_links)
+    _assign_subnets(nets, used_nets, subnets6_now, routes, host, owned_links, version=6)
 
-    allocators = {name: Allocator(nets[name]) for name in used_nets}
-    for eps in endpoints.values():
-        for ep in eps:
-            if ep.address is not None:
-                allocators[ep.network].reserve(ep.address)
-    # Addresses the host already holds that are no endpoint's (a user's, a runtime's): never handed out, and a
-    # static address on one of them is refused.
     foreign = _foreign_addresses(facts, nets)
-    for eps in endpoints.values():
-        for ep in eps:
-            if ep.address is not None and ep.address in foreign:
-                problems.append('host %s: container %s: network %s: ipv4_address %s: Address already in use: %s already holds '
-                                'it (not an endpoint of this inventory). Fix: give %s another ipv4_address, or remove %s from %s'
-                                % (host, ep.container, ep.network, ep.address, foreign[ep.address], ep.container, ep.address,
-                                   foreign[ep.address]))
-    if problems:
-        raise PlanError('\n'.join(problems))
-    for address in foreign:
-        for name in used_nets:
-            if address in nets[name].subnet:
-                allocators[name].reserve(address)
-    # Existing endpoints keep their address when it still fits the network and nobody claims it statically.
-    kept = {}
-    for eps in endpoints.values():
-        for ep in eps:
-            now = addresses_now.get((ep.container, ep.network))
-            if ep.address is None and allocators[ep.network].keep(now):
-                kept[(ep.container, ep.network)] = now
-    # A mac_address that is Docker's MAC of an address (02:42 + IPv4) keeps that address from new endpoints; an endpoint
-    # that holds it already, or the gateway, is a clash below.
-    for eps in endpoints.values():
-        for ep in eps:
-            address = mac_ipv4(ep.mac)
-            if address is not None and address in nets[ep.network].subnet:
-                allocators[ep.network].reserve(address)
-    for eps in endpoints.values():
-        for ep in eps:
-            if ep.address is None:
-                try:
-                    ep.address = kept.get((ep.container, ep.network)) or allocators[ep.network].take()
-                except PoolExhausted:
-                    raise PlanError(exhausted(host, ep.container, nets[ep.network])) from None
+    _allocate(host, nets, used_nets, endpoints, foreign, addresses_now, 4)
+    _allocate(host, nets, [n for n in used_nets if nets[n].ipv6], endpoints, foreign, addresses6_now, 6)
     for name in used_nets:
         network_clashes(nets[name], [('host %s: container %s' % (host, ep.container), ep.container, ep)
                                      for eps in endpoints.values() for ep in eps if ep.network == name], problems)
@@ -395,13 +415,21 @@ def _stale_global(facts, all_endpoints, nets):
 DEFAULT_MTU = 1500
 
 
+def _cidrs(net, address, address6):
+    """ADDRESS/PREFIX of an interface on ``net``: its IPv4 address, and its IPv6 one where the network has IPv6."""
+    out = ['%s/%d' % (address, net.subnet.prefixlen)]
+    if address6 is not None:
+        out.append('%s/%d' % (address6, net.subnet6.prefixlen))
+    return out
+
+
 def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings, fleet, parents, host_allow):
     bridges = []
     for name in used_nets:
         net = nets[name]
         # A fixed MAC, Docker's 02:42 + IPv4 of the gateway: a bridge with no MAC set takes its lowest port's, which
         # changes as containers come and go (neighbours' ARP entries for the gateway go stale) and at every boot.
-        bridge = {'name': net.bridge, 'addresses': ['%s/%d' % (net.gateway, net.subnet.prefixlen)], 'purge_addresses': True,
+        bridge = {'name': net.bridge, 'addresses': _cidrs(net, net.gateway, net.gateway6), 'purge_addresses': True,
                   'mac': docker_mac(str(net.gateway))}
         # Always set (Docker's default 1500 when the network has none), so that an MTU changed by hand is repaired.
         bridge['mtu'] = net.mtu or DEFAULT_MTU
@@ -415,13 +443,16 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
     for container in containers:
         eps = endpoints.get(container['name'], [])
         gateway = _gateway_endpoint(eps, nets)
+        # The IPv6 default route: chosen the same way among the endpoints on networks with IPv6, as Docker does.
+        gateway6 = _gateway_endpoint([ep for ep in eps if nets[ep.network].ipv6], nets)
         for ep in eps:
             net = nets[ep.network]
-            peer = {'name': ep.ifname, 'namespace': ep.container,
-                    'addresses': ['%s/%d' % (ep.address, net.subnet.prefixlen)],
+            peer = {'name': ep.ifname, 'namespace': ep.container, 'addresses': _cidrs(net, ep.address, ep.address6),
                     'mac': ep.mac or docker_mac(str(ep.address))}
             if ep is gateway:
                 peer['routes'] = [{'dst': 'default', 'gateway': str(net.gateway)}]
+            if ep is gateway6:
+                peer.setdefault('routes', []).append({'dst': '::/0', 'gateway': str(net.gateway6)})
             if net.driver == 'macvlan':
                 if net.parent not in parents:
                     raise PlanError('host %s: container %s: network %s: parent %s does not exist on the host (its links are %s). '
@@ -443,6 +474,9 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
 
     isolation = [{'bridge': nets[n].bridge, 'subnet': str(nets[n].subnet), 'icc': nets[n].icc,
                   'masquerade': nets[n].masquerade, 'internal': nets[n].internal} for n in used_nets]
+    for item, name in zip(isolation, used_nets):
+        if nets[name].ipv6:
+            item['ipv6'] = True
 
     ports = _port_items(host, host_allow, containers, endpoints, nets, warnings)
 
@@ -484,17 +518,21 @@ def _port_items(host, host_allow, containers, endpoints, nets, warnings):
 
 
 class _HostsFile:
-    """Entries of one hosts file; a name appears once, with the first address given for it."""
+    """Entries of one hosts file; a name appears once per family, with the first address of that family given for it."""
 
     def __init__(self):
         self.entries = []
         self.seen = set()
 
-    def add(self, address, names):
-        fresh = [n for n in names if n not in self.seen]
-        if fresh:
-            self.seen.update(fresh)
-            self.entries.append({'address': str(address), 'names': fresh})
+    def add(self, address, names, address6=None):
+        """An entry for ``names`` at ``address``, and one at ``address6`` (an endpoint's IPv6 address) when set."""
+        for ip in (address, address6):
+            if ip is None:
+                continue
+            fresh = [n for n in names if (ip.version, n) not in self.seen]
+            if fresh:
+                self.seen.update((ip.version, n) for n in fresh)
+                self.entries.append({'address': str(ip), 'names': fresh})
 
 
 def _namespaces(nets, containers, endpoints, remote=()):
@@ -520,15 +558,16 @@ def _namespaces(nets, containers, endpoints, remote=()):
         own = _HostsFile()
         eps = endpoints.get(name, [])
         if eps:
-            own.add(eps[0].address, [container_id(name)[:12], name] + eps[0].aliases)
+            own.add(eps[0].address, [container_id(name)[:12], name] + eps[0].aliases, eps[0].address6)
         for ep in eps[1:]:
             if ep.aliases and not nets[ep.network].default:
-                own.add(ep.address, ep.aliases)
+                own.add(ep.address, ep.aliases, ep.address6)
         for link in container.get('links') or []:
             target, alias = parse_link(link)
             network = link_address_network(name, target, endpoints, nets)
-            address = next(ep.address for ep in endpoints[target] if ep.network == network)
-            own.add(address, [alias, container_id(target)[:12], target] if alias != target else [target, container_id(target)[:12]])
+            linked = next(ep for ep in endpoints[target] if ep.network == network)
+            own.add(linked.address, [alias, container_id(target)[:12], target] if alias != target else [target, container_id(target)[:12]],
+                    linked.address6)
         # Docker's default network resolves only links; docker_gwbridge resolves nothing.
         shared = [ep.network for ep in eps if not nets[ep.network].default and ep.network != GWBRIDGE]
         item = {'name': name, 'hosts': own.entries}
@@ -538,7 +577,7 @@ def _namespaces(nets, containers, endpoints, remote=()):
                 members = _HostsFile()
                 for network in shared:
                     for other in by_network[network]:
-                        members.add(other.address, [other.container] + other.aliases)
+                        members.add(other.address, [other.container] + other.aliases, other.address6)
                 sets[key] = members.entries
             item['hosts_set'] = key
         items[name] = item

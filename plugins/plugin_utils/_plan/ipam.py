@@ -13,29 +13,34 @@ new endpoints then take the lowest free address, as Docker's IPAM does.
 
 from __future__ import annotations
 
-import ipaddress
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import reserved_addresses
 
 
 class PoolExhausted(ValueError):
     """No free address is left in a network's range."""
 
 
-def exhausted(host, container, net):
-    """The message of a full network (Docker: 'no available IPv4 addresses on this network's address pools')."""
-    return ('host %s: container %s: no available IPv4 addresses on network %s (range %s). Fix: widen ip_range or '
-            'subnet, or give the container a static ipv4_address' % (host, container, net.name, net.ip_range or net.subnet))
+def exhausted(host, container, net, version=4):
+    """The message of a full network (Docker: 'no available IPv4 addresses on this network's address pools');
+    ``net`` is the network's IPAM entry of that family (Network.ipam)."""
+    prefix = '' if version == 4 else 'ipv6_'
+    return ('host %s: container %s: no available IPv%d addresses on network %s (range %s). Fix: widen %sip_range or '
+            '%ssubnet, or give the container a static ipv%d_address'
+            % (host, container, version, net.name, net.ip_range or net.subnet, prefix, prefix, version))
 
 
 class Allocator:
-    """Free addresses of one network: its ip_range (all of it), else its subnet without network and broadcast
-    address; never the gateway nor a reserved address. Walks the range lazily from the lowest address."""
+    """Free addresses of one network's IPAM entry of one family (a Network, or Network.ipam(6)): its ip_range (all of
+    it), else its subnet without network and (IPv4) broadcast address; never the gateway nor a reserved address.
+    Walks the range lazily from the lowest address."""
 
     def __init__(self, net):
         self.net = net
         rng = net.ip_range or net.subnet
+        self.make = type(rng.network_address)
         self.next = int(rng.network_address) if net.ip_range else int(rng.network_address) + 1
-        self.last = int(rng.broadcast_address) if net.ip_range else int(rng.broadcast_address) - 1
-        self.used = {net.gateway, net.subnet.network_address, net.subnet.broadcast_address}
+        self.last = int(rng.broadcast_address) if net.ip_range or rng.version == 6 else int(rng.broadcast_address) - 1
+        self.used = {net.gateway, *reserved_addresses(net.subnet)}
 
     def reserve(self, address):
         """Never hand ``address`` out (a static address, one a host holds, a MAC-derived one)."""
@@ -52,7 +57,7 @@ class Allocator:
     def take(self):
         """The lowest free address of the range, reserved; PoolExhausted when none is left."""
         while self.next <= self.last:
-            address = ipaddress.IPv4Address(self.next)
+            address = self.make(self.next)
             self.next += 1
             if address not in self.used:
                 self.used.add(address)

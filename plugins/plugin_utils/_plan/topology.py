@@ -11,8 +11,10 @@ turn a valid topology plus what a host already holds into the arguments of a few
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
+import types
 
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import bridge_name as derived_bridge_name
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import (
@@ -36,9 +38,21 @@ BOOL_OPTIONS = {'icc': True, 'masquerade': True, 'internal': False}
 # one fills; a container's, else its first network's that sets it, else linuxnet_dns..., else the host's.
 DNS_KEYS = (('dns', 'nameservers'), ('dns_search', 'search'), ('dns_options', 'options'))
 NETWORK_KEYS = frozenset(('name', 'driver', 'subnet', 'gateway', 'ip_range', 'bridge_name', 'mtu', 'icc', 'masquerade',
-                          'internal', 'vni', 'parent', 'publish_allow') + tuple(key for key, _field in DNS_KEYS))
+                          'internal', 'vni', 'parent', 'publish_allow', 'enable_ipv6', 'ipv6_subnet', 'ipv6_gateway',
+                          'ipv6_ip_range') + tuple(key for key, _field in DNS_KEYS))
 CONTAINER_KEYS = frozenset(('name', 'network_mode', 'networks', 'ports', 'links') + tuple(key for key, _field in DNS_KEYS))
-ENDPOINT_KEYS = frozenset(('name', 'ipv4_address', 'mac_address', 'aliases'))
+ENDPOINT_KEYS = frozenset(('name', 'ipv4_address', 'ipv6_address', 'mac_address', 'aliases'))
+# Each family's IPAM entry (Docker takes one IPv4 and one IPv6 entry per network): its keys, and what its messages show.
+FAMILIES = {
+    4: {'subnet': 'subnet', 'gateway': 'gateway', 'ip_range': 'ip_range', 'address': 'ipv4_address', 'name': 'IPv4',
+        'network': ipaddress.IPv4Network, 'ip': ipaddress.IPv4Address, 'example': '173.20.0.0/16', 'prefix': 16,
+        'range_example': '173.20.5.0/24', 'address_example': '173.20.0.4', 'longest': 30},
+    6: {'subnet': 'ipv6_subnet', 'gateway': 'ipv6_gateway', 'ip_range': 'ipv6_ip_range', 'address': 'ipv6_address',
+        'name': 'IPv6', 'network': ipaddress.IPv6Network, 'ip': ipaddress.IPv6Address, 'example': 'fd00:db8:20::/64',
+        'prefix': 64, 'range_example': 'fd00:db8:20::/80', 'address_example': 'fd00:db8:20::4', 'longest': 126},
+}
+# A bridge network with enable_ipv6 and no ipv6_subnet takes the lowest free /64 of its host's ULA /48 (see ula_pool).
+ULA_PREFIX = 64
 # A publication given as a dict (the string form is docker -p syntax alone).
 PUBLISH_KEYS = frozenset(('publish', 'allow'))
 # Docker's container names (daemon/names): a letter or digit, then letters, digits, '_', '.' and '-'. Docker also wants
@@ -74,6 +88,8 @@ def resolvers(container, networks, nets, global_dns):
             if value is None:
                 value = nets[network].dns.get(field)
         out[field] = value if value is not None else global_dns.get(field)
+    if any(nets[network].ipv6 for network in networks):
+        out['ipv6'] = True  # the host's IPv6 nameservers stay, as Docker keeps them for a container with IPv6
     return out
 
 
@@ -102,6 +118,16 @@ def default_pools():
     return pools
 
 
+def ula_pool(host):
+    """The IPv6 subnets a host's bridge networks with enable_ipv6 and no ipv6_subnet take, lowest free first: the /64s
+    of a ULA /48 (RFC 4193), fd00::/8 and a 40-bit global ID, the first five bytes of sha256('linuxnet.container ' +
+    the host's inventory name). Docker derives its pool's global ID from its engine ID the same way; a name is what
+    the inventory knows of a host, and it does not change between runs."""
+    global_id = hashlib.sha256(('linuxnet.container ' + host).encode('utf-8')).digest()[:5]
+    base = ipaddress.IPv6Network((b'\xfd' + global_id + b'\x00' * 10, 48))
+    return base.subnets(new_prefix=ULA_PREFIX)
+
+
 def container_mode(container):
     """'bridge' (the default), 'host', 'none' or 'container'."""
     mode = container.get('network_mode') or 'bridge'
@@ -121,8 +147,12 @@ class Network:
 
     def __init__(self, name, driver='bridge', subnet=None, gateway=None, ip_range=None, bridge=None, mtu=None,
                  icc=True, masquerade=True, internal=False, vni=None, parent=None, default=False, dns=None,
-                 publish_allow=None):
+                 publish_allow=None, ipv6=None):
         self.name = name
+        # enable_ipv6, and its IPAM entry (subnet6 None: picked per host from the ULA pool, see fleet).
+        self.ipv6 = ipv6 is not None
+        self.subnet6, self.gateway6, self.ip_range6 = ipv6 or (None, None, None)
+        self.user_subnet6 = self.subnet6 is not None and not default
         self.publish_allow = publish_allow  # parse_allow's tuple (() = everyone), None: unset (linuxnet_publish_allow)
         self.dns = dns or {}            # {resolv_conf field: values} for the containers on it (see resolvers)
         self.driver = driver
@@ -138,6 +168,21 @@ class Network:
         self.vni = vni
         self.parent = parent
         self.default = default
+
+    def ipam(self, version):
+        """The network's IPAM entry of one family, as the Allocator reads it: name, subnet, gateway, ip_range,
+        user_subnet."""
+        if version == 4:
+            return self
+        return types.SimpleNamespace(name=self.name, subnet=self.subnet6, gateway=self.gateway6, ip_range=self.ip_range6,
+                                     user_subnet=self.user_subnet6)
+
+    def set_ipam(self, version, subnet, gateway):
+        """Set the subnet and gateway of one family (picked for the host, or found on its bridge)."""
+        if version == 4:
+            self.subnet, self.gateway = subnet, gateway
+        else:
+            self.subnet6, self.gateway6 = subnet, gateway
 
 
 def read_networks(raw_networks, where, problems):
@@ -193,51 +238,26 @@ def _read_network(raw, at, problems, default):
     if default and driver != 'bridge':
         problems.append('%s: the default network %s is a bridge network. Fix: remove driver or choose another name'
                         % (at, DEFAULT_NETWORK))
-    subnet = gateway = ip_range = None
-    if raw.get('subnet') is not None:
-        text = str(raw['subnet']).strip()
-        try:
-            subnet = ipaddress.IPv4Network(text, strict=False)
-        except ValueError:
-            problems.append('%s: invalid CIDR address: %s (subnet). Fix: write it like 173.20.0.0/16' % (at, raw['subnet']))
-        if subnet is not None and '/' not in text:
-            problems.append('%s: invalid CIDR address: %s (subnet has no prefix length). Fix: write it like %s/16'
-                            % (at, text, text))
-            subnet = None
-        elif subnet is not None and str(subnet.network_address) != text.split('/', maxsplit=1)[0]:
-            problems.append('%s: invalid subnet %s : it should be %s. Fix: write subnet: %s' % (at, text, subnet, subnet))
-            subnet = None
-        if subnet is not None and subnet.network_address.is_multicast:
-            problems.append("%s: multicast subnet '%s' is not allowed. Fix: use a unicast subnet, like 173.20.0.0/16"
-                            % (at, subnet))
-        elif subnet is not None and subnet.prefixlen > 30:
-            problems.append('%s: subnet %s is too small for a gateway and endpoints. Fix: use a prefix of /30 or shorter'
-                            % (at, subnet))
-    elif driver == 'macvlan':
+    subnet, gateway, ip_range = _read_ipam(raw, 4, at, problems)
+    if subnet is None and raw.get('subnet') is None and driver == 'macvlan':
         problems.append('%s: a macvlan network needs a subnet (its addresses live on the parent\'s segment). '
                         'Fix: set subnet' % at)
-    if raw.get('gateway') is not None:
-        try:
-            gateway = ipaddress.IPv4Address(str(raw['gateway']).strip())
-        except ValueError:
-            problems.append('%s: invalid gateway address %s. Fix: write an IPv4 address inside the subnet' % (at, raw['gateway']))
-    if gateway is not None:
-        if subnet is None:
-            problems.append('%s: a gateway needs a subnet. Fix: set subnet as well, or drop gateway' % at)
-        elif gateway not in subnet or gateway in (subnet.network_address, subnet.broadcast_address):
-            problems.append('%s: no matching subnet for gateway %s (subnet %s). Fix: use an address inside %s'
-                            % (at, gateway, subnet, subnet))
-    if raw.get('ip_range') is not None:
-        try:
-            ip_range = ipaddress.IPv4Network(str(raw['ip_range']).strip(), strict=True)
-        except ValueError:
-            problems.append('%s: invalid CIDR address: %s (ip_range). Fix: write it like 173.20.5.0/24' % (at, raw['ip_range']))
-        if ip_range is not None:
-            if subnet is None:
-                problems.append('%s: ip_range needs a subnet. Fix: set subnet as well' % at)
-            elif not ip_range.subnet_of(subnet):
-                problems.append('%s: no matching subnet for range %s (subnet %s). Fix: choose a range inside %s'
-                                % (at, ip_range, subnet, subnet))
+    ipv6 = None
+    try:
+        enable_ipv6 = _bool(raw['enable_ipv6']) if raw.get('enable_ipv6') is not None else False
+    except ValueError:
+        problems.append('%s: enable_ipv6 must be true or false, got %r' % (at, raw['enable_ipv6']))
+        enable_ipv6 = None
+    if enable_ipv6 and driver != 'bridge':
+        problems.append('%s: enable_ipv6 is not supported yet on %s networks (only on bridge networks, for now). '
+                        'Fix: drop enable_ipv6 and the ipv6_ keys, or use driver: bridge' % (at, driver))
+    elif enable_ipv6:
+        ipv6 = _read_ipam(raw, 6, at, problems)
+    elif enable_ipv6 is False:
+        for key in ('ipv6_subnet', 'ipv6_gateway', 'ipv6_ip_range'):
+            if raw.get(key) is not None:
+                problems.append('%s: %s needs enable_ipv6: true (the network has no IPv6). Fix: set enable_ipv6: true, '
+                                'or drop %s' % (at, key, key))
     bridge = raw.get('bridge_name')
     if bridge is not None:
         if driver != 'bridge':
@@ -282,8 +302,70 @@ def _read_network(raw, at, problems, default):
         return None
     if subnet is not None and gateway is None:
         gateway = subnet.network_address + 1
+    if ipv6 is not None and ipv6[0] is not None and ipv6[1] is None:
+        ipv6 = (ipv6[0], ipv6[0].network_address + 1, ipv6[2])
     return Network(raw['name'], driver=driver, subnet=subnet, gateway=gateway, ip_range=ip_range, bridge=bridge, mtu=mtu,
-                   vni=vni, parent=raw.get('parent'), default=default, dns=dns, publish_allow=publish_allow, **options)
+                   vni=vni, parent=raw.get('parent'), default=default, dns=dns, publish_allow=publish_allow, ipv6=ipv6,
+                   **options)
+
+
+def _read_ipam(raw, version, at, problems):
+    """(subnet, gateway, ip_range) of a network's IPAM entry of one family (FAMILIES), each None where unset or wrong;
+    problems appended in Docker's wording. An IPv6 subnet has no broadcast address: only its first (the subnet-router
+    anycast address) is never an endpoint's."""
+    family = FAMILIES[version]
+    key_subnet, key_gateway, key_range = family['subnet'], family['gateway'], family['ip_range']
+    subnet = gateway = ip_range = None
+    if raw.get(key_subnet) is not None:
+        text = str(raw[key_subnet]).strip()
+        try:
+            subnet = family['network'](text, strict=False)
+        except ValueError:
+            problems.append('%s: invalid CIDR address: %s (%s). Fix: write it like %s' % (at, raw[key_subnet], key_subnet, family['example']))
+        if subnet is not None and '/' not in text:
+            problems.append('%s: invalid CIDR address: %s (%s has no prefix length). Fix: write it like %s/%d'
+                            % (at, text, key_subnet, text, family['prefix']))
+            subnet = None
+        elif subnet is not None and subnet.network_address != family['ip'](text.split('/', maxsplit=1)[0]):
+            problems.append('%s: invalid subnet %s : it should be %s. Fix: write %s: %s' % (at, text, subnet, key_subnet, subnet))
+            subnet = None
+        if subnet is not None and subnet.network_address.is_multicast:
+            problems.append("%s: multicast subnet '%s' is not allowed. Fix: use a unicast subnet, like %s"
+                            % (at, subnet, family['example']))
+        elif subnet is not None and subnet.prefixlen > family['longest']:
+            problems.append('%s: %s %s is too small for a gateway and endpoints. Fix: use a prefix of /%d or shorter'
+                            % (at, key_subnet, subnet, family['longest']))
+    if raw.get(key_gateway) is not None:
+        try:
+            gateway = family['ip'](str(raw[key_gateway]).strip())
+        except ValueError:
+            problems.append('%s: invalid %s address %s. Fix: write an %s address inside the subnet'
+                            % (at, key_gateway, raw[key_gateway], family['name']))
+    if gateway is not None:
+        if subnet is None:
+            problems.append('%s: a %s needs a %s. Fix: set %s as well, or drop %s' % (at, key_gateway, key_subnet, key_subnet, key_gateway))
+        elif gateway not in subnet or gateway in reserved_addresses(subnet):
+            problems.append('%s: no matching subnet for gateway %s (%s %s). Fix: use an address inside %s'
+                            % (at, gateway, key_subnet, subnet, subnet))
+    if raw.get(key_range) is not None:
+        try:
+            ip_range = family['network'](str(raw[key_range]).strip(), strict=True)
+        except ValueError:
+            problems.append('%s: invalid CIDR address: %s (%s). Fix: write it like %s' % (at, raw[key_range], key_range, family['range_example']))
+        if ip_range is not None:
+            if subnet is None:
+                problems.append('%s: %s needs a %s. Fix: set %s as well' % (at, key_range, key_subnet, key_subnet))
+            elif not ip_range.subnet_of(subnet):
+                problems.append('%s: no matching subnet for range %s (%s %s). Fix: choose a range inside %s'
+                                % (at, ip_range, key_subnet, subnet, subnet))
+    return subnet, gateway, ip_range
+
+
+def reserved_addresses(subnet):
+    """The addresses of a subnet no endpoint and no gateway takes: the network and (IPv4) broadcast addresses."""
+    if subnet.version == 4:
+        return (subnet.network_address, subnet.broadcast_address)
+    return (subnet.network_address,)
 
 
 def _overlaps(nets, where, problems):
@@ -294,26 +376,29 @@ def _overlaps(nets, where, problems):
     default = nets.get(DEFAULT_NETWORK)
     if default is not None and default.subnet is None:
         subnets.append((ipaddress.ip_network(DEFAULT_SUBNET), '%s (the default network, docker0)' % DEFAULT_NETWORK, None))
-    subnets.sort(key=lambda s: (s[0], s[1]))
+    subnets.extend((n.subnet6, n.name, n.driver) for n in nets.values() if n.subnet6 is not None)
+    subnets.sort(key=lambda s: (s[0].version, s[0], s[1]))
     for index, (subnet, name, driver) in enumerate(subnets):
         for other, other_name, other_driver in subnets[index + 1:]:
-            if other.network_address > subnet.broadcast_address:
+            if other.version != subnet.version or other.network_address > subnet.broadcast_address:
                 break
             if None in (driver, other_driver) and 'overlay' in (driver, other_driver):
                 continue
-            problems.append('%s: linuxnet_networks: subnet %s of %s overlaps subnet %s of %s (Pool overlaps with other one '
+            problems.append('%s: linuxnet_networks: %s %s of %s overlaps %s %s of %s (Pool overlaps with other one '
                             'on this address space). Fix: give the networks disjoint subnets'
-                            % (where, other, other_name, subnet, name))
+                            % (where, FAMILIES[other.version]['subnet'], other, other_name, FAMILIES[subnet.version]['subnet'],
+                               subnet, name))
 
 
 class Endpoint:
     """A container's attachment to one network."""
 
-    def __init__(self, container, network, ifname, address=None, mac=None, aliases=()):
+    def __init__(self, container, network, ifname, address=None, mac=None, aliases=(), address6=None):
         self.container = container
         self.network = network
         self.ifname = ifname
         self.address = address      # static ipaddress.IPv4Address or None
+        self.address6 = address6    # static ipaddress.IPv6Address or None (networks with enable_ipv6)
         self.mac = mac
         self.aliases = list(aliases)
 
@@ -348,9 +433,11 @@ def read_container_endpoints(container, nets, at, problems):
                             % (at, container['name'], name))
             continue
         seen.add(name)
-        address = mac = None
+        address = mac = address6 = None
         if raw.get('ipv4_address') is not None:
-            address = _static_address(raw['ipv4_address'], net, at, problems)
+            address = _static_address(raw['ipv4_address'], net, 4, at, problems)
+        if raw.get('ipv6_address') is not None:
+            address6 = _static_address(raw['ipv6_address'], net, 6, at, problems)
         if raw.get('mac_address') is not None:
             try:
                 mac = normalize_mac(str(raw['mac_address']))
@@ -374,30 +461,39 @@ def read_container_endpoints(container, nets, at, problems):
             if validate_hostname(alias):
                 problems.append('%s: networks[%d] (%s): alias %r %s, so it cannot be a name in the hosts files. Fix: %s'
                                 % (at, index, name, alias, validate_hostname(alias), HOSTNAME_FIX))
-        endpoints.append(Endpoint(container['name'], name, 'eth%d' % len(endpoints), address, mac, aliases))
+        endpoints.append(Endpoint(container['name'], name, 'eth%d' % len(endpoints), address, mac, aliases, address6))
     return endpoints
 
 
-def _static_address(value, net, at, problems):
+def _static_address(value, net, version, at, problems):
+    """A static ipv4_address or ipv6_address (``version``) of an endpoint on ``net``, or None with a problem."""
+    family = FAMILIES[version]
+    key = family['address']
     try:
-        address = ipaddress.IPv4Address(str(value).strip())
+        address = family['ip'](str(value).strip())
     except ValueError:
-        problems.append('%s: invalid IPv4 address %s on network %s. Fix: write an address like 173.20.0.4' % (at, value, net.name))
+        problems.append('%s: invalid %s address %s on network %s. Fix: write an address like %s'
+                        % (at, family['name'], value, net.name, family['address_example']))
+        return None
+    ipam = net.ipam(version)
+    if version == 6 and not net.ipv6:
+        problems.append('%s: %s %s on %s, a network without IPv6 (enable_ipv6 is not set). Fix: set enable_ipv6: true and '
+                        'an ipv6_subnet on network %s, or drop %s' % (at, key, address, net.name, net.name, key))
         return None
     if net.default:
-        problems.append('%s: user specified IP address is supported on user defined networks only (ipv4_address %s on %s). '
-                        'Fix: drop ipv4_address or use a user-defined network' % (at, address, net.name))
+        problems.append('%s: user specified IP address is supported on user defined networks only (%s %s on %s). '
+                        'Fix: drop %s or use a user-defined network' % (at, key, address, net.name, key))
         return None
-    if not net.user_subnet:
+    if not ipam.user_subnet:
         problems.append('%s: user specified IP address is supported only when connecting to networks with user configured '
-                        'subnets (ipv4_address %s on %s). Fix: set subnet on network %s, or drop ipv4_address'
-                        % (at, address, net.name, net.name))
+                        'subnets (%s %s on %s). Fix: set %s on network %s, or drop %s'
+                        % (at, key, address, net.name, family['subnet'], net.name, key))
         return None
-    if address not in net.subnet:
+    if address not in ipam.subnet:
         problems.append("%s: Invalid address %s: It does not belong to any of this network's subnets (%s is %s). "
-                        'Fix: use an address inside %s' % (at, address, net.name, net.subnet, net.subnet))
+                        'Fix: use an address inside %s' % (at, address, net.name, ipam.subnet, ipam.subnet))
         return None
-    if address in (net.subnet.network_address, net.subnet.broadcast_address, net.gateway):
+    if address in reserved_addresses(ipam.subnet) + (ipam.gateway,):
         problems.append('%s: Address already in use: %s is the network, broadcast or gateway address of %s. '
                         'Fix: choose another address' % (at, address, net.name))
         return None
@@ -492,13 +588,15 @@ def _duplicate_addresses(endpoints, where, problems):
     used = {}
     for container, eps in endpoints.items():
         for ep in eps:
-            if ep.address is None:
-                continue
-            key = (ep.network, ep.address)
-            if key in used:
-                problems.append('%s: linuxnet_containers (%s): Address already in use: %s on %s is also the ipv4_address of '
-                                '%s. Fix: give each container its own address' % (where, container, ep.address, ep.network, used[key]))
-            used.setdefault(key, container)
+            for address in (ep.address, ep.address6):
+                if address is None:
+                    continue
+                key = (ep.network, address)
+                if key in used:
+                    problems.append('%s: linuxnet_containers (%s): Address already in use: %s on %s is also the %s of %s. '
+                                    'Fix: give each container its own address'
+                                    % (where, container, address, ep.network, FAMILIES[address.version]['address'], used[key]))
+                used.setdefault(key, container)
 
 
 def network_clashes(net, members, problems):

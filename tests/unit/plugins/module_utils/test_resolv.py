@@ -96,3 +96,19 @@ def test_each_field_comes_from_the_container_else_its_first_network_else_the_glo
         'side': {'nameservers': ['198.51.100.53'], 'search': ['back.example'], 'options': ['use-vc']},
         'iso': {'nameservers': ['192.0.2.53'], 'search': None, 'options': ['ndots:3']},
     }
+
+
+def test_a_container_with_ipv6_keeps_the_hosts_ipv6_nameservers_and_gets_dockers_ipv6_defaults():
+    host = resolv.parse(HOST + 'nameserver fe80::1%eth0\n')
+    assert resolv.host_defaults(host, ipv6=True)['nameservers'] == ['192.0.2.1', '2001:db8::53']  # no ::1, no fe80::
+    only_loopback = resolv.parse('nameserver 127.0.0.53\nnameserver ::1\n')
+    assert resolv.host_defaults(only_loopback, ipv6=True)['nameservers'] == [
+        '8.8.8.8', '8.8.4.4', '2001:4860:4860::8888', '2001:4860:4860::8844']
+
+
+def test_the_plan_says_which_containers_have_ipv6():
+    hv = {'linuxnet_networks': [{'name': 'dual', 'enable_ipv6': True}, {'name': 'plain'}],
+          'linuxnet_containers': [{'name': 'a', 'networks': ['plain', 'dual']}, {'name': 'b', 'networks': ['plain']}]}
+    assert host_problems('h1', hv) == []
+    confs = {ns['name']: ns['resolv_conf'] for ns in plan_host('h1', hv, {})['namespaces']}
+    assert confs['a'].get('ipv6') is True and 'ipv6' not in confs['b']

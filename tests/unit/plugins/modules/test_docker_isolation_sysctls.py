@@ -234,3 +234,47 @@ def test_reapply_after_drift_keeps_the_first_record(tmp_path, present, kernel):
     result, _r, _m = run(record, present)
     assert result['actions'] == ['set %s=1' % FWD]
     assert json.loads(record.read_text())['sysctls'] == {FWD: {'before': '0', 'set': '1'}}
+
+
+FWD6 = 'net.ipv6.conf.all.forwarding'
+BNF6 = 'net.bridge.bridge-nf-call-ip6tables'
+
+
+def test_a_network_with_ipv6_wants_ipv6_forwarding_and_with_icc_off_bridged_ipv6_through_the_hook():
+    def desired(**net):
+        params = {'state': 'present', 'forwarding': True,
+                  'networks': [dict({'bridge': 'br-a', 'subnet': '10.1.0.0/24', 'icc': True, 'masquerade': True,
+                                     'internal': False}, **net)]}
+        return iso._desired(params)['sysctls']
+    assert desired() == {FWD: '1'}  # IPv4 only: as before
+    assert desired(ipv6=True) == {FWD: '1', FWD6: '1'}
+    assert desired(ipv6=True, icc=False) == {FWD: '1', BNF: '1', FWD6: '1', BNF6: '1'}
+
+
+def test_ipv6_forwarding_is_recorded_and_restored_and_read_after_its_record_is_gone(tmp_path, monkeypatch, present):
+    values = {FWD: '0', BNF: '0', FWD6: '0'}
+    monkeypatch.setattr(iso, 'read_sysctls', lambda keys=iso.BASE_SYSCTLS: {key: values.get(key) for key in keys})
+    monkeypatch.setattr(iso, 'write_sysctl', values.__setitem__)
+    monkeypatch.setattr(iso.nft, 'list_table', lambda family, name: None)
+    record = tmp_path / 'docker_isolation.host.json'
+    wanted = dict(present, sysctls={FWD: '1', FWD6: '1'})
+
+    real, _r, _m = run(record, wanted)
+    assert values == {FWD: '1', BNF: '0', FWD6: '1'}
+    assert real['after'][iso.SAVED] == {FWD: {'before': '0', 'set': '1'}, FWD6: {'before': '0', 'set': '1'}}
+    again, _r, _m = run(record, wanted)
+    assert not again['changed']
+
+    # Removal restores both and deletes the record; the read after it (which finds no record) still sees IPv6.
+    removed, reconciler, module = run(record, ABSENT)
+    assert removed['changed'] and reconciler.restored == {FWD: '0', FWD6: '0'} and not module.warnings
+    assert values == {FWD: '0', BNF: '0', FWD6: '0'} and not record.exists()
+    assert removed['diff']['after']['sysctls'] == {FWD: '0', BNF: '0', FWD6: '0'}
+
+
+def test_a_kernel_without_ipv6_is_named():
+    with pytest.raises(LinuxnetError) as err:
+        iso.plan_table({'sysctls': {FWD6: '1'}, 'sets': {name: [] for name in iso.SETS}},
+                       {'sysctls': {FWD6: None}, iso.KEY: ABSENT, iso.SAVED: ABSENT},
+                       iso.nft.TableState(None), '/tmp/record')
+    assert 'IPv6 is disabled in this kernel (ipv6.disable=1)' in str(err.value)

@@ -151,8 +151,23 @@ def test_addresses_sorted_numerically_and_primary_in_kernel_order():
     assert inspect.primary_address(entries, 6) == 'fd00::2/64'
     assert inspect.primary_address([('fe80::1/64', False)], 6) == ''
     assert inspect.primary_address([('10.0.0.9/16', True)], 4) == '10.0.0.9/16'
+    # IPv4 entries first, then IPv6 ones (Docker's order), link-local left out.
     assert inspect.ipam_config(entries) == [{'Subnet': '10.0.0.0/16', 'Gateway': '10.0.0.10'},
-                                            {'Subnet': '10.0.0.0/16', 'Gateway': '10.0.0.9'}]
+                                            {'Subnet': '10.0.0.0/16', 'Gateway': '10.0.0.9'},
+                                            {'Subnet': 'fd00::/64', 'Gateway': 'fd00::2'}]
+
+
+def test_dual_stack_network_and_endpoint():
+    raw = inspect.match_endpoints(HOST, BRIDGES, 'web', WEB, 0)[0]
+    ep = inspect.endpoint_entry(raw, [('10.0.0.2/16', False), ('fe80::42:aff:fe00:2/64', False), ('fd00:db8::2/64', False)])
+    assert (ep['ipv6'], ep['GlobalIPv6Address'], ep['GlobalIPv6PrefixLen']) == ('fd00:db8::2/64', 'fd00:db8::2', 64)
+    net = {'name': 'net_a', 'bridge': 'br-a', 'driver': 'bridge', 'ip_range': 'fd00:db8::/80'}
+    shaped = inspect.network_inspect(net, HOST[10], [('10.0.0.1/16', False), ('fd00:db8::1/64', False)], [ep],
+                                     inspect.DEFAULT_FLAGS)
+    assert shaped['EnableIPv6'] is True
+    assert shaped['IPAM']['Config'] == [{'Subnet': '10.0.0.0/16', 'Gateway': '10.0.0.1'},
+                                        {'Subnet': 'fd00:db8::/64', 'Gateway': 'fd00:db8::1', 'IPRange': 'fd00:db8::/80'}]
+    assert shaped['Containers'][container_id('web')]['IPv6Address'] == 'fd00:db8::2/64'
 
 
 def test_isolation_flags_from_the_real_table():
@@ -189,7 +204,8 @@ def test_network_inspect_shape():
     raw = inspect.match_endpoints(HOST, BRIDGES, 'web', WEB, 0)[0]
     ep = inspect.endpoint_entry(raw, [('10.0.0.2/16', False)])
     assert ep == {'container': 'web', 'network': 'net_a', 'bridge': 'br-a', 'ifname': 'eth0', 'host_ifname': 'vetha',
-                  'mac': '02:42:0a:00:00:02', 'addresses': ['10.0.0.2/16'], 'ipv4': '10.0.0.2/16', 'ipv6': ''}
+                  'mac': '02:42:0a:00:00:02', 'addresses': ['10.0.0.2/16'], 'ipv4': '10.0.0.2/16', 'ipv6': '',
+                  'GlobalIPv6Address': '', 'GlobalIPv6PrefixLen': 0}
     net = {'name': 'net_a', 'bridge': 'br-a', 'driver': 'bridge'}
     flags = {'internal': False, 'icc': False, 'masquerade': True}
     shaped = inspect.network_inspect(net, HOST[10], [('10.0.0.1/16', False)], [ep], flags)
