@@ -13,7 +13,7 @@ A module subclasses :class:`Reconciler` and writes three things:
 * the callables themselves.
 
 A part can plan purely instead: a function of the desired state, the current state and the facts ``read()``
-gathered (plain data) returns the :func:`action` records and the predicted state, and ``plan()`` turns them into
+gathered (plain data) returns the action records (_common/action.py) and the predicted state, and ``plan()`` turns them into
 a :class:`Plan` with :meth:`Plan.of_actions` and a dispatcher that applies one action with the handles it is given.
 Such a planner is tested with no kernel.
 
@@ -41,15 +41,6 @@ class Change:
         self.description = description
         self.apply = apply
         self.phase = phase
-
-
-def action(kind, key, description, phase=0, **fields):
-    """One step of a pure plan, as plain data: what to do (``kind``), to which object (``key``), what ``actions``
-    shows (``description``; None: a step of the action before it, not listed), when (``phase``, see Plan.add), and
-    the fields the dispatcher that applies it needs (namespace, link name, index, attributes to set, ...)."""
-    out = {'kind': kind, 'key': key, 'description': description, 'phase': phase}
-    out.update(fields)
-    return out
 
 
 class Plan:

@@ -23,7 +23,7 @@ import struct
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError, netlink_errors
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.fanout import fan_out
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
-from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import action
+from ansible_collections.linuxnet.container.plugins.module_utils._common.action import action
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import (
     TAG,
     normalize_address,

@@ -24,7 +24,8 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links i
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import Expect, argument_spec as expect_spec, parse_expect
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import TAG, normalize_mac, validate_ifname
-from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler, action
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
+from ansible_collections.linuxnet.container.plugins.module_utils._common.action import action
 
 _PER_BRIDGE = ('addresses', 'purge_addresses', 'mtu', 'mac', 'stp', 'vlan_filtering', 'link_state', 'ports', 'purge_ports')
 

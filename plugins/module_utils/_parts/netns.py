@@ -37,7 +37,8 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.normali
     render_hosts,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._common import resolv
-from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler, action
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
+from ansible_collections.linuxnet.container.plugins.module_utils._common.action import action
 
 
 # The files of /etc/netns/NAME the module writes (ip netns exec shows them as /etc/FILE): file name, the key of

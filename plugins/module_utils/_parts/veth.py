@@ -31,7 +31,8 @@ from ansible_collections.linuxnet.container.plugins.module_utils._converge.expec
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import list_named_netns, NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import TAG, docker_mac, normalize_mac, validate_ifname
-from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler, action
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
+from ansible_collections.linuxnet.container.plugins.module_utils._common.action import action
 
 _END_FIELDS = ('mac', 'mac_from_ip', 'addresses', 'routes', 'master', 'hairpin')
 
