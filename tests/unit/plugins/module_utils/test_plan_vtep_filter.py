@@ -20,7 +20,7 @@ BASE = {'family': 'inet', 'table': 'linuxnet_vtep'}
 HOST = 'in the host namespace'
 VTEPS = ('192.0.2.11', '192.0.2.12', '2001:db8::12')
 RULES = {'input': ['drop-ipv4', 'drop-ipv6']}
-STATE = {'vteps': list(VTEPS), 'ports': [4789], 'rules': RULES}
+STATE = {'vteps': list(VTEPS), 'members': [], 'ports': [4789], 'rules': RULES}
 
 
 def _set(name, ktype, elem):

@@ -25,7 +25,7 @@ def test_addresses_are_normalised_deduplicated_and_split_by_family():
 
 
 @pytest.mark.parametrize('kwargs, message', [
-    ({'vteps': []}, 'vteps is empty'),
+    ({'vteps': []}, 'vteps and members are both empty'),
     ({'vteps': ['192.0.2.0/24']}, 'is a network, not an address'),
     ({'vteps': ['192.0.2.300']}, 'is not an IP address'),
     ({'vteps': ['node1']}, 'is not an IP address'),
