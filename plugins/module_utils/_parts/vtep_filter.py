@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 
 
+from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import address_key
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import where
@@ -63,11 +64,6 @@ def rules(members=None):
 RULES = rules()
 
 
-def _address_key(text):
-    address = ipaddress.ip_address(text)
-    return (address.version, int(address))
-
-
 def rule_members(table):
     """The (address, vni) pairs held in the drop rules of an nft.TableState: {4: [...], 6: [...]}."""
     found = {}
@@ -90,13 +86,13 @@ def _members_summary(members):
     for pairs in members.values():
         for address, vni in pairs:
             by_vni.setdefault(int(vni), []).append(address)
-    return [{'vni': vni, 'vteps': sorted(by_vni[vni], key=_address_key)} for vni in sorted(by_vni)]
+    return [{'vni': vni, 'vteps': sorted(by_vni[vni], key=address_key)} for vni in sorted(by_vni)]
 
 
 def summary(sets, chains, members=None):
     """The user-facing state: VTEPs allowed for any VNI (IPv4 then IPv6, in address order), per-VNI members, ports,
     rule ids."""
-    vteps = sorted(list(sets.get('vteps4', [])) + list(sets.get('vteps6', [])), key=_address_key)
+    vteps = sorted(list(sets.get('vteps4', [])) + list(sets.get('vteps6', [])), key=address_key)
     return {
         'vteps': vteps,
         'members': _members_summary(members or {}),
