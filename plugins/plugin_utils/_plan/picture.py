@@ -13,7 +13,6 @@ them); ``to_dot`` and ``to_svg`` draw that model. The SVG fallback lays the pict
 
 from __future__ import annotations
 
-import ipaddress
 from xml.sax.saxutils import escape
 
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import address_key
