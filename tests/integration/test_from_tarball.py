@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from labkit import ROOT, VENV_BIN, Lab, run
+from labkit import ROOT, VENV_BIN, Lab, lab_name, run
 
 MARKED = re.compile(r'<!-- example: (\S+) -->\n```yaml\n(.*?)```', re.S)
 
@@ -55,7 +55,7 @@ def test_the_overlay_example_converges_from_the_tarball(installed, tmp_path):
         target = work / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(blocks[path])
-    lab = Lab('docs-tarball', 2, prepare=False)  # bare hosts: the installed site playbook prepares them
+    lab = Lab(lab_name('docs-tarball'), 2, prepare=False)  # bare hosts: the installed site playbook prepares them
     try:
         # How to reach the lab's hosts, as the shipped lab inventory does; what they hold is the example's.
         (work / 'hosts.yml').write_text(json.dumps({'all': {
