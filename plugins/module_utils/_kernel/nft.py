@@ -279,14 +279,14 @@ def _map_element(key, value):
     return [element_json(key), element_json(value)]
 
 
-def table_commands(family, table, sets, chains, rules, have, want, never_flushed=(), stale=()):
+def table_commands(family, table, sets, chains, rules, have, want, never_flushed=(), stale_chains=()):
     """The commands taking one owned table from ``have`` (a TableState) to the plan, as one transaction.
 
     ``sets``: name -> (key type, data type or None for a plain set, flags); ``want``: name -> sorted
     elements (for a map, (key, data) pairs). ``chains``: name -> base chain spec or None; ``rules``:
     [(chain, id, expression)]. Sets and maps change by element, so adding one network or port does
     not rewrite the others; a chain is rewritten only when its rule ids differ from the plan or it
-    holds rules that are not ours, or is named in ``stale`` (a rule whose contents changed under the same id);
+    holds rules that are not ours, or is named in ``stale_chains`` (a rule whose contents changed under the same id);
     chains in ``never_flushed`` are created once and left alone.
     """
     cmds = []
@@ -322,7 +322,7 @@ def table_commands(family, table, sets, chains, rules, have, want, never_flushed
         if name not in have.chains:
             cmds.append({'add': {'chain': dict(base, name=name, **(spec or {}))}})
         elif name in never_flushed or (have.chains[name] == wanted_ids and not have.foreign_rules.get(name)
-                                       and name not in stale):
+                                       and name not in stale_chains):
             continue
         else:
             cmds.append({'flush': {'chain': dict(base, name=name)}})

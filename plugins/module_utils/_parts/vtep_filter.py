@@ -204,7 +204,7 @@ def plan_table(desired, current, table, place):
     planned = rules(members)
     # the members live in the rules: a change of them writes the chain again (its rule ids stay the same)
     stale = ['input'] if table.exists and rule_members(table) != members else []
-    cmds = nft.table_commands(FAMILY, NAME, SETS, CHAINS, planned, table, desired['sets'], stale=stale)
+    cmds = nft.table_commands(FAMILY, NAME, SETS, CHAINS, planned, table, desired['sets'], stale_chains=stale)
     predicted = {KEY: summary(desired['sets'], nft.planned_rule_ids(CHAINS, planned), members)}
     if not cmds:
         return [], predicted
