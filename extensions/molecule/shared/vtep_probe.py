@@ -5,7 +5,8 @@
 """Test probe: print, as JSON, what the kernel holds of the VTEP filter table (nft -j, not the module).
 
 Output: {"tables": ["inet foreign", ...], "vtep": null or {"sets": {name: [elements]},
-"chains": {name: {type, hook, prio, policy}}, "rules": [{"chain", "comment", "packets", "expr"}]}}.
+"chains": {name: {type, hook, prio, policy}}, "rules": [{"chain", "comment", "packets", "expr"}],
+"members": [[address, vni], ...] (the pairs of source and VNI in the rules' anonymous sets, sorted)}}.
 Run on a lab host by Molecule (ansible.builtin.script); with an argument, inside that named namespace.
 
 usage: vtep_probe.py [NETNS]
@@ -34,7 +35,7 @@ def main():
     out = {'tables': tables, 'vtep': None}
     listing = nft('list', 'table', 'inet', 'linuxnet_vtep')
     if listing is not None:
-        vtep = {'sets': {}, 'chains': {}, 'rules': []}
+        vtep = {'sets': {}, 'chains': {}, 'rules': [], 'members': []}
         for item in listing:
             kind, body = next(iter(item.items()))
             if kind == 'set':
@@ -46,6 +47,9 @@ def main():
                 vtep['rules'].append({'chain': body['chain'], 'comment': body.get('comment'),
                                       'packets': counter['packets'] if counter else None,
                                       'expr': [e for e in body['expr'] if 'counter' not in e]})
+                for match in (e['match'] for e in body['expr'] if 'match' in e and 'concat' in e['match']['left']):
+                    vtep['members'].extend(elem['concat'] for elem in match['right'].get('set', []))
+        vtep['members'].sort()
         out['vtep'] = vtep
     print(json.dumps(out, sort_keys=True))
 

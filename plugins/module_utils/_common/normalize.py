@@ -115,6 +115,12 @@ def normalize_address(value):
         raise ValueError('%r is not an IP address' % (value,))
 
 
+def address_key(text):
+    """A sort key putting addresses in order: IPv4 before IPv6, each in numeric order."""
+    address = ipaddress.ip_address(text)
+    return (address.version, int(address))
+
+
 def normalize_network(value, strict=True):
     try:
         return ipaddress.ip_network(str(value).strip(), strict=strict).compressed

@@ -247,13 +247,15 @@ def element_json(value):
 
 
 class TableState:
-    """What the kernel holds of one table: sets (name -> sorted elements), chains (name -> rule ids)."""
+    """What the kernel holds of one table: sets (name -> sorted elements), chains (name -> rule ids), and the
+    expressions of the collection's rules ((chain, id) -> expr, as nft lists them) for parts that keep data in them."""
 
     def __init__(self, objects):
         self.exists = objects is not None
         self.owned = False
         self.sets = {}
         self.chains = {}
+        self.exprs = {}
         self.foreign_rules = {}
         for obj in objects or []:
             kind, body = next(iter(obj.items()))
@@ -268,6 +270,7 @@ class TableState:
                 chain = body['chain']
                 if comment.startswith(RULE_PREFIX):
                     self.chains.setdefault(chain, []).append(comment[len(RULE_PREFIX):])
+                    self.exprs[(chain, comment[len(RULE_PREFIX):])] = body.get('expr') or []
                 else:
                     self.foreign_rules[chain] = self.foreign_rules.get(chain, 0) + 1
 
@@ -276,14 +279,15 @@ def _map_element(key, value):
     return [element_json(key), element_json(value)]
 
 
-def table_commands(family, table, sets, chains, rules, have, want, never_flushed=()):
+def table_commands(family, table, sets, chains, rules, have, want, never_flushed=(), stale_chains=()):
     """The commands taking one owned table from ``have`` (a TableState) to the plan, as one transaction.
 
     ``sets``: name -> (key type, data type or None for a plain set, flags); ``want``: name -> sorted
     elements (for a map, (key, data) pairs). ``chains``: name -> base chain spec or None; ``rules``:
     [(chain, id, expression)]. Sets and maps change by element, so adding one network or port does
     not rewrite the others; a chain is rewritten only when its rule ids differ from the plan or it
-    holds rules that are not ours; chains in ``never_flushed`` are created once and left alone.
+    holds rules that are not ours, or is named in ``stale_chains`` (a rule whose contents changed under the same id);
+    chains in ``never_flushed`` are created once and left alone.
     """
     cmds = []
     base = {'family': family, 'table': table}
@@ -317,7 +321,8 @@ def table_commands(family, table, sets, chains, rules, have, want, never_flushed
         wanted_ids = [rid for chain, rid, _expr in rules if chain == name]
         if name not in have.chains:
             cmds.append({'add': {'chain': dict(base, name=name, **(spec or {}))}})
-        elif name in never_flushed or (have.chains[name] == wanted_ids and not have.foreign_rules.get(name)):
+        elif name in never_flushed or (have.chains[name] == wanted_ids and not have.foreign_rules.get(name)
+                                       and name not in stale_chains):
             continue
         else:
             cmds.append({'flush': {'chain': dict(base, name=name)}})

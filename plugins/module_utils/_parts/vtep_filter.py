@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 
 
+from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import address_key
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import where
@@ -30,66 +31,122 @@ SETS = {
 CHAINS = {
     'input': {'type': 'filter', 'hook': 'input', 'prio': 0, 'policy': 'accept'},
 }
+# The VNI of a VXLAN packet: 24 bits at bit 96 of the UDP header (8 bytes of UDP, then the VXLAN header's flags
+# and 24 reserved bits, RFC 7348).
+VNI_PAYLOAD = {'payload': {'base': 'th', 'offset': 96, 'len': 24}}
+VNI_MAX = 16777215
+FAMILIES = ((4, 'ipv4', 'ip', 'vteps4'), (6, 'ipv6', 'ip6', 'vteps6'))
 
 
-def _drop_rule(nfproto, protocol, vteps):
-    return [
+def _drop_rule(nfproto, protocol, vteps, members=()):
+    """Drop VXLAN whose source is not in the ``vteps`` set and, when ``members`` (address, vni) pairs are given,
+    whose (source, VNI) is not one of them. nft 1.0's JSON cannot declare a named set keyed on a raw payload
+    (``typeof`` is text-only there; ``integer`` has no size), so the pairs are an anonymous set of the rule:
+    a change of membership writes the chain again, in the same one transaction."""
+    expr = [
         {'match': {'op': '==', 'left': {'meta': {'key': 'nfproto'}}, 'right': nfproto}},
         {'match': {'op': '==', 'left': {'payload': {'protocol': 'udp', 'field': 'dport'}}, 'right': '@ports'}},
         {'match': {'op': '!=', 'left': {'payload': {'protocol': protocol, 'field': 'saddr'}}, 'right': '@' + vteps}},
-        {'counter': None},
-        {'drop': None},
     ]
+    if members:
+        expr.append({'match': {'op': '!=', 'left': {'concat': [{'payload': {'protocol': protocol, 'field': 'saddr'}}, VNI_PAYLOAD]},
+                               'right': {'set': [nft.element_json(pair) for pair in members]}}})
+    return expr + [{'counter': None}, {'drop': None}]
 
 
-# (chain, id, expression); the ids are stored as rule comments.
-RULES = [
-    ('input', 'drop-ipv4', _drop_rule('ipv4', 'ip', 'vteps4')),
-    ('input', 'drop-ipv6', _drop_rule('ipv6', 'ip6', 'vteps6')),
-]
+def rules(members=None):
+    """(chain, id, expression) of the table; the ids are stored as rule comments. ``members``: {4: pairs, 6: pairs}."""
+    members = members or {}
+    return [('input', 'drop-' + nfproto, _drop_rule(nfproto, protocol, vteps, members.get(version, ())))
+            for version, nfproto, protocol, vteps in FAMILIES]
 
 
-def _address_key(text):
-    address = ipaddress.ip_address(text)
-    return (address.version, int(address))
+RULES = rules()
 
 
-def summary(sets, chains):
-    """The user-facing state: allowed VTEPs (IPv4 then IPv6, in address order), ports, rule ids."""
-    vteps = sorted(list(sets.get('vteps4', [])) + list(sets.get('vteps6', [])), key=_address_key)
+def rule_members(table):
+    """The (address, vni) pairs held in the drop rules of an nft.TableState: {4: [...], 6: [...]}."""
+    found = {}
+    for version, nfproto, _protocol, _vteps in FAMILIES:
+        pairs = []
+        for item in table.exprs.get(('input', 'drop-' + nfproto), []):
+            match = item.get('match') if isinstance(item, dict) else None
+            if not match or 'concat' not in (match.get('left') or {}):
+                continue
+            right = match.get('right')
+            elements = right.get('set', []) if isinstance(right, dict) and 'set' in right else [right]
+            pairs.extend(tuple(nft.normalize_element(e)) for e in elements if isinstance(e, dict))
+        found[version] = nft.sort_elements(pairs)
+    return found
+
+
+def _members_summary(members):
+    """[{vni, vteps}] by VNI, the addresses IPv4 then IPv6 in address order, from {4: pairs, 6: pairs}."""
+    by_vni = {}
+    for pairs in members.values():
+        for address, vni in pairs:
+            by_vni.setdefault(int(vni), []).append(address)
+    return [{'vni': vni, 'vteps': sorted(by_vni[vni], key=address_key)} for vni in sorted(by_vni)]
+
+
+def summary(sets, chains, members=None):
+    """The user-facing state: VTEPs allowed for any VNI (IPv4 then IPv6, in address order), per-VNI members, ports,
+    rule ids."""
+    vteps = sorted(list(sets.get('vteps4', [])) + list(sets.get('vteps6', [])), key=address_key)
     return {
         'vteps': vteps,
+        'members': _members_summary(members or {}),
         'ports': sorted(int(p) for p in sets.get('ports', [])),
         'rules': {name: list(ids) for name, ids in sorted(chains.items())},
     }
 
 
+def _vtep_address(value, where):
+    """One VTEP's underlay address, normalised; LinuxnetError naming ``where`` and the fix."""
+    text = str(value).strip()
+    if '/' in text:
+        raise LinuxnetError('%s is a network, not an address. Fix: list the underlay address of each VTEP' % where)
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise LinuxnetError('%s is not an IP address. Fix: give the VTEP\'s underlay address, like 192.0.2.11' % where)
+    if address.is_multicast or address.is_unspecified or (address.version == 4 and address == ipaddress.IPv4Address('255.255.255.255')):
+        raise LinuxnetError('%s is not a unicast address; VXLAN packets come from the unicast underlay address of '
+                            'each VTEP (a multicast group is a destination). Fix: list the hosts\' underlay addresses' % where)
+    if address.version == 6 and address.ipv4_mapped:
+        raise LinuxnetError('%s is an IPv4-mapped IPv6 address. Fix: write it as the IPv4 address %s'
+                            % (where, address.ipv4_mapped))
+    return address
+
+
+def _members(items):
+    """{4: [(address, vni)], 6: [...]} from the members option; items of the same VNI are merged."""
+    found = {4: set(), 6: set()}
+    for index, item in enumerate(items or []):
+        vni = item.get('vni')
+        if vni is None or not 1 <= int(vni) <= VNI_MAX:
+            raise LinuxnetError('members[%d]: vni %s is not a VXLAN network identifier. Fix: give the VNI of the overlay '
+                                '(the vni of its vxlan device), a number from 1 to %d' % (index, vni, VNI_MAX))
+        for position, value in enumerate(item.get('vteps') or []):
+            address = _vtep_address(value, 'members[%d] (vni %d): vteps[%d] %r' % (index, int(vni), position, value))
+            found[address.version].add((address.compressed, int(vni)))
+    return {version: nft.sort_elements(pairs) for version, pairs in found.items()}
+
+
 def desired_state(params):
-    """The wanted set contents from the module's parameters, or ABSENT; LinuxnetError on bad input."""
+    """The wanted set contents and per-VNI members from the module's parameters, or ABSENT; LinuxnetError on bad
+    input."""
     if params['state'] == 'absent':
         return ABSENT
-    vteps = params.get('vteps') or []
-    if not vteps:
-        raise LinuxnetError('vteps is empty: the filter would drop every VXLAN packet this host receives. '
-                            'Fix: list the underlay addresses of the overlay hosts (their linuxnet_vtep_address), '
-                            'or use state: absent to remove the filter')
     found = {4: set(), 6: set()}
-    for index, value in enumerate(vteps):
-        text = str(value).strip()
-        where = 'vteps[%d] %r' % (index, value)
-        if '/' in text:
-            raise LinuxnetError('%s is a network, not an address. Fix: list the underlay address of each VTEP' % where)
-        try:
-            address = ipaddress.ip_address(text)
-        except ValueError:
-            raise LinuxnetError('%s is not an IP address. Fix: give the VTEP\'s underlay address, like 192.0.2.11' % where)
-        if address.is_multicast or address.is_unspecified or (address.version == 4 and address == ipaddress.IPv4Address('255.255.255.255')):
-            raise LinuxnetError('%s is not a unicast address; VXLAN packets come from the unicast underlay address of '
-                                'each VTEP (a multicast group is a destination). Fix: list the hosts\' underlay addresses' % where)
-        if address.version == 6 and address.ipv4_mapped:
-            raise LinuxnetError('%s is an IPv4-mapped IPv6 address. Fix: write it as the IPv4 address %s'
-                                % (where, address.ipv4_mapped))
+    for index, value in enumerate(params.get('vteps') or []):
+        address = _vtep_address(value, 'vteps[%d] %r' % (index, value))
         found[address.version].add(address.compressed)
+    members = _members(params.get('members'))
+    if not any(found.values()) and not any(members.values()):
+        raise LinuxnetError('vteps and members are both empty: the filter would drop every VXLAN packet this host receives. '
+                            'Fix: list the underlay addresses of the overlay hosts (their linuxnet_vtep_address) in vteps, '
+                            'or per VNI in members, or use state: absent to remove the filter')
     ports = set()
     for index, port in enumerate(params.get('ports') or []):
         if not 1 <= int(port) <= 65535:
@@ -100,7 +157,8 @@ def desired_state(params):
         raise LinuxnetError('ports is empty: the filter would match nothing. Fix: list the VXLAN ports (default [4789]), '
                             'or use state: absent to remove the filter')
     return {'sets': {'vteps4': nft.sort_elements(found[4]), 'vteps6': nft.sort_elements(found[6]),
-                     'ports': nft.sort_elements(ports)}}
+                     'ports': nft.sort_elements(ports)},
+            'members': members}
 
 
 class VtepFilterReconciler(TableReconciler):
@@ -129,7 +187,7 @@ class VtepFilterReconciler(TableReconciler):
 
 def state_of(table):
     """The state read() returns, from the table's nft.TableState."""
-    return {KEY: summary(table.sets, table.chains) if table.exists else ABSENT}
+    return {KEY: summary(table.sets, table.chains, rule_members(table)) if table.exists else ABSENT}
 
 
 def plan_table(desired, current, table, place):
@@ -142,8 +200,12 @@ def plan_table(desired, current, table, place):
                             'description': 'delete nftables table %s %s (VXLAN from any source is accepted again)'
                             % (TABLE, place)})
         return actions, {KEY: ABSENT}
-    cmds = nft.table_commands(FAMILY, NAME, SETS, CHAINS, RULES, table, desired['sets'])
-    predicted = {KEY: summary(desired['sets'], nft.planned_rule_ids(CHAINS, RULES))}
+    members = desired['members']
+    planned = rules(members)
+    # the members live in the rules: a change of them writes the chain again (its rule ids stay the same)
+    stale = ['input'] if table.exists and rule_members(table) != members else []
+    cmds = nft.table_commands(FAMILY, NAME, SETS, CHAINS, planned, table, desired['sets'], stale_chains=stale)
+    predicted = {KEY: summary(desired['sets'], nft.planned_rule_ids(CHAINS, planned), members)}
     if not cmds:
         return [], predicted
     return [{'key': KEY, 'op': 'nft', 'commands': cmds,
@@ -160,6 +222,10 @@ def apply_action(netlink, ns, action):
         nft.apply(action['commands'], 'table %s' % TABLE)
 
 
+def _member_pairs(state):
+    return [(item['vni'], address) for item in state.get('members') or [] for address in item['vteps']]
+
+
 def describe(before, after, foreign_rules=None):
     """What changes between two summaries, in words (for the action line).
 
@@ -167,7 +233,9 @@ def describe(before, after, foreign_rules=None):
     the run removes by rewriting the chain.
     """
     if before is ABSENT:
-        return 'accept VXLAN on UDP %s only from %s' % (', '.join(str(p) for p in after['ports']), ', '.join(after['vteps']))
+        sources = (['from %s' % ', '.join(after['vteps'])] if after['vteps'] else []) + [
+            'for VNI %d from %s' % (item['vni'], ', '.join(item['vteps'])) for item in after.get('members') or []]
+        return 'accept VXLAN on UDP %s only %s' % (', '.join(str(p) for p in after['ports']), '; '.join(sources))
     parts = []
     for field, label in (('vteps', 'VTEP'), ('ports', 'port')):
         old, new = set(before[field]), set(after[field])
@@ -177,6 +245,13 @@ def describe(before, after, foreign_rules=None):
             parts.append('allow %s %s' % (label, ', '.join(added)))
         if removed:
             parts.append('remove %s %s' % (label, ', '.join(removed)))
+    old, new = _member_pairs(before), _member_pairs(after)
+    for verb, pairs, other in (('allow', new, set(old)), ('remove', old, set(new))):
+        by_vni = {}
+        for vni, address in pairs:
+            if (vni, address) not in other:
+                by_vni.setdefault(vni, []).append(address)
+        parts.extend('%s VTEP %s for VNI %d' % (verb, ', '.join(by_vni[vni]), vni) for vni in sorted(by_vni))
     drifted = sorted(name for name in after['rules']
                      if before['rules'].get(name) != after['rules'][name] or (foreign_rules or {}).get(name))
     if drifted:
@@ -187,6 +262,10 @@ def describe(before, after, foreign_rules=None):
 def module_spec():
     return dict(argument_spec=dict(
         vteps=dict(type='list', elements='str', default=[]),
+        members=dict(type='list', elements='dict', default=[], options=dict(
+            vni=dict(type='int', required=True),
+            vteps=dict(type='list', elements='str', required=True),
+        )),
         ports=dict(type='list', elements='int', default=[4789]),
         namespace=dict(type='str'),
         state=dict(type='str', choices=['present', 'absent'], default='present'),

@@ -482,11 +482,12 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
 
     remote = fleet.remote_endpoints(host) if fleet else []
     namespaces, hosts_sets = _namespaces(nets, containers, endpoints, remote)
-    part = fleet.host_part(host) if fleet else {'namespaces': [], 'bridges': [], 'devices': [], 'vteps': []}
+    part = fleet.host_part(host) if fleet else {'namespaces': [], 'bridges': [], 'devices': [], 'vteps': [], 'vtep_members': []}
     namespaces.extend(part['namespaces'])
     bridges.extend(part['bridges'])
     return {'namespaces': namespaces, 'bridges': bridges, 'pairs': pairs, 'isolation': isolation, 'ports': ports,
-            'macvlans': macvlans, 'vxlan': part['devices'], 'vteps': part['vteps'], 'hosts_sets': hosts_sets,
+            'macvlans': macvlans, 'vxlan': part['devices'], 'vteps': part['vteps'], 'vtep_members': part['vtep_members'],
+            'hosts_sets': hosts_sets,
             'warnings': warnings}
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import network_id
-from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import docker_mac, mac_ipv4
+from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import address_key, docker_mac, mac_ipv4
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.etcd import EtcdError
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import Allocator, PoolExhausted, exhausted
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import IPAM_FIX, LeaseError
@@ -202,8 +202,9 @@ class Fleet:
             raise FleetError('network %s: linuxnet_ipam: etcd failed while leasing its addresses (%s). %s' % (net.name, err, IPAM_FIX)) from None
 
     def host_part(self, host):
-        """This host's overlay namespaces, br0 bridges, vxlan devices and the VTEPs to accept."""
-        namespaces, bridges, devices = [], [], []
+        """This host's overlay namespaces, br0 bridges, vxlan devices and the VTEPs to accept: per overlay (VNI) the
+        VTEPs of the hosts with endpoints on it, this one included (``vtep_members``), and all of them (``vteps``)."""
+        namespaces, bridges, devices, per_vni = [], [], [], []
         for name, members in self.endpoints.items():
             net = self.nets[name]
             if net.driver != 'overlay' or not any(h == host for h, _ep in members):
@@ -222,8 +223,10 @@ class Fleet:
                 'fdb': [{'mac': ep.mac or docker_mac(str(ep.address)), 'dst': self.vteps[h][0]} for h, ep in remote],
                 'neighbors': [{'address': str(ep.address), 'mac': ep.mac or docker_mac(str(ep.address))} for h, ep in remote],
             })
-        vteps = sorted(v[0] for v in self.vteps.values()) if host in self.vteps else []
-        return {'namespaces': namespaces, 'bridges': bridges, 'devices': devices, 'vteps': vteps}
+            per_vni.append({'vni': self.vnis[name], 'vteps': sorted({local} | set(peers), key=address_key)})
+        per_vni.sort(key=lambda item: item['vni'])
+        vteps = sorted({address for item in per_vni for address in item['vteps']}, key=address_key)
+        return {'namespaces': namespaces, 'bridges': bridges, 'devices': devices, 'vteps': vteps, 'vtep_members': per_vni}
 
     def remote_endpoints(self, host):
         """Endpoints on other hosts, for names that resolve across hosts."""

@@ -13,13 +13,9 @@ them); ``to_dot`` and ``to_svg`` draw that model. The SVG fallback lays the pict
 
 from __future__ import annotations
 
-import ipaddress
 from xml.sax.saxutils import escape
 
-
-def _addr_key(address):
-    ip = ipaddress.ip_address(address)
-    return (ip.version, int(ip))
+from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import address_key
 
 
 def _subnet(net):
@@ -71,10 +67,10 @@ def topology(hosts):
                     vteps.append(device['local'])
                 vtep_host.setdefault(device['local'], host)
                 for remote in device.get('remotes') or []:
-                    pair = tuple(sorted((device['local'], remote), key=_addr_key))
+                    pair = tuple(sorted((device['local'], remote), key=address_key))
                     links.setdefault((overlay or device['name'], device.get('vni'), pair), None)
         out_hosts.append({
-            'name': host, 'vteps': sorted(vteps, key=_addr_key),
+            'name': host, 'vteps': sorted(vteps, key=address_key),
             'networks': sorted(networks, key=lambda n: (n['driver'] != 'bridge', n['driver'], n['name'])),
             'containers': [{'name': name, 'endpoints': sorted(eps, key=lambda e: e['ifname']), 'ports': ports.get(name, []),
                             'mode': None} for name, eps in sorted(containers.items())]
@@ -82,7 +78,7 @@ def topology(hosts):
         })
     tunnels = [{'network': network, 'vni': vni, 'a': pair[0], 'b': pair[1],
                 'hosts': [vtep_host.get(pair[0]), vtep_host.get(pair[1])]}
-               for network, vni, pair in sorted(links, key=lambda k: (k[0], k[1] or 0, _addr_key(k[2][0]), _addr_key(k[2][1])))]
+               for network, vni, pair in sorted(links, key=lambda k: (k[0], k[1] or 0, address_key(k[2][0]), address_key(k[2][1])))]
     return {'hosts': out_hosts, 'tunnels': tunnels}
 
 

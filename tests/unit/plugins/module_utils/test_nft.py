@@ -81,6 +81,21 @@ def test_a_deleted_or_foreign_rule_rewrites_only_that_chain():
         assert len(cmds) == 3
 
 
+def test_a_stale_chain_is_written_again_though_its_rule_ids_are_as_planned():
+    # a rule whose contents changed under the same id (vtep_filter's members): only the chain named, never_flushed wins
+    cmds = nft.table_commands('inet', 't', SETS, CHAINS, RULES, nft.TableState(listing()), WANT, never_flushed={'user'},
+                              stale_chains=['forward', 'user'])
+    assert cmds[0] == {'flush': {'chain': {'family': 'inet', 'table': 't', 'name': 'forward'}}}
+    assert [c['add']['rule']['comment'] for c in cmds[1:]] == ['linuxnet:user', 'linuxnet:drop']
+
+
+def test_the_expressions_of_our_rules_are_kept_by_chain_and_id():
+    objs = listing(user_rules=0)
+    objs[-1]['rule']['expr'] = [{'drop': None}]
+    state = nft.TableState(objs)
+    assert state.exprs == {('forward', 'user'): [], ('forward', 'drop'): [{'drop': None}]}
+
+
 def test_planned_rule_ids():
     assert nft.planned_rule_ids(CHAINS, RULES, {'user'}) == {'forward': ['user', 'drop']}
 

@@ -20,7 +20,7 @@ BASE = {'family': 'inet', 'table': 'linuxnet_vtep'}
 HOST = 'in the host namespace'
 VTEPS = ('192.0.2.11', '192.0.2.12', '2001:db8::12')
 RULES = {'input': ['drop-ipv4', 'drop-ipv6']}
-STATE = {'vteps': list(VTEPS), 'ports': [4789], 'rules': RULES}
+STATE = {'vteps': list(VTEPS), 'members': [], 'ports': [4789], 'rules': RULES}
 
 
 def _set(name, ktype, elem):
@@ -30,23 +30,36 @@ def _set(name, ktype, elem):
     return {'set': body}
 
 
+def listed_rule(protocol, vset, pairs):
+    """A drop rule's expression as nft 1.0.6 lists it (``meta nfproto`` folded into the saddr match, counters)."""
+    expr = [{'match': {'op': '==', 'left': {'payload': {'protocol': 'udp', 'field': 'dport'}}, 'right': '@ports'}},
+            {'match': {'op': '!=', 'left': {'payload': {'protocol': protocol, 'field': 'saddr'}}, 'right': vset}}]
+    if pairs:
+        left = {'concat': [{'payload': {'protocol': protocol, 'field': 'saddr'}}, {'payload': {'base': 'th', 'offset': 96, 'len': 24}}]}
+        expr.append({'match': {'op': '!=', 'left': left, 'right': {'set': [{'concat': list(pair)} for pair in pairs]}}})
+    return expr + [{'counter': {'packets': 3, 'bytes': 420}}, {'drop': None}]
+
+
 def listing(vteps4=('192.0.2.11', '192.0.2.12'), vteps6=('2001:db8::12',), ports=(4789,), rules=('drop-ipv4', 'drop-ipv6'),
-            foreign=0):
-    """``nft -j list table inet linuxnet_vtep`` (nft 1.0.6, handles and rule expressions dropped) after a converge of
-    VTEPS in a scratch namespace; the arguments give what drifted, ``foreign`` rules without the collection's comment."""
+            foreign=0, members4=(), members6=()):
+    """``nft -j list table inet linuxnet_vtep`` (nft 1.0.6, handles dropped) after a converge of VTEPS in a scratch
+    namespace; the arguments give what drifted, ``foreign`` rules without the collection's comment, ``members4`` and
+    ``members6`` the (address, vni) pairs in the drop rules."""
     objs = [{'table': {'family': 'inet', 'name': 'linuxnet_vtep'}},
             _set(nft.OWNER_SET, 'ifname', ()),
             _set('vteps4', 'ipv4_addr', vteps4),
             _set('vteps6', 'ipv6_addr', vteps6),
             _set('ports', 'inet_service', ports),
             {'chain': dict(BASE, name='input', type='filter', hook='input', prio=0, policy='accept')}]
-    objs += [{'rule': dict(BASE, chain='input', comment='linuxnet:' + rid, expr=[])} for rid in rules]
+    exprs = {'drop-ipv4': listed_rule('ip', '@vteps4', members4), 'drop-ipv6': listed_rule('ip6', '@vteps6', members6)}
+    objs += [{'rule': dict(BASE, chain='input', comment='linuxnet:' + rid, expr=exprs[rid])} for rid in rules]
     objs += [{'rule': dict(BASE, chain='input', expr=[{'accept': None}])} for _n in range(foreign)]
     return objs
 
 
-def desired(vteps=VTEPS, ports=(4789,), state='present'):
-    return vf.desired_state({'vteps': list(vteps), 'ports': list(ports), 'namespace': None, 'state': state})
+def desired(vteps=VTEPS, ports=(4789,), state='present', members=()):
+    return vf.desired_state({'vteps': list(vteps), 'members': list(members), 'ports': list(ports), 'namespace': None,
+                             'state': state})
 
 
 def plan(want, objs, place=HOST):
@@ -71,7 +84,8 @@ def element(verb, name, *elem):
 def test_the_recorded_listing_reads_as_the_converged_state():
     assert plan(desired(), listing())[0] == {'nftables': STATE}
     state = vf.state_of(nft.TableState(listing(vteps4=('192.0.2.9', '192.0.2.10'), vteps6=('2001:db8::1',), ports=(8472, 4789))))
-    assert state == {'nftables': {'vteps': ['192.0.2.9', '192.0.2.10', '2001:db8::1'], 'ports': [4789, 8472], 'rules': RULES}}
+    assert state == {'nftables': {'vteps': ['192.0.2.9', '192.0.2.10', '2001:db8::1'], 'members': [], 'ports': [4789, 8472],
+                                  'rules': RULES}}
 
 
 def test_create_from_nothing():
@@ -144,6 +158,70 @@ def test_removal():
                                        '(VXLAN from any source is accepted again)'}]
     assert predicted == {'nftables': ABSENT}
     assert plan(ABSENT, None)[1:] == ([], {'nftables': ABSENT})
+
+
+MEMBERS = [{'vni': 256, 'vteps': ['192.0.2.12', '2001:db8::12']}, {'vni': 257, 'vteps': ['192.0.2.13']}]
+MEMBERS4 = (('192.0.2.12', 256), ('192.0.2.13', 257))
+MEMBERS6 = (('2001:db8::12', 256),)
+
+
+def rule_of(cmds, rid):
+    return next(c['add']['rule']['expr'] for c in cmds if 'rule' in c.get('add', {}) and c['add']['rule']['comment'] == 'linuxnet:' + rid)
+
+
+def test_members_go_into_the_drop_rules_as_source_and_vni_pairs():
+    current, actions, predicted = plan(desired(['192.0.2.11'], members=MEMBERS), None)
+    cmds = actions[0]['commands']
+    assert actions[0]['description'].endswith('accept VXLAN on UDP 4789 only from 192.0.2.11; for VNI 256 from 192.0.2.12, '
+                                              '2001:db8::12; for VNI 257 from 192.0.2.13')
+    vni = {'payload': {'base': 'th', 'offset': 96, 'len': 24}}
+    for rid, protocol, pairs in (('drop-ipv4', 'ip', MEMBERS4), ('drop-ipv6', 'ip6', MEMBERS6)):
+        expr = rule_of(cmds, rid)
+        assert expr[3] == {'match': {'op': '!=', 'left': {'concat': [{'payload': {'protocol': protocol, 'field': 'saddr'}}, vni]},
+                                     'right': {'set': [{'concat': list(p)} for p in pairs]}}}
+        assert expr[-2:] == [{'counter': None}, {'drop': None}]
+    # no named set holds them: the number of sets and rules does not grow with the members
+    assert [c['add']['set']['name'] for c in cmds if 'set' in c.get('add', {})] == [nft.OWNER_SET, 'vteps4', 'vteps6', 'ports']
+    assert predicted == {'nftables': {'vteps': ['192.0.2.11'], 'members': MEMBERS, 'ports': [4789], 'rules': RULES}}
+    # only members: the vteps sets stay empty, the description names no VNI-less source
+    _current, actions, _predicted = plan(desired([], members=MEMBERS[1:]), None)
+    assert actions[0]['description'].endswith('accept VXLAN on UDP 4789 only for VNI 257 from 192.0.2.13')
+    assert not any('element' in c.get('add', {}) and c['add']['element']['name'].startswith('vteps') for c in actions[0]['commands'])
+
+
+def test_members_read_back_from_the_listing_plan_nothing():
+    objs = listing(vteps4=('192.0.2.11',), vteps6=(), members4=MEMBERS4, members6=MEMBERS6)
+    current, actions, predicted = plan(desired(['192.0.2.11'], members=MEMBERS), objs)
+    assert actions == [] and predicted == current
+    assert current['nftables']['members'] == MEMBERS
+
+
+def test_a_membership_change_writes_the_chain_again_in_the_same_transaction():
+    objs = listing(vteps4=('192.0.2.11',), vteps6=(), members4=MEMBERS4, members6=MEMBERS6)
+    changed = [{'vni': 256, 'vteps': ['192.0.2.12', '192.0.2.14', '2001:db8::12']}]
+    _current, actions, predicted = plan(desired(['192.0.2.11'], members=changed), objs)
+    cmds, what = update(actions)
+    assert cmds[0] == {'flush': {'chain': dict(BASE, name='input')}}
+    assert [c['add']['rule']['comment'] for c in cmds[1:]] == ['linuxnet:drop-ipv4', 'linuxnet:drop-ipv6']
+    assert rule_of(cmds, 'drop-ipv4')[3]['match']['right'] == {'set': [{'concat': ['192.0.2.12', 256]}, {'concat': ['192.0.2.14', 256]}]}
+    assert what == 'allow VTEP 192.0.2.14 for VNI 256; remove VTEP 192.0.2.13 for VNI 257'
+    assert predicted['nftables']['members'] == changed
+
+
+def test_a_table_of_vteps_only_takes_members_and_gives_them_up():
+    # the table an earlier version wrote (no members in its rules): members are added by writing the chain again
+    _current, actions, _predicted = plan(desired(members=MEMBERS), listing())
+    cmds, what = update(actions)
+    assert cmds[0] == {'flush': {'chain': dict(BASE, name='input')}} and len(cmds) == 3
+    assert what == 'allow VTEP 192.0.2.12, 2001:db8::12 for VNI 256; allow VTEP 192.0.2.13 for VNI 257'
+    # and back: the rules lose their pairs
+    objs = listing(members4=MEMBERS4, members6=MEMBERS6)
+    cmds, what = update(plan(desired(), objs)[1])
+    assert [len(c['add']['rule']['expr']) for c in cmds[1:]] == [5, 5]
+    assert what == 'remove VTEP 192.0.2.12, 2001:db8::12 for VNI 256; remove VTEP 192.0.2.13 for VNI 257'
+    # a pair whose address is also in vteps stays a pair: the input is kept as given
+    assert plan(desired(members=[{'vni': 256, 'vteps': ['192.0.2.11']}]), None)[2]['nftables']['members'] == [
+        {'vni': 256, 'vteps': ['192.0.2.11']}]
 
 
 class Netlink:

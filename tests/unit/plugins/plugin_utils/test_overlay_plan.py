@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import vtep_filter
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet import PlanError, plan_fleet, plan_host
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import inventory_problems
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import overlay_namespace
@@ -88,6 +89,25 @@ def test_overlays_are_separate_namespaces_and_vnis_are_allocated_in_order():
     result = plan('node1', members)
     assert sorted(d['vni'] for d in result['vxlan']) == [256, 257]
     assert len({d['namespace'] for d in result['vxlan']}) == 2
+
+
+def test_the_vtep_filter_accepts_each_overlay_only_from_the_hosts_on_it():
+    # node1 is on both overlays, node2 on demo (VNI 256) only, node3 on ov_net2 (VNI 257) only, node4 on macvlan only
+    members = fleet(('node1', [{'name': 'a', 'networks': ['demo', 'ov_net2']}], facts('192.0.2.11')),
+                    ('node2', [{'name': 'b', 'networks': ['demo']}], facts('192.0.2.12')),
+                    ('node3', [{'name': 'c', 'networks': ['ov_net2']}], facts('192.0.2.13')),
+                    ('node4', [{'name': 'm', 'networks': ['mac']}], facts('192.0.2.14')))
+    plans = plan_fleet(members)
+    assert plans['node1']['vtep_members'] == [{'vni': 256, 'vteps': ['192.0.2.11', '192.0.2.12']},
+                                              {'vni': 257, 'vteps': ['192.0.2.11', '192.0.2.13']}]
+    assert plans['node2']['vtep_members'] == [{'vni': 256, 'vteps': ['192.0.2.11', '192.0.2.12']}]
+    assert plans['node3']['vtep_members'] == [{'vni': 257, 'vteps': ['192.0.2.11', '192.0.2.13']}]
+    # node3 is a VTEP of the fleet, yet node2 accepts nothing from it: they share no overlay
+    assert plans['node2']['vteps'] == ['192.0.2.11', '192.0.2.12']
+    assert plans['node4']['vtep_members'] == [] and plans['node4']['vteps'] == []
+    # the plan is what the module takes
+    wanted = vtep_filter.desired_state({'members': plans['node1']['vtep_members'], 'ports': [4789], 'state': 'present'})
+    assert wanted['members'] == {4: [('192.0.2.11', 256), ('192.0.2.11', 257), ('192.0.2.12', 256), ('192.0.2.13', 257)], 6: []}
 
 
 def test_macvlan_endpoints_hang_from_the_parent_and_route_via_its_gateway():
