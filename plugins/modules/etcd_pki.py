@@ -12,7 +12,7 @@ short_description: A certificate authority and the certificates of an etcd clust
 version_added: 0.1.0
 description:
   - Keeps the mutual TLS material of an etcd cluster in one directory, meant to run on the controller
-    (C(delegate_to: localhost), as the role M(linuxnet.container.etcd_cluster) runs it): a certificate authority,
+    (delegated to C(localhost), as the role M(linuxnet.container.etcd_cluster) runs it), namely a certificate authority,
     one certificate per member (used as both server and peer certificate, so it is valid for server and client
     authentication) and client certificates (for the controller's IPAM, C(linuxnet_ipam.tls)).
   - The CA is made once and never replaced. A member's or client's certificate is made when it is missing, when its
