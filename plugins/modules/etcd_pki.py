@@ -37,6 +37,7 @@ attributes:
   platform:
     support: full
     platforms: posix
+    description: Any POSIX controller with the Python C(cryptography) package; it touches no network state.
 options:
   path:
     description:
