@@ -28,7 +28,7 @@ from ansible_collections.linuxnet.container.plugins.plugin_utils._plan import to
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import inventory_problems
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ROLES = ('bridge_network', 'overlay_network', 'prerequisites')
+ROLES = ('bridge_network', 'overlay_network', 'prerequisites', 'etcd_cluster')
 # The roles that read the inventory's networks and containers (overlay_network through its dependency, bridge_network).
 NETWORK_ROLES = ('bridge_network', 'overlay_network')
 # Python that reads a host's variables for the network roles (the plan filter of bridge_network, the validation): the
