@@ -187,7 +187,7 @@ class Pki:
 
     def __init__(self, module):
         self.module = module
-        self.path = os.path.abspath(os.path.expanduser(module.params['path']))
+        self.path = os.path.abspath(module.params['path'])  # type path: Ansible has expanded ~ already
         self.days = module.params['days']
         self.written = []
         self.before = {}
