@@ -71,9 +71,9 @@ SUITE = 'bookworm'
 IMAGE_PACKAGES = ['systemd-sysv', 'dbus', 'openssh-server', 'python3', 'iproute2', 'ifupdown', 'netbase',
                   'procps', 'iputils-ping', 'ca-certificates', 'curl', 'nginx-light', 'iperf3']
 # Served by the lab's package repository, not installed: the hosts get the first three from the role; the
-# tests install a container runtime (podman with runc, a busybox for its root) and host firewalls (ufw, firewalld)
-# from it.
-REPO_PACKAGES = ['nftables', 'python3-venv', 'python3-apt', 'podman', 'runc', 'busybox-static', 'ufw', 'firewalld', 'etcd-server']
+# tests install a container runtime (podman with runc, a busybox for its root), host firewalls (ufw, firewalld),
+# etcd and FRR (the EVPN control plane) from it.
+REPO_PACKAGES = ['nftables', 'python3-venv', 'python3-apt', 'podman', 'runc', 'busybox-static', 'ufw', 'firewalld', 'etcd-server', 'frr']
 IMAGE_REMOVED = ['nftables', 'libnftables1']
 IMAGE_VERSION = 1  # bump when the hooks below change
 _IMAGE_HOOKS = [
