@@ -102,7 +102,7 @@ build:
 # and most of a test's time is spent waiting on lab hosts, so three workers fit two CPUs.
 ITEST_WORKERS ?= 3
 integration: build
-	$(PY) -m pytest -q -n $(ITEST_WORKERS) --dist loadfile --durations=20 tests/integration
+	$(PY) -m pytest -q -n $(ITEST_WORKERS) --dist loadfile --durations=40 tests/integration
 
 molecule:
 	molecule test --all

@@ -25,21 +25,28 @@ A host reboots for real (``lab.py reboot``): ``systemctl reboot`` inside, or a p
 (SIGKILL of its PID 1) with ``--hard``. Its runtime network state is gone, its boot units run
 again; a small supervisor per host starts it again and re-attaches it to the underlay.
 
-    lab.py up     [--name lab] [--hosts 3] [--prefix docker-node]
+    lab.py up     [--name lab] [--hosts 3] [--prefix docker-node] [--layer prerequisites]
     lab.py down   [--name lab]
     lab.py reboot [--name lab] [--hard] HOST...
     lab.py firewall [--name lab] [--how flush|restart|reload|firewalld] HOST...
     lab.py image                  # build (or find) the cached host image; prints its path
+    lab.py layer                  # build (or find) the cached prerequisites layer; prints its path
     lab.py show   [--name lab]    # what the collection built, read from the kernel
     lab.py status [--name lab]    # JSON: hosts, PIDs, addresses
 
-State lives in /var/lib/linuxnet-lab/NAME; the image in /var/cache/linuxnet-lab.
+``--layer prerequisites`` boots the hosts from the image plus a second read-only layer: what
+playbooks/prerequisites.yml installed on a bare host of this image (nftables, the venv with pyroute2,
+the units), captured once and cached by the hash of the role's files. Tests of anything but the role
+itself start there instead of paying its install on every lab; the role's own tests boot bare hosts.
+
+State lives in /var/lib/linuxnet-lab/NAME; the image and the layer in /var/cache/linuxnet-lab.
 """
 
 from __future__ import annotations
 
 import argparse
 import fcntl
+import glob
 import hashlib
 import ipaddress
 import json
@@ -292,13 +299,15 @@ def ssh_keys(directory):
 
 
 def prepare_host(state, host, image):
-    """Mount the host's root (image + its own upper layer) and give it what a provisioned server has."""
+    """Mount the host's root (image, the layer if any, its own upper layer) and give it what a provisioned server has."""
     directory = host_dir(state['name'], host['name'])
     for sub in ('upper', 'work', 'root'):
         os.makedirs(os.path.join(directory, sub), exist_ok=True)
     root = os.path.join(directory, 'root')
+    lower = [os.path.join(state['layer'], 'rootfs')] if state.get('layer') else []
+    lower.append(os.path.join(image, 'rootfs'))
     run(['mount', '-t', 'overlay', 'linuxnet-lab-%s' % host['name'], '-o',
-         'lowerdir=%s,upperdir=%s/upper,workdir=%s/work' % (os.path.join(image, 'rootfs'), directory, directory),
+         'lowerdir=%s,upperdir=%s/upper,workdir=%s/work' % (':'.join(lower), directory, directory),
          root], check=True)
     etc = os.path.join(root, 'etc')
     write_file(os.path.join(etc, 'hostname'), host['name'] + '\n')
@@ -486,6 +495,98 @@ def cmd_image(_args):
     print(ensure_image())
 
 
+# ---- the prerequisites layer ----------------------------------------------------------------------
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAYER_VERSION = 1  # bump when what is captured (LAYER_DROPPED) changes
+LAYER_SOURCES = ('roles/prerequisites', 'playbooks/prerequisites.yml')
+# A host's own identity and what it wrote while running: every host of the layer makes its own.
+LAYER_DROPPED = ('etc/hostname', 'etc/machine-id', 'etc/hosts', 'etc/resolv.conf', 'etc/network/interfaces',
+                 'etc/ssh/ssh_host_*', 'var/lib/dbus/machine-id', 'var/lib/systemd/random-seed',
+                 'var/lib/systemd/timers', 'var/lib/dpkg/lock*', 'var/log', 'var/tmp', 'tmp', 'run',
+                 'root/.ssh', 'root/.ansible')
+
+
+def layer_path():
+    digest = hashlib.sha256(json.dumps([image_path(), LAYER_VERSION, LAYER_DROPPED]).encode())
+    for source in LAYER_SOURCES:
+        base = os.path.join(ROOT, source)
+        files = [base] if os.path.isfile(base) else sorted(
+            os.path.join(d, f) for d, _dirs, names in os.walk(base) for f in names)
+        for path in files:
+            digest.update(os.path.relpath(path, ROOT).encode() + b'\0')
+            with open(path, 'rb') as handle:
+                digest.update(handle.read())
+    return os.path.join(IMAGE_ROOT, 'prerequisites-%s' % digest.hexdigest()[:12])
+
+
+def ensure_layer():
+    """The cached prerequisites layer: the upper layer of a bare host after playbooks/prerequisites.yml ran on it
+    (offline, as on every lab), the host's identity left out. Built once per version of the role (about 40 s)."""
+    path = layer_path()
+    if os.path.exists(os.path.join(path, 'ready')):
+        return path
+    os.makedirs(IMAGE_ROOT, exist_ok=True)
+    with open(os.path.join(IMAGE_ROOT, '.lock-layer'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(os.path.join(path, 'ready')):
+            return path
+        started = time.time()
+        name = 'layer-%d' % os.getpid()
+        args = argparse.Namespace(name=name, hosts=1, prefix='docker-node', layer=False)
+        cmd_up(args)
+        try:
+            state = load_state(name)
+            host = state['hosts'][0]
+            env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False',
+                       ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'collections'))
+            proc = run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i',
+                        os.path.join(state_dir(name), 'inventory.json'),
+                        os.path.join(ROOT, 'playbooks', 'prerequisites.yml')],
+                       capture_output=True, text=True, env=env, cwd=state_dir(name), check=False)
+            if proc.returncode != 0:
+                raise SystemExit('lab: the prerequisites layer: playbooks/prerequisites.yml failed:\n%s\n%s'
+                                 % (proc.stdout[-3000:], proc.stderr[-2000:]))
+            # A clean power-off (nspawn exits 0 and the supervisor does not boot it again): all is on disk.
+            run(['ssh', '-F', os.path.join(state_dir(name), 'ssh_config'), host['name'], 'systemctl poweroff'],
+                capture_output=True, timeout=30, check=False)
+            leader = os.path.join(host_dir(name, host['name']), 'leader')
+            deadline = time.time() + 30
+            while os.path.exists(leader) and time.time() < deadline:
+                time.sleep(0.1)
+            build = path + '.build'
+            shutil.rmtree(build, ignore_errors=True)
+            os.makedirs(build)
+            # cp -a keeps overlayfs's whiteouts (0/0 character devices) and opaque-directory xattrs.
+            run(['cp', '-a', os.path.join(host_dir(name, host['name']), 'upper'), os.path.join(build, 'rootfs')],
+                check=True)
+            for pattern in LAYER_DROPPED:
+                for victim in glob.glob(os.path.join(build, 'rootfs', pattern)):
+                    if os.path.isdir(victim) and not os.path.islink(victim):
+                        shutil.rmtree(victim)
+                    else:
+                        os.unlink(victim)
+            write_file(os.path.join(build, 'ready'), '%s\n' % time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+            os.rename(build, path)
+        finally:
+            cmd_down(args)
+        with open('/proc/self/mountinfo') as handle:
+            mounts = handle.read()
+        for old in os.listdir(IMAGE_ROOT):
+            old_path = os.path.join(IMAGE_ROOT, old)
+            # Layers of other versions of the role (another branch's checkout may still use one) go after a day,
+            # unless a running lab's hosts have them as a lower layer.
+            if (old.startswith('prerequisites-') and old_path != path and old_path not in mounts
+                    and time.time() - os.stat(old_path).st_mtime > 86400):
+                shutil.rmtree(old_path, ignore_errors=True)
+        print('lab: built the prerequisites layer %s in %.1f s' % (path, time.time() - started), file=sys.stderr)
+    return path
+
+
+def cmd_layer(_args):
+    print(ensure_layer())
+
+
 # Every booted host's systemd, journald, logind and path units hold inotify instances of root (about 11 a host,
 # measured), and the kernel's default of 128 per user runs out at about a dozen hosts across the labs of a machine:
 # then a host's path unit fails to start ("Job failed"). Raised as container hosts (systemd-nspawn, LXD) advise.
@@ -502,9 +603,11 @@ def raise_inotify_instances():
 
 
 def cmd_up(args):
+    layer = ensure_layer() if args.layer else None
     state = load_state(args.name)
     if state is not None:
-        if all_alive(state) and len(state['hosts']) == args.hosts and state['prefix'] == args.prefix:
+        if (all_alive(state) and len(state['hosts']) == args.hosts and state['prefix'] == args.prefix
+                and state.get('layer') == layer):
             print('lab %s is already up (%d hosts)' % (args.name, args.hosts))
             return
         cmd_down(args)
@@ -516,7 +619,7 @@ def cmd_up(args):
     directory = state_dir(args.name)
     os.makedirs(os.path.join(directory, 'hosts'), mode=0o700, exist_ok=True)
     state = {'name': args.name, 'prefix': args.prefix, 'hosts': [], 'switch_pid': None, 'repo_pid': None,
-             'router': ROUTER_ADDRESS, 'subnet': str(UNDERLAY), 'image': image,
+             'router': ROUTER_ADDRESS, 'subnet': str(UNDERLAY), 'image': image, 'layer': layer,
              'repo': 'http://%s:%d/' % (ROUTER_ADDRESS, REPO_PORT)}
     save_state(state)
     hosts = [{'name': '%s%d' % (args.prefix, number), 'number': number,
@@ -788,12 +891,14 @@ def cmd_show(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
     sub = parser.add_subparsers(dest='command', required=True)
-    for command in ('up', 'down', 'status', 'show', 'reboot', 'firewall', 'image', '_host'):
+    for command in ('up', 'down', 'status', 'show', 'reboot', 'firewall', 'image', 'layer', '_host'):
         p = sub.add_parser(command)
         p.add_argument('--name', default=os.environ.get('LINUXNET_LAB', 'lab'))
         if command == 'up':
             p.add_argument('--hosts', type=int, default=int(os.environ.get('LAB_HOSTS', '3')))
             p.add_argument('--prefix', default='docker-node')
+            p.add_argument('--layer', choices=['prerequisites'],
+                           help='boot from the image plus the cached prerequisites layer (built on first use)')
         if command == 'reboot':
             p.add_argument('--hard', action='store_true', help='a power cut (SIGKILL of PID 1), not systemctl reboot')
             p.add_argument('hosts', nargs='+')
@@ -807,7 +912,7 @@ def main(argv=None):
     if os.geteuid() != 0:
         raise SystemExit('lab: must run as root (it creates namespaces)')
     {'up': cmd_up, 'down': cmd_down, 'status': cmd_status, 'show': cmd_show, 'reboot': cmd_reboot,
-     'firewall': cmd_firewall, 'image': cmd_image, '_host': supervise}[args.command](args)
+     'firewall': cmd_firewall, 'image': cmd_image, 'layer': cmd_layer, '_host': supervise}[args.command](args)
 
 
 if __name__ == '__main__':

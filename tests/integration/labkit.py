@@ -43,16 +43,13 @@ class Lab:
     """A running lab: its hosts' PIDs, and helpers to run Ansible and read kernel state."""
 
     def __init__(self, name, hosts, prepare=True):
-        """Start the lab; with ``prepare``, run playbooks/prerequisites.yml on its bare hosts (offline)."""
+        """Start the lab. With ``prepare`` its hosts boot from lab.py's prerequisites layer: what
+        playbooks/prerequisites.yml installs on a bare host of the image (offline), captured once per version
+        of the role; without, they are bare (the tests of the role itself)."""
         self.name = name
-        lab('up', '--name', name, '--hosts', str(hosts))
+        lab('up', '--name', name, '--hosts', str(hosts), *(['--layer=prerequisites'] if prepare else []))
         self.inventory = os.path.join(STATE_ROOT, name, 'inventory.json')
         self.refresh()
-        if prepare:
-            proc = self.playbook(os.path.join(ROOT, 'playbooks', 'prerequisites.yml'), os.path.join(STATE_ROOT, name))
-            if proc.returncode != 0:
-                self.down()
-                raise AssertionError('prerequisites failed on lab %s: %s %s' % (name, proc.stdout[-3000:], proc.stderr))
 
     def refresh(self):
         """Re-read the lab's state (a host's PID changes when it reboots)."""
