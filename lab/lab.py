@@ -176,47 +176,57 @@ def image_path():
     return os.path.join(IMAGE_ROOT, 'image-%s-%s' % (SUITE, key))
 
 
-def ensure_image(quiet=False):
-    """The cached image: ``rootfs`` (read-only lower layer) and ``repo`` (the lab's package repository).
+def cached(path, kind, build, max_age=0):
+    """The cached directory ``path`` (IMAGE_ROOT/KIND-KEY), made by ``build(directory)`` when it is not ready yet.
 
-    Built once from the package mirror apt is configured with (mmdebstrap, about 30 s), then reused by
-    every lab; concurrent builders wait for one another.
-    """
-    path = image_path()
+    Concurrent builders wait for one another. Other versions of the same kind go once built, when older than
+    ``max_age`` seconds (another checkout may still use one), unless a running lab's hosts mount them."""
     if os.path.exists(os.path.join(path, 'ready')):
         return path
     os.makedirs(IMAGE_ROOT, exist_ok=True)
-    with open(os.path.join(IMAGE_ROOT, '.lock'), 'w') as lock:
+    with open(os.path.join(IMAGE_ROOT, '.lock-' + kind), 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if os.path.exists(os.path.join(path, 'ready')):
             return path
         started = time.time()
-        build = path + '.build'
-        shutil.rmtree(build, ignore_errors=True)
-        os.makedirs(build)
-        cmd = ['mmdebstrap', '--variant=important', '--quiet', '--include=' + ','.join(IMAGE_PACKAGES)]
-        cmd += ['--customize-hook=' + hook for hook in _IMAGE_HOOKS]
-        cmd += [SUITE, os.path.join(build, 'rootfs')]
-        proc = run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise SystemExit('lab: building the host image failed (%s): %s' % (' '.join(cmd), proc.stderr[-2000:]))
-        repo = os.path.join(build, 'repo')
-        packages = run(['dpkg-scanpackages', '--multiversion', '.', '/dev/null'], cwd=repo,
-                       capture_output=True, text=True, check=True).stdout
-        write_file(os.path.join(repo, 'Packages'), packages)
-        write_file(os.path.join(build, 'ready'), '%s\n' % time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+        directory = path + '.build'
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory)
+        build(directory)
+        write_file(os.path.join(directory, 'ready'), '%s\n' % time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
         shutil.rmtree(path, ignore_errors=True)
-        os.rename(build, path)
+        os.rename(directory, path)
         with open('/proc/self/mountinfo') as handle:
             mounts = handle.read()
         for old in os.listdir(IMAGE_ROOT):
             old_path = os.path.join(IMAGE_ROOT, old)
-            # An older image goes, unless a running lab's hosts still have it as their lower layer.
-            if old.startswith('image-') and old_path != path and not old.endswith('.build') and old_path not in mounts:
+            if (old.startswith(kind + '-') and old_path != path and not old.endswith('.build') and old_path not in mounts
+                    and time.time() - os.stat(old_path).st_mtime >= max_age):
                 shutil.rmtree(old_path, ignore_errors=True)
-        if not quiet:
-            print('lab: built the host image %s in %.1f s' % (path, time.time() - started))
+        print('lab: built the %s %s in %.1f s' % (kind, path, time.time() - started), file=sys.stderr)
     return path
+
+
+def _build_image(directory):
+    cmd = ['mmdebstrap', '--variant=important', '--quiet', '--include=' + ','.join(IMAGE_PACKAGES)]
+    cmd += ['--customize-hook=' + hook for hook in _IMAGE_HOOKS]
+    cmd += [SUITE, os.path.join(directory, 'rootfs')]
+    proc = run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit('lab: building the host image failed (%s): %s' % (' '.join(cmd), proc.stderr[-2000:]))
+    repo = os.path.join(directory, 'repo')
+    packages = run(['dpkg-scanpackages', '--multiversion', '.', '/dev/null'], cwd=repo,
+                   capture_output=True, text=True, check=True).stdout
+    write_file(os.path.join(repo, 'Packages'), packages)
+
+
+def ensure_image():
+    """The cached image: ``rootfs`` (read-only lower layer) and ``repo`` (the lab's package repository).
+
+    Built once from the package mirror apt is configured with (mmdebstrap, about 30 s), then reused by
+    every lab; an older image goes, unless a running lab's hosts still have it as their lower layer.
+    """
+    return cached(image_path(), 'image', _build_image)
 
 
 # ---- the underlay switch ------------------------------------------------------------------------
@@ -520,67 +530,46 @@ def layer_path():
     return os.path.join(IMAGE_ROOT, 'prerequisites-%s' % digest.hexdigest()[:12])
 
 
+def _build_layer(directory):
+    name = 'layer-%d' % os.getpid()
+    args = argparse.Namespace(name=name, hosts=1, prefix='docker-node', layer=False)
+    cmd_up(args)
+    try:
+        state = load_state(name)
+        host = state['hosts'][0]
+        env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False',
+                   ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'collections'))
+        proc = run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i',
+                    os.path.join(state_dir(name), 'inventory.json'), os.path.join(ROOT, 'playbooks', 'prerequisites.yml')],
+                   capture_output=True, text=True, env=env, cwd=state_dir(name), check=False)
+        if proc.returncode != 0:
+            raise SystemExit('lab: the prerequisites layer: playbooks/prerequisites.yml failed:\n%s\n%s'
+                             % (proc.stdout[-3000:], proc.stderr[-2000:]))
+        # A clean power-off (nspawn exits 0 and the supervisor does not boot it again): all is on disk.
+        run(['ssh', '-F', os.path.join(state_dir(name), 'ssh_config'), host['name'], 'systemctl poweroff'],
+            capture_output=True, timeout=30, check=False)
+        leader = os.path.join(host_dir(name, host['name']), 'leader')
+        deadline = time.time() + 30
+        while os.path.exists(leader) and time.time() < deadline:
+            time.sleep(0.1)
+        # cp -a keeps overlayfs's whiteouts (0/0 character devices) and opaque-directory xattrs.
+        run(['cp', '-a', os.path.join(host_dir(name, host['name']), 'upper'), os.path.join(directory, 'rootfs')],
+            check=True)
+        for pattern in LAYER_DROPPED:
+            for victim in glob.glob(os.path.join(directory, 'rootfs', pattern)):
+                if os.path.isdir(victim) and not os.path.islink(victim):
+                    shutil.rmtree(victim)
+                else:
+                    os.unlink(victim)
+    finally:
+        cmd_down(args)
+
+
 def ensure_layer():
     """The cached prerequisites layer: the upper layer of a bare host after playbooks/prerequisites.yml ran on it
-    (offline, as on every lab), the host's identity left out. Built once per version of the role (about 40 s)."""
-    path = layer_path()
-    if os.path.exists(os.path.join(path, 'ready')):
-        return path
-    os.makedirs(IMAGE_ROOT, exist_ok=True)
-    with open(os.path.join(IMAGE_ROOT, '.lock-layer'), 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.exists(os.path.join(path, 'ready')):
-            return path
-        started = time.time()
-        name = 'layer-%d' % os.getpid()
-        args = argparse.Namespace(name=name, hosts=1, prefix='docker-node', layer=False)
-        cmd_up(args)
-        try:
-            state = load_state(name)
-            host = state['hosts'][0]
-            env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False',
-                       ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'collections'))
-            proc = run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i',
-                        os.path.join(state_dir(name), 'inventory.json'),
-                        os.path.join(ROOT, 'playbooks', 'prerequisites.yml')],
-                       capture_output=True, text=True, env=env, cwd=state_dir(name), check=False)
-            if proc.returncode != 0:
-                raise SystemExit('lab: the prerequisites layer: playbooks/prerequisites.yml failed:\n%s\n%s'
-                                 % (proc.stdout[-3000:], proc.stderr[-2000:]))
-            # A clean power-off (nspawn exits 0 and the supervisor does not boot it again): all is on disk.
-            run(['ssh', '-F', os.path.join(state_dir(name), 'ssh_config'), host['name'], 'systemctl poweroff'],
-                capture_output=True, timeout=30, check=False)
-            leader = os.path.join(host_dir(name, host['name']), 'leader')
-            deadline = time.time() + 30
-            while os.path.exists(leader) and time.time() < deadline:
-                time.sleep(0.1)
-            build = path + '.build'
-            shutil.rmtree(build, ignore_errors=True)
-            os.makedirs(build)
-            # cp -a keeps overlayfs's whiteouts (0/0 character devices) and opaque-directory xattrs.
-            run(['cp', '-a', os.path.join(host_dir(name, host['name']), 'upper'), os.path.join(build, 'rootfs')],
-                check=True)
-            for pattern in LAYER_DROPPED:
-                for victim in glob.glob(os.path.join(build, 'rootfs', pattern)):
-                    if os.path.isdir(victim) and not os.path.islink(victim):
-                        shutil.rmtree(victim)
-                    else:
-                        os.unlink(victim)
-            write_file(os.path.join(build, 'ready'), '%s\n' % time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
-            os.rename(build, path)
-        finally:
-            cmd_down(args)
-        with open('/proc/self/mountinfo') as handle:
-            mounts = handle.read()
-        for old in os.listdir(IMAGE_ROOT):
-            old_path = os.path.join(IMAGE_ROOT, old)
-            # Layers of other versions of the role (another branch's checkout may still use one) go after a day,
-            # unless a running lab's hosts have them as a lower layer.
-            if (old.startswith('prerequisites-') and old_path != path and old_path not in mounts
-                    and time.time() - os.stat(old_path).st_mtime > 86400):
-                shutil.rmtree(old_path, ignore_errors=True)
-        print('lab: built the prerequisites layer %s in %.1f s' % (path, time.time() - started), file=sys.stderr)
-    return path
+    (offline, as on every lab), the host's identity left out. Built once per version of the role (about 40 s);
+    the layers of other versions go after a day."""
+    return cached(layer_path(), 'prerequisites', _build_layer, max_age=86400)
 
 
 def cmd_layer(_args):
