@@ -214,8 +214,9 @@ class Host:
 
 class Lab:
     """A lab of at least ``hosts`` hosts named ``name``: reused when it is up (its runtime network state wiped),
-    started otherwise; every host prepared by playbooks/prerequisites.yml (the collection's prerequisites role,
-    offline). Stopped at the end unless ``keep``."""
+    started otherwise; with ``prepare`` every host has what playbooks/prerequisites.yml installs (the collection's
+    prerequisites role, offline): a new lab boots from lab.py's prerequisites layer, a reused one gets the role.
+    Stopped at the end unless ``keep``."""
 
     def __init__(self, name, hosts=1, keep=False, prepare=True):
         self.name, self.keep = name, keep
@@ -226,7 +227,9 @@ class Lab:
         status = self.status()
         self.reused = bool(status and status.get('alive') and len(status['hosts']) >= hosts)
         if not self.reused:
-            self.cli('up', '--name', name, '--hosts', str(hosts))
+            self.cli('up', '--name', name, '--hosts', str(hosts), *(['--layer=prerequisites'] if prepare else []))
+            if prepare:
+                self.mark_prepared()
         self.refresh()
         self.hosts = self.all_hosts[:hosts]
         try:
@@ -264,7 +267,10 @@ class Lab:
         proc = self.playbook(os.path.join(ROOT, 'playbooks', 'prerequisites.yml'))
         if proc.returncode != 0:
             raise SystemExit('prerequisites.yml failed on lab %s:\n%s' % (self.name, proc.stdout[-3000:]))
-        with open(marker, 'w') as handle:
+        self.mark_prepared()
+
+    def mark_prepared(self):
+        with open(os.path.join(self.state_dir, 'bench-prepared'), 'w') as handle:
             handle.write('prepared by bench/_bench.py\n')
 
     def reset(self):

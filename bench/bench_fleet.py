@@ -2,33 +2,38 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Benchmark: fleet rollout of playbooks/site.yml on 5, 10 and 20 lab hosts (the per-host cost).
+"""Benchmark: fleet rollout of playbooks/site.yml on 5, 20 and 50 lab hosts, against ``ansible all -m ping``.
 
-For each size N a lab of its own (lab/lab.py, name LAB-N, LAB from --lab) is started and stopped here; its bare
-hosts are prepared by site.yml's own prerequisites role, within the first converge's time. The
-inventory is the lab's own inventory.json (any size), plus group_vars/host_vars generated in a
-temporary directory that is removed afterwards:
+For each size N a lab of its own (lab/lab.py, name LAB-N, LAB from --lab) is started and stopped here. Its hosts
+boot from the lab's prerequisites layer (what the prerequisites role installs on a bare host, once per host in
+its life), so the first converge is the network's first converge, as on a provisioned fleet; site.yml still runs
+the role, which finds its pins. The inventory is the lab's own inventory.json (any size), plus group_vars and
+host_vars generated in a temporary directory that is removed afterwards:
 
   * networks: overlay ``demo`` (no subnet: 10.0.0.0/24, VNI 256), overlay ``ov_net2`` (10.0.1.0/24)
     and the user bridge network ``app``;
   * every host: two containers on demo, one on ov_net2, one on app publishing 8080:80; so the fleet
     plan has 3N overlay endpoints and every host is a VTEP of both overlays.
 
-Measured, end to end, with ANSIBLE_FORKS >= N: ``ansible-playbook -i INV playbooks/site.yml`` (first
-converge), then the same again (no-op re-run, whose recap must say changed=0 on every host). Between
-them the end state is checked: a demo container of the first host pings a demo container of the last
-host by name, inside the lab host (nsenter ... ip netns exec). A callback written to the temporary
-directory records the wall time of every task, so the slow ones are named.
+Measured, end to end, with ANSIBLE_FORKS = max(N, 5), each as one process:
+  * the floor: ``ansible all -i INV -m ansible.builtin.ping`` (one module call per host);
+  * ``ansible-playbook -i INV playbooks/site.yml``: the first converge, then the same again (no-op re-run,
+    whose recap must say changed=0 on every host).
+Each is reported as wall seconds, its ratio to the floor of the same size in the same run, and the controller's
+CPU per host (user + system seconds of the process and everything it waited for: Ansible's workers and their
+ssh clients, divided by N). Between the runs the end state is checked: a demo container of the first host pings
+a demo container of the last host by name, inside the lab host (nsenter ... ip netns exec). A callback written
+to the temporary directory records the wall time of every task, so the slow ones are named.
 
-Also measured in-process: the controller's planning cost, plugins/module_utils/_bridge_plan.plan_fleet
-with synthetic first-converge facts for 20 and 200 hosts: the fleet is planned once per play. What still
-grows faster than the fleet is the output: every host's vxlan0 lists every remote container.
+Also measured in-process: the controller's planning cost, plan_fleet with synthetic first-converge facts for 20
+and 200 hosts: the fleet is planned once per play. What still grows faster than the fleet is the output: every
+host's vxlan0 lists every remote container.
 
 Prints tables and the load average (the machine may be shared with other benches); asserts nothing
 about time. Exit status 1 when a run failed, the no-op changed something, or the ping failed (the invariants).
 --smoke: the lab named by --lab itself with 2 hosts (reused when it is up), planning for 2 and 4 hosts.
 
-    sudo .venv/bin/python bench/bench_fleet.py [--sizes 5,10,20] [--plan-sizes 20,200] [--lab bench-fleet] [--keep] [--smoke]
+    sudo .venv/bin/python bench/bench_fleet.py [--sizes 5,20,50] [--plan-sizes 20,200] [--lab bench-fleet] [--keep] [--smoke]
 """
 
 from __future__ import annotations
@@ -125,21 +130,38 @@ def write_inventory(lab_inventory, workdir):
 RECAP = re.compile(r'^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
 
 
+def timed(argv, env):
+    """Run one Ansible process; return (wall seconds, controller CPU seconds, the finished process)."""
+    before = os.times()
+    started = time.perf_counter()
+    proc = _bench.run(argv, cwd=ROOT, env=env)
+    elapsed = time.perf_counter() - started
+    after = os.times()
+    return elapsed, (after.children_user - before.children_user) + (after.children_system - before.children_system), proc
+
+
+def ansible_ping(inventory, forks):
+    """The floor: one ping module call per host, as one ``ansible`` process with the same forks."""
+    load = os.getloadavg()[0]
+    elapsed, cpu, proc = timed([os.path.join(BIN, 'ansible'), 'all', '-i', inventory, '-m', 'ansible.builtin.ping'],
+                               _bench.ansible_env(ANSIBLE_FORKS=str(forks)))
+    return {'seconds': elapsed, 'cpu': cpu, 'rc': proc.returncode, 'load': (load + os.getloadavg()[0]) / 2,
+            'stdout': proc.stdout, 'stderr': proc.stderr}
+
+
 def playbook(inventory, workdir, forks, label):
     times = os.path.join(workdir, 'times-%s.json' % label)
     env = _bench.ansible_env(ANSIBLE_FORKS=str(forks), ANSIBLE_CALLBACK_PLUGINS=os.path.join(workdir, 'callbacks'),
                              ANSIBLE_CALLBACKS_ENABLED='bench_fleet_timer', BENCH_FLEET_TIMES=times)
     load = os.getloadavg()[0]
-    started = time.perf_counter()
-    proc = _bench.run([os.path.join(BIN, 'ansible-playbook'), '-i', inventory, SITE], cwd=ROOT, env=env)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu, proc = timed([os.path.join(BIN, 'ansible-playbook'), '-i', inventory, SITE], env)
     recap = {m.group(1): tuple(int(x) for x in m.groups()[1:]) for m in RECAP.finditer(proc.stdout)}
     try:
         with open(times) as handle:
             tasks = json.load(handle)
     except (OSError, ValueError):
         tasks = []
-    return {'seconds': elapsed, 'rc': proc.returncode, 'recap': recap, 'tasks': tasks, 'stdout': proc.stdout,
+    return {'seconds': elapsed, 'cpu': cpu, 'rc': proc.returncode, 'recap': recap, 'tasks': tasks, 'stdout': proc.stdout,
             'stderr': proc.stderr, 'load': (load + os.getloadavg()[0]) / 2}
 
 
@@ -166,7 +188,7 @@ def slowest(tasks, count=4):
 def one_size(size, name, keep):
     result = {'size': size, 'problems': []}
     started = time.perf_counter()
-    with _bench.Lab(name, size, keep=keep, prepare=False) as lab:
+    with _bench.Lab(name, size, keep=keep) as lab:
         result['lab_up'] = time.perf_counter() - started
         workdir = lab.workdir
         os.makedirs(os.path.join(workdir, 'callbacks'))
@@ -174,6 +196,11 @@ def one_size(size, name, keep):
             handle.write(TIMER)
         inventory, hosts = write_inventory(lab.inventory, workdir)
         forks = max(size, 5)
+        ansible_ping(inventory, forks)  # ssh's control masters up, as they are for every later run
+        floor = result['floor'] = ansible_ping(inventory, forks)
+        if floor['rc'] != 0:
+            result['problems'].append('ansible all -m ping rc=%d: %s' % (floor['rc'], floor['stdout'][-2000:]))
+            return result
         first = playbook(inventory, workdir, forks, 'first')
         result['first'] = first
         if first['rc'] != 0:
@@ -242,7 +269,7 @@ def planning(sizes):
 
 def main():
     parser = _bench.parser(__doc__, 'bench-fleet')
-    parser.add_argument('--sizes', default='5,10,20')
+    parser.add_argument('--sizes', default='5,20,50')
     parser.add_argument('--plan-sizes', default='20,200')
     opts = parser.parse_args()
     if opts.smoke:
@@ -278,21 +305,24 @@ def main():
         for problem in res['problems']:
             print('  PROBLEM: %s' % problem)
 
-    base = next((r['first']['seconds'] for r in results if r['size'] == 5 and 'first' in r), None)
-    base = base or next((r['first']['seconds'] for r in results if 'first' in r), None)
-    print('\nfleet rollout, ansible-playbook -i INV playbooks/site.yml, end to end (forks >= N):')
-    print('%4s %8s %10s %9s %8s %10s %8s %8s %8s %8s %s' % ('N', 'lab up s', 'converge s', 's/host', 'x N=5', 'no-op s',
-                                                            's/host', 'changed', 'plan s', 'load', 'ping'))
+    print('\nfleet rollout: ansible all -m ping (the floor), then playbooks/site.yml first converge and no-op, '
+          'end to end, forks = max(N, 5); x = wall / the floor of the same N; cpu = controller CPU per host')
+    print('%4s %8s %8s %9s %10s %6s %9s %8s %6s %9s %8s %8s %6s %s' % (
+        'N', 'lab up s', 'ping s', 'cpu ms/h', 'converge s', 'x', 'cpu ms/h', 'no-op s', 'x', 'cpu ms/h', 'changed',
+        'plan s', 'load', 'ping'))
     for res in results:
-        first, noop = res.get('first'), res.get('noop')
-        if first is None:
+        floor, first, noop = res.get('floor'), res.get('first'), res.get('noop')
+        if floor is None or first is None:
             print('%4d  lab or run failed' % res['size'])
             continue
+        size = res['size']
         changed = sum(r[1] for r in noop['recap'].values()) if noop else None
-        print('%4d %8.1f %10.1f %9.2f %8.2f %10s %8s %8s %8.1f %8.2f %s' % (
-            res['size'], res['lab_up'], first['seconds'], first['seconds'] / res['size'], first['seconds'] / base,
-            '%.1f' % noop['seconds'] if noop else '-', '%.2f' % (noop['seconds'] / res['size']) if noop else '-',
-            changed if changed is not None else '-', plan_task(first), (first['load'] + (noop['load'] if noop else first['load'])) / 2,
+        print('%4d %8.1f %8.2f %9.0f %10.2f %6.2f %9.0f %8s %6s %9s %8s %8.1f %6.2f %s' % (
+            size, res['lab_up'], floor['seconds'], floor['cpu'] / size * 1000,
+            first['seconds'], first['seconds'] / floor['seconds'], first['cpu'] / size * 1000,
+            '%.2f' % noop['seconds'] if noop else '-', '%.2f' % (noop['seconds'] / floor['seconds']) if noop else '-',
+            '%.0f' % (noop['cpu'] / size * 1000) if noop else '-', changed if changed is not None else '-',
+            plan_task(first), (first['load'] + (noop['load'] if noop else first['load'])) / 2,
             'ok' if res.get('ping', (False,))[0] else 'FAILED'))
     print('load average at end %s' % ' '.join('%.2f' % x for x in os.getloadavg()))
     inv = _bench.Invariants()
