@@ -80,6 +80,35 @@ def test_prerequisites_offline_check_real_idempotent(bare, tmp_path):
     assert host_state(bare) == after
 
 
+def task_block(out, name):
+    """The output of the task whose name starts with ``name``."""
+    match = re.search(r'^TASK \[linuxnet\.container\.prerequisites : %s.*?(?=^TASK \[|^PLAY RECAP)' % re.escape(name), out, re.M | re.S)
+    return match.group(0) if match else ''
+
+
+def test_the_record_reads_the_host_live(bare, tmp_path):
+    """The record is an executable local fact: the setup call that starts the role reads through it which OS packages
+    are installed and whether the virtualenv still has its Python, so a run with matching pins makes no package query
+    of its own, yet a package removed or a virtualenv broken by hand is put back."""
+    changed, out = run(bare, tmp_path)
+    assert changed == 0 and 'skipping: [%s]' % HOST in task_block(out, 'Which of the OS packages'), out
+    record = json.loads(bare.ssh(HOST, '/opt/linuxnet-container/facts.d/linuxnet_prerequisites.fact'))
+    assert record['python'] == '/opt/linuxnet-container/venv/bin/python', record
+    assert sorted(record['os_query']) == ['ii iproute2', 'ii nftables'], record
+
+    bare.ssh(HOST, 'dpkg --remove nftables >/dev/null 2>&1; rm -f /opt/linuxnet-container/venv/bin/python')
+    record = json.loads(bare.ssh(HOST, '/opt/linuxnet-container/facts.d/linuxnet_prerequisites.fact'))
+    assert record['python'] == '' and 'ii nftables' not in record['os_query'], record
+    changed, out = run(bare, tmp_path, '--check')
+    assert changed > 0 and 'would install nftables' in out, out
+    changed, out = run(bare, tmp_path)
+    assert changed > 0
+    assert bare.ssh(HOST, 'nft --version').startswith('nftables')
+    assert bare.ssh(HOST, '/opt/linuxnet-container/venv/bin/python -c "import pyroute2; print(pyroute2.__version__)"').strip() == '0.9.7'
+    changed, out = run(bare, tmp_path)
+    assert changed == 0, out
+
+
 def test_modules_find_the_virtualenv_on_their_own(bare, tmp_path):
     status, res = bare.ansible(HOST, 'linuxnet.container.netns', {'name': 'withlib'}, tmp_path)[HOST]
     assert status == 'ok' and res['changed'], res
