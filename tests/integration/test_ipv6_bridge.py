@@ -50,10 +50,10 @@ def lab():
         running.down()
 
 
-def inventory(lab, tmp_path):
+def inventory(lab, tmp_path, containers=CONTAINERS, name='inventory.json'):
     data = json.load(open(lab.inventory))
-    data['all']['children']['lab']['hosts'][HOST].update(linuxnet_networks=NETWORKS, linuxnet_containers=CONTAINERS)
-    path = tmp_path / 'inventory.json'
+    data['all']['children']['lab']['hosts'][HOST].update(linuxnet_networks=NETWORKS, linuxnet_containers=containers)
+    path = tmp_path / name
     path.write_text(json.dumps(data))
     return str(path)
 
@@ -79,6 +79,16 @@ def global_v6(lab, netns, dev):
     """The global IPv6 addresses of a link, with their flags, as the kernel reports them."""
     return [a for link in ip_json(lab, netns, '-6', 'addr', 'show', 'dev', dev) for a in link['addr_info']
             if a.get('scope') == 'global']
+
+
+def all_v6(lab, netns):
+    """{link: [(address, scope)]} of every IPv6 address in a namespace, links without one left out."""
+    return {link['ifname']: [(a['local'], a['scope']) for a in link['addr_info'] if a.get('local')]
+            for link in ip_json(lab, netns, '-6', 'addr', 'show') if any(a.get('local') for a in link['addr_info'])}
+
+
+def sysctl(lab, netns, key):
+    return lab.ssh(HOST, 'ip netns exec %s cat /proc/sys/net/ipv6/conf/%s' % (netns, key.replace('.', '/'))).strip()
 
 
 def pings(lab, netns, target):
@@ -115,8 +125,12 @@ def test_dual_stack_bridge_networks(lab, tmp_path):
     assert len(back_gateway) == 1 and back_gateway[0]['local'].startswith('fd') and back_gateway[0]['prefixlen'] == 64
     other = global_v6(lab, 'other', 'eth0')
     assert len(other) == 1 and other[0]['local'].rsplit(':', 1)[1] == '2'
-    # A container on no network with IPv6 gets no IPv6 address nor route (the kernel's link-local ones stay).
-    assert global_v6(lab, 'legacy', 'eth0') == [] and ip_json(lab, 'legacy', '-6', 'route', 'show', 'default') == []
+    # A container on no network with IPv6 gets no IPv6 at all, as in Docker: no ::1 on lo, no fe80:: on eth0, no route.
+    assert all_v6(lab, 'legacy') == {} and ip_json(lab, 'legacy', '-6', 'route', 'show') == []
+    assert sysctl(lab, 'legacy', 'all.disable_ipv6') == sysctl(lab, 'legacy', 'default.disable_ipv6') == '1'
+    # One with IPv6 keeps what the kernel gives: ::1 on lo, a link-local address next to its global one.
+    assert all_v6(lab, 'web')['lo'] == [('::1', 'host')]
+    assert sorted(scope for _addr, scope in all_v6(lab, 'web')['eth0']) == ['global', 'link']
     assert lab.ssh(HOST, 'cat %s' % FORWARDING6).strip() == '1'
 
     # Hosts files carry both families; ping -6 by address and by name, at once.
@@ -144,6 +158,29 @@ def test_dual_stack_bridge_networks(lab, tmp_path):
     again_proc, again = site(lab, tmp_path, inv)
     assert again_proc.returncode == 0 and not again[CONVERGE]['changed'], again[CONVERGE]
     assert 'changed=0' in again_proc.stdout, again_proc.stdout[-3000:]
+
+    # IPv6 follows the networks: legacy joins front (IPv6 on: ::1, link-local, its global address), other leaves back
+    # for plain (IPv6 off, its addresses gone). Check mode predicts it, the second run changes nothing.
+    moved = [dict(c, networks=['plain', 'front']) if c['name'] == 'legacy' else
+             dict(c, networks=['plain']) if c['name'] == 'other' else c for c in CONTAINERS]
+    inv_moved = inventory(lab, tmp_path, moved, name='moved.json')
+    checked_proc, checked = site(lab, tmp_path, inv_moved, '--check')
+    assert checked_proc.returncode == 0, checked_proc.stdout[-4000:]
+    netns_actions = checked[CONVERGE]['parts']['netns']['actions']
+    assert any('net.ipv6.conf.all.disable_ipv6=0' in a and 'legacy' in a for a in netns_actions), netns_actions
+    assert any('net.ipv6.conf.all.disable_ipv6=1' in a and 'other' in a for a in netns_actions), netns_actions
+    assert all_v6(lab, 'legacy') == {}, 'check mode changed legacy'
+    real_proc, real = site(lab, tmp_path, inv_moved)
+    assert real_proc.returncode == 0, real_proc.stdout[-4000:]
+    assert real[CONVERGE]['parts']['netns']['actions'] == netns_actions
+    legacy = all_v6(lab, 'legacy')
+    assert legacy['lo'] == [('::1', 'host')] and sorted(s for _a, s in legacy['eth1']) == ['global', 'link']
+    assert [(r['dst'], r['gateway']) for r in ip_json(lab, 'legacy', '-6', 'route', 'show', 'default')] == [
+        ('default', 'fd00:db8:20::1')]
+    assert pings(lab, 'legacy', 'web')
+    assert all_v6(lab, 'other') == {} and sysctl(lab, 'other', 'all.disable_ipv6') == '1'
+    again_proc, again = site(lab, tmp_path, inv_moved)
+    assert again_proc.returncode == 0 and not again[CONVERGE]['changed'], again[CONVERGE]
 
     down_proc, _down = site(lab, tmp_path, inv, playbook=TEARDOWN)
     assert down_proc.returncode == 0, down_proc.stdout[-4000:]

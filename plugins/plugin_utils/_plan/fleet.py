@@ -571,7 +571,8 @@ def _namespaces(nets, containers, endpoints, remote=()):
                     linked.address6)
         # Docker's default network resolves only links; docker_gwbridge resolves nothing.
         shared = [ep.network for ep in eps if not nets[ep.network].default and ep.network != GWBRIDGE]
-        item = {'name': name, 'hosts': own.entries}
+        # IPv6 is off in a container with no network with IPv6 (Docker: no ::1, no link-local address), on otherwise.
+        item = {'name': name, 'hosts': own.entries, 'ipv6': any(nets[ep.network].ipv6 for ep in eps)}
         if shared:
             key = '+'.join(shared)
             if key not in sets:
@@ -589,5 +590,7 @@ def _namespaces(nets, containers, endpoints, remote=()):
             namespaces.append(items[container['name']])
         elif mode == 'container':
             other = items[container['network_mode'].split(':', 1)[1]]
-            namespaces.append(dict(other, name=container['name'], share=other['name']))
+            shared = dict(other, name=container['name'], share=other['name'])
+            del shared['ipv6']  # the namespace's own, which it shares
+            namespaces.append(shared)
     return namespaces, sets

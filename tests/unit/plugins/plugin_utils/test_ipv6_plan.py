@@ -181,3 +181,14 @@ def test_the_default_network_is_dual_stack_when_asked_and_takes_no_static_ipv6_a
                     [{'name': 'web', 'networks': [{'name': 'bridge', 'ipv6_address': 'fd00:db8:17::5'}]}]) == [
         'host h1: linuxnet_containers[0] (web): user specified IP address is supported on user defined networks only '
         '(ipv6_address fd00:db8:17::5 on bridge). Fix: drop ipv6_address or use a user-defined network']
+
+
+def test_ipv6_is_off_in_containers_without_an_ipv6_network_and_on_with_one():
+    v4 = {'name': 'back', 'subnet': '173.21.0.0/16'}
+    result = plan([{'name': 'web', 'networks': ['front']}, {'name': 'db', 'networks': ['back']},
+                   {'name': 'both', 'networks': ['back', 'front']}, {'name': 'lonely', 'network_mode': 'none'},
+                   {'name': 'side', 'network_mode': 'container:db'}], networks=(DUAL, v4))
+    items = {item['name']: item for item in result['namespaces']}
+    assert {name: item.get('ipv6') for name, item in items.items()} == {
+        'web': True, 'db': False, 'both': True, 'lonely': False, 'side': None}
+    assert items['side']['share'] == 'db'
