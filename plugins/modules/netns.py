@@ -124,7 +124,7 @@ options:
       ipv6:
         description:
           - Whether IPv6 is on in this namespace (C(net.ipv6.conf.all.disable_ipv6) and
-            C(net.ipv6.conf.default.disable_ipv6)). V(false) is what Docker does in a container with no network with IPv6:
+            C(net.ipv6.conf.default.disable_ipv6)). V(false) is what Docker does in a container with no network with IPv6;
             C(lo) has no C(::1) and its interfaces no C(fe80::) address. V(true) turns it back on (the kernel then gives
             C(lo) C(::1) and each interface its link-local address).
           - Omitted, IPv6 is left as it is. A key of O(namespaces[].sysctls) wins over this. On a kernel with IPv6 disabled
