@@ -477,6 +477,10 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
     for item, name in zip(isolation, used_nets):
         if nets[name].ipv6:
             item['ipv6'] = True
+            # NAT66 as Docker 27 (gateway_mode_ipv6: nat), unless routed; masquerade: false turns off both families.
+            item['ipv6_subnet'] = str(nets[name].subnet6)
+            if nets[name].gateway_mode_ipv6 == 'routed':
+                item['ipv6_masquerade'] = False
 
     ports = _port_items(host, host_allow, containers, endpoints, nets, warnings)
 
@@ -512,6 +516,8 @@ def _port_items(host, host_allow, containers, endpoints, nets, warnings):
             groups.setdefault(default if allow is None else parse_allow(allow), []).append(str(spec))
         for sources, publish in groups.items():
             item = {'name': container['name'], 'container_ip': str(target.address), 'publish': publish}
+            if target.address6 is not None:  # published over IPv6 too (Docker 27: 0.0.0.0 and [::])
+                item['container_ip6'] = str(target.address6)
             if sources:
                 item['allow'] = list(sources)
             items.append(item)
