@@ -16,7 +16,9 @@ local mirror would.
 An underlay "switch" (one long-lived ``unshare --net --mount --uts`` process) holds the bridge
 ``ulbr0`` with 192.0.2.1/24, plays the outside router and serves the package repository on
 http://192.0.2.1:8000/. Every host has an ``eth0`` into it with 192.0.2.(10+N)/24 and a default
-route through it (ifupdown, as Debian configures a server). Traffic never leaves the machine.
+route through it (ifupdown, as Debian configures a server). The underlay is dual stack: ``ulbr0`` also holds
+fd00:192:0:2::1/64 (a ULA prefix that exists only in the lab) and every host fd00:192:0:2::(10+N)/64 with an IPv6
+default route through it, for the IPv6 tests. Traffic never leaves the machine.
 
 Ansible reaches a host with ssh to its own sshd on port 22; the lab's ssh config carries the TCP
 stream into the underlay with ``nsenter --net=<switch> socat``.
@@ -63,6 +65,10 @@ STATE_ROOT = os.environ.get('LINUXNET_LAB_ROOT', '/var/lib/linuxnet-lab')
 IMAGE_ROOT = os.environ.get('LINUXNET_LAB_IMAGES', '/var/cache/linuxnet-lab')
 UNDERLAY = ipaddress.ip_network('192.0.2.0/24')
 ROUTER_ADDRESS = '192.0.2.1'
+# The underlay's IPv6 side: a ULA /64 that exists only inside the lab (hosts ::(10+N), as in IPv4).
+UNDERLAY6 = ipaddress.ip_network('fd00:192:0:2::/64')
+ROUTER_ADDRESS6 = 'fd00:192:0:2::1'
+IFA_F_NODAD = 0x02
 REPO_PORT = 8000
 HOST_OFFSET = 10
 MAX_HOSTS = 200
@@ -283,6 +289,7 @@ def wire_switch(state):
         router.link('add', ifname='ulbr0', kind='bridge')
         bridge = router.link('get', ifname='ulbr0')[0]['index']
         router.addr('add', index=bridge, address=ROUTER_ADDRESS, prefixlen=UNDERLAY.prefixlen)
+        router.addr('add', index=bridge, address=ROUTER_ADDRESS6, prefixlen=UNDERLAY6.prefixlen, flags=IFA_F_NODAD)
         router.link('set', index=bridge, state='up')
 
 
@@ -329,12 +336,21 @@ def prepare_host(state, host, image):
         'source /etc/network/interfaces.d/*', '', 'auto lo', 'iface lo inet loopback', '',
         'auto eth0', 'iface eth0 inet static',
         '    address %s/%d' % (host['address'], UNDERLAY.prefixlen),
-        '    gateway %s' % ROUTER_ADDRESS, '']))
+        '    gateway %s' % ROUTER_ADDRESS, '',
+        # dad-attempts 0: the address is usable at boot (ifupdown adds it nodad), as the IPv4 one is.
+        'iface eth0 inet6 static', '    address %s/%d' % (address6(host), UNDERLAY6.prefixlen),
+        '    gateway %s' % ROUTER_ADDRESS6, '    dad-attempts 0', '']))
     ssh_dir = os.path.join(root, 'root', '.ssh')
     os.makedirs(ssh_dir, mode=0o700, exist_ok=True)
     with open(os.path.join(state_dir(state['name']), 'id_ed25519.pub')) as handle:
         write_file(os.path.join(ssh_dir, 'authorized_keys'), handle.read(), 0o600)
     run(['ssh-keygen', '-q', '-A', '-f', root], check=True)
+
+
+def address6(host):
+    """A host's IPv6 underlay address: fd00:192:0:2::(10+N) written in decimal digits as the IPv4 one (host 1:
+    192.0.2.11 and fd00:192:0:2::11), from its number."""
+    return str(ipaddress.ip_address('%s%d' % (UNDERLAY6.network_address, HOST_OFFSET + host['number'])))
 
 
 def machine_name(lab, host):
@@ -491,7 +507,8 @@ def write_ssh_configs(state):
             '']))
     write_file(os.path.join(directory, 'ssh_config'), '\n'.join(blocks))
     # An inventory for any lab size (the shipped one in playbooks/inventories/lab covers 3 hosts).
-    hosts = {h['name']: {'linuxnet_lab_underlay_address': h['address']} for h in state['hosts']}
+    hosts = {h['name']: {'linuxnet_lab_underlay_address': h['address'], 'linuxnet_lab_underlay_address6': address6(h)}
+             for h in state['hosts']}
     inventory = {'all': {'children': {'lab': {'hosts': hosts}},
                          'vars': {'ansible_user': 'root',
                                   'ansible_ssh_args': '-F %s/ssh_config' % directory,
@@ -608,11 +625,14 @@ def cmd_up(args):
     directory = state_dir(args.name)
     os.makedirs(os.path.join(directory, 'hosts'), mode=0o700, exist_ok=True)
     state = {'name': args.name, 'prefix': args.prefix, 'hosts': [], 'switch_pid': None, 'repo_pid': None,
-             'router': ROUTER_ADDRESS, 'subnet': str(UNDERLAY), 'image': image, 'layer': layer,
+             'router': ROUTER_ADDRESS, 'subnet': str(UNDERLAY), 'router6': ROUTER_ADDRESS6, 'subnet6': str(UNDERLAY6),
+             'image': image, 'layer': layer,
              'repo': 'http://%s:%d/' % (ROUTER_ADDRESS, REPO_PORT)}
     save_state(state)
     hosts = [{'name': '%s%d' % (args.prefix, number), 'number': number,
               'address': str(UNDERLAY.network_address + HOST_OFFSET + number)} for number in range(1, args.hosts + 1)]
+    for host in hosts:
+        host['address6'] = address6(host)
     write_file(os.path.join(directory, 'etc_hosts'),
                '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\trouter\n' % ROUTER_ADDRESS
                + ''.join('%s\t%s\n' % (h['address'], h['name']) for h in hosts))

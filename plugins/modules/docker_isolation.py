@@ -77,9 +77,22 @@ options:
           - The network has IPv6 (C(--ipv6)). Isolation, O(networks[].icc) and O(networks[].internal) match interfaces,
             so they hold for IPv6 as for IPv4 (the table is of family C(inet)). With O(forwarding), the module also sets
             C(net.ipv6.conf.all.forwarding=1), and C(net.bridge.bridge-nf-call-ip6tables=1) for a network with
-            O(networks[].icc=false), recorded and restored on removal like the IPv4 ones. IPv6 is not masqueraded yet.
+            O(networks[].icc=false), recorded and restored on removal like the IPv4 ones. IPv6 is masqueraded (NAT66)
+            with O(networks[].ipv6_subnet).
         type: bool
         default: false
+      ipv6_subnet:
+        description:
+          - The network's IPv6 subnet. With O(networks[].masquerade) and O(networks[].ipv6_masquerade), traffic from it
+            that leaves through another interface than the bridge is masqueraded (NAT66, Docker 27's default for a
+            network with IPv6), in the same table and transaction as the IPv4 masquerade.
+        type: str
+      ipv6_masquerade:
+        description:
+          - V(false) leaves the IPv6 subnet unNATed (Docker's C(com.docker.network.bridge.gateway_mode_ipv6=routed)), so the
+            containers' IPv6 addresses are seen outside, which must route the subnet to the host.
+        type: bool
+        default: true
   namespace:
     description:
       - Network namespace to work in (name, path or C(pid:N)); default the one the module runs in.

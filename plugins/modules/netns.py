@@ -121,6 +121,15 @@ options:
             type: list
             elements: str
             required: true
+      ipv6:
+        description:
+          - Whether IPv6 is on in this namespace (C(net.ipv6.conf.all.disable_ipv6) and
+            C(net.ipv6.conf.default.disable_ipv6)). V(false) is what Docker does in a container with no network with IPv6;
+            C(lo) has no C(::1) and its interfaces no C(fe80::) address. V(true) turns it back on (the kernel then gives
+            C(lo) C(::1) and each interface its link-local address).
+          - Omitted, IPv6 is left as it is. A key of O(namespaces[].sysctls) wins over this. On a kernel with IPv6 disabled
+            at boot (no C(/proc/sys/net/ipv6)), V(false) holds already and V(true) fails. Not with O(namespaces[].share).
+        type: bool
       share:
         description: As the top-level O(share).
         type: str

@@ -362,7 +362,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel.fanout 
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import list_named_netns, NamespaceRef, netns_key
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import validate_netns_name
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import validate_ifname
-from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import allow_from_elements
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import ANY6, allow_from_elements
 
 _HOME_NS = '/proc/self/ns/net'
 
@@ -564,8 +564,10 @@ def gather(netlink, params):
     isolation_sets = _read_table(netlink, ref, *inspect.ISOLATION_TABLE, warnings=warnings)
     isolation = inspect.isolation_flags(isolation_sets)
     ports_sets = _read_table(netlink, ref, *inspect.PORTS_TABLE, warnings=warnings)
+    ports6_sets = _read_table(netlink, ref, *inspect.PORTS6_TABLE, warnings=warnings)
     vtep_sets = _read_table(netlink, ref, *inspect.VTEP_TABLE, warnings=warnings)
-    found = ((inspect.ISOLATION_TABLE, isolation_sets), (inspect.PORTS_TABLE, ports_sets), (inspect.VTEP_TABLE, vtep_sets))
+    found = ((inspect.ISOLATION_TABLE, isolation_sets), (inspect.PORTS_TABLE, ports_sets), (inspect.PORTS6_TABLE, ports6_sets),
+             (inspect.VTEP_TABLE, vtep_sets))
     tables = ['%s %s' % table for table, sets in found if sets is not None]
     by_network = {}
     for ep in endpoints:
@@ -575,9 +577,13 @@ def gather(netlink, params):
                                                isolation.get(net['bridge'], inspect.DEFAULT_FLAGS),
                                                vxlan_on.get(net['bridge']) if link else None)
                        for net, link in reported]
+    # IPv4 and IPv6 publications: their keys differ (0.0.0.0 or an IPv4 address; :: or an IPv6 one)
     published = inspect.published_maps(ports_sets or {})
+    published.update(inspect.published_maps(ports6_sets or {}, ANY6))
+    allow = allow_from_elements(ports_sets or {})
+    allow.update(allow_from_elements(ports6_sets or {}, ANY6))
     ports = inspect.port_lines(published, endpoints)
-    port_allow = inspect.port_allow(published, allow_from_elements(ports_sets or {}), endpoints)
+    port_allow = inspect.port_allow(published, allow, endpoints)
     public = ('container', 'network', 'bridge', 'ifname', 'host_ifname', 'mac', 'addresses', 'GlobalIPv6Address', 'GlobalIPv6PrefixLen')
     links = [{'name': info['name'], 'kind': info['kind'], 'mtu': info['mtu'], 'mac': info['mac'],
               'addresses': [cidr for cidr, _secondary in bridge_addrs.get(index, []) if ':' not in cidr], 'owned': owned(info)}

@@ -33,6 +33,10 @@ description:
     published on all addresses or on C(127.0.0.1) (what localhost DNAT needs), never host-wide and never on
     an uplink.
   - Every change is one atomic nftables transaction; nothing is written when the maps are already as planned.
+  - Over IPv6 (O(ports[].container_ip6)), as Docker 27 does, a publication on every address is published on C(0.0.0.0) and
+    C([::]); C([::]:8080:80) or C([2001:db8::5]:8080:80) over IPv6 only. These live in the table C(ip6 linuxnet_ports) of the
+    same layout (hairpin and allow-lists included), made only while there are IPv6 publications and changed in the same
+    transaction. C([::1]) is refused, since the kernel cannot NAT the IPv6 loopback address (Docker uses its userland proxy).
 author:
   - linuxnet.container contributors (@linuxnet)
 requirements:
@@ -57,6 +61,11 @@ options:
         description: The container's IPv4 address the ports lead to.
         type: str
         required: true
+      container_ip6:
+        description:
+          - The container's IPv6 address, for a container on a network with IPv6. Publications on every address then
+            lead there over IPv6 too, and those on an IPv6 host address (C([2001:db8::5]:8080:80)) need it.
+        type: str
       publish:
         description:
           - Publications in C(docker run -p) syntax, C([host_ip:]host_port:container_port[/protocol]), with ports
@@ -67,10 +76,12 @@ options:
         required: true
       allow:
         description:
-          - Sources allowed to reach these publications, as IPv4 addresses or networks (C(192.0.2.12),
-            C(198.51.100.0/24)); a network with host bits set is refused. Other sources are not DNATed; the host
-            itself always is.
-          - Empty (the default), or a list holding C(0.0.0.0/0), lets everyone in.
+          - Sources allowed to reach these publications, as IPv4 or IPv6 addresses or networks (C(192.0.2.12),
+            C(198.51.100.0/24), C(2001:db8::/32)); a network with host bits set is refused. Other sources are not DNATed;
+            the host itself always is.
+          - Per family; a publication over IPv6 takes the IPv6 sources. A list with no source of a family lets no client of
+            that family in (the host itself only).
+          - Empty (the default), or a list holding C(0.0.0.0/0) (and no IPv6 source but C(::/0)), lets everyone in.
           - Networks inside another one are dropped and adjacent ones merged, as RV(allow) shows.
           - Publications on a C(127.0.0.0/8) address are reachable from the host only anyway.
         type: list

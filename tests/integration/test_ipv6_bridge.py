@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -43,17 +46,17 @@ CONTAINERS = [
 def lab():
     name = lab_name('v6')
     lab_cli('down', '--name', name)  # leftovers of an interrupted run
-    running = Lab(name, 1)
+    running = Lab(name, 2)  # docker-node2 plays another host of the underlay (IPv4 and IPv6)
     try:
         yield running
     finally:
         running.down()
 
 
-def inventory(lab, tmp_path):
+def inventory(lab, tmp_path, containers=CONTAINERS, name='inventory.json', networks=NETWORKS):
     data = json.load(open(lab.inventory))
-    data['all']['children']['lab']['hosts'][HOST].update(linuxnet_networks=NETWORKS, linuxnet_containers=CONTAINERS)
-    path = tmp_path / 'inventory.json'
+    data['all']['children']['lab']['hosts'][HOST].update(linuxnet_networks=networks, linuxnet_containers=containers)
+    path = tmp_path / name
     path.write_text(json.dumps(data))
     return str(path)
 
@@ -79,6 +82,21 @@ def global_v6(lab, netns, dev):
     """The global IPv6 addresses of a link, with their flags, as the kernel reports them."""
     return [a for link in ip_json(lab, netns, '-6', 'addr', 'show', 'dev', dev) for a in link['addr_info']
             if a.get('scope') == 'global']
+
+
+def changes(results):
+    """The actions of the parts of the converge that changed something: what a failed second run reports."""
+    return {part: result.get('actions') for part, result in results[CONVERGE]['parts'].items() if result.get('changed')}
+
+
+def all_v6(lab, netns):
+    """{link: [(address, scope)]} of every IPv6 address in a namespace, links without one left out."""
+    return {link['ifname']: [(a['local'], a['scope']) for a in link['addr_info'] if a.get('local')]
+            for link in ip_json(lab, netns, '-6', 'addr', 'show') if any(a.get('local') for a in link['addr_info'])}
+
+
+def sysctl(lab, netns, key):
+    return lab.ssh(HOST, 'ip netns exec %s cat /proc/sys/net/ipv6/conf/%s' % (netns, key.replace('.', '/'))).strip()
 
 
 def pings(lab, netns, target):
@@ -115,8 +133,12 @@ def test_dual_stack_bridge_networks(lab, tmp_path):
     assert len(back_gateway) == 1 and back_gateway[0]['local'].startswith('fd') and back_gateway[0]['prefixlen'] == 64
     other = global_v6(lab, 'other', 'eth0')
     assert len(other) == 1 and other[0]['local'].rsplit(':', 1)[1] == '2'
-    # A container on no network with IPv6 gets no IPv6 address nor route (the kernel's link-local ones stay).
-    assert global_v6(lab, 'legacy', 'eth0') == [] and ip_json(lab, 'legacy', '-6', 'route', 'show', 'default') == []
+    # A container on no network with IPv6 gets no IPv6 at all, as in Docker: no ::1 on lo, no fe80:: on eth0, no route.
+    assert all_v6(lab, 'legacy') == {} and ip_json(lab, 'legacy', '-6', 'route', 'show') == []
+    assert sysctl(lab, 'legacy', 'all.disable_ipv6') == sysctl(lab, 'legacy', 'default.disable_ipv6') == '1'
+    # One with IPv6 keeps what the kernel gives: ::1 on lo, a link-local address next to its global one.
+    assert all_v6(lab, 'web')['lo'] == [('::1', 'host')]
+    assert sorted(scope for _addr, scope in all_v6(lab, 'web')['eth0']) == ['global', 'link']
     assert lab.ssh(HOST, 'cat %s' % FORWARDING6).strip() == '1'
 
     # Hosts files carry both families; ping -6 by address and by name, at once.
@@ -142,10 +164,147 @@ def test_dual_stack_bridge_networks(lab, tmp_path):
     assert (db['GlobalIPv6Address'], db['GlobalIPv6PrefixLen']) == ('fd00:db8:20::99', 64)
 
     again_proc, again = site(lab, tmp_path, inv)
-    assert again_proc.returncode == 0 and not again[CONVERGE]['changed'], again[CONVERGE]
+    assert again_proc.returncode == 0 and not again[CONVERGE]['changed'], changes(again)
     assert 'changed=0' in again_proc.stdout, again_proc.stdout[-3000:]
+
+    # IPv6 follows the networks: legacy joins front (IPv6 on: ::1, link-local, its global address), other leaves back
+    # for plain (IPv6 off, its addresses gone). Check mode predicts it, the second run changes nothing.
+    moved = [dict(c, networks=['plain', 'front']) if c['name'] == 'legacy' else
+             dict(c, networks=['plain']) if c['name'] == 'other' else c for c in CONTAINERS]
+    inv_moved = inventory(lab, tmp_path, moved, name='moved.json')
+    checked_proc, checked = site(lab, tmp_path, inv_moved, '--check')
+    assert checked_proc.returncode == 0, checked_proc.stdout[-4000:]
+    netns_actions = checked[CONVERGE]['parts']['netns']['actions']
+    assert any('net.ipv6.conf.all.disable_ipv6=0' in a and 'legacy' in a for a in netns_actions), netns_actions
+    assert any('net.ipv6.conf.all.disable_ipv6=1' in a and 'other' in a for a in netns_actions), netns_actions
+    assert all_v6(lab, 'legacy') == {}, 'check mode changed legacy'
+    real_proc, real = site(lab, tmp_path, inv_moved)
+    assert real_proc.returncode == 0, real_proc.stdout[-4000:]
+    assert real[CONVERGE]['parts']['netns']['actions'] == netns_actions
+    legacy = all_v6(lab, 'legacy')
+    assert legacy['lo'] == [('::1', 'host')] and sorted(s for _a, s in legacy['eth1']) == ['global', 'link']
+    assert [(r['dst'], r['gateway']) for r in ip_json(lab, 'legacy', '-6', 'route', 'show', 'default')] == [
+        ('default', 'fd00:db8:20::1')]
+    assert pings(lab, 'legacy', 'web')
+    assert all_v6(lab, 'other') == {} and sysctl(lab, 'other', 'all.disable_ipv6') == '1'
+    again_proc, again = site(lab, tmp_path, inv_moved)
+    assert again_proc.returncode == 0 and not again[CONVERGE]['changed'], changes(again)
 
     down_proc, _down = site(lab, tmp_path, inv, playbook=TEARDOWN)
     assert down_proc.returncode == 0, down_proc.stdout[-4000:]
     assert lab.namespaces(HOST) == []
     assert lab.ssh(HOST, 'cat %s' % FORWARDING6).strip() == forwarding_before
+
+
+OTHER = 'docker-node2'
+PAGE = 'linuxnet ipv6 page'
+PUBLISHING = [
+    {'name': 'web', 'networks': ['front'], 'ports': [
+        '8080:80',                                        # both families (Docker 27): 0.0.0.0 and [::]
+        '[fd00:192:0:2::11]:8082:80',                     # one IPv6 address of the host
+        {'publish': '8443:80', 'allow': ['fd00:192:0:2::12', '192.0.2.12']},
+        {'publish': '8444:80', 'allow': ['192.0.2.12']},  # no IPv6 source: over IPv6 the host itself only
+    ]},
+    {'name': 'legacy', 'networks': ['plain'], 'ports': ['8090:80']},  # IPv4-only network: IPv4 only
+    {'name': 'probe', 'networks': ['direct']},
+]
+# No NAT66 (Docker's com.docker.network.bridge.gateway_mode_ipv6=routed): the outside sees the container's address.
+DIRECT = {'name': 'direct', 'bridge_name': 'br-direct', 'subnet': '10.79.0.0/24', 'enable_ipv6': True,
+          'ipv6_subnet': 'fd00:db8:40::/64', 'gateway_mode_ipv6': 'routed'}
+OUTSIDE = 'fd00:192:0:2::1'  # the lab's router: plays a server outside the host
+
+
+def curl(lab, host, url, netns=None):
+    """The page, or None when the connection fails (curl's exit status, never an exception)."""
+    prefix = 'ip netns exec %s ' % netns if netns else ''
+    out = lab.ssh(host, '%scurl -g -s -m 3 %s; echo " rc=$?"' % (prefix, url)).rsplit(' rc=', 1)
+    return out[0].strip() if out[1].strip() == '0' else None
+
+
+def nft_json(lab, what):
+    out = lab.ssh(HOST, 'nft -j list %s 2>/dev/null || true' % what)
+    return json.loads(out)['nftables'] if out.strip() else None
+
+
+def map_elements(table, name):
+    return next(item['map'].get('elem', []) for item in table if 'map' in item and item['map']['name'] == name)
+
+
+def test_ports_published_over_ipv6(lab, tmp_path):
+    inv = inventory(lab, tmp_path, PUBLISHING, name='ports.json', networks=[NETWORKS[0], NETWORKS[3], DIRECT])
+    checked_proc, checked = site(lab, tmp_path, inv, '--check')
+    assert checked_proc.returncode == 0, checked_proc.stdout[-4000:]
+    assert nft_json(lab, 'table ip6 linuxnet_ports') is None, 'check mode made the IPv6 table'
+    real_proc, real = site(lab, tmp_path, inv)
+    assert real_proc.returncode == 0, real_proc.stdout[-4000:]
+    assert real[CONVERGE]['parts']['port_map']['actions'] == checked[CONVERGE]['parts']['port_map']['actions']
+    server = outside = None
+    try:
+        table6 = nft_json(lab, 'table ip6 linuxnet_ports')
+        any_addr = {tuple(e[0]['concat']): e[1] for e in map_elements(table6, 'any_addr')}
+        assert any_addr == {('tcp', 8080): 'fd00:db8:20::2', ('tcp', 8443): 'fd00:db8:20::2', ('tcp', 8444): 'fd00:db8:20::2'}
+        assert [e[1] for e in map_elements(table6, 'addr_addr')] == ['fd00:db8:20::2']
+        # legacy's network has no IPv6: its port is IPv4 only
+        assert ('tcp', 8090) not in any_addr
+        assert 8090 in [e[0]['concat'][1] for e in map_elements(nft_json(lab, 'table ip linuxnet_ports'), 'any_addr')]
+
+        lab.ssh(HOST, 'mkdir -p /tmp/v6-www && echo "%s" > /tmp/v6-www/index.html' % PAGE)
+        server = int(lab.ssh(HOST, 'ip netns exec web setsid python3 -m http.server 80 --bind :: --directory /tmp/v6-www '
+                                   '>/dev/null 2>&1 < /dev/null & echo $!'))
+        lab.ssh(HOST, 'for i in $(seq 50); do ip netns exec web curl -s -m 1 http://[::1]/ >/dev/null && exit 0; '
+                      'sleep 0.1; done; exit 1')
+        v6, v4 = 'http://[fd00:192:0:2::11]:%d/', 'http://192.0.2.11:%d/'
+        # From another host, over IPv6 and IPv4; from the host itself; from the container itself (hairpin).
+        assert curl(lab, OTHER, v6 % 8080) == PAGE and curl(lab, OTHER, v4 % 8080) == PAGE
+        assert curl(lab, OTHER, v6 % 8082) == PAGE and curl(lab, OTHER, v4 % 8082) is None
+        assert curl(lab, HOST, v6 % 8080) == PAGE and curl(lab, HOST, v6 % 8082) == PAGE
+        assert curl(lab, HOST, v6 % 8080, netns='web') == PAGE
+        # Allow-lists per family: node2 is listed by its IPv6 address for 8443, by its IPv4 one only for 8444.
+        assert curl(lab, OTHER, v6 % 8443) == PAGE and curl(lab, OTHER, v4 % 8443) == PAGE
+        assert curl(lab, OTHER, v6 % 8444) is None and curl(lab, OTHER, v4 % 8444) == PAGE
+        assert curl(lab, HOST, v6 % 8444) == PAGE  # the host itself is always let in
+        assert curl(lab, OTHER, v6 % 8090) is None
+
+        info = lab.ansible(HOST, 'linuxnet.container.network_info', {'networks': [{'name': 'front', 'bridge': 'br-front'}]},
+                           tmp_path)[HOST][1]
+        assert info['ports']['web'] == ['80/tcp -> 0.0.0.0:8080', '80/tcp -> [::]:8080', '80/tcp -> [fd00:192:0:2::11]:8082',
+                                        '80/tcp -> 0.0.0.0:8443', '80/tcp -> [::]:8443', '80/tcp -> 0.0.0.0:8444',
+                                        '80/tcp -> [::]:8444'], info['ports']
+        assert info['port_allow']['web'] == {'80/tcp -> 0.0.0.0:8443': ['192.0.2.12'], '80/tcp -> 0.0.0.0:8444': ['192.0.2.12'],
+                                             '80/tcp -> [::]:8443': ['fd00:192:0:2::12'], '80/tcp -> [::]:8444': []}
+        assert 'ip6 linuxnet_ports' in info['tables']
+
+        # NAT66 (on by default): front's subnet is masqueraded, direct's (routed) is not, in the inet isolation table.
+        isolation = nft_json(lab, 'table inet linuxnet_isolation')
+        masq6 = next(item['set'].get('elem', []) for item in isolation if 'set' in item and item['set']['name'] == 'masq_subnets6')
+        assert masq6 == [{'prefix': {'addr': 'fd00:db8:20::', 'len': 64}}], masq6
+        # A server outside (in the lab's router) sees web's connection from the host's IPv6 address, probe's from
+        # probe's own (the router is given a route to direct's subnet through the host, as a routed network needs).
+        log = tmp_path / 'outside.log'
+        with open(log, 'w') as handle:
+            outside = subprocess.Popen(['nsenter', '--net=/proc/%d/ns/net' % lab.state['switch_pid'], '--', sys.executable,
+                                        '-m', 'http.server', '8099', '--bind', OUTSIDE, '--directory', str(tmp_path)],
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=handle, start_new_session=True)
+        router = ['nsenter', '--net=/proc/%d/ns/net' % lab.state['switch_pid'], '--']
+        subprocess.run(router + ['ip', '-6', 'route', 'replace', 'fd00:db8:40::/64', 'via', 'fd00:192:0:2::11'], check=True)
+        for _attempt in range(50):
+            if curl(lab, OTHER, 'http://[%s]:8099/' % OUTSIDE) is not None:
+                break
+            time.sleep(0.1)
+        assert curl(lab, HOST, 'http://[%s]:8099/' % OUTSIDE, netns='web') is not None
+        assert curl(lab, HOST, 'http://[%s]:8099/' % OUTSIDE, netns='probe') is not None
+        clients = [line.split(' ', 1)[0] for line in log.read_text().splitlines() if '"GET / ' in line]
+        assert clients[-2:] == ['fd00:192:0:2::11', 'fd00:db8:40::2'], clients
+
+        again_proc, again = site(lab, tmp_path, inv)
+        assert again_proc.returncode == 0 and not again[CONVERGE]['changed'], changes(again)
+    finally:
+        if server is not None:
+            lab.ssh(HOST, 'kill %d' % server)
+        if outside is not None:
+            outside.terminate()
+            outside.wait()
+        down_proc, _down = site(lab, tmp_path, inv, playbook=TEARDOWN)
+        assert down_proc.returncode == 0, down_proc.stdout[-4000:]
+    assert nft_json(lab, 'table ip6 linuxnet_ports') is None and nft_json(lab, 'table ip linuxnet_ports') is None
+    assert nft_json(lab, 'table inet linuxnet_isolation') is None and lab.namespaces(HOST) == []

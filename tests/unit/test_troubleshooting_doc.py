@@ -95,7 +95,7 @@ def test_the_extraction_finds_the_messages_it_should():
     assert any('endpoint with name %s already exists in network %s' in t for t in found)
     assert any('could not find an available, non-overlapping %s address pool' in t for t in found)
     assert any('has an empty label (two dots in a row' in t for t in found)
-    assert any(t.startswith('write IPv4 addresses or networks like') for t in found)
+    assert any(t.startswith('write IPv4 or IPv6 addresses or networks like') for t in found)
     assert len(found) > 100
 
 

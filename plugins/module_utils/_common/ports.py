@@ -10,8 +10,11 @@ import ipaddress
 
 PROTOCOLS = ('tcp', 'udp', 'sctp')
 ANY = '0.0.0.0'
+ANY6 = '::'
 EVERYONE = ipaddress.IPv4Network('0.0.0.0/0')
-ALLOW_FIX = 'write IPv4 addresses or networks like 192.0.2.12 or 198.51.100.0/24'
+EVERYONE6 = ipaddress.IPv6Network('::/0')
+ALLOW_FIX = 'write IPv4 or IPv6 addresses or networks like 192.0.2.12, 198.51.100.0/24 or 2001:db8::/32'
+V6_HOST_FIX = 'publish on [::] (every IPv6 address of the host) or on a global or unique-local address the host holds'
 
 
 class PortError(ValueError):
@@ -45,9 +48,17 @@ def parse_publish(spec):
         protocol = protocol.lower()
     if protocol not in PROTOCOLS:
         raise PortError('%s: protocol %r is not one of %s' % (spec, protocol, ', '.join(PROTOCOLS)))
-    if text.startswith('['):  # [::1]:80:80
-        raise PortError('%s: IPv6 host addresses are not supported yet. Fix: publish on an IPv4 address' % spec)
-    parts = text.split(':')
+    if text.startswith('['):  # [::]:8080:80, [2001:db8::5]:8080:80
+        end = text.find(']')
+        parts = text[end + 2:].split(':') if end > 0 and text[end + 1:end + 2] == ':' else []
+        if len(parts) != 2:
+            raise PortError('%s: expected [ipv6]:hostPort:containerPort[/protocol]' % spec)
+        host_ip, (host, container) = _ipv6_host(text[1:end], spec), parts
+        parts = [host_ip, host, container]
+    else:
+        parts = text.split(':')
+    if len(parts) > 3 and not text.startswith('['):
+        raise PortError('%s: an IPv6 host address goes in brackets. Fix: write it like [2001:db8::5]:8080:80' % spec)
     if len(parts) == 1:
         raise PortError('%s: a host port is needed (Docker would pick a random one, which cannot converge). '
                         'Fix: write HOSTPORT:%s' % (spec, parts[0]))
@@ -57,7 +68,7 @@ def parse_publish(spec):
         host_ip, host, container = parts[0] or ANY, parts[1], parts[2]
     else:
         raise PortError('%s: expected [ip:]hostPort:containerPort[/protocol]' % spec)
-    if host_ip != ANY:
+    if host_ip != ANY and ':' not in host_ip:
         try:
             host_ip = ipaddress.IPv4Address(host_ip).compressed
         except ValueError:
@@ -73,31 +84,84 @@ def parse_publish(spec):
     return {'host_ip': host_ip, 'host_ports': host_ports, 'container_ports': container_ports, 'protocol': protocol}
 
 
-def expand(container_ip, publication):
-    """One (key, target) per host port: key (host_ip, protocol, port), target (container_ip, port)."""
+def _ipv6_host(text, spec):
+    """The host address of ``[ADDRESS]:hostPort:containerPort``, compressed; '::' for every IPv6 address."""
+    try:
+        address = ipaddress.IPv6Address(text)
+    except ValueError:
+        raise PortError('%s: invalid IP address: %s. Fix: write an IPv6 address in brackets, like [2001:db8::5]:8080:80' % (spec, text))
+    if address.is_loopback:
+        # The kernel drops a reply addressed to ::1 that arrives on a bridge (IPv6 has no route_localnet): Docker
+        # serves [::1] publications with its userland proxy only.
+        raise PortError('%s: a publication on the IPv6 loopback address [::1] cannot be NATed (the kernel has no '
+                        'route_localnet for IPv6; Docker needs its userland proxy for it). Fix: publish on 127.0.0.1 '
+                        'for the host alone' % spec)
+    if address.ipv4_mapped or address.is_multicast or address.is_link_local:
+        raise PortError('%s: invalid IP address: %s is %s. Fix: %s' % (
+            spec, text, 'an IPv4-mapped address' if address.ipv4_mapped else 'a multicast address' if address.is_multicast
+            else 'a link-local address', V6_HOST_FIX))
+    return address.compressed
+
+
+def family(host_ip):
+    """6 for a key on an IPv6 host address (or [::]), else 4."""
+    return 6 if ':' in host_ip else 4
+
+
+def any_of(version):
+    return ANY6 if version == 6 else ANY
+
+
+def host_port(host_ip, port):
+    """``0.0.0.0:8080`` or ``[::]:8080``, as docker port prints a binding."""
+    return ('[%s]:%d' if ':' in host_ip else '%s:%d') % (host_ip, port)
+
+
+def expand(container_ip, publication, container_ip6=None):
+    """One (key, target) per host port: key (host_ip, protocol, port), target (container_ip, port).
+
+    As Docker 27 does, a publication on every address (``8080:80``, ``0.0.0.0:8080:80``) of a container with an IPv6
+    address (``container_ip6``) is published over both families: a second key on ``::`` leads to that address. One on
+    an IPv6 host address leads to ``container_ip6``; a container without one raises PortError.
+    """
     low, high = publication['host_ports']
     clow, chigh = publication['container_ports']
-    for offset, port in enumerate(range(low, high + 1)):
-        cport = clow if clow == chigh else clow + offset
-        yield (publication['host_ip'], publication['protocol'], port), (container_ip, cport)
+    host_ip = publication['host_ip']
+    if ':' in host_ip:
+        if container_ip6 is None:
+            raise PortError('publishes on the IPv6 host address %s, but the container has no IPv6 address (its ports lead '
+                            'to a network without enable_ipv6). Fix: connect it first to a network with enable_ipv6, or '
+                            'publish on an IPv4 address' % host_ip)
+        bindings = [(host_ip, container_ip6)]
+    else:
+        bindings = [(host_ip, container_ip)] + ([(ANY6, container_ip6)] if host_ip == ANY and container_ip6 else [])
+    for bound, target in bindings:
+        for offset, port in enumerate(range(low, high + 1)):
+            cport = clow if clow == chigh else clow + offset
+            yield (bound, publication['protocol'], port), (target, cport)
 
 
 def build_maps(entries):
-    """entries: [(label, container_ip, publication)] -> {key: (target, label)}; conflicts raise PortError.
+    """entries: [(label, container_ip, publication[, container_ip6])] -> {key: (target, label)}; conflicts raise PortError.
 
-    A port published on all addresses conflicts with the same port on one address, as in Docker
-    ("port is already allocated").
+    A port published on all addresses of a family conflicts with the same port on one address of that family, as in
+    Docker ("port is already allocated").
     """
     maps = {}
     by_port = {}
-    for label, container_ip, publication in entries:
-        for key, target in expand(container_ip, publication):
+    for entry in entries:
+        label, container_ip, publication = entry[:3]
+        try:
+            expanded = list(expand(container_ip, publication, entry[3] if len(entry) > 3 else None))
+        except PortError as err:
+            raise PortError('%s %s' % (label, err))
+        for key, target in expanded:
             host_ip, protocol, port = key
             for other_key in by_port.get((protocol, port), []):
-                if other_key[0] == host_ip or ANY in (other_key[0], host_ip):
+                if family(other_key[0]) == family(host_ip) and (other_key[0] == host_ip or any_of(family(host_ip)) in (other_key[0], host_ip)):
                     other_label = maps[other_key][1]
-                    raise PortError('%s and %s both publish %s:%d/%s. Fix: use another host port or host address '
-                                    'for one of them' % (other_label, label, host_ip, port, protocol))
+                    raise PortError('%s and %s both publish %s/%s. Fix: use another host port or host address '
+                                    'for one of them' % (other_label, label, host_port(host_ip, port), protocol))
             by_port.setdefault((protocol, port), []).append(key)
             maps[key] = (target, label)
     return maps
@@ -115,60 +179,76 @@ def docker_port_lines(maps):
 def port_line(key, container_port):
     """One ``docker port`` line: ``80/tcp -> 0.0.0.0:8080``."""
     host_ip, protocol, port = key
-    return '%d/%s -> %s:%d' % (container_port, protocol, host_ip, port)
+    return '%d/%s -> %s' % (container_port, protocol, host_port(host_ip, port))
 
 
 def cidr_text(net):
-    """A source network as nftables lists it back: a bare address for a /32, else ADDRESS/LEN."""
-    return str(net.network_address) if net.prefixlen == 32 else net.with_prefixlen
+    """A source network as nftables lists it back: a bare address for a /32 (/128), else ADDRESS/LEN."""
+    return str(net.network_address) if net.prefixlen == net.max_prefixlen else net.with_prefixlen
 
 
 def cidr_sort_key(text):
-    net = ipaddress.IPv4Network(text)
-    return (int(net.network_address), net.prefixlen)
+    net = ipaddress.ip_network(text)
+    return (net.version, int(net.network_address), net.prefixlen)
+
+
+def sources_for(allow, version):
+    """The sources of an allow-list (parse_allow's tuple) that restrict a publication of one family: None for
+    everyone (no list, or the family's /0 in it), else the family's entries; () when the list names none of that
+    family, so that only the host itself reaches it (a list never opens a family it does not name)."""
+    if not allow:
+        return None
+    mine = tuple(text for text in allow if ipaddress.ip_network(text).version == version)
+    if str(EVERYONE if version == 4 else EVERYONE6) in mine:
+        return None
+    return mine
 
 
 def parse_allow(values):
     """A source allow-list (``allow: [CIDR, ...]``) -> a sorted tuple of disjoint networks (``cidr_text`` form).
 
-    A bare address is its /32. Networks inside another one of the list are dropped and adjacent ones merged (an
-    nftables interval set refuses overlapping elements). The empty tuple means everyone: an empty list, or one that
-    holds 0.0.0.0/0. Raises PortError naming the entry and the fix.
+    A bare address is its /32 (/128). Networks inside another one of the list are dropped and adjacent ones merged (an
+    nftables interval set refuses overlapping elements), per family, IPv4 first. The empty tuple means everyone: an
+    empty list, or one that holds 0.0.0.0/0 and no IPv6 entry but ::/0 (sources_for splits it per family).
+    Raises PortError naming the entry and the fix.
     """
     if values is None:
         return ()
     if isinstance(values, str) or not isinstance(values, (list, tuple)):
         raise PortError('must be a list of sources, got %r. Fix: %s, as a YAML list' % (values, ALLOW_FIX))
-    nets = []
+    nets = {4: [], 6: []}
     for value in values:
         text = str(value).strip()
-        if ':' in text:
-            raise PortError('%s: IPv6 sources are not supported yet. Fix: %s' % (text, ALLOW_FIX))
         try:
-            net = ipaddress.IPv4Network(text, strict=False)
+            net = ipaddress.ip_network(text, strict=False)
         except ValueError:
             raise PortError('invalid CIDR address: %r. Fix: %s' % (value, ALLOW_FIX))
-        if net.network_address != ipaddress.IPv4Interface(text).ip:
-            raise PortError('invalid CIDR address: %s has host bits set (it should be %s). Fix: write %s, or %s/32 for that '
-                            'address alone' % (text, net, net, text.split('/', 1)[0]))
-        nets.append(net)
-    if EVERYONE in nets:
+        if net.network_address != ipaddress.ip_interface(text).ip:
+            raise PortError('invalid CIDR address: %s has host bits set (it should be %s). Fix: write %s, or %s/%d for that '
+                            'address alone' % (text, net, net, text.split('/', 1)[0], net.max_prefixlen))
+        if net.version == 6 and net.network_address.ipv4_mapped:
+            raise PortError('%s: an IPv4-mapped IPv6 source never reaches a publication. Fix: write the IPv4 address %s'
+                            % (text, net.network_address.ipv4_mapped))
+        nets[net.version].append(net)
+    if EVERYONE in nets[4] and all(net == EVERYONE6 for net in nets[6]):
         return ()
-    return tuple(cidr_text(net) for net in ipaddress.collapse_addresses(nets))
+    return tuple(cidr_text(net) for version in (4, 6) for net in ipaddress.collapse_addresses(nets[version]))
 
 
-def allow_from_elements(sets):
-    """The allow-lists in port_map's table: {(host_ip, protocol, port): allow tuple} of its restricted publications.
+def allow_from_elements(sets, any_ip=ANY):
+    """The allow-lists in port_map's table: {(host_ip, protocol, port): allow tuple} of its restricted publications
+    (an empty tuple: the host itself only).
 
     ``restricted_any`` / ``restricted_addr`` hold the keys (without / with the host address) that have a list,
-    ``allow_any`` / ``allow_addr`` one element per (source network, key).
+    ``allow_any`` / ``allow_addr`` one element per (source network, key). ``any_ip``: the table's all-addresses key
+    (ANY, or ANY6 in the IPv6 table).
     """
     allow = {}
     for name, with_ip in (('any', False), ('addr', True)):
         for elem in sets.get('restricted_%s' % name, []):
-            allow[tuple(elem) if with_ip else (ANY,) + tuple(elem)] = []
+            allow[tuple(elem) if with_ip else (any_ip,) + tuple(elem)] = []
         for elem in sets.get('allow_%s' % name, []):
-            key = tuple(elem[1:]) if with_ip else (ANY,) + tuple(elem[1:])
+            key = tuple(elem[1:]) if with_ip else (any_ip,) + tuple(elem[1:])
             if key in allow:
                 allow[key].append(elem[0])
     return {key: tuple(sorted(cidrs, key=cidr_sort_key)) for key, cidrs in allow.items()}
@@ -185,15 +265,17 @@ def allow_lines(maps, allow):
 
 
 def _covers(listen_addr, host_ip):
-    """Whether a socket bound to listen_addr takes connections for host_ip (0.0.0.0: every address; a dual-stack
-    socket on :: every IPv4 address too; ::ffff:a.b.c.d the IPv4 address a.b.c.d)."""
-    if listen_addr in (ANY, '::'):
+    """Whether a socket bound to listen_addr takes connections for host_ip (0.0.0.0: every IPv4 address; ::: every
+    IPv6 address and, dual stack, every IPv4 one too; ::ffff:a.b.c.d the IPv4 address a.b.c.d)."""
+    if listen_addr == '::':
         return True
+    if listen_addr == ANY:
+        return ':' not in host_ip
     if listen_addr.startswith('::ffff:'):
         listen_addr = listen_addr[len('::ffff:'):]
-    elif ':' in listen_addr:
-        return False  # an IPv6 address: publications are IPv4
-    return host_ip == ANY or listen_addr == host_ip
+    if (':' in listen_addr) != (':' in host_ip):
+        return False  # the other family
+    return host_ip in (ANY, ANY6) or ipaddress.ip_address(listen_addr) == ipaddress.ip_address(host_ip)
 
 
 def listener_conflicts(maps, listeners):

@@ -48,6 +48,7 @@ _PAIR = {'concat': [_meta('iifname'), _meta('oifname')]}
 FORWARD_MARK = 0x10000000
 _SET_MARK = {'mangle': {'key': _meta('mark'), 'value': {'|': [_meta('mark'), FORWARD_MARK]}}}
 _SADDR = {'payload': {'protocol': 'ip', 'field': 'saddr'}}
+_SADDR6 = {'payload': {'protocol': 'ip6', 'field': 'saddr'}}
 
 # Sets: name -> (nft type, map data type (None: a set), flags). Bridges, subnets and flags live here, so the rules below are
 # the same whatever the number of networks.
@@ -58,6 +59,9 @@ SETS = {
     'internal': ('ifname', None, []),
     'masq_subnets': ('ipv4_addr', None, ['interval']),
     'masq_self': (['ipv4_addr', 'ifname'], None, ['interval']),
+    # NAT66 (Docker 27's default for networks with IPv6, gateway_mode_ipv6=nat): the same for the IPv6 subnets.
+    'masq_subnets6': ('ipv6_addr', None, ['interval']),
+    'masq_self6': (['ipv6_addr', 'ifname'], None, ['interval']),
 }
 CHAINS = {
     'forward': {'type': 'filter', 'hook': 'forward', 'prio': -1, 'policy': 'accept'},
@@ -86,6 +90,9 @@ RULES = [
     # -s SUBNET ! -o BRIDGE -j MASQUERADE for every network, in two rules.
     ('postrouting', 'masquerade-own-bridge', [_match({'concat': [_SADDR, _meta('oifname')]}, '@masq_self'), {'return': None}]),
     ('postrouting', 'masquerade', [_match(_SADDR, '@masq_subnets'), {'masquerade': None}]),
+    # NAT66: ip6 saddr matches IPv6 packets only, in this inet table.
+    ('postrouting', 'masquerade6-own-bridge', [_match({'concat': [_SADDR6, _meta('oifname')]}, '@masq_self6'), {'return': None}]),
+    ('postrouting', 'masquerade6', [_match(_SADDR6, '@masq_subnets6'), {'masquerade': None}]),
 ]
 NEVER_FLUSHED = {'user'}
 
@@ -172,12 +179,15 @@ def render_record(saved, label):
 
 def summary(want_sets):
     """The user-facing state: which bridges, which flags, which subnets are masqueraded."""
-    return {
+    view = {
         'bridges': list(want_sets['bridges']),
         'icc_off': [pair[0] for pair in want_sets['icc_off_pairs']],
         'internal': list(want_sets['internal']),
         'masquerade': [list(e) for e in want_sets['masq_self']],
     }
+    if want_sets.get('masq_self6'):  # NAT66, only where there is some
+        view['masquerade6'] = [list(e) for e in want_sets['masq_self6']]
+    return view
 
 
 # What a bridge without an entry in the table is: Docker's defaults (network_info reads the table back with these).
@@ -395,7 +405,7 @@ def apply_action(netlink, ns, action):
 def _desired(params):
     if params['state'] == 'absent':
         return ABSENT
-    bridges, icc_off, internal, masq, ipv6 = [], [], [], [], []
+    bridges, icc_off, internal, masq, ipv6, masq6 = [], [], [], [], [], []
     seen = {}
     for index, net in enumerate(params['networks']):
         where = 'networks[%d] (%s)' % (index, net['bridge'])
@@ -423,11 +433,21 @@ def _desired(params):
             if ':' in subnet:
                 raise LinuxnetError('%s: subnet %s: only IPv4 subnets are masqueraded. Fix: give the IPv4 subnet' % (where, subnet))
             masq.append((subnet, net['bridge']))
+        if net.get('ipv6_subnet') and net['masquerade'] and net.get('ipv6_masquerade', True) and not net['internal']:
+            try:
+                subnet6 = normalize_network(net['ipv6_subnet'])
+            except ValueError as err:
+                raise LinuxnetError('%s: ipv6_subnet: %s' % (where, err))
+            if ':' not in subnet6:
+                raise LinuxnetError('%s: ipv6_subnet %s is not an IPv6 subnet. Fix: give the IPv6 subnet' % (where, subnet6))
+            masq6.append((subnet6, net['bridge']))
     subnets = sorted({subnet for subnet, _bridge in masq})
-    ordered = sorted(ipaddress.ip_network(n) for n in subnets)
-    for a, b in zip(ordered, ordered[1:]):  # sorted: an overlap shows between neighbours
-        if a.overlaps(b):
-            raise LinuxnetError('networks: subnets %s and %s overlap. Fix: give every network its own subnet' % (a, b))
+    subnets6 = sorted({subnet for subnet, _bridge in masq6})
+    for group in (subnets, subnets6):
+        ordered = sorted(ipaddress.ip_network(n) for n in group)
+        for a, b in zip(ordered, ordered[1:]):  # sorted: an overlap shows between neighbours
+            if a.overlaps(b):
+                raise LinuxnetError('networks: subnets %s and %s overlap. Fix: give every network its own subnet' % (a, b))
     sysctls = {}
     if params['forwarding']:
         sysctls['net.ipv4.ip_forward'] = '1'
@@ -447,6 +467,8 @@ def _desired(params):
             'internal': nft.sort_elements(internal),
             'masq_subnets': nft.sort_elements(subnets),
             'masq_self': nft.sort_elements(masq),
+            'masq_subnets6': nft.sort_elements(subnets6),
+            'masq_self6': nft.sort_elements(masq6),
         },
     }
 
@@ -460,6 +482,8 @@ def module_spec():
             masquerade=dict(type='bool', default=True),
             internal=dict(type='bool', default=False),
             ipv6=dict(type='bool', default=False),
+            ipv6_subnet=dict(type='str'),
+            ipv6_masquerade=dict(type='bool', default=True),
         )),
         namespace=dict(type='str'),
         forwarding=dict(type='bool', default=True),

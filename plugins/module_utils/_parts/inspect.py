@@ -30,6 +30,7 @@ _ROUTE_TYPES = (1, 6, 7, 8, 9)
 # The collection's tables as the parts that write them define them: (family, name).
 ISOLATION_TABLE = (docker_isolation.FAMILY, docker_isolation.TABLE)
 PORTS_TABLE = (port_map.FAMILY, port_map.TABLE)
+PORTS6_TABLE = (port_map.FAMILY6, port_map.TABLE)
 VTEP_TABLE = (vtep_filter.FAMILY, vtep_filter.NAME)
 # The tables' contents decoded by the parts that write them.
 isolation_flags = docker_isolation.bridge_flags

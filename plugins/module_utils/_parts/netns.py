@@ -538,8 +538,10 @@ def _desired(module, reconciler):
                 raise LinuxnetError('%s: namespace %s shares %s, so its sysctls are those of %s. Fix: set sysctls on %s'
                                     % (where, name, share, share, share))
         sysctls, paths, keys = {}, {}, []
-        for key, value in (item.get('sysctls') or {}).items():
+        for key, value in list(_ipv6_sysctls(item.get('ipv6'), name, where, share).items()) + list((item.get('sysctls') or {}).items()):
             dotted, path = reconciler._sysctl_path(key)
+            if dotted in sysctls:
+                keys.remove((dotted, path))  # a sysctl given by hand wins over ipv6's
             sysctls[dotted] = normalize_sysctl_value(value)
             paths[dotted] = path
             keys.append((dotted, path))
@@ -579,6 +581,29 @@ def _desired(module, reconciler):
     return desired
 
 
+# Docker turns IPv6 off in a container that has no endpoint with IPv6: no ::1 on lo, no fe80:: on its interfaces
+# (both keys: all for the links that exist, default for those created later).
+IPV6_KEYS = ('net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6')
+
+
+def _ipv6_sysctls(ipv6, name, where, share):
+    """The sysctls of a namespace item's ``ipv6``: none when unset, or on a kernel without IPv6 (booted with
+    ipv6.disable=1: no /proc/sys/net/ipv6) when IPv6 is to be off, which it is there already."""
+    if ipv6 is None:
+        return {}
+    if share is not None:
+        raise LinuxnetError('%s: namespace %s shares %s, so IPv6 is on or off as in %s. Fix: set ipv6 on %s'
+                            % (where, name, share, share, share))
+    if not os.path.isdir('/proc/sys/net/ipv6'):
+        if ipv6:
+            raise LinuxnetError('%s: namespace %s: ipv6 is true, but this kernel has IPv6 disabled (no /proc/sys/net/ipv6: '
+                                'booted with ipv6.disable=1). Fix: boot the host without ipv6.disable=1, or give its '
+                                'containers no network with enable_ipv6' % (where, name))
+        return {}
+    value = '0' if ipv6 else '1'
+    return {key: value for key in IPV6_KEYS}
+
+
 def creates(params):
     """The namespaces these (validated) arguments create: host_network's check mode expects them in later parts."""
     items = params['namespaces'] if params['namespaces'] is not None else [dict(params, state=None)]
@@ -606,6 +631,7 @@ def module_spec():
                 name=dict(type='str', required=True),
                 state=dict(type='str', choices=['present', 'absent']),
                 sysctls=dict(type='dict'),
+                ipv6=dict(type='bool'),
                 share=dict(type='str'),
                 hosts_set=dict(type='str'),
                 hosts=dict(type='list', elements='dict', options=hosts_spec['options']),

@@ -17,21 +17,28 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors 
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import (
     ANY,
+    ANY6,
     PortError,
     allow_from_elements,
     allow_lines,
     build_maps,
     docker_port_lines,
     expand,
+    family,
+    host_port,
     listener_conflicts,
     parse_allow,
     parse_publish,
+    sources_for,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, TableReconciler
 
 FAMILY = 'ip'
 TABLE = 'linuxnet_ports'
 KEY = 'nftables'
+# Publications over IPv6: a table of the same name and layout in the ip6 family, made only while there are some.
+FAMILY6 = 'ip6'
+KEY6 = 'nftables6'
 LOOPBACK = ipaddress.ip_network('127.0.0.0/8')
 
 
@@ -41,32 +48,38 @@ def _meta(key):
 
 _L4 = [_meta('l4proto'), {'payload': {'protocol': 'th', 'field': 'dport'}}]
 _ANY_KEY = {'concat': _L4}
-_ADDR_KEY = {'concat': [{'payload': {'protocol': 'ip', 'field': 'daddr'}}] + _L4}
 _LOCAL = {'match': {'op': '==', 'left': {'fib': {'result': 'type', 'flags': ['daddr']}}, 'right': 'local'}}
 _DNATTED = {'match': {'op': 'in', 'left': {'ct': {'key': 'status'}}, 'right': 'dnat'}}
-_SADDR = {'payload': {'protocol': 'ip', 'field': 'saddr'}}
-_DADDR = {'payload': {'protocol': 'ip', 'field': 'daddr'}}
 
 
-def _dnat(key, prefix):
+def _payload(proto, field):
+    return {'payload': {'protocol': proto, 'field': field}}
+
+
+def _dnat(key, prefix, proto='ip'):
     # nft 1.0's JSON parser takes no concatenated map data, so address and port come from two maps.
-    return {'dnat': {'family': 'ip', 'addr': {'map': {'key': key, 'data': '@%s_addr' % prefix}},
+    return {'dnat': {'family': proto, 'addr': {'map': {'key': key, 'data': '@%s_addr' % prefix}},
                      'port': {'map': {'key': key, 'data': '@%s_port' % prefix}}}}
 
 
-# name -> (key type, data type (None: a set), flags)
-MAPS = {
-    'any_addr': (['inet_proto', 'inet_service'], 'ipv4_addr', []),
-    'any_port': (['inet_proto', 'inet_service'], 'inet_service', []),
-    'addr_addr': (['ipv4_addr', 'inet_proto', 'inet_service'], 'ipv4_addr', []),
-    'addr_port': (['ipv4_addr', 'inet_proto', 'inet_service'], 'inet_service', []),
-    'hairpin': (['ipv4_addr', 'ipv4_addr'], None, []),
-    # Source allow-lists: the keys that have one, and one element per (source network, key).
-    'restricted_any': (['inet_proto', 'inet_service'], None, []),
-    'restricted_addr': (['ipv4_addr', 'inet_proto', 'inet_service'], None, []),
-    'allow_any': (['ipv4_addr', 'inet_proto', 'inet_service'], None, ['interval']),
-    'allow_addr': (['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'], None, ['interval']),
-}
+def _maps_of(addr):
+    """name -> (key type, data type (None: a set), flags) of the table whose addresses are of type ``addr``."""
+    return {
+        'any_addr': (['inet_proto', 'inet_service'], addr, []),
+        'any_port': (['inet_proto', 'inet_service'], 'inet_service', []),
+        'addr_addr': ([addr, 'inet_proto', 'inet_service'], addr, []),
+        'addr_port': ([addr, 'inet_proto', 'inet_service'], 'inet_service', []),
+        'hairpin': ([addr, addr], None, []),
+        # Source allow-lists: the keys that have one, and one element per (source network, key).
+        'restricted_any': (['inet_proto', 'inet_service'], None, []),
+        'restricted_addr': ([addr, 'inet_proto', 'inet_service'], None, []),
+        'allow_any': ([addr, 'inet_proto', 'inet_service'], None, ['interval']),
+        'allow_addr': ([addr, addr, 'inet_proto', 'inet_service'], None, ['interval']),
+    }
+
+
+MAPS = _maps_of('ipv4_addr')
+MAPS6 = _maps_of('ipv6_addr')
 CHAINS = {
     'prerouting': {'type': 'nat', 'hook': 'prerouting', 'prio': -100, 'policy': 'accept'},
     'output': {'type': 'nat', 'hook': 'output', 'prio': -100, 'policy': 'accept'},
@@ -74,53 +87,65 @@ CHAINS = {
 }
 
 
-def _not_allowed(key, restricted, allowed):
+def _not_allowed(key, restricted, allowed, saddr):
     """A publication with an allow-list (its key in ``restricted``) and a source not in it: no DNAT here."""
     return [{'match': {'op': '==', 'left': key, 'right': '@' + restricted}},
-            {'match': {'op': '!=', 'left': {'concat': [_SADDR] + key['concat']}, 'right': '@' + allowed}},
+            {'match': {'op': '!=', 'left': {'concat': [saddr] + key['concat']}, 'right': '@' + allowed}},
             {'return': None}]
 
 
-RULES = [
-    # Packets from the network for 127.0.0.0/8 are never DNATed: a loopback publication stays local (moby#45610).
-    ('prerouting', 'no-remote-loopback', [{'match': {'op': '==', 'left': _DADDR, 'right': {'prefix': {'addr': '127.0.0.0', 'len': 8}}}},
-                                          {'return': None}]),
-    # Allow-lists: a source not listed for a restricted port is not DNATed, and goes on to the host's own input
-    # chain as if the port were not published. Only in prerouting: the host itself (output) is always let in.
-    ('prerouting', 'allow-addr', _not_allowed(_ADDR_KEY, 'restricted_addr', 'allow_addr')),
-    ('prerouting', 'allow-any', _not_allowed(_ANY_KEY, 'restricted_any', 'allow_any')),
-    ('prerouting', 'dnat-addr', [_LOCAL, _dnat(_ADDR_KEY, 'addr')]),
-    ('prerouting', 'dnat-any', [_LOCAL, _dnat(_ANY_KEY, 'any')]),
-    ('output', 'dnat-addr', [_LOCAL, _dnat(_ADDR_KEY, 'addr')]),
-    ('output', 'dnat-any', [_LOCAL, _dnat(_ANY_KEY, 'any')]),
-    # From the host's own 127.0.0.1 to a container: the container must see a routable source.
-    ('postrouting', 'localhost-masquerade', [_DNATTED, {'match': {'op': '==', 'left': _SADDR,
-                                                                  'right': {'prefix': {'addr': '127.0.0.0', 'len': 8}}}},
-                                             {'masquerade': None}]),
-    # A container reaching its own published port through the host's address (Docker's hairpin MASQUERADE).
-    ('postrouting', 'hairpin', [_DNATTED, {'match': {'op': '==', 'left': {'concat': [_SADDR, _DADDR]}, 'right': '@hairpin'}},
-                                {'masquerade': None}]),
-]
+def _rules_of(proto):
+    """The rules of the table of family ``proto`` (ip, ip6); IPv4's adds those of its 127.0.0.0/8 publications."""
+    saddr, daddr = _payload(proto, 'saddr'), _payload(proto, 'daddr')
+    addr_key = {'concat': [daddr] + _L4}
+    loopback = {'prefix': {'addr': '127.0.0.0', 'len': 8}}
+    rules = [
+        # Packets from the network for 127.0.0.0/8 are never DNATed: a loopback publication stays local (moby#45610).
+        ('prerouting', 'no-remote-loopback', [{'match': {'op': '==', 'left': daddr, 'right': loopback}}, {'return': None}]),
+        # Allow-lists: a source not listed for a restricted port is not DNATed, and goes on to the host's own input
+        # chain as if the port were not published. Only in prerouting: the host itself (output) is always let in.
+        ('prerouting', 'allow-addr', _not_allowed(addr_key, 'restricted_addr', 'allow_addr', saddr)),
+        ('prerouting', 'allow-any', _not_allowed(_ANY_KEY, 'restricted_any', 'allow_any', saddr)),
+        ('prerouting', 'dnat-addr', [_LOCAL, _dnat(addr_key, 'addr', proto)]),
+        ('prerouting', 'dnat-any', [_LOCAL, _dnat(_ANY_KEY, 'any', proto)]),
+        ('output', 'dnat-addr', [_LOCAL, _dnat(addr_key, 'addr', proto)]),
+        ('output', 'dnat-any', [_LOCAL, _dnat(_ANY_KEY, 'any', proto)]),
+        # From the host's own 127.0.0.1 to a container: the container must see a routable source.
+        ('postrouting', 'localhost-masquerade', [_DNATTED, {'match': {'op': '==', 'left': saddr, 'right': loopback}},
+                                                 {'masquerade': None}]),
+        # A container reaching its own published port through the host's address (Docker's hairpin MASQUERADE).
+        ('postrouting', 'hairpin', [_DNATTED, {'match': {'op': '==', 'left': {'concat': [saddr, daddr]}, 'right': '@hairpin'}},
+                                    {'masquerade': None}]),
+    ]
+    if proto == 'ip6':  # [::1] is refused (ports.parse_publish): IPv6 has no route_localnet
+        rules = [rule for rule in rules if rule[1] not in ('no-remote-loopback', 'localhost-masquerade')]
+    return rules
+
+
+RULES = _rules_of('ip')
+RULES6 = _rules_of('ip6')
 
 
 def _label(key):
     host_ip, protocol, port = key
-    return '%s:%d/%s' % (host_ip, port, protocol)
+    return '%s/%s' % (host_port(host_ip, port), protocol)
 
 
 def elements_for(maps, allow=None):
-    """{key: (target, label)} and {key: allow tuple} -> the wanted elements of every map and set (normalised, sorted)."""
+    """{key: (target, label)} and {key: allow tuple} -> the wanted elements of every map and set (normalised, sorted).
+
+    The keys of one family; an allow tuple may be empty (restricted to the host itself)."""
     out = {name: [] for name in MAPS}
     for key, cidrs in (allow or {}).items():
-        if key not in maps or not cidrs:
+        if key not in maps:
             continue
         host_ip, protocol, port = key
-        prefix, short = ('any', (protocol, port)) if host_ip == ANY else ('addr', key)
+        prefix, short = ('any', (protocol, port)) if host_ip in (ANY, ANY6) else ('addr', key)
         out['restricted_' + prefix].append(short)
         out['allow_' + prefix].extend((cidr,) + short for cidr in cidrs)
     targets = set()
     for (host_ip, protocol, port), ((cip, cport), _label_) in maps.items():
-        if host_ip == ANY:
+        if host_ip in (ANY, ANY6):
             out['any_addr'].append(((protocol, port), cip))
             out['any_port'].append(((protocol, port), cport))
         else:
@@ -131,13 +156,14 @@ def elements_for(maps, allow=None):
     return {name: nft.sort_elements(elems) for name, elems in out.items()}
 
 
-def maps_from_elements(sets):
-    """The inverse of elements_for, from what the kernel lists: {key: (target, label)}."""
+def maps_from_elements(sets, any_ip=ANY):
+    """The inverse of elements_for, from what the kernel lists: {key: (target, label)}. ``any_ip``: ANY6 for the
+    IPv6 table."""
     maps = {}
     for prefix, with_ip in (('any', False), ('addr', True)):
         ports = dict(sets.get('%s_port' % prefix, []))
         for key, cip in sets.get('%s_addr' % prefix, []):
-            key = tuple(key) if with_ip else (ANY,) + tuple(key)
+            key = tuple(key) if with_ip else (any_ip,) + tuple(key)
             lookup = key[1:] if not with_ip else key
             cport = ports.get(lookup if with_ip else tuple(lookup))
             if cport is not None:
@@ -147,16 +173,19 @@ def maps_from_elements(sets):
 
 def _summary(maps, allow, chains):
     return {
-        'ports': {_label(k): '%s:%d' % v[0] for k, v in sorted(maps.items())},
+        'ports': {_label(k): host_port(*v[0]) for k, v in sorted(maps.items())},
         'allow': {_label(k): list(v) for k, v in sorted(allow.items()) if k in maps},
         'rules': {name: list(ids) for name, ids in sorted(chains.items())},
     }
 
 
-def state_of(table, sysctls):
-    """The state read() returns, from the table's nft.TableState and the sysctls' values."""
-    return {'sysctls': sysctls, KEY: _summary(maps_from_elements(table.sets), allow_from_elements(table.sets), table.chains)
-            if table.exists else ABSENT}
+def state_of(table, sysctls, table6=None):
+    """The state read() returns, from the tables' nft.TableState (IPv4, IPv6) and the sysctls' values."""
+    state = {'sysctls': sysctls, KEY: _summary(maps_from_elements(table.sets), allow_from_elements(table.sets), table.chains)
+             if table.exists else ABSENT}
+    if table6 is not None and table6.exists:  # no IPv6 table: no key (ABSENT)
+        state[KEY6] = _summary(maps_from_elements(table6.sets, ANY6), allow_from_elements(table6.sets, ANY6), table6.chains)
+    return state
 
 
 class PortMapReconciler(TableReconciler):
@@ -177,6 +206,8 @@ class PortMapReconciler(TableReconciler):
             self._lookup = nft.ElementLookup(self.netlink, self.ns, FAMILY, TABLE)
         with self.netlink.inside(self.ns):
             table = nft.TableState(self._lookup.table_objects() if targeted else nft.list_table(FAMILY, TABLE))
+            # IPv6 publications are few (the networks with IPv6 only): their table is read whole.
+            table6 = nft.TableState(nft.list_table(FAMILY6, TABLE))
             for key in desired['sysctls'] if desired is not ABSENT else []:
                 try:
                     with open(sysctl_path(key)) as handle:
@@ -187,12 +218,13 @@ class PortMapReconciler(TableReconciler):
                         with open(sysctl_path(DEFAULT_ROUTE_LOCALNET)) as handle:
                             sysctls[key] = handle.read().strip()
             if targeted and table.owned:
-                self._look_up(table, desired['maps'])
-        if table.exists and not table.owned:
-            raise LinuxnetError('nftables table ip %s exists but was not made by linuxnet.container (no set %s in it). '
-                                'Fix: rename or remove that table; this module only manages its own' % (TABLE, nft.OWNER_SET))
-        self.table = table
-        return state_of(table, sysctls)
+                self._look_up(table, _of_family(desired['maps'], 4))
+        for fam, have in ((FAMILY, table), (FAMILY6, table6)):
+            if have.exists and not have.owned:
+                raise LinuxnetError('nftables table %s %s exists but was not made by linuxnet.container (no set %s in it). '
+                                    'Fix: rename or remove that table; this module only manages its own' % (fam, TABLE, nft.OWNER_SET))
+        self.table, self.table6 = table, table6
+        return state_of(table, sysctls, table6)
 
     def _look_up(self, table, maps):
         """Fill ``table.sets`` with what the kernel holds for these keys only (and what could conflict).
@@ -240,7 +272,7 @@ class PortMapReconciler(TableReconciler):
             table.sets[name] = nft.sort_elements(elements)
 
     def plan(self, desired, current):
-        actions, predicted, self.final_maps, self.final_allow = plan_table(desired, current, self.table)
+        actions, predicted, self.final_maps, self.final_allow = plan_table(desired, current, self.table, self.table6)
         self.commands = next((action['commands'] for action in actions if action['op'] == 'nft'), [])
         return Plan.of_actions(actions, lambda a: apply_action(self.netlink, self.ns, a)), predicted
 
@@ -262,31 +294,64 @@ class PortMapReconciler(TableReconciler):
 # An action is a dict: key (KEY or 'sysctls'), description, op, and what the op needs: 'nft' (commands: one
 # transaction), 'sysctl' (name, value).
 
-def plan_table(desired, current, table):
+def _of_family(mapping, version):
+    """The entries of {key: ...} whose key is of one family (4, 6)."""
+    return {key: value for key, value in mapping.items() if family(key[0]) == version}
+
+
+# Per family: (version, nft family, state key, any address, maps, rules)
+_FAMILIES = ((4, FAMILY, KEY, ANY, MAPS, RULES), (6, FAMILY6, KEY6, ANY6, MAPS6, RULES6))
+
+
+def plan_table(desired, current, table, table6=None):
     """(actions, predicted, final maps, final allow-lists) taking the namespace from ``current`` (read()'s state) and
-    ``table`` (the nft.TableState read() gathered: the elements it read) to ``desired``. Raises LinuxnetError for a
-    publication that conflicts with one this run does not list, or a sysctl that does not exist."""
+    ``table``, ``table6`` (the nft.TableState of the IPv4 and IPv6 tables read() gathered) to ``desired``. Both tables
+    change in one transaction (the first nft action carries every command; the other is a step of it). The IPv6 table
+    exists only while it has publications, or with exclusive off once made. Raises LinuxnetError for a publication
+    that conflicts with one this run does not list, or a sysctl that does not exist."""
+    table6 = table6 or nft.TableState(None)
     actions = []
     predicted = {'sysctls': dict(current['sysctls'])}
-    have_maps = maps_from_elements(table.sets) if table.exists else {}
+    finals, final_allows = {}, {}
+    for version, fam, key, any_ip, maps, rules in _FAMILIES:
+        have_table = table if version == 4 else table6
+        have_maps = maps_from_elements(have_table.sets, any_ip) if have_table.exists else {}
+        what = 'nftables table %s %s' % (fam, TABLE)
+        wanted = desired
+        if desired is not ABSENT:
+            wanted = dict(desired, maps=_of_family(desired['maps'], version), allow=_of_family(desired['allow'], version))
+        final = {} if wanted is ABSENT else _final_maps(wanted, have_maps, any_ip)
+        if wanted is ABSENT or (version == 6 and not final):  # no IPv6 publication: no IPv6 table
+            if version == 4:
+                predicted[key] = ABSENT
+            if current.get(key, ABSENT) is not ABSENT:
+                actions.append({'key': key, 'op': 'nft', 'commands': [{'delete': {'table': {'family': fam, 'name': TABLE}}}],
+                                'description': 'delete %s (%d published ports)' % (what, len(have_maps))})
+            continue
+        have_allow = allow_from_elements(have_table.sets, any_ip) if have_table.exists else {}
+        final_allow = _final_allow(wanted, have_allow, final)
+        finals.update(final)
+        final_allows.update(final_allow)
+        cmds = nft.table_commands(fam, TABLE, maps, CHAINS, rules, have_table, elements_for(final, final_allow))
+        predicted[key] = _summary(final, final_allow, nft.planned_rule_ids(CHAINS, rules))
+        if cmds:
+            added = len([k for k in final if k not in have_maps or have_maps[k][0] != final[k][0]
+                         or have_allow.get(k) != final_allow.get(k)])
+            removed = len([k for k in have_maps if k not in final])
+            actions.append({'key': key, 'op': 'nft', 'commands': cmds,
+                            'description': '%s %s in one transaction: %d ports published or changed, %d unpublished'
+                            % ('create' if current.get(key, ABSENT) is ABSENT else 'update', what, added, removed)})
+    nft_actions = [act for act in actions if act['op'] == 'nft']
+    if len(nft_actions) > 1:  # one transaction for both tables
+        nft_actions[0]['commands'] = [cmd for act in nft_actions for cmd in act['commands']]
+        for act in nft_actions[1:]:
+            act['commands'] = []
+            act['op'] = 'none'
+    for act in nft_actions[1:]:
+        nft_actions[0]['description'] += '; and in the same transaction: ' + act['description'].replace(' in one transaction', '')
+        act['description'] = None  # a step of the first
     if desired is ABSENT:
-        predicted[KEY] = ABSENT
-        if current[KEY] is not ABSENT:
-            actions.append({'key': KEY, 'op': 'nft', 'commands': [{'delete': {'table': {'family': FAMILY, 'name': TABLE}}}],
-                            'description': 'delete nftables table %s %s (%d published ports)' % (FAMILY, TABLE, len(have_maps))})
         return actions, predicted, {}, {}
-    have_allow = allow_from_elements(table.sets) if table.exists else {}
-    final = _final_maps(desired, have_maps)
-    final_allow = _final_allow(desired, have_allow, final)
-    cmds = nft.table_commands(FAMILY, TABLE, MAPS, CHAINS, RULES, table, elements_for(final, final_allow))
-    predicted[KEY] = _summary(final, final_allow, nft.planned_rule_ids(CHAINS, RULES))
-    if cmds:
-        added = len([k for k in final if k not in have_maps or have_maps[k][0] != final[k][0]
-                     or have_allow.get(k, ()) != final_allow.get(k, ())])
-        removed = len([k for k in have_maps if k not in final])
-        actions.append({'key': KEY, 'op': 'nft', 'commands': cmds,
-                        'description': '%s nftables table %s %s in one transaction: %d ports published or changed, %d unpublished'
-                        % ('create' if current[KEY] is ABSENT else 'update', FAMILY, TABLE, added, removed)})
     for key, value in sorted(desired['sysctls'].items()):
         have = current['sysctls'].get(key)
         if have is None:
@@ -295,10 +360,11 @@ def plan_table(desired, current, table):
             predicted['sysctls'][key] = value
             actions.append({'key': 'sysctls', 'op': 'sysctl', 'name': key, 'value': value,
                             'description': 'set %s=%s' % (key, value)})
-    return actions, predicted, final, final_allow
+    return actions, predicted, finals, final_allows
 
 
-def _final_maps(desired, have_maps):
+def _final_maps(desired, have_maps, any_ip=ANY):
+    """The publications of one family after the run (``any_ip``: that family's all-addresses key)."""
     if desired['state'] == 'absent':
         return {k: v for k, v in have_maps.items() if k not in desired['maps']}
     if desired['exclusive']:
@@ -306,24 +372,25 @@ def _final_maps(desired, have_maps):
     final = dict(have_maps)
     for key, (target, label) in desired['maps'].items():
         host_ip, protocol, port = key
-        for other in ((ANY, protocol, port),) if host_ip != ANY else [k for k in have_maps if k[1:] == key[1:]]:
+        for other in ((any_ip, protocol, port),) if host_ip != any_ip else [k for k in have_maps if k[1:] == key[1:]]:
             if other in have_maps and other not in desired['maps'] and other != key:
-                raise LinuxnetError('%s conflicts with %s, published already to %s:%d and not listed here. '
+                raise LinuxnetError('%s conflicts with %s, published already to %s and not listed here. '
                                     'Fix: unpublish it first, or use exclusive: true'
-                                    % (label, _label(other), have_maps[other][0][0], have_maps[other][0][1]))
+                                    % (label, _label(other), host_port(*have_maps[other][0])))
         final[key] = (target, label)
     return final
 
 
 def _final_allow(desired, have_allow, final):
-    """The allow-lists after the run, of the publications in ``final``: the listed ones as given, the others kept."""
+    """The allow-lists after the run, of the publications in ``final``: the listed ones as given, the others kept.
+    Only restricted publications have one; an empty one lets in the host itself only."""
     if desired['state'] == 'present' and desired['exclusive']:
         kept = {}
     else:
         kept = {k: v for k, v in have_allow.items() if k not in desired['maps']}
     if desired['state'] == 'present':
-        kept.update((k, v) for k, v in desired['allow'].items() if v)
-    return {k: v for k, v in kept.items() if k in final and v}
+        kept.update(desired['allow'])
+    return {k: v for k, v in kept.items() if k in final}
 
 
 def apply_action(netlink, ns, action):
@@ -331,6 +398,8 @@ def apply_action(netlink, ns, action):
     with netlink.inside(ns):
         if action['op'] == 'nft':
             nft.apply(action['commands'], 'table %s %s' % (FAMILY, TABLE))
+        elif action['op'] == 'none':
+            pass  # a step of the transaction of the action before it
         elif action['op'] == 'sysctl':
             with open(sysctl_path(action['name']), 'w') as handle:
                 handle.write(action['value'])
@@ -390,6 +459,12 @@ def _maps(params):
             cip = ipaddress.IPv4Address(item['container_ip']).compressed
         except ValueError:
             raise LinuxnetError('%s: container_ip %r is not an IPv4 address' % (label, item['container_ip']))
+        cip6 = None
+        if item.get('container_ip6'):
+            try:
+                cip6 = ipaddress.IPv6Address(item['container_ip6']).compressed
+            except ValueError:
+                raise LinuxnetError('%s: container_ip6 %r is not an IPv6 address' % (label, item['container_ip6']))
         try:
             sources = parse_allow(item['allow'])
         except PortError as err:
@@ -399,8 +474,15 @@ def _maps(params):
                 publication = parse_publish(spec)
             except PortError as err:
                 raise LinuxnetError('%s: %s' % (label, err))
-            entries.append(('%s %s' % (label, spec), cip, publication))
-            allow.update((key, sources) for key, _target in expand(cip, publication))
+            entries.append(('%s %s' % (label, spec), cip, publication, cip6))
+            try:
+                keys = [key for key, _target in expand(cip, publication, cip6)]
+            except PortError as err:
+                raise LinuxnetError('%s %s: %s' % (label, spec, err))
+            for key in keys:
+                restricted = sources_for(sources, family(key[0]))
+                if restricted is not None:
+                    allow[key] = restricted
     try:
         return build_maps(entries), allow
     except PortError as err:
@@ -415,7 +497,7 @@ def _desired(params, netlink, ns, expect):
     if params['state'] == 'present':
         if params['forwarding']:
             sysctls['net.ipv4.ip_forward'] = '1'
-        local_targets = sorted({target[0] for key, (target, _label_) in maps.items()
+        local_targets = sorted({target[0] for key, (target, _label_) in _of_family(maps, 4).items()
                                 if key[0] == ANY or ipaddress.IPv4Address(key[0]) in LOOPBACK})
         for ifname, virtual in _bridges_towards(netlink.channel(ns), local_targets, expect, ns):
             sysctls['net.ipv4.conf.%s.route_localnet' % ifname] = '1'
@@ -430,6 +512,7 @@ def module_spec():
     return dict(argument_spec=dict(
         ports=dict(type='list', elements='dict', default=[], options=dict(
             container_ip=dict(type='str', required=True),
+            container_ip6=dict(type='str'),
             publish=dict(type='list', elements='str', required=True),
             allow=dict(type='list', elements='str', default=[]),
             name=dict(type='str'),
@@ -443,7 +526,7 @@ def module_spec():
 
 
 # Docker's words when its proxy cannot bind a published port (moby: "Error starting userland proxy").
-_IN_USE = 'listen %s4 %s:%d: bind: address already in use'
+_IN_USE = 'listen %s%d %s: bind: address already in use'
 
 
 def read_listeners(netlink, ns, protocols):
@@ -498,17 +581,19 @@ def preflight(params, netlink, warn, refuse=True):
     conflicts = listener_conflicts(maps, read_listeners(netlink, ns, {key[1] for key in maps}))
     if not conflicts:
         return
+    published = {}
     with netlink.inside(ns):
-        table = nft.TableState(nft.list_table(FAMILY, TABLE))
-    published = maps_from_elements(table.sets) if table.exists and table.owned else {}
+        for fam, any_ip in ((FAMILY, ANY), (FAMILY6, ANY6)):
+            table = nft.TableState(nft.list_table(fam, TABLE))
+            published.update(maps_from_elements(table.sets, any_ip) if table.exists and table.owned else {})
     owners = socket_owners({listener[3] for _key, _label, listener in conflicts})
     errors = []
     for key, label, (protocol, address, port, inode) in conflicts:
         holder = holders.describe(owners.get(inode, [])) or 'a process this host does not name'
-        what = '%s publishes %s, but a host socket listens on %s:%d/%s (%s): %s' % (
-            label, _label(key), address, port, protocol, holder, _IN_USE % (protocol, key[0], port))
+        what = '%s publishes %s, but a host socket listens on %s/%s (%s): %s' % (
+            label, _label(key), host_port(address, port), protocol, holder, _IN_USE % (protocol, family(key[0]), host_port(key[0], port)))
         if key in published or not refuse:
-            warn('%s. Clients of %s:%d reach the container, not that process' % (what, key[0], port))
+            warn('%s. Clients of %s reach the container, not that process' % (what, host_port(key[0], port)))
         else:
             errors.append(what)
     if errors:

@@ -477,6 +477,10 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
     for item, name in zip(isolation, used_nets):
         if nets[name].ipv6:
             item['ipv6'] = True
+            # NAT66 as Docker 27 (gateway_mode_ipv6: nat), unless routed; masquerade: false turns off both families.
+            item['ipv6_subnet'] = str(nets[name].subnet6)
+            if nets[name].gateway_mode_ipv6 == 'routed':
+                item['ipv6_masquerade'] = False
 
     ports = _port_items(host, host_allow, containers, endpoints, nets, warnings)
 
@@ -512,6 +516,8 @@ def _port_items(host, host_allow, containers, endpoints, nets, warnings):
             groups.setdefault(default if allow is None else parse_allow(allow), []).append(str(spec))
         for sources, publish in groups.items():
             item = {'name': container['name'], 'container_ip': str(target.address), 'publish': publish}
+            if target.address6 is not None:  # published over IPv6 too (Docker 27: 0.0.0.0 and [::])
+                item['container_ip6'] = str(target.address6)
             if sources:
                 item['allow'] = list(sources)
             items.append(item)
@@ -571,7 +577,8 @@ def _namespaces(nets, containers, endpoints, remote=()):
                     linked.address6)
         # Docker's default network resolves only links; docker_gwbridge resolves nothing.
         shared = [ep.network for ep in eps if not nets[ep.network].default and ep.network != GWBRIDGE]
-        item = {'name': name, 'hosts': own.entries}
+        # IPv6 is off in a container with no network with IPv6 (Docker: no ::1, no link-local address), on otherwise.
+        item = {'name': name, 'hosts': own.entries, 'ipv6': any(nets[ep.network].ipv6 for ep in eps)}
         if shared:
             key = '+'.join(shared)
             if key not in sets:
@@ -589,5 +596,7 @@ def _namespaces(nets, containers, endpoints, remote=()):
             namespaces.append(items[container['name']])
         elif mode == 'container':
             other = items[container['network_mode'].split(':', 1)[1]]
-            namespaces.append(dict(other, name=container['name'], share=other['name']))
+            shared = dict(other, name=container['name'], share=other['name'])
+            del shared['ipv6']  # the namespace's own, which it shares
+            namespaces.append(shared)
     return namespaces, sets

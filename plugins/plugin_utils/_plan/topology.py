@@ -39,7 +39,9 @@ BOOL_OPTIONS = {'icc': True, 'masquerade': True, 'internal': False}
 DNS_KEYS = (('dns', 'nameservers'), ('dns_search', 'search'), ('dns_options', 'options'))
 NETWORK_KEYS = frozenset(('name', 'driver', 'subnet', 'gateway', 'ip_range', 'bridge_name', 'mtu', 'icc', 'masquerade',
                           'internal', 'vni', 'parent', 'publish_allow', 'enable_ipv6', 'ipv6_subnet', 'ipv6_gateway',
-                          'ipv6_ip_range') + tuple(key for key, _field in DNS_KEYS))
+                          'ipv6_ip_range', 'gateway_mode_ipv6') + tuple(key for key, _field in DNS_KEYS))
+# Docker's com.docker.network.bridge.gateway_mode_ipv6: nat (NAT66, the default) or routed (no NAT66).
+GATEWAY_MODES = ('nat', 'routed')
 CONTAINER_KEYS = frozenset(('name', 'network_mode', 'networks', 'ports', 'links') + tuple(key for key, _field in DNS_KEYS))
 ENDPOINT_KEYS = frozenset(('name', 'ipv4_address', 'ipv6_address', 'mac_address', 'aliases'))
 # Each family's IPAM entry (Docker takes one IPv4 and one IPv6 entry per network): its keys, and what its messages show.
@@ -147,8 +149,9 @@ class Network:
 
     def __init__(self, name, driver='bridge', subnet=None, gateway=None, ip_range=None, bridge=None, mtu=None,
                  icc=True, masquerade=True, internal=False, vni=None, parent=None, default=False, dns=None,
-                 publish_allow=None, ipv6=None):
+                 publish_allow=None, ipv6=None, gateway_mode_ipv6='nat'):
         self.name = name
+        self.gateway_mode_ipv6 = gateway_mode_ipv6
         # enable_ipv6, and its IPAM entry (subnet6 None: picked per host from the ULA pool, see fleet).
         self.ipv6 = ipv6 is not None
         self.subnet6, self.gateway6, self.ip_range6 = ipv6 or (None, None, None)
@@ -253,8 +256,12 @@ def _read_network(raw, at, problems, default):
                         'Fix: drop enable_ipv6 and the ipv6_ keys, or use driver: bridge' % (at, driver))
     elif enable_ipv6:
         ipv6 = _read_ipam(raw, 6, at, problems)
-    elif enable_ipv6 is False:
-        for key in ('ipv6_subnet', 'ipv6_gateway', 'ipv6_ip_range'):
+    mode6 = raw.get('gateway_mode_ipv6')
+    if mode6 is not None and mode6 not in GATEWAY_MODES:
+        problems.append('%s: gateway_mode_ipv6 %r is not valid (Docker\'s com.docker.network.bridge.gateway_mode_ipv6). '
+                        'Fix: use nat (NAT66, the default) or routed (no NAT66)' % (at, mode6))
+    if enable_ipv6 is False:
+        for key in ('ipv6_subnet', 'ipv6_gateway', 'ipv6_ip_range', 'gateway_mode_ipv6'):
             if raw.get(key) is not None:
                 problems.append('%s: %s needs enable_ipv6: true (the network has no IPv6). Fix: set enable_ipv6: true, '
                                 'or drop %s' % (at, key, key))
@@ -306,7 +313,7 @@ def _read_network(raw, at, problems, default):
         ipv6 = (ipv6[0], ipv6[0].network_address + 1, ipv6[2])
     return Network(raw['name'], driver=driver, subnet=subnet, gateway=gateway, ip_range=ip_range, bridge=bridge, mtu=mtu,
                    vni=vni, parent=raw.get('parent'), default=default, dns=dns, publish_allow=publish_allow, ipv6=ipv6,
-                   **options)
+                   gateway_mode_ipv6=mode6 or 'nat', **options)
 
 
 def _read_ipam(raw, version, at, problems):
@@ -579,7 +586,7 @@ def host_problems(host, hv):
     for name, net_members in members.items():
         if nets[name].driver == 'bridge':  # overlay and macvlan networks span the fleet: fleet_problems
             network_clashes(nets[name], net_members, problems)
-    _port_problems(valid, where, problems)
+    _port_problems(valid, where, problems, endpoints, nets)
     _link_problems(valid, names, endpoints, nets, where, problems)
     return problems
 
@@ -631,9 +638,13 @@ def network_clashes(net, members, problems):
                                 % (at, alias, net.name, names[alias], ep.container, ep.container))
 
 
-def _port_problems(valid, where, problems):
+def _port_problems(valid, where, problems, endpoints, nets):
     entries = []
     for _index, at, container in valid:
+        # Where its ports lead (the first non-internal bridge or macvlan network), and whether that has IPv6.
+        target = next((ep for ep in endpoints.get(container['name'], []) if ep.network in nets
+                       and nets[ep.network].driver in ('bridge', 'macvlan') and not nets[ep.network].internal), None)
+        address6 = '::' if target is not None and nets[target.network].ipv6 else None
         ports = container.get('ports') or []
         if not isinstance(ports, list):
             problems.append('%s: ports must be a list like ["8080:80"]' % at)
@@ -657,11 +668,20 @@ def _port_problems(valid, where, problems):
                 problems.append('%s: ports: %s%s' % (at, err, '' if 'Fix:' in str(err) else '. Fix: write [ip:]hostPort:containerPort[/tcp|udp|sctp]'))
                 continue
             if container_mode(container) == 'bridge':
-                entries.append((container['name'], '0.0.0.0', publication))
+                if ':' in publication['host_ip'] and address6 is None and target is not None:
+                    problems.append('%s: ports: %s %s' % (at, spec, _no_ipv6(publication['host_ip'], target.network)))
+                    continue
+                entries.append((container['name'], '0.0.0.0', publication, address6))
     try:
         build_maps(entries)
     except PortError as err:
         problems.append('%s: linuxnet_containers: %s (Bind failed: port is already allocated)' % (where, err))
+
+
+def _no_ipv6(host_ip, network):
+    return ('publishes on the IPv6 host address %s, but its ports lead to network %s, which has no IPv6 (the userland '
+            'proxy Docker would use for it is not there). Fix: set enable_ipv6: true on %s, or publish on an IPv4 '
+            'address' % (host_ip, network, network))
 
 
 def parse_link(value):

@@ -24,7 +24,7 @@ BNF = 'net.bridge.bridge-nf-call-iptables'
 RECORD = '/run/linuxnet-container/docker_isolation.host.json'
 BASE = {'family': 'inet', 'table': 'linuxnet_isolation'}
 RULE_IDS = {'forward': ['mark-in', 'mark-out', 'user', 'icc', 'internal-out', 'internal-in', 'published', 'isolation'],
-            'postrouting': ['masquerade-own-bridge', 'masquerade']}
+            'postrouting': ['masquerade-own-bridge', 'masquerade', 'masquerade6-own-bridge', 'masquerade6']}
 ON = {FWD: '1', BNF: '1'}
 OFF = {FWD: '0', BNF: '0'}
 SAVED = {FWD: {'before': '0', 'set': '1'}, BNF: {'before': '0', 'set': '1'}}
@@ -66,6 +66,8 @@ def recorded(bridges=('br-a', 'br-int', 'docker0'), icc_off=('br-a',), internal=
             _set('internal', 'ifname', list(internal)),
             _set('masq_subnets', 'ipv4_addr', [_prefix(s) for s, _b in masq], ['interval']),
             _set('masq_self', ['ipv4_addr', 'ifname'], [{'concat': [_prefix(s), b]} for s, b in masq], ['interval']),
+            _set('masq_subnets6', 'ipv6_addr', [], ['interval']),
+            _set('masq_self6', ['ipv6_addr', 'ifname'], [], ['interval']),
             {'chain': dict(BASE, name='forward', type='filter', hook='forward', prio=-1, policy='accept')},
             {'chain': dict(BASE, name='postrouting', type='nat', hook='postrouting', prio=100, policy='accept')},
             {'chain': dict(BASE, name='user')}]
@@ -322,3 +324,26 @@ def test_apply_action_runs_each_op_where_it_belongs(tmp_path, monkeypatch):
     assert not (tmp_path / 'run').exists()
     with pytest.raises(ValueError, match="unknown docker_isolation action 'link'"):
         iso.apply_action(netlink, ns, {'op': 'link'})
+
+
+def test_nat66_masquerades_the_ipv6_subnets_unless_routed():
+    """Docker 27: a network with IPv6 is masqueraded (NAT66) in the same table; ipv6_masquerade false (routed),
+    masquerade false or internal leave it out."""
+    dual = dict(DOCKER0, ipv6=True, ipv6_subnet='fd00:db8:20::/64')
+    routed = dict(BR_A, ipv6=True, ipv6_subnet='fd00:db8:21::/64', ipv6_masquerade=False)
+    sealed = dict(BR_INT, ipv6=True, ipv6_subnet='fd00:db8:22::/64')
+    off = {'bridge': 'br-off', 'subnet': '172.20.0.0/16', 'icc': True, 'masquerade': False, 'internal': False, 'ipv6': True,
+           'ipv6_subnet': 'fd00:db8:23::/64'}
+    want = desired([dual, routed, sealed, off], forwarding=False)
+    assert want['sets']['masq_subnets6'] == ['fd00:db8:20::/64']
+    assert want['sets']['masq_self6'] == [('fd00:db8:20::/64', 'docker0')]
+    assert iso.summary(want['sets'])['masquerade6'] == [['fd00:db8:20::/64', 'docker0']]
+    _current, actions, _predicted, _warnings = plan(want, recorded())
+    added = elements(actions[0]['commands'], 'add')
+    assert added['masq_subnets6'] == [{'prefix': {'addr': 'fd00:db8:20::', 'len': 64}}]
+    # the chain holds the rules already: only elements change, no chain is rewritten
+    assert all(next(iter(next(iter(c.values())))) == 'element' for c in actions[0]['commands']), actions[0]['commands']
+    ids = [rid for chain, rid, _expr in iso.RULES if chain == 'postrouting']
+    assert ids[-2:] == ['masquerade6-own-bridge', 'masquerade6']
+    expr = dict((rid, e) for chain, rid, e in iso.RULES)['masquerade6']
+    assert expr[0]['match']['left'] == {'payload': {'protocol': 'ip6', 'field': 'saddr'}} and expr[-1] == {'masquerade': None}

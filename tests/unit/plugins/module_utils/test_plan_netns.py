@@ -147,3 +147,34 @@ def test_the_reconciler_lists_what_it_removes_with_its_holders():
         'remove network namespace old with its links eth0 (pruned: made by linuxnet.container, not listed)']
     assert rec.pruned == [{'name': 'old', 'links': ['eth0'], 'holders': [100]}]
     assert len(plan.warnings) == 1 and predicted['old'] is ABSENT
+
+
+def test_ipv6_off_is_both_disable_ipv6_keys_and_a_sysctl_given_by_hand_wins(monkeypatch):
+    monkeypatch.setattr(netns.os.path, 'isdir', lambda path: path == '/proc/sys/net/ipv6')
+    assert netns._ipv6_sysctls(False, 'web', 'namespaces[0]', None) == {
+        'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1'}
+    assert netns._ipv6_sysctls(True, 'web', 'namespaces[0]', None) == {
+        'net.ipv6.conf.all.disable_ipv6': '0', 'net.ipv6.conf.default.disable_ipv6': '0'}
+    assert netns._ipv6_sysctls(None, 'web', 'namespaces[0]', None) == {}
+
+
+def test_ipv6_on_a_kernel_booted_without_ipv6(monkeypatch):
+    monkeypatch.setattr(netns.os.path, 'isdir', lambda path: False)
+    assert netns._ipv6_sysctls(False, 'web', 'namespaces[0]', None) == {}  # off already
+    try:
+        netns._ipv6_sysctls(True, 'web', 'namespaces[0]', None)
+    except netns.LinuxnetError as err:
+        assert 'ipv6.disable=1' in str(err) and 'Fix:' in str(err)
+    else:
+        raise AssertionError('ipv6: true on a kernel without IPv6 must fail')
+
+
+def test_ipv6_flip_is_one_sysctl_action_and_none_when_equal():
+    off = {'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1'}
+    on = {k: '0' for k in off}
+    current = dict(have(forward=None), sysctls=dict(off))
+    actions, _predicted, _warnings = netns.plan_namespaces({'web': want(sysctls=off)}, {'web': current}, {})
+    assert actions == []
+    actions, predicted, _warnings = netns.plan_namespaces({'web': want(sysctls=on)}, {'web': current}, {})
+    assert [(a['kind'], a['values']) for a in actions] == [('set_sysctls', on)]
+    assert predicted['web']['sysctls'] == on

@@ -43,9 +43,12 @@ def test_parse_allow_normalises(values, parsed):
 @pytest.mark.parametrize('values, words', [
     (['10.0.0.1/8'], 'invalid CIDR address: 10.0.0.1/8 has host bits set (it should be 10.0.0.0/8). Fix: write 10.0.0.0/8, '
                      'or 10.0.0.1/32 for that address alone'),
-    (['10.0.0.0/33'], "invalid CIDR address: '10.0.0.0/33'. Fix: write IPv4 addresses or networks like 192.0.2.12"),
+    (['10.0.0.0/33'], "invalid CIDR address: '10.0.0.0/33'. Fix: write IPv4 or IPv6 addresses or networks like 192.0.2.12"),
     (['example.com'], "invalid CIDR address: 'example.com'"),
-    (['2001:db8::/32'], '2001:db8::/32: IPv6 sources are not supported yet. Fix:'),
+    (['2001:db8::1/32'], 'invalid CIDR address: 2001:db8::1/32 has host bits set (it should be 2001:db8::/32). Fix: write '
+                         '2001:db8::/32, or 2001:db8::1/128 for that address alone'),
+    (['::ffff:192.0.2.1'], '::ffff:192.0.2.1: an IPv4-mapped IPv6 source never reaches a publication. Fix: write the IPv4 '
+                           'address 192.0.2.1'),
     ('192.0.2.12', "must be a list of sources, got '192.0.2.12'. Fix: "),
 ])
 def test_parse_allow_errors_name_the_entry_and_the_fix(values, words):
@@ -175,10 +178,12 @@ def test_final_allow_lists():
     # exclusive: exactly what is listed
     assert final(desired({WEB: ('192.0.2.12',)}), have, maps()) == {WEB: ('192.0.2.12',)}
     # not exclusive: the listed keys take their new list (none: everyone), the others keep theirs
-    assert final(desired({WEB: ()}, exclusive=False, keys=[WEB]), have, maps()) == {DB: ('198.51.100.0/24',)}
+    assert final(desired({}, exclusive=False, keys=[WEB]), have, maps()) == {DB: ('198.51.100.0/24',)}
+    # a list with no source of the key's family: the host itself only (an empty tuple, kept)
+    assert final(desired({WEB: ()}, exclusive=False, keys=[WEB]), have, maps()) == {WEB: (), DB: ('198.51.100.0/24',)}
     # unpublished: its list goes with it
     remaining = {k: v for k, v in maps().items() if k != DB}
-    assert final(desired({DB: ()}, state='absent', keys=[DB]), have, remaining) == {WEB: ALLOW[WEB]}
+    assert final(desired({}, state='absent', keys=[DB]), have, remaining) == {WEB: ALLOW[WEB]}
 
 
 def test_summary_and_diff_show_the_allow_lists_that_change():
@@ -207,3 +212,18 @@ def test_allow_lines_and_network_info_next_to_the_port_bindings():
         'db': {'5432/tcp -> 192.0.2.11:5432': ['198.51.100.0/24']},
         'web': {'80/tcp -> 0.0.0.0:8080': ['10.0.0.0/8', '192.0.2.12']}}
     assert inspect.port_lines(published, endpoints)['web'] == ['80/tcp -> 0.0.0.0:8080']
+
+
+def test_allow_lists_of_both_families_and_per_family_sources():
+    from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import sources_for
+    allow = parse_allow(['2001:db8:1::/48', '192.0.2.12', '2001:db8::/32', '198.51.100.0/24'])
+    assert allow == ('192.0.2.12', '198.51.100.0/24', '2001:db8::/32')
+    assert sources_for(allow, 4) == ('192.0.2.12', '198.51.100.0/24') and sources_for(allow, 6) == ('2001:db8::/32',)
+    # a list that names no IPv6 source lets no IPv6 client in (only the host itself), and the reverse
+    assert sources_for(parse_allow(['192.0.2.12']), 6) == ()
+    assert sources_for(parse_allow(['2001:db8::1']), 4) == () and parse_allow(['2001:db8::1']) == ('2001:db8::1',)
+    # everyone: no list, 0.0.0.0/0 alone (as before IPv6), or both /0; one family's /0 opens that family only
+    assert parse_allow([]) == () and parse_allow(['0.0.0.0/0']) == () and parse_allow(['0.0.0.0/0', '::/0']) == ()
+    assert sources_for(parse_allow([]), 6) is None
+    mixed = parse_allow(['::/0', '192.0.2.12'])
+    assert sources_for(mixed, 6) is None and sources_for(mixed, 4) == ('192.0.2.12',)

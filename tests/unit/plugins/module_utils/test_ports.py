@@ -22,6 +22,9 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.ports i
     ('9000-9010:9000-9010/tcp', ('0.0.0.0', (9000, 9010), (9000, 9010), 'tcp')),
     ('9000-9002:80', ('0.0.0.0', (9000, 9002), (80, 80), 'tcp')),
     (':8080:80/SCTP', ('0.0.0.0', (8080, 8080), (80, 80), 'sctp')),
+    ('[::]:8080:80', ('::', (8080, 8080), (80, 80), 'tcp')),
+    ('[2001:DB8:0::5]:8080:80/udp', ('2001:db8::5', (8080, 8080), (80, 80), 'udp')),
+    ('[fd00:192:0:2::11]:9000-9001:9000-9001', ('fd00:192:0:2::11', (9000, 9001), (9000, 9001), 'tcp')),
 ])
 def test_parse_publish(spec, parsed):
     p = parse_publish(spec)
@@ -34,8 +37,16 @@ def test_parse_publish(spec, parsed):
     ('8080:70000', 'out of range'),
     ('9000-9010:80-81', 'differ in size'),
     ('300.1.1.1:80:80', 'not an IPv4 address'),
-    ('[::1]:80:80', 'IPv6'),
-    ('a:b:c:d', 'expected [ip:]hostPort'),
+    ('a:b:c:d', 'an IPv6 host address goes in brackets'),
+    ('[zz]:8080:80', '[zz]:8080:80: invalid IP address: zz. Fix: write an IPv6 address in brackets, like [2001:db8::5]:8080:80'),
+    ('[192.0.2.1]:8080:80', '[192.0.2.1]:8080:80: invalid IP address: 192.0.2.1. Fix: write an IPv6 address in brackets'),
+    ('[::1]:8081:80', '[::1]:8081:80: a publication on the IPv6 loopback address [::1] cannot be NATed'),
+    ('[fe80::1]:8080:80', 'invalid IP address: fe80::1 is a link-local address. Fix: publish on [::]'),
+    ('[ff02::1]:8080:80', 'invalid IP address: ff02::1 is a multicast address'),
+    ('[::ffff:192.0.2.1]:8080:80', 'invalid IP address: ::ffff:192.0.2.1 is an IPv4-mapped address'),
+    ('[2001:db8::5]:80', 'expected [ipv6]:hostPort:containerPort'),
+    ('[2001:db8::5:8080:80', 'expected [ipv6]:hostPort:containerPort'),
+    ('2001:db8::5:8080:80', 'an IPv6 host address goes in brackets. Fix: write it like [2001:db8::5]:8080:80'),
     ('x:80', 'is not a port'),
 ])
 def test_parse_publish_errors_name_the_spec(spec, words):
@@ -99,3 +110,42 @@ def test_listener_conflicts_one_line_per_publication_in_key_order():
     listeners = [('tcp', '0.0.0.0', 9001, 5), ('tcp', '::', 9001, 6), ('tcp', '0.0.0.0', 7000, 7), ('tcp', '0.0.0.0', 9000, 8)]
     assert [(key, listener[3]) for key, _label, listener in listener_conflicts(maps, listeners)] == [
         (('0.0.0.0', 'tcp', 9000), 8), (('0.0.0.0', 'tcp', 9001), 5), (('127.0.0.1', 'tcp', 7000), 7)]
+
+
+def test_every_address_is_both_families_on_a_container_with_ipv6():
+    """Docker 27: 8080:80 (and 0.0.0.0:8080:80) binds 0.0.0.0 and [::] when the container has an IPv6 address."""
+    both = dict(expand('173.20.0.2', parse_publish('8080:80'), 'fd00::2'))
+    assert both == {('0.0.0.0', 'tcp', 8080): ('173.20.0.2', 80), ('::', 'tcp', 8080): ('fd00::2', 80)}
+    assert dict(expand('173.20.0.2', parse_publish('0.0.0.0:8080:80'), 'fd00::2')) == both
+    assert dict(expand('173.20.0.2', parse_publish('8080:80'))) == {('0.0.0.0', 'tcp', 8080): ('173.20.0.2', 80)}
+    assert dict(expand('173.20.0.2', parse_publish('192.0.2.11:8080:80'), 'fd00::2')) == {
+        ('192.0.2.11', 'tcp', 8080): ('173.20.0.2', 80)}
+    assert dict(expand('173.20.0.2', parse_publish('[::]:8080:80'), 'fd00::2')) == {('::', 'tcp', 8080): ('fd00::2', 80)}
+    with pytest.raises(PortError) as err:
+        list(expand('173.20.0.2', parse_publish('[::]:8080:80')))
+    assert 'the container has no IPv6 address' in str(err.value)
+
+
+def test_conflicts_are_per_family():
+    v6 = parse_publish('[2001:db8::5]:8080:80')
+    # [::] and one IPv6 address of the same port conflict; an IPv4 publication of the port does not
+    with pytest.raises(PortError) as err:
+        build_maps([('web', '173.20.0.2', parse_publish('8080:80'), 'fd00::2'), ('db', '173.20.0.3', v6, 'fd00::3')])
+    assert str(err.value) == ('web and db both publish [2001:db8::5]:8080/tcp. Fix: use another host port or host address '
+                              'for one of them')
+    maps = build_maps([('web', '173.20.0.2', parse_publish('192.0.2.11:8080:80'), 'fd00::2'), ('db', '173.20.0.3', v6, 'fd00::3')])
+    assert sorted(maps) == [('192.0.2.11', 'tcp', 8080), ('2001:db8::5', 'tcp', 8080)]
+    assert docker_port_lines(maps) == {'173.20.0.2': ['80/tcp -> 192.0.2.11:8080'], 'fd00::3': ['80/tcp -> [2001:db8::5]:8080']}
+
+
+@pytest.mark.parametrize('key, listener, conflict', [
+    (('::', 'tcp', 8080), ('tcp', '::', 8080, 1), True),
+    (('::', 'tcp', 8080), ('tcp', '0.0.0.0', 8080, 1), False),
+    (('::', 'tcp', 8080), ('tcp', '2001:db8::5', 8080, 1), True),
+    (('2001:db8::5', 'tcp', 8080), ('tcp', '2001:db8:0::5', 8080, 1), True),
+    (('2001:db8::5', 'tcp', 8080), ('tcp', '2001:db8::6', 8080, 1), False),
+    (('0.0.0.0', 'tcp', 8080), ('tcp', '2001:db8::5', 8080, 1), False),
+])
+def test_listener_conflicts_ipv6(key, listener, conflict):
+    found = listener_conflicts({key: (('fd00::2', 80), 'web')}, [listener])
+    assert bool(found) is conflict

@@ -181,3 +181,54 @@ def test_the_default_network_is_dual_stack_when_asked_and_takes_no_static_ipv6_a
                     [{'name': 'web', 'networks': [{'name': 'bridge', 'ipv6_address': 'fd00:db8:17::5'}]}]) == [
         'host h1: linuxnet_containers[0] (web): user specified IP address is supported on user defined networks only '
         '(ipv6_address fd00:db8:17::5 on bridge). Fix: drop ipv6_address or use a user-defined network']
+
+
+def test_ipv6_is_off_in_containers_without_an_ipv6_network_and_on_with_one():
+    v4 = {'name': 'back', 'subnet': '173.21.0.0/16'}
+    result = plan([{'name': 'web', 'networks': ['front']}, {'name': 'db', 'networks': ['back']},
+                   {'name': 'both', 'networks': ['back', 'front']}, {'name': 'lonely', 'network_mode': 'none'},
+                   {'name': 'side', 'network_mode': 'container:db'}], networks=(DUAL, v4))
+    items = {item['name']: item for item in result['namespaces']}
+    assert {name: item.get('ipv6') for name, item in items.items()} == {
+        'web': True, 'db': False, 'both': True, 'lonely': False, 'side': None}
+    assert items['side']['share'] == 'db'
+
+
+def test_ports_lead_to_the_ipv6_address_too_and_nat66_unless_routed():
+    routed = {'name': 'direct', 'subnet': '10.79.0.0/24', 'enable_ipv6': True, 'ipv6_subnet': 'fd00:db8:40::/64',
+              'gateway_mode_ipv6': 'routed'}
+    result = plan([{'name': 'web', 'networks': ['front'], 'ports': ['8080:80', '[::]:8081:80']},
+                   {'name': 'legacy', 'networks': ['plain'], 'ports': ['8090:80']}, {'name': 'probe', 'networks': ['direct']}],
+                  networks=(DUAL, routed, {'name': 'plain', 'subnet': '10.78.0.0/24'}))
+    items = {item['name']: item for item in result['ports']}
+    assert items['web']['container_ip6'] == 'fd00:db8:20::2' and items['web']['publish'] == ['8080:80', '[::]:8081:80']
+    assert 'container_ip6' not in items['legacy']
+    isolation = {item['subnet']: item for item in result['isolation']}
+    front, direct, plain = isolation['173.20.0.0/16'], isolation['10.79.0.0/24'], isolation['10.78.0.0/24']
+    assert 'ipv6_subnet' not in plain
+    assert front['ipv6_subnet'] == 'fd00:db8:20::/64' and 'ipv6_masquerade' not in front
+    assert direct['ipv6_subnet'] == 'fd00:db8:40::/64' and direct['ipv6_masquerade'] is False
+
+
+@pytest.mark.parametrize('network,containers,message', [
+    (dict(DUAL, gateway_mode_ipv6='bridged'), [],
+     "host h1: linuxnet_networks[0] (front): gateway_mode_ipv6 'bridged' is not valid (Docker's "
+     'com.docker.network.bridge.gateway_mode_ipv6). Fix: use nat (NAT66, the default) or routed (no NAT66)'),
+    ({'name': 'front', 'subnet': '173.20.0.0/16', 'gateway_mode_ipv6': 'routed'}, [],
+     'host h1: linuxnet_networks[0] (front): gateway_mode_ipv6 needs enable_ipv6: true (the network has no IPv6). '
+     'Fix: set enable_ipv6: true, or drop gateway_mode_ipv6'),
+    ({'name': 'front', 'subnet': '173.20.0.0/16'}, [{'name': 'web', 'networks': ['front'], 'ports': ['[::]:8080:80']}],
+     'host h1: linuxnet_containers[0] (web): ports: [::]:8080:80 publishes on the IPv6 host address ::, but its ports lead '
+     'to network front, which has no IPv6 (the userland proxy Docker would use for it is not there). Fix: set '
+     'enable_ipv6: true on front, or publish on an IPv4 address'),
+    (DUAL, [{'name': 'web', 'networks': ['front'], 'ports': ['[::1]:8081:80']}],
+     'host h1: linuxnet_containers[0] (web): ports: [::1]:8081:80: a publication on the IPv6 loopback address [::1] '
+     "cannot be NATed (the kernel has no route_localnet for IPv6; Docker needs its userland proxy for it). Fix: publish "
+     'on 127.0.0.1 for the host alone'),
+    (DUAL, [{'name': 'web', 'networks': ['front'], 'ports': ['8080:80']},
+            {'name': 'db', 'networks': ['front'], 'ports': ['[fd00:192:0:2::11]:8080:80']}],
+     'host h1: linuxnet_containers: web and db both publish [fd00:192:0:2::11]:8080/tcp. Fix: use another host port or '
+     'host address for one of them (Bind failed: port is already allocated)'),
+])
+def test_ipv6_ports_and_gateway_mode_problems(network, containers, message):
+    assert problems([network], containers) == [message]
