@@ -9,7 +9,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet import GWBRIDGE, PlanError, has_global_endpoints, plan_fleet
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet import GWBRIDGE, PlanError, has_global_endpoints, plan_fleet, speaks_evpn
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import DEFAULT_BRIDGE, DEFAULT_NETWORK, read_networks
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import bridge_name
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import OVERLAY_BRIDGE, overlay_namespace
@@ -158,6 +158,7 @@ class FilterModule:
             'bridge_network_plans': _bridge_network_plans,
             'bridge_networks': _bridge_networks,
             'has_global_endpoints': has_global_endpoints,
+            'speaks_evpn': speaks_evpn,
             'overlay_networks': _overlay_networks,
             'macvlan_networks': _macvlan_networks,
             'network_summary': _network_summary,
