@@ -206,7 +206,9 @@ class VxlanReconciler(Reconciler):
         return state
 
     def comparable(self, state):
-        return {k: v for k, v in state.items() if k != 'mac'}
+        # A device named for FRR has FRR's remote entries (flood list, remote MACs), which come and go while the module runs.
+        skip = ('mac', 'peers', 'fdb', 'neighbors') if state.get('evpn') else ('mac',)
+        return {k: v for k, v in state.items() if k not in skip}
 
     # -- planning: facts read here, the plan itself is plan_devices() (pure) --------------------------
     def facts(self, desired, current):
@@ -599,7 +601,12 @@ def apply_action(writer, want, action, created):
         writer.flush()  # the device is up on its bridge before zebra sees the namespace
         with netlink_errors('network namespace %s' % ref.name, 'name for FRR'):
             evpn_netns_bind(ref.name)
-        return _protodown_off_after_sweep(writer, ref, name)
+        _protodown_off_after_sweep(writer, ref, name)
+        # zebra reads the bridge's entries when it adopts the namespace, while the device is still protodown: write the
+        # static local MACs again, so that it hears of them (and advertises them) now that the VNI is up.
+        for entry in want.get('static_macs') or []:
+            writer.static_mac(ref, name, 'replace', entry)
+        return None
     index = action['index'] if action['index'] is not None else created['index']
     if op == 'set':
         return writer.link_set(ref, name, index, action['what'], **action['attrs'])
