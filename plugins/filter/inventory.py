@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+import json
+
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet import GWBRIDGE, PlanError, has_global_endpoints, plan_fleet
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet import GWBRIDGE, PlanError, has_global_endpoints, plan_fleet, speaks_evpn
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import DEFAULT_BRIDGE, DEFAULT_NETWORK, read_networks
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import bridge_name
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import OVERLAY_BRIDGE, overlay_namespace
@@ -148,6 +150,24 @@ def _overlay_networks(host_vars):
     return out
 
 
+def _evpn_summary(vnis, bgp=None, host=''):
+    """Readable lines of FRR's ``show evpn vni json`` and ``show bgp l2vpn evpn summary json`` (JSON text or parsed)."""
+    vnis = json.loads(vnis) if isinstance(vnis, str) else (vnis or {})
+    bgp = json.loads(bgp) if isinstance(bgp, str) and bgp.strip() else (bgp or {})
+    lines = []
+    for _key, vni in sorted(vnis.items(), key=lambda item: int(item[0])):
+        lines.append('%sevpn: vni: %s (%s in %s): %d MACs, %d remote VTEPs%s' % (
+            host + ': ' if host else '', vni.get('vni'), vni.get('vxlanIf'), vni.get('tenantVrf'), vni.get('numMacs', 0),
+            vni.get('numRemoteVteps', 0), ' (%s)' % ', '.join(sorted(vni.get('remoteVteps') or [])) if vni.get('remoteVteps') else ''))
+    for address, peer in sorted((bgp.get('peers') or {}).items()):
+        lines.append('%sevpn: bgp peer %s%s: %s, %s routes received' % (
+            host + ': ' if host else '', address, ' (%s)' % peer['hostname'] if peer.get('hostname') else '',
+            peer.get('state'), peer.get('pfxRcd', 0)))
+    if not lines:
+        lines.append('%sevpn: no VNI and no BGP peer' % (host + ': ' if host else ''))
+    return lines
+
+
 class FilterModule:
     """linuxnet.container filters."""
 
@@ -158,6 +178,8 @@ class FilterModule:
             'bridge_network_plans': _bridge_network_plans,
             'bridge_networks': _bridge_networks,
             'has_global_endpoints': has_global_endpoints,
+            'speaks_evpn': speaks_evpn,
+            'evpn_summary': _evpn_summary,
             'overlay_networks': _overlay_networks,
             'macvlan_networks': _macvlan_networks,
             'network_summary': _network_summary,

@@ -195,6 +195,35 @@ options:
       - Without it such a difference fails the task and nothing changes.
     type: bool
     default: false
+  evpn:
+    description:
+      - V(true) makes the device's namespace visible to FRR for BGP EVPN (the overlays with C(control_plane=evpn) of
+        the network roles). The namespace gets a second name, C(/run/linuxnet-container/evpn/NAME) (a bind mount),
+        which a drop-in of C(frr.service) binds onto FRR's C(/run/netns), so that zebra (C(-n), namespaces as
+        VRFs) adopts it and no other namespace of the host. A second name of an older namespace of that name is
+        replaced.
+      - Then protodown is kept off on the device. FRR 8.4's zebra turns it on for a VXLAN device of a namespace it
+        adopts while running, and never turns it off. After naming the namespace, the module waits up to 5 s for
+        that (only while a zebra with C(-n) runs) and turns it off.
+      - V(false) removes that second name. Omitted, neither is read nor changed. Needs a named O(namespace).
+    type: bool
+  static_macs:
+    description:
+      - Static FDB entries of the O(master) bridge's ports (C(bridge fdb replace MAC dev PORT master static)), for
+        example the MACs of local containers, so that they never age out (EVPN advertises the MACs the bridge knows).
+      - Exact when given. Static entries of other MACs or ports on the bridge's ports are removed. Omitted, they are
+        neither read nor changed.
+    type: list
+    elements: dict
+    suboptions:
+      mac:
+        description: The MAC address.
+        type: str
+        required: true
+      port:
+        description: The bridge port it lives behind, in the device's namespace, like C(veth1a2b3c4).
+        type: str
+        required: true
   devices:
     description:
       - Many VXLAN devices in one call. Each item takes the per-device options above.
@@ -293,6 +322,22 @@ options:
         description: As the top-level O(recreate).
         type: bool
         default: false
+      evpn:
+        description: As the top-level O(evpn).
+        type: bool
+      static_macs:
+        description: As the top-level O(static_macs).
+        type: list
+        elements: dict
+        suboptions:
+          mac:
+            description: As O(static_macs[].mac).
+            type: str
+            required: true
+          port:
+            description: As O(static_macs[].port).
+            type: str
+            required: true
 extends_documentation_fragment:
   - linuxnet.container.attributes
   - linuxnet.container.expect
@@ -375,7 +420,10 @@ EXAMPLES = r'''
 
 RETURN = r'''
 devices:
-  description: State of every listed device after the run (predicted in check mode; an unknown MAC is null).
+  description:
+    - State of every listed device after the run (predicted in check mode; an unknown MAC is null).
+    - With O(evpn) given, also C(evpn) (the namespace is named for FRR) and C(protodown). With O(static_macs)
+      given, also C(static_macs), the static entries ({mac, port}) of the master bridge's ports.
   returned: always
   type: list
   elements: dict

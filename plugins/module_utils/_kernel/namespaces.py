@@ -26,6 +26,10 @@ MS_BIND = 4096
 MS_REC = 16384
 MS_SHARED = 1 << 20
 NETNS_ETC_DIR = '/etc/netns'
+MNT_DETACH = 2
+# The overlay namespaces that FRR sees (EVPN): a second name of each, under a directory that a drop-in of frr.service
+# binds onto FRR's own /run/netns, so that zebra (-n, netns as VRF) adopts these and no other namespace of the host.
+EVPN_NETNS_DIR = '/run/linuxnet-container/evpn'
 
 
 class NamespaceRef:
@@ -139,16 +143,18 @@ def create_named_netns(name, home_fd):
 def bind_named_netns(name, target):
     """Give the namespace /run/netns/TARGET a second name, /run/netns/NAME (a bind mount, like
     ``ip netns attach`` does with a process's namespace): ``ip netns exec`` works under both."""
-    obj = 'network namespace %s (a second name of %s)' % (name, target)
-    with netlink_errors(obj, 'create'):
+    with netlink_errors('network namespace %s (a second name of %s)' % (name, target), 'create'):
         _prepare_run_dir()
-        path = os.path.join(NETNS_RUN_DIR, name)
-        source = os.path.join(NETNS_RUN_DIR, target)
-        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
-        if _libc().mount(source.encode(), path.encode(), b'none', MS_BIND, None) != 0:
-            err = _os_error('bind-mount %s' % source, path)
-            os.unlink(path)
-            raise err
+        _bind_file(os.path.join(NETNS_RUN_DIR, target), os.path.join(NETNS_RUN_DIR, name))
+
+
+def _bind_file(source, path):
+    """Bind-mount the namespace file ``source`` onto a new file ``path`` (removed again when the mount fails)."""
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
+    if _libc().mount(source.encode(), path.encode(), b'none', MS_BIND, None) != 0:
+        err = _os_error('bind-mount %s' % source, path)
+        os.unlink(path)
+        raise err
 
 
 def netns_key(path):
@@ -166,8 +172,44 @@ def netns_identity(name):
     return netns_key(os.path.join(NETNS_RUN_DIR, name))
 
 
+def evpn_netns_bound(name):
+    """Whether /run/netns/NAME has its second name in EVPN_NETNS_DIR (the same namespace, not an older one)."""
+    have = netns_key(os.path.join(EVPN_NETNS_DIR, name))
+    return have is not None and have == netns_identity(name)
+
+
+def evpn_netns_bind(name):
+    """Give /run/netns/NAME its second name EVPN_NETNS_DIR/NAME (replacing one of an older namespace of that name).
+    FRR's view of /run/netns is that directory: a mount made here propagates into it."""
+    evpn_netns_unbind(name)
+    with netlink_errors('network namespace %s (its name in %s, for FRR)' % (name, EVPN_NETNS_DIR), 'create'):
+        os.makedirs(EVPN_NETNS_DIR, mode=0o755, exist_ok=True)
+        _bind_file(os.path.join(NETNS_RUN_DIR, name), os.path.join(EVPN_NETNS_DIR, name))
+
+
+def evpn_netns_unbind(name):
+    """Remove EVPN_NETNS_DIR/NAME; True if it was there. Detached lazily: zebra holds the namespace open until it sees
+    the name go (inotify), then lets it go."""
+    path = os.path.join(EVPN_NETNS_DIR, name)
+    if not os.path.lexists(path):
+        return False
+    with netlink_errors('network namespace %s (its name in %s, for FRR)' % (name, EVPN_NETNS_DIR), 'remove'):
+        if _libc().umount2(path.encode(), MNT_DETACH) != 0 and ctypes.get_errno() != errno.EINVAL:
+            raise _os_error('unmount', path)
+        os.unlink(path)
+    return True
+
+
+def list_evpn_netns():
+    try:
+        return sorted(os.listdir(EVPN_NETNS_DIR))
+    except FileNotFoundError:
+        return []
+
+
 def remove_named_netns(name):
-    """Remove /run/netns/NAME like ``ip netns delete``; True if it was there."""
+    """Remove /run/netns/NAME like ``ip netns delete`` (and its name for FRR); True if it was there."""
+    evpn_netns_unbind(name)
     try:
         _pyroute2_netns.remove(name)
     except OSError as err:

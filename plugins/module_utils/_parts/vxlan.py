@@ -11,6 +11,7 @@ import errno
 import ipaddress
 import os
 import socket
+import time
 
 
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import (
@@ -21,6 +22,11 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links i
     open_ns_fd,
     parse_ns,
     where,
+)
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import (
+    evpn_netns_bind,
+    evpn_netns_bound,
+    evpn_netns_unbind,
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import Expect, argument_spec as expect_spec, parse_expect
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import is_gone, LinuxnetError, netlink_errors, NetlinkError
@@ -33,15 +39,21 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.normali
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
 
 ZERO_MAC = '00:00:00:00:00:00'
+EVPN_DIR_LABEL = '/run/linuxnet-container/evpn'
 NUD_PERMANENT = 0x80
 NUD_NOARP = 0x40
 NTF_SELF = 0x02
+NTF_MASTER = 0x04
+# zebra (FRR 8.4) turns protodown on for a VXLAN device of a namespace it adopts while running (its start-up sweep of
+# the namespace's links); nothing turns it off again. After naming a namespace for FRR, wait this long for it.
+ZEBRA_PID = '/run/frr/zebra.pid'
+ZEBRA_SWEEP_WAIT = 5.0
 VXLAN_OVERHEAD = {4: 50, 6: 70}
 IDENTITY = ('vni', 'port', 'local', 'dev', 'underlay_namespace', 'proxy')
 _PER_DEVICE = ('vni', 'learning', 'proxy', 'ttl', 'mtu', 'master', 'link_state', 'peers', 'fdb', 'neighbors',
-               'purge', 'recreate')
+               'purge', 'recreate', 'evpn', 'static_macs')
 # Top-level per-device options without a default: an error next to devices (those with one cannot be detected).
-_NO_DEFAULT = ('vni', 'learning', 'proxy', 'ttl', 'mtu', 'master', 'peers', 'fdb', 'neighbors')
+_NO_DEFAULT = ('vni', 'learning', 'proxy', 'ttl', 'mtu', 'master', 'peers', 'fdb', 'neighbors', 'evpn', 'static_macs')
 _INHERITED = ('state', 'namespace', 'underlay_namespace', 'port', 'local', 'dev')
 
 
@@ -74,6 +86,25 @@ class VxlanWriter(Writer):
                     return None  # already gone: the wanted state
                 raise
         return self._call(ref, name, 'add ' + what, 'fdb', 'append', **kwargs)
+
+    def static_mac(self, ref, name, command, entry):
+        """A static FDB entry of the master bridge (``bridge fdb replace MAC dev PORT master static``)."""
+        what = 'static FDB entry %s on port %s' % (entry['mac'], entry['port'])
+        try:
+            port = self.index(ref, entry['port'])
+        except LinuxnetError:
+            if command == 'del':
+                return None  # the port is gone, and its entries with it
+            raise
+        kwargs = {'ifindex': port, 'lladdr': entry['mac'], 'state': NUD_NOARP, 'flags': NTF_MASTER}
+        if command == 'del':
+            try:
+                return self._call(ref, name, 'remove ' + what, 'fdb', 'del', **kwargs)
+            except LinuxnetError as err:
+                if err.details.get('errno') in (errno.ENOENT, errno.ENODEV):
+                    return None
+                raise
+        return self._call(ref, name, 'add ' + what, 'fdb', 'replace', **kwargs)
 
     def neigh(self, ref, name, command, index, entry):
         kwargs = {'ifindex': index, 'dst': entry['address']}
@@ -163,14 +194,21 @@ class VxlanReconciler(Reconciler):
             state['dev'] = 'ifindex:%d' % dev_index
         ipr = self.netlink.ipr(ref)
         with netlink_errors('%s in %s' % (name, where(ref)), 'list FDB entries'):
-            fdb_msgs = list(ipr.fdb('dump', ifindex=index))
+            fdb_msgs = list(ipr.fdb('dump'))
         with netlink_errors(where(ref), 'list neighbour entries'):
             neigh_msgs = list(ipr.neigh('dump'))
         state.update(device_entries(fdb_msgs, neigh_msgs, index, vni, msg.get('master') or None))
+        if want.get('evpn') is not None:
+            state['evpn'] = bool(ref.name) and evpn_netns_bound(ref.name)
+            state['protodown'] = bool(msg.get('IFLA_PROTO_DOWN'))
+        if want.get('static_macs') is not None:
+            state['static_macs'] = static_entries(fdb_msgs, view, index, msg.get('master') or None)
         return state
 
     def comparable(self, state):
-        return {k: v for k, v in state.items() if k != 'mac'}
+        # A device named for FRR has FRR's remote entries (flood list, remote MACs), which come and go while the module runs.
+        skip = ('mac', 'peers', 'fdb', 'neighbors') if state.get('evpn') else ('mac',)
+        return {k: v for k, v in state.items() if k not in skip}
 
     # -- planning: facts read here, the plan itself is plan_devices() (pure) --------------------------
     def facts(self, desired, current):
@@ -183,6 +221,13 @@ class VxlanReconciler(Reconciler):
             fact = dict(self.meta.get(key) or {'index': None, 'master_index': None})
             if want['state'] == 'present' and (have is ABSENT or have['kind'] == 'vxlan'):
                 fact['dev_index'], fact['mtu'], fact['master'] = self._underlay(want)
+                fact['evpn'] = bool(want.get('evpn')) and evpn_netns_bound(want['ref'].name)
+                fact['static_macs'] = []
+                if have is ABSENT and want.get('static_macs') is not None and fact['master'] and want['ref'].exists():
+                    with netlink_errors(where(want['ref']), 'list FDB entries'):
+                        msgs = list(self.netlink.ipr(want['ref']).fdb('dump'))
+                    fact['static_macs'] = static_entries(msgs, Views(self.netlink, self.expect).get(want['ref']), None,
+                                                         fact['master']['index'])
             facts[key] = fact
         return facts
 
@@ -239,6 +284,21 @@ def vxlan_attrs(data):
     return {'vni': attr('IFLA_VXLAN_ID'), 'port': attr('IFLA_VXLAN_PORT'), 'local': normalize_address(local) if local else None,
             'learning': bool(attr('IFLA_VXLAN_LEARNING')), 'proxy': bool(attr('IFLA_VXLAN_PROXY')),
             'ttl': attr('IFLA_VXLAN_TTL'), 'link': attr('IFLA_VXLAN_LINK')}
+
+
+def static_entries(fdb_msgs, view, index, master_index):
+    """The static FDB entries ({mac, port}) of the bridge ``master_index``'s ports other than device ``index``: what
+    ``static_macs`` writes (``master static``: NUD_NOARP, not the bridge's own permanent ones)."""
+    found = []
+    for msg in fdb_msgs:
+        # A bridge reports its entries with NDA_MASTER (iproute2's "master BRIDGE"), not with the NTF_MASTER flag.
+        if not master_index or msg['ifindex'] == index or msg['flags'] & NTF_SELF:
+            continue
+        if msg.get('NDA_MASTER') != master_index or not msg['state'] & NUD_NOARP or msg['state'] & NUD_PERMANENT:
+            continue
+        port = view.name_of(msg['ifindex']) or 'ifindex:%d' % msg['ifindex']
+        found.append({'mac': normalize_mac(msg.get('lladdr')), 'port': port})
+    return sorted(found, key=lambda e: (e['mac'], e['port']))
 
 
 def device_entries(fdb_msgs, neigh_msgs, index, vni, master_index):
@@ -368,7 +428,12 @@ def _plan_create(actions, key, want, label, fact):
         'underlay_namespace': _ns_label(under) if under.path != ref.path else _ns_label(ref),
         'dev': want['dev'], 'peers': [], 'fdb': [], 'neighbors': [],
     }
+    if want.get('evpn') is not None:
+        after.update(evpn=fact.get('evpn', False), protodown=False)
+    if want.get('static_macs') is not None:
+        after['static_macs'] = list(fact.get('static_macs') or [])
     _plan_entries(actions, key, want, after, label, {'device': None, 'master': master['index'] if master else None})
+    _plan_evpn(actions, key, want, after, label, None)
     return after
 
 
@@ -411,7 +476,37 @@ def _plan_change(actions, key, want, have, label, fact):
         link_set('bring %s %s' % (verb, label), 'bring ' + verb, state=verb)
     master_index = master['index'] if master else fact['master_index']
     _plan_entries(actions, key, want, after, label, {'device': index, 'master': master_index})
+    _plan_evpn(actions, key, want, after, label, index)
     return after
+
+
+def _plan_evpn(actions, key, want, after, label, index):
+    """Static FDB entries of the bridge ports (static_macs), the namespace's name for FRR and protodown off (evpn)."""
+    if want.get('static_macs') is not None:
+        wanted = {(e['mac'], e['port']): e for e in want.get('static_macs')}
+        have = {(e['mac'], e['port']): e for e in after.get('static_macs') or []}
+        for spot, entry in sorted(have.items()):
+            if spot not in wanted:
+                actions.append(_action(key, 'remove static FDB entry %s on %s of %s (not listed)' % (entry['mac'], entry['port'], label),
+                                       'static_mac', index=None, command='del', entry=entry))
+        for spot, entry in sorted(wanted.items()):
+            if spot not in have:
+                actions.append(_action(key, 'add static FDB entry %s on port %s of %s' % (entry['mac'], entry['port'], label),
+                                       'static_mac', index=None, command='replace', entry=entry))
+        after['static_macs'] = sorted(wanted.values(), key=lambda e: (e['mac'], e['port']))
+    if want.get('evpn') is None:
+        return
+    if want.get('evpn') and not after.get('evpn'):
+        actions.append(_action(key, 'name %s for FRR (%s/%s) and turn protodown off once zebra has adopted it'
+                               % (where(want['ref']), EVPN_DIR_LABEL, want['ref'].name), 'evpn_bind', index=index))
+        after.update(evpn=True, protodown=False)
+    elif want.get('evpn') and after.get('protodown'):
+        actions.append(_action(key, 'turn protodown off on %s' % label, 'set', index=index, what='protodown off',
+                               attrs={'IFLA_PROTO_DOWN': 0}))
+        after['protodown'] = False
+    elif not want.get('evpn') and after.get('evpn'):
+        actions.append(_action(key, 'remove the name of %s for FRR' % where(want['ref']), 'evpn_unbind', index=index))
+        after['evpn'] = False
 
 
 def _plan_entries(actions, key, want, after, label, index_of):
@@ -498,6 +593,20 @@ def apply_action(writer, want, action, created):
             extra['master'] = action['master_index']
         return writer.link_set(ref, name, created['index'], 'tag' + (', enslave' if action['master_index'] else '')
                                + (' and bring up' if action['up'] else ''), ifalias=TAG, **extra)
+    if op == 'static_mac':
+        return writer.static_mac(ref, name, action['command'], action['entry'])
+    if op == 'evpn_unbind':
+        return evpn_netns_unbind(ref.name)
+    if op == 'evpn_bind':
+        writer.flush()  # the device is up on its bridge before zebra sees the namespace
+        with netlink_errors('network namespace %s' % ref.name, 'name for FRR'):
+            evpn_netns_bind(ref.name)
+        _protodown_off_after_sweep(writer, ref, name)
+        # zebra reads the bridge's entries when it adopts the namespace, while the device is still protodown: write the
+        # static local MACs again, so that it hears of them (and advertises them) now that the VNI is up.
+        for entry in want.get('static_macs') or []:
+            writer.static_mac(ref, name, 'replace', entry)
+        return None
     index = action['index'] if action['index'] is not None else created['index']
     if op == 'set':
         return writer.link_set(ref, name, index, action['what'], **action['attrs'])
@@ -506,6 +615,36 @@ def apply_action(writer, want, action, created):
     if op == 'neigh':
         return writer.neigh(ref, name, action['command'], index, action['entry'])
     raise ValueError('unknown vxlan action %r' % op)
+
+
+def _zebra_running():
+    """Whether zebra runs with network namespaces as VRFs (-n): only that zebra adopts the namespaces named for FRR."""
+    try:
+        with open(ZEBRA_PID) as handle:
+            pid = int(handle.read().strip())
+        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+            args = handle.read().split(b'\0')
+    except (OSError, ValueError):
+        return False
+    return b'-n' in args or b'--vrfwnetns' in args
+
+
+def _protodown_off_after_sweep(writer, ref, name, wait=ZEBRA_SWEEP_WAIT):
+    """A running zebra adopts the namespace about a second after it is named, and its sweep of the new namespace's links
+    turns protodown on for the VXLAN device (FRR 8.4): wait for that, then turn it off (zebra leaves it so). A zebra that
+    does not run adopts it when it starts, with no sweep of this kind."""
+    if not _zebra_running():
+        return None
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            msg = writer.netlink.channel(ref).get('link', {'ifname': name})[0]
+        except (NetlinkError, IndexError):
+            return None
+        if msg.get('IFLA_PROTO_DOWN'):
+            return writer.link_set(ref, name, msg['index'], 'protodown off', wait=True, IFLA_PROTO_DOWN=0)
+        time.sleep(0.1)
+    return None
 
 
 def _place(on):
@@ -593,6 +732,24 @@ def _validate(want, obj):
         spots.add((entry['on'], entry['address']))
         neighbors.append(entry)
     want['neighbors'] = neighbors if want['neighbors'] is not None else None
+    if want.get('evpn') and not want['ref'].name:
+        raise LinuxnetError('%s: evpn needs the device in a named namespace (/run/netns/NAME), which FRR adopts as a VRF. '
+                            'Fix: set namespace to a name' % obj)
+    if want.get('static_macs') is not None:
+        statics, seen = [], set()
+        for position, item in enumerate(want.get('static_macs')):
+            where_ = 'static_macs[%d]' % position
+            entry = {'mac': _mac(item['mac'], obj, where_ + ': mac'), 'port': item['port']}
+            problem = validate_ifname(entry['port'])
+            if problem:
+                raise LinuxnetError('%s: %s: port: %s' % (obj, where_, problem))
+            if entry['mac'] in seen:
+                raise LinuxnetError('%s: %s: MAC %s is listed twice. Fix: give each MAC one port' % (obj, where_, entry['mac']))
+            if not want['master']:
+                raise LinuxnetError('%s: static_macs need master (the bridge whose ports hold them)' % obj)
+            seen.add(entry['mac'])
+            statics.append(entry)
+        want['static_macs'] = statics
 
 
 def _desired(module):
@@ -644,6 +801,9 @@ def _options(top):
         neighbors=dict(type='list', elements='dict', options=neighbors),
         purge=dict(type='bool', default=False),
         recreate=dict(type='bool', default=False),
+        evpn=dict(type='bool'),
+        static_macs=dict(type='list', elements='dict', options=dict(mac=dict(type='str', required=True),
+                                                                    port=dict(type='str', required=True))),
     )
     if top:
         options.update(name=dict(type='str'), state=dict(type='str', choices=['present', 'absent'], default='present'),

@@ -250,6 +250,8 @@ def plan_fleet(members, state='present', leases=None):
         except FleetError as err:
             raise PlanError(str(err))
     plans = {h: plan_host(h, v, f, states[h], fleet=fleet) for h, v, f in members}
+    for host, plan in plans.items():
+        plan['evpn'] = fleet.evpn_part(host) if fleet is not None and states[host] == 'present' else None
     if leases is not None:
         keep = {(network, owner_of(host, container)) for host, container, network in (fleet.addresses if fleet else ())}
         try:
@@ -263,6 +265,22 @@ def has_global_endpoints(hv):
     """Whether a host's containers have endpoints on overlay or macvlan networks (fleet-wide planning)."""
     drivers = {n.get('name'): n.get('driver') for n in hv.get('linuxnet_networks') or [] if isinstance(n, dict)}
     return any(drivers.get(n.get('name') if isinstance(n, dict) else n) in GLOBAL_DRIVERS
+               for c in hv.get('linuxnet_containers') or [] if isinstance(c, dict)
+               for n in c.get('networks') or [])
+
+
+def speaks_evpn(hv, host=None):
+    """Whether a host runs FRR for the BGP EVPN control plane: one of its containers is on an overlay with control_plane
+    evpn, or ``host`` (its inventory name) is one of linuxnet_evpn_route_reflectors while some overlay has EVPN."""
+    if (hv.get('linuxnet_state') or 'present') == 'absent':
+        return False
+    evpn = {n.get('name') for n in hv.get('linuxnet_networks') or []
+            if isinstance(n, dict) and n.get('driver') == 'overlay' and n.get('control_plane') == 'evpn'}
+    if not evpn:
+        return False
+    if host is not None and host in (hv.get('linuxnet_evpn_route_reflectors') or []):
+        return True
+    return any((n.get('name') if isinstance(n, dict) else n) in evpn
                for c in hv.get('linuxnet_containers') or [] if isinstance(c, dict)
                for n in c.get('networks') or [])
 
@@ -491,7 +509,7 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
     bridges.extend(part['bridges'])
     return {'namespaces': namespaces, 'bridges': bridges, 'pairs': pairs, 'isolation': isolation, 'ports': ports,
             'macvlans': macvlans, 'vxlan': part['devices'], 'vteps': part['vteps'], 'vtep_members': part['vtep_members'],
-            'hosts_sets': hosts_sets,
+            'hosts_sets': hosts_sets, 'evpn': fleet.evpn_part(host) if fleet else None,
             'warnings': warnings}
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import network_id
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import host_veth_name, network_id
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import address_key, docker_mac, mac_ipv4
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.etcd import EtcdError
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import Allocator, PoolExhausted, exhausted
@@ -29,6 +29,26 @@ OVERLAY_POOL = ipaddress.ip_network('10.0.0.0/8')
 OVERLAY_BLOCK = 24
 VXLAN_DEVICE = 'vxlan0'
 OVERLAY_BRIDGE = 'br0'
+EVPN_ASN = 65000
+
+
+def evpn_settings(hv):
+    """linuxnet_evpn_asn, linuxnet_evpn_route_reflectors and linuxnet_evpn_listen_ranges of one host, normalised
+    (topology.evpn_problems validated them)."""
+    asn = hv.get('linuxnet_evpn_asn')
+    return {'asn': int(asn) if asn is not None else EVPN_ASN,
+            'route_reflectors': sorted(str(h) for h in hv.get('linuxnet_evpn_route_reflectors') or []),
+            'listen_ranges': [str(ipaddress.ip_network(str(c).strip(), strict=False)) for c in hv.get('linuxnet_evpn_listen_ranges') or []]}
+
+
+def _vtep_subnet(host, hv, facts, address):
+    """The subnet of the interface that holds a route reflector's VTEP address: whom it accepts sessions from."""
+    for link in facts.get('links') or []:
+        for cidr in link.get('addresses') or []:
+            if cidr.split('/')[0] == address:
+                return str(ipaddress.ip_interface(cidr).network)
+    raise FleetError('host %s: route reflector: no interface holds its address %s. Fix: set linuxnet_evpn_listen_ranges'
+                     % (host, address))
 
 
 class FleetError(Exception):
@@ -156,6 +176,61 @@ class Fleet:
                                  'well (the smallest underlay MTU is %d). Fix: raise the underlay MTU'
                                  % (net.name, self.mtu[net.name], min(mtus)))
         self._allocate(existing)
+        self._plan_evpn(hosts)
+
+    def _plan_evpn(self, hosts):
+        """The BGP EVPN control plane: the hosts with endpoints on an overlay with control_plane evpn, and the route
+        reflectors linuxnet_evpn_route_reflectors names (none: a full mesh). Their settings are the same on every host
+        (topology.evpn_problems checked it); the first host's are read."""
+        self.evpn_hosts = sorted({h for name, members in self.endpoints.items()
+                                  if self.nets[name].driver == 'overlay' and self.nets[name].control_plane == 'evpn'
+                                  for h, _ep in members})
+        self.evpn = {}
+        if not self.evpn_hosts:
+            return
+        hv = hosts[0][1] if hosts else {}
+        settings = evpn_settings(hv)
+        by_name = {host: (hv_, facts) for host, hv_, facts in hosts}
+        problems = []
+        reflectors = {}
+        for host in settings['route_reflectors']:
+            if host not in by_name or (by_name[host][0].get('linuxnet_state') or 'present') == 'absent':
+                problems.append('linuxnet_evpn_route_reflectors: %s is not a host of this play (or its linuxnet_state is '
+                                'absent). Fix: run the play on every host (no --limit), or name hosts that are in it' % host)
+                continue
+            if host in self.vteps:
+                reflectors[host] = self.vteps[host]
+                continue
+            try:
+                reflectors[host] = underlay(host, by_name[host][0], by_name[host][1])
+            except (FleetError, ValueError) as err:
+                problems.append(str(err))
+        if problems:
+            raise FleetError('\n'.join(problems))
+        speakers = sorted(set(self.evpn_hosts) | set(reflectors))
+        address = {h: (self.vteps.get(h) or reflectors[h])[0] for h in speakers}
+        for host in speakers:
+            is_rr = host in reflectors
+            if not reflectors:
+                neighbors = [address[h] for h in speakers if h != host]
+            elif is_rr:
+                neighbors = [address[h] for h in reflectors if h != host]
+            else:
+                neighbors = [address[h] for h in reflectors]
+            ranges = []
+            if is_rr:
+                ranges = list(settings['listen_ranges']) or [_vtep_subnet(host, by_name[host][0], by_name[host][1], address[host])]
+            self.evpn[host] = {
+                'asn': settings['asn'], 'router_id': address[host], 'route_reflector': is_rr,
+                'neighbors': sorted(neighbors, key=address_key), 'listen_ranges': ranges,
+                'vnis': sorted(self.vnis[name] for name, members in self.endpoints.items()
+                               if self.nets[name].driver == 'overlay' and self.nets[name].control_plane == 'evpn'
+                               and any(h == host for h, _ep in members)),
+            }
+
+    def evpn_part(self, host):
+        """What FRR on ``host`` needs (bridge_network's frr.conf), or None when the host speaks no EVPN."""
+        return self.evpn.get(host)
 
     def _allocate(self, existing):
         for name, members in self.endpoints.items():
@@ -216,13 +291,20 @@ class Fleet:
             local, dev, _mtu = self.vteps[host]
             remote = [(h, ep) for h, ep in members if h != host]
             peers = sorted({self.vteps[h][0] for h, _ep in remote})
-            devices.append({
-                'name': VXLAN_DEVICE, 'namespace': ns, 'vni': self.vnis[name], 'local': local, 'dev': dev,
-                'mtu': self.mtu[name], 'master': OVERLAY_BRIDGE, 'learning': False, 'purge': True,
-                'peers': peers,
-                'fdb': [{'mac': ep.mac or docker_mac(str(ep.address)), 'dst': self.vteps[h][0]} for h, ep in remote],
-                'neighbors': [{'address': str(ep.address), 'mac': ep.mac or docker_mac(str(ep.address))} for h, ep in remote],
-            })
+            device = {'name': VXLAN_DEVICE, 'namespace': ns, 'vni': self.vnis[name], 'local': local, 'dev': dev,
+                      'mtu': self.mtu[name], 'master': OVERLAY_BRIDGE, 'learning': False}
+            if net.control_plane == 'evpn':
+                # BGP EVPN: FRR installs the remote MACs (type-2) and the flood list (type-3); the device is named for
+                # FRR, and the local containers' MACs are static entries of their ports, so they never age out.
+                device.update(evpn=True, static_macs=[{'mac': ep.mac or docker_mac(str(ep.address)),
+                                                       'port': host_veth_name(ep.container, name)}
+                                                      for h, ep in members if h == host])
+            else:
+                device.update(
+                    purge=True, peers=peers, evpn=False,
+                    fdb=[{'mac': ep.mac or docker_mac(str(ep.address)), 'dst': self.vteps[h][0]} for h, ep in remote],
+                    neighbors=[{'address': str(ep.address), 'mac': ep.mac or docker_mac(str(ep.address))} for h, ep in remote])
+            devices.append(device)
             per_vni.append({'vni': self.vnis[name], 'vteps': sorted({local} | set(peers), key=address_key)})
         per_vni.sort(key=lambda item: item['vni'])
         vteps = sorted({address for item in per_vni for address in item['vteps']}, key=address_key)

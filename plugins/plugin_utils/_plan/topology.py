@@ -29,6 +29,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.ports i
 from ansible_collections.linuxnet.container.plugins.module_utils._common.resolv import FIXES, check_list
 
 DRIVERS = ('bridge', 'overlay', 'macvlan')
+CONTROL_PLANES = ('static', 'evpn')
 DEFAULT_NETWORK = 'bridge'
 DEFAULT_BRIDGE = 'docker0'
 DEFAULT_SUBNET = '172.17.0.0/16'
@@ -39,7 +40,7 @@ BOOL_OPTIONS = {'icc': True, 'masquerade': True, 'internal': False}
 DNS_KEYS = (('dns', 'nameservers'), ('dns_search', 'search'), ('dns_options', 'options'))
 NETWORK_KEYS = frozenset(('name', 'driver', 'subnet', 'gateway', 'ip_range', 'bridge_name', 'mtu', 'icc', 'masquerade',
                           'internal', 'vni', 'parent', 'publish_allow', 'enable_ipv6', 'ipv6_subnet', 'ipv6_gateway',
-                          'ipv6_ip_range', 'gateway_mode_ipv6') + tuple(key for key, _field in DNS_KEYS))
+                          'ipv6_ip_range', 'gateway_mode_ipv6', 'control_plane') + tuple(key for key, _field in DNS_KEYS))
 # Docker's com.docker.network.bridge.gateway_mode_ipv6: nat (NAT66, the default) or routed (no NAT66).
 GATEWAY_MODES = ('nat', 'routed')
 CONTAINER_KEYS = frozenset(('name', 'network_mode', 'networks', 'ports', 'links') + tuple(key for key, _field in DNS_KEYS))
@@ -149,9 +150,10 @@ class Network:
 
     def __init__(self, name, driver='bridge', subnet=None, gateway=None, ip_range=None, bridge=None, mtu=None,
                  icc=True, masquerade=True, internal=False, vni=None, parent=None, default=False, dns=None,
-                 publish_allow=None, ipv6=None, gateway_mode_ipv6='nat'):
+                 publish_allow=None, ipv6=None, gateway_mode_ipv6='nat', control_plane='static'):
         self.name = name
         self.gateway_mode_ipv6 = gateway_mode_ipv6
+        self.control_plane = control_plane  # overlay: static (the inventory writes every FDB entry) or evpn (FRR)
         # enable_ipv6, and its IPAM entry (subnet6 None: picked per host from the ULA pool, see fleet).
         self.ipv6 = ipv6 is not None
         self.subnet6, self.gateway6, self.ip_range6 = ipv6 or (None, None, None)
@@ -303,6 +305,12 @@ def _read_network(raw, at, problems, default):
             problems.append('%s: parent %r: %s. Fix: name the host interface, like eth0' % (at, raw['parent'], error.split('. Fix:')[0]))
     if driver == 'macvlan' and not raw.get('parent'):
         problems.append('%s: a macvlan network needs parent (the host interface it hangs from). Fix: set parent: eth0' % at)
+    control_plane = raw.get('control_plane')
+    if control_plane is not None and driver != 'overlay':
+        problems.append('%s: control_plane applies to overlay networks only. Fix: remove it or set driver: overlay' % at)
+    elif control_plane is not None and control_plane not in CONTROL_PLANES:
+        problems.append('%s: control_plane %r is not one of %s. Fix: use static (the inventory writes every VTEP\'s FDB '
+                        'entries) or evpn (BGP EVPN with FRR on every VTEP)' % (at, control_plane, ', '.join(CONTROL_PLANES)))
     dns = read_dns(raw, at, problems)
     publish_allow = read_allow(raw.get('publish_allow'), '%s: publish_allow' % at, problems)
     if len(problems) != before:
@@ -313,7 +321,7 @@ def _read_network(raw, at, problems, default):
         ipv6 = (ipv6[0], ipv6[0].network_address + 1, ipv6[2])
     return Network(raw['name'], driver=driver, subnet=subnet, gateway=gateway, ip_range=ip_range, bridge=bridge, mtu=mtu,
                    vni=vni, parent=raw.get('parent'), default=default, dns=dns, publish_allow=publish_allow, ipv6=ipv6,
-                   gateway_mode_ipv6=mode6 or 'nat', **options)
+                   gateway_mode_ipv6=mode6 or 'nat', control_plane=control_plane or 'static', **options)
 
 
 def _read_ipam(raw, version, at, problems):
@@ -791,4 +799,52 @@ def fleet_problems(hostvars, hosts):
                     addresses.setdefault(akey, (host, ep.container))
     for net, net_members in members.values():
         network_clashes(net, net_members, problems)
+    problems.extend(evpn_problems(hostvars, hosts))
+    return problems
+
+
+EVPN_KEYS = ('linuxnet_evpn_asn', 'linuxnet_evpn_route_reflectors', 'linuxnet_evpn_listen_ranges')
+
+
+def evpn_problems(hostvars, hosts):
+    """linuxnet_evpn_asn (1-4294967295), linuxnet_evpn_route_reflectors (inventory hosts), linuxnet_evpn_listen_ranges
+    (CIDRs): well formed, and the same on every host of the play (one iBGP fleet)."""
+    problems, seen = [], {}
+    for host in hosts:
+        hv = hostvars.get(host, {})
+        if (hv.get('linuxnet_state') or 'present') == 'absent':
+            continue
+        values = {}
+        asn = hv.get('linuxnet_evpn_asn')
+        if asn is not None:
+            if isinstance(asn, bool) or not isinstance(asn, int) or not 1 <= asn <= 4294967295:
+                problems.append('host %s: linuxnet_evpn_asn %r is not an AS number (1-4294967295). Fix: use a private one, '
+                                'like 65000 (the default)' % (host, asn))
+                continue
+        values['linuxnet_evpn_asn'] = asn or 65000
+        reflectors = hv.get('linuxnet_evpn_route_reflectors') or []
+        if not isinstance(reflectors, list) or not all(isinstance(h, str) for h in reflectors):
+            problems.append('host %s: linuxnet_evpn_route_reflectors must be a list of inventory host names, got %r. Fix: '
+                            'write it like [node1, node2], or leave it out for a full mesh' % (host, reflectors))
+            continue
+        unknown = [h for h in reflectors if h not in hostvars]
+        if unknown:
+            problems.append('host %s: linuxnet_evpn_route_reflectors names %s, which %s not in the inventory. Fix: name '
+                            'inventory hosts' % (host, ', '.join(unknown), 'is' if len(unknown) == 1 else 'are'))
+            continue
+        values['linuxnet_evpn_route_reflectors'] = sorted(set(reflectors))
+        ranges = hv.get('linuxnet_evpn_listen_ranges') or []
+        normal = []
+        for item in ranges if isinstance(ranges, list) else [ranges]:
+            try:
+                normal.append(str(ipaddress.ip_network(str(item).strip(), strict=False)))
+            except ValueError:
+                problems.append('host %s: linuxnet_evpn_listen_ranges: %r is not a CIDR. Fix: write it like 192.0.2.0/24'
+                                % (host, item))
+        values['linuxnet_evpn_listen_ranges'] = sorted(normal)
+        for key in EVPN_KEYS:
+            if key in seen and seen[key][1] != values[key]:
+                problems.append('host %s: %s is %s, but %s on host %s (one BGP EVPN fleet has one setting). Fix: set it '
+                                'once, in group_vars/all' % (host, key, values[key], seen[key][1], seen[key][0]))
+            seen.setdefault(key, (host, values[key]))
     return problems

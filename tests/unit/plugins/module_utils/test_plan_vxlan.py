@@ -225,3 +225,61 @@ def test_applying_the_actions_fills_in_the_created_index():
     assert writer.calls[0][2]['vxlan_id'] == 256 and isinstance(writer.calls[0][2]['net_ns_fd'], int)
     assert writer.calls[2][2] == {'ifalias': 'linuxnet.container', 'state': 'up', 'master': 4}
     assert [args[1:3] for method, args, _kwargs in writer.calls[3:]] == [('append', 17), ('append', 17), ('replace', 17)]
+
+
+def bridge_fdb_msg(mac, port, master=4, state=vx.NUD_NOARP):
+    """An entry of the bridge's own FDB (`bridge fdb replace MAC dev PORT master static`): NDA_MASTER, no NTF_SELF."""
+    msg = ndmsg()
+    msg['family'], msg['ifindex'], msg['state'], msg['flags'] = socket.AF_BRIDGE, port, state, 0
+    msg['attrs'] = [('NDA_LLADDR', mac), ('NDA_MASTER', master)]
+    msg.encode()
+    decoded = ndmsg(msg.data)
+    decoded.decode()
+    return decoded
+
+
+class View:
+    def name_of(self, index):
+        return {6: 'veth1', 7: 'veth2'}.get(index)
+
+
+def test_static_entries_are_the_bridge_ports_static_ones_only():
+    msgs = [bridge_fdb_msg(MAC3, 6), bridge_fdb_msg(MAC4, 7, state=0x02),               # static; learnt (reachable)
+            bridge_fdb_msg('02:42:0a:00:00:05', 7, state=vx.NUD_PERMANENT),            # the port's own address
+            bridge_fdb_msg('02:42:0a:00:00:06', 6, master=9), fdb_msg(MAC4, '192.0.2.12')]  # another bridge; the device's
+    assert vx.static_entries(msgs, View(), 5, 4) == [{'mac': MAC3, 'port': 'veth1'}]
+
+
+def test_evpn_device_names_its_namespace_for_frr_and_writes_only_its_static_macs():
+    want = desired(peers=None, fdb=None, neighbors=None, purge=False, evpn=True,
+                   static_macs=[{'mac': MAC4, 'port': 'veth2'}])
+    current = recorded(fdb=[], neigh=[])
+    current[KEY].update(evpn=False, protodown=True, static_macs=[{'mac': MAC3, 'port': 'veth1'}])
+    actions, predicted = plan(want, current)
+    assert described(actions) == [
+        'remove static FDB entry %s on veth1 of %s (not listed)' % (MAC3, LABEL),
+        'add static FDB entry %s on port veth2 of %s' % (MAC4, LABEL),
+        'name network namespace ov for FRR (/run/linuxnet-container/evpn/ov) and turn protodown off once zebra has adopted it']
+    assert predicted[KEY]['static_macs'] == [{'mac': MAC4, 'port': 'veth2'}]
+    assert (predicted[KEY]['evpn'], predicted[KEY]['protodown']) == (True, False)
+    # Named already, protodown on (zebra adopted it while it ran): turned off; then nothing to do.
+    current[KEY].update(evpn=True, static_macs=[{'mac': MAC4, 'port': 'veth2'}])
+    actions, predicted = plan(want, current)
+    assert [(a['op'], a['attrs']) for a in actions] == [('set', {'IFLA_PROTO_DOWN': 0})]
+    assert plan(want, predicted)[0] == []
+
+
+def test_evpn_needs_a_named_namespace_and_static_macs_a_master():
+    with pytest.raises(LinuxnetError, match='evpn needs the device in a named namespace'):
+        desired(namespace=None, evpn=True)
+    with pytest.raises(LinuxnetError, match='static_macs need master'):
+        desired(master=None, static_macs=[{'mac': MAC3, 'port': 'veth1'}])
+
+
+def test_a_device_named_for_frr_is_compared_without_frrs_entries():
+    """FRR installs its flood list and remote MACs while the module runs (after zebra adopts the namespace): the verify
+    after a converge compares the rest only; a device of the static control plane is compared with its entries."""
+    state = recorded()[KEY]
+    frr = dict(state, evpn=True, peers=['192.0.2.13'], fdb=[], neighbors=[])
+    assert vx.VxlanReconciler.comparable(None, frr) == vx.VxlanReconciler.comparable(None, dict(state, evpn=True))
+    assert vx.VxlanReconciler.comparable(None, dict(frr, evpn=False)) != vx.VxlanReconciler.comparable(None, dict(state, evpn=False))
