@@ -53,9 +53,10 @@ def lab():
         running.down()
 
 
-def inventory(lab, tmp_path, containers=CONTAINERS, name='inventory.json', networks=NETWORKS):
+def inventory(lab, tmp_path, containers=None, name='inventory.json', networks=None):
     data = json.load(open(lab.inventory))
-    data['all']['children']['lab']['hosts'][HOST].update(linuxnet_networks=networks, linuxnet_containers=containers)
+    data['all']['children']['lab']['hosts'][HOST].update(linuxnet_networks=NETWORKS if networks is None else networks,
+                                                         linuxnet_containers=CONTAINERS if containers is None else containers)
     path = tmp_path / name
     path.write_text(json.dumps(data))
     return str(path)
