@@ -200,11 +200,15 @@ def evpn_netns_unbind(name):
     return True
 
 
-def list_evpn_netns():
+def _names_in(directory):
     try:
-        return sorted(os.listdir(EVPN_NETNS_DIR))
+        return sorted(os.listdir(directory))
     except FileNotFoundError:
         return []
+
+
+def list_evpn_netns():
+    return _names_in(EVPN_NETNS_DIR)
 
 
 def remove_named_netns(name):
@@ -220,7 +224,4 @@ def remove_named_netns(name):
 
 
 def list_named_netns():
-    try:
-        return sorted(os.listdir(NETNS_RUN_DIR))
-    except FileNotFoundError:
-        return []
+    return _names_in(NETNS_RUN_DIR)
