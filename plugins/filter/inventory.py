@@ -15,7 +15,7 @@ from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet imp
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import DEFAULT_BRIDGE, DEFAULT_NETWORK, read_networks
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import bridge_name
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import OVERLAY_BRIDGE, overlay_namespace
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import LeaseError, ipam_settings, open_leases, reachable_problems
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import LeaseError, ipam_settings, open_leases, reachable_problems, release_leases
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import (
     inventory_problems,
     namespaces_for,
@@ -70,6 +70,21 @@ def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present',
         for warning in plan['warnings']:
             Display().warning(warning)
     return plans
+
+
+def _ipam_release(hostvars, hosts, plans='__bridge_network_plans'):
+    """Release, in etcd, the leases the plans of ``hosts`` list under ``ipam_release`` (containers that left the
+    inventory, or every container on teardown); the number released. Called after the converge, with the hosts that
+    converged (ansible_play_hosts): a host that failed keeps its containers, and so its leases."""
+    hosts = list(hosts)
+    if not hosts:
+        return 0
+    planned = hostvars[hosts[0]].get(plans) or {}
+    entries = [entry for host in hosts for entry in (planned.get(host) or {}).get('ipam_release') or []]
+    try:
+        return release_leases(hostvars[hosts[0]], entries)
+    except LeaseError as err:
+        raise AnsibleFilterError(str(err))
 
 
 def _bridge_networks(host_vars):
@@ -177,6 +192,7 @@ class FilterModule:
             'container_namespaces': _container_namespaces,
             'bridge_network_plans': _bridge_network_plans,
             'bridge_networks': _bridge_networks,
+            'ipam_release': _ipam_release,
             'has_global_endpoints': has_global_endpoints,
             'speaks_evpn': speaks_evpn,
             'evpn_summary': _evpn_summary,

@@ -23,9 +23,8 @@ import ipaddress
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import container_id, host_veth_name
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import docker_mac, mac_ipv4
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import parse_allow
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.etcd import EtcdError
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import Allocator, PoolExhausted, exhausted
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import IPAM_FIX, owner_of
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import owner_of
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import (
     GLOBAL_DRIVERS,
     OVERLAY_BRIDGE,
@@ -234,7 +233,8 @@ def plan_fleet(members, state='present', leases=None):
     The fleet part (overlay and macvlan addresses, VNIs, MTU, VTEPs) is computed once and shared, so
     planning N hosts costs O(fleet), not O(N x fleet). ``state='absent'`` plans every host's removal.
     ``leases`` (an ipam_etcd.Leases, read; None for the inventory backend): overlay and macvlan addresses are leased
-    in etcd, and the leases of the hosts in the play that the plan no longer uses are released.
+    in etcd; each plan's ``ipam_release`` lists the leases of its host that the plan no longer uses, to release once the
+    host has converged (ipam_etcd.release_leases).
     """
     members = list(members)
     states = {h: 'absent' if state == 'absent' else (v.get('linuxnet_state') or 'present') for h, v, _f in members}
@@ -252,12 +252,13 @@ def plan_fleet(members, state='present', leases=None):
     plans = {h: plan_host(h, v, f, states[h], fleet=fleet) for h, v, f in members}
     for host, plan in plans.items():
         plan['evpn'] = fleet.evpn_part(host) if fleet is not None and states[host] == 'present' else None
+    # The leases of containers the plan no longer has: released after the converge removed them (release_leases).
+    stale = {}
     if leases is not None:
         keep = {(network, owner_of(host, container)) for host, container, network in (fleet.addresses if fleet else ())}
-        try:
-            leases.release_others([h for h, _v, _f in members], keep)
-        except EtcdError as err:
-            raise PlanError('linuxnet_ipam: etcd failed while releasing leases (%s). %s' % (err, IPAM_FIX)) from None
+        stale = leases.others([h for h, _v, _f in members], keep)
+    for host, plan in plans.items():
+        plan['ipam_release'] = stale.get(host, [])
     return plans
 
 
@@ -510,6 +511,7 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
     return {'namespaces': namespaces, 'bridges': bridges, 'pairs': pairs, 'isolation': isolation, 'ports': ports,
             'macvlans': macvlans, 'vxlan': part['devices'], 'vteps': part['vteps'], 'vtep_members': part['vtep_members'],
             'hosts_sets': hosts_sets, 'evpn': fleet.evpn_part(host) if fleet else None,
+            'ipam_release': [],  # the etcd leases to release after the converge: plan_fleet fills it in
             'warnings': warnings}
 
 

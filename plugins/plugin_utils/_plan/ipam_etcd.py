@@ -149,6 +149,24 @@ def open_leases(hv, check_mode=False):
         raise LeaseError('linuxnet_ipam: etcd at %s does not answer (%s). %s' % (', '.join(settings['endpoints']), err, IPAM_FIX))
 
 
+def release_leases(hv, entries):
+    """Release the leases ``entries`` ([[network, owner, address]], from Leases.others) of linuxnet_ipam, each only if
+    its two keys still hold each other; the number released. Raises LeaseError naming the endpoints."""
+    settings = ipam_settings(hv)
+    if settings is None or not entries:
+        return 0
+    leases = Leases(client_of(settings), settings['prefix'])
+    try:
+        for network, owner, address in entries:
+            leases.release(network, owner, ipaddress.IPv4Address(address))
+    except etcd.EtcdError as err:
+        raise LeaseError('linuxnet_ipam: etcd at %s failed while releasing the leases of removed containers (%s). %s'
+                         % (', '.join(settings['endpoints']), err, IPAM_FIX)) from None
+    finally:
+        leases.client.close()
+    return leases.released
+
+
 def owner_of(host, container):
     return '%s/%s' % (host, container)
 
@@ -235,13 +253,18 @@ class Leases:
         akey, okey = self._address_key(network, address), self._owner_key(network, owner)
         self.client.txn([etcd.holds(akey, owner), etcd.holds(okey, str(address))], [etcd.remove(akey), etcd.remove(okey)])
 
-    def release_others(self, hosts, keep):
-        """Release every lease of an owner on one of ``hosts`` that ``keep`` ({(network, owner)}) does not list."""
+    def others(self, hosts, keep):
+        """{host: [[network, owner, address]]}: the leases of owners on one of ``hosts`` that ``keep`` ({(network,
+        owner)}) does not list, to release once their containers are gone (release_leases, after the converge): a lease
+        released before, while the container still holds the address, could go to another run's container."""
         hosts = set(hosts)
-        for network, owners in list(self.owners.items()):
-            for owner, address in list(owners.items()):
-                if owner.rsplit('/', 1)[0] in hosts and (network, owner) not in keep:
-                    self.release(network, owner, address)
+        out = {}
+        for network, owners in self.owners.items():
+            for owner, address in owners.items():
+                host = owner.rsplit('/', 1)[0]
+                if host in hosts and (network, owner) not in keep:
+                    out.setdefault(host, []).append([network, owner, str(address)])
+        return out
 
     def allocate(self, net, members, pool, statics):
         """Lease every (host, endpoint) of ``members`` of ``net`` the address planned for it. ``pool`` is the network's

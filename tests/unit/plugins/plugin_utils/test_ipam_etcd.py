@@ -22,6 +22,7 @@ from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd
     ipam_settings,
     open_leases,
     reachable_problems,
+    release_leases,
 )
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -68,13 +69,16 @@ def members(ipam, hosts, networks=('ov',), count=2, extra=None):
     return out
 
 
-def plan(fleet, check_mode=False):
-    """{(container, network): address} of a planning run, as the filter does it (leases opened, plans, closed)."""
+def plan(fleet, check_mode=False, converged=True):
+    """{(container, network): address} of a planning run, as the role does it: leases opened, plans, closed; then,
+    once the hosts ``converged`` (never in check mode), the leases the plans no longer use released."""
     leases = open_leases(fleet[0][1], check_mode)
     try:
         plans = plan_fleet(fleet, 'present', leases)
     finally:
         leases.client.close()
+    if converged and not check_mode:
+        leases.released += release_leases(fleet[0][1], [e for p in plans.values() for e in p['ipam_release']])
     found = {}
     for result in plans.values():
         # overlay endpoints (on br0 in the overlay's namespace) and macvlan endpoints; docker_gwbridge's are per host
@@ -149,8 +153,17 @@ def test_a_lease_is_kept_when_containers_before_it_leave_and_released_when_it_le
     fleet = members(ipam, ['h1', 'h2'], count=3)
     first, _leases = plan(fleet)
     fleet[0][1]['linuxnet_containers'] = fleet[0][1]['linuxnet_containers'][2:]   # h1-c0 and h1-c1 leave
-    second, leases = plan(fleet)
+    # Planned, not converged yet: the containers still hold their addresses, so their leases stay.
+    second, leases = plan(fleet, converged=False)
     assert second[('h1-c2', 'eth0')] == first[('h1-c2', 'eth0')] == '10.99.0.4'
+    assert leases.released == 0 and stored(ipam)['/ipam/ov/owner/h1/h1-c0'] == '10.99.0.2'
+    reader = open_leases(fleet[0][1], True)
+    listed = plan_fleet(fleet, 'present', reader)
+    reader.client.close()
+    assert sorted(listed['h1']['ipam_release']) == [['ov', 'h1/h1-c0', '10.99.0.2'], ['ov', 'h1/h1-c1', '10.99.0.3']]
+    assert listed['h2']['ipam_release'] == []
+    # Converged: released.
+    second, leases = plan(fleet)
     assert leases.released == 2 and '/ipam/ov/owner/h1/h1-c0' not in stored(ipam)
     fleet.append(members(ipam, ['h3'], count=1)[0])
     third, _leases = plan(fleet)
@@ -160,7 +173,9 @@ def test_a_lease_is_kept_when_containers_before_it_leave_and_released_when_it_le
 def test_leases_of_hosts_outside_the_play_are_kept_and_teardown_releases_the_play_hosts_leases(ipam):
     plan(members(ipam, ['h1', 'h2']))
     leases = open_leases({'linuxnet_ipam': ipam})
-    plan_fleet(members(ipam, ['h1']), 'absent', leases)
+    plans = plan_fleet(members(ipam, ['h1']), 'absent', leases)
+    leases.client.close()
+    assert release_leases({'linuxnet_ipam': ipam}, plans['h1']['ipam_release']) == 2
     assert sorted(k for k in stored(ipam) if '/owner/' in k) == ['/ipam/ov/owner/h2/h2-c0', '/ipam/ov/owner/h2/h2-c1']
 
 
