@@ -5,8 +5,8 @@
 role installs FRR, the role configures it (one route reflector), containers on three hosts reach each other with the
 remote MACs and the flood list installed by FRR (not by the inventory), a second run changes nothing, a host whose FRR
 stops is withdrawn from the others and comes back, a fourth host added to the inventory is reachable with no change
-to the others' FRR configuration, inspect shows the VNIs, and teardown puts Debian's FRR configuration back. (A host
-that loses power is not tested here: after its boot its container's MAC is not advertised again, see docs/evpn.md.)"""
+to the others' FRR configuration, a host that loses power advertises its container again after its boot (FRR starts
+again after the host-local apply), inspect shows the VNIs, and teardown puts Debian's FRR configuration back."""
 
 from __future__ import annotations
 
@@ -140,6 +140,15 @@ def test_evpn_overlay_across_hosts_withdrawal_added_host_inspect_teardown(lab4, 
         out = play(lab4, SITE, three, tmp_path)
         assert set(changed(out).values()) == {0}, out[-3000:]
 
+        # docker-node3 loses power: at its boot the host-local apply makes the overlay again, then FRR starts again and
+        # advertises its container's MAC (type-2); the others install it as before.
+        cut = time.monotonic()
+        lab4.reboot('docker-node3', hard=True)
+        until(lambda: sh(lab4, 'docker-node3', 'systemctl is-active frr').stdout.strip() == 'active', 120, step=1)
+        until(lambda: remote_macs(lab4, 'docker-node2').get(mac('3')) == hosts['docker-node3'], 30, step=0.5)
+        until(lambda: ping(lab4, 'docker-node2', 'e2', SUBNET + '13'), 10)
+        print('docker-node3 advertised again %.1f s after its power cut' % (time.monotonic() - cut))
+
         # docker-node3's FRR stops: the others withdraw its MAC and its flood entry.
         stopped = time.monotonic()
         lab4.ssh('docker-node3', 'systemctl stop frr')
@@ -172,5 +181,6 @@ def test_evpn_overlay_across_hosts_withdrawal_added_host_inspect_teardown(lab4, 
         assert lab4.namespaces(host) == []
         assert sh(lab4, host, 'systemctl is-active frr').stdout.strip() == 'inactive'
         assert 'linuxnet.container' not in lab4.ssh(host, 'cat /etc/frr/frr.conf /etc/frr/daemons')
-        assert sh(lab4, host, 'test -e /etc/systemd/system/frr.service.d/linuxnet-container.conf').returncode == 1
+        for directory in ('frr.service.d', 'linuxnet-container.service.d'):
+            assert sh(lab4, host, 'test -e /etc/systemd/system/%s' % directory).returncode == 1
         assert lab4.ssh(host, 'ls -A /run/linuxnet-container/evpn 2>/dev/null || true').strip() == ''
