@@ -93,7 +93,8 @@ def _foreign_addresses(facts, nets):
     and the overlay and macvlan interfaces (which the fleet plans) left out."""
     gateways = {(net.bridge, gateway) for net in nets.values() for gateway in (net.gateway, net.gateway6) if gateway is not None}
     endpoints = {(ep['container'], ep.get('ifname')) for ep in facts.get('endpoints') or []}
-    fleet_subnets = [net.subnet for net in nets.values() if net.driver in GLOBAL_DRIVERS and net.subnet is not None]
+    fleet_subnets = [subnet for net in nets.values() if net.driver in GLOBAL_DRIVERS
+                     for subnet in (net.subnet, net.subnet6) if subnet is not None]
     found = {}
 
     def add(cidr, what, skip=lambda ip: False):
@@ -323,6 +324,7 @@ def plan_host(host, hv, facts, state='present', fleet=None):
             for ep in eps:
                 if nets[ep.network].driver in GLOBAL_DRIVERS:
                     ep.address = fleet.addresses[(host, ep.container, ep.network)]
+                    ep.address6 = fleet.addresses6.get((host, ep.container, ep.network))
             # Docker's docker_gwbridge: egress for containers whose networks give them none.
             if any(nets[ep.network].driver == 'overlay' for ep in eps) and _egress_endpoint(eps, nets) is None:
                 if GWBRIDGE not in nets:
