@@ -12,8 +12,8 @@ import pytest
 from ansible_collections.linuxnet.container.plugins.module_utils._parts import vtep_filter
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet import PlanError, plan_fleet
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import inventory_problems
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import overlay_namespace
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import fleet_problems
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import Fleet, FleetError, overlay_namespace
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import fleet_problems, read_networks
 
 OV6 = {'name': 'ov6', 'driver': 'overlay', 'subnet': '10.0.9.0/24', 'enable_ipv6': True, 'ipv6_subnet': 'fd00:db8:40::/64'}
 PLAIN = {'name': 'plain', 'driver': 'overlay', 'subnet': '10.0.8.0/24'}
@@ -129,11 +129,8 @@ def test_an_exhausted_ipv6_range_names_the_ipv6_keys():
 
 
 def test_ipv6_overlays_with_etcd_leases_are_refused_for_now():
-    from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import Fleet, FleetError
-    from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import read_networks
-
     class Leases:  # the etcd backend's interface, never reached
-        def keep_leases(self, *args):
+        def keep_leases(self, *_args):
             return None
 
     members = two()
