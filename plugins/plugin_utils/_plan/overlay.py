@@ -63,7 +63,7 @@ def overlay_namespace(network):
 
 def underlay(host, hv, facts):
     """(address, device, mtu) of a host's VTEP: linuxnet_vtep_address (IPv4 or IPv6), else the default route's device's
-    first IPv4 address."""
+    first IPv4 address, else (a host with no IPv4 default route) the IPv6 default route's device's first IPv6 one."""
     links = facts.get('links') or []
     wanted = hv.get('linuxnet_vtep_address')
     if wanted:
@@ -73,13 +73,14 @@ def underlay(host, hv, facts):
                 return wanted, link['name'], link['mtu']
         raise FleetError('host %s: linuxnet_vtep_address %s is not an address of any interface of the host. Fix: set it to '
                          'an address the host holds on its underlay' % (host, wanted))
-    dev = next((r.get('dev') for r in facts.get('routes') or [] if r.get('dst') in ('default', '0.0.0.0/0')), None)
-    link = next((lk for lk in links if lk['name'] == dev), None)
-    addresses = [c for c in (link or {}).get('addresses') or [] if ':' not in c]
-    if link is None or not addresses:
-        raise FleetError('host %s: no VTEP address: linuxnet_vtep_address is not set and the host has no default route '
-                         'through an interface with an IPv4 address. Fix: set linuxnet_vtep_address in its host_vars' % host)
-    return addresses[0].split('/')[0], link['name'], link['mtu']
+    for routes, defaults, key in (('routes', ('default', '0.0.0.0/0'), 'addresses'), ('routes6', ('default', '::/0'), 'addresses6')):
+        dev = next((r.get('dev') for r in facts.get(routes) or [] if r.get('dst') in defaults), None)
+        link = next((lk for lk in links if lk['name'] == dev), None)
+        if link is not None and link.get(key):
+            return link[key][0].split('/')[0], link['name'], link['mtu']
+    raise FleetError('host %s: no VTEP address: linuxnet_vtep_address is not set and the host has no default route '
+                     'through an interface with an IPv4 address (nor an IPv6 default route through one with a global '
+                     'IPv6 address). Fix: set linuxnet_vtep_address in its host_vars' % host)
 
 
 def _vnis(nets):

@@ -100,6 +100,14 @@ def test_vxlan_over_an_ipv6_underlay_takes_70_bytes_and_the_filter_lists_ipv6_vt
     assert plan_fleet(plain)['node1']['vxlan'][0]['mtu'] == 1330
 
 
+def test_an_ipv6_only_host_takes_its_ipv6_default_route_address_as_vtep():
+    only6 = {'routes': [], 'routes6': [{'dst': 'default', 'dev': 'eth0'}],
+             'links': [{'name': 'eth0', 'kind': 'veth', 'mtu': 1500, 'addresses': [], 'addresses6': ['fd00:192:0:2::11/64']}]}
+    members = fleet(('node1', [{'name': 'a', 'networks': ['ov6']}], only6))
+    device = plan_fleet(members)['node1']['vxlan'][0]
+    assert (device['local'], device['dev'], device['mtu']) == ('fd00:192:0:2::11', 'eth0', 1430)
+
+
 def test_mixed_vtep_families_on_one_overlay_are_refused_naming_host_variable_and_fix():
     members = two()
     members[1][1]['linuxnet_vtep_address'] = 'fd00:192:0:2::12'
