@@ -166,3 +166,15 @@ def test_fleet_problems_catch_a_static_ipv6_address_used_on_two_hosts():
 def test_static_ipv6_addresses_on_an_overlay_in_dockers_words(endpoint, message):
     hv = {'n1': {'linuxnet_networks': [OV6], 'linuxnet_containers': [{'name': 'a', 'networks': [dict(endpoint, name='ov6')]}]}}
     assert any(message in p for p in inventory_problems(hv, ['n1']))
+
+
+def test_the_inspect_summary_shows_the_ipv6_entry_and_addresses_of_an_overlay():
+    from ansible_collections.linuxnet.container.plugins.filter.inventory import FilterModule  # pylint: disable=import-outside-toplevel
+    info = {'networks': [{'Name': 'ov6', 'Driver': 'overlay', 'Options': {'com.docker.network.driver.overlay.vxlanid_list': '4600'},
+                          'IPAM': {'Config': [{'Subnet': '10.0.60.0/24', 'Gateway': '10.0.60.1'},
+                                              {'Subnet': 'fd00:db8:60::/64', 'Gateway': 'fd00:db8:60::1'}]},
+                          'Containers': {'x': {'Name': 'c1', 'IPv4Address': '10.0.60.2/24', 'MacAddress': '02:42:0a:00:3c:02',
+                                               'IPv6Address': 'fd00:db8:60::11/64'}}}]}
+    assert FilterModule().filters()['network_summary'](info, 'n1') == [
+        'n1 network ov6: 10.0.60.0/24 on br0, gateway 10.0.60.1, IPv6 fd00:db8:60::/64 gateway fd00:db8:60::1 (overlay, VNI 4600)',
+        '    c1               10.0.60.2/24       02:42:0a:00:3c:02  fd00:db8:60::11/64']
