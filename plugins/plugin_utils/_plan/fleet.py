@@ -25,7 +25,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.normali
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import parse_allow
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.etcd import EtcdError
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import Allocator, PoolExhausted, exhausted
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import IPAM_FIX, owner_of
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import IPAM_FIX, lease_space, owner_of
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import (
     GLOBAL_DRIVERS,
     OVERLAY_BRIDGE,
@@ -254,7 +254,9 @@ def plan_fleet(members, state='present', leases=None):
     for host, plan in plans.items():
         plan['evpn'] = fleet.evpn_part(host) if fleet is not None and states[host] == 'present' else None
     if leases is not None:
-        keep = {(network, owner_of(host, container)) for host, container, network in (fleet.addresses if fleet else ())}
+        keep = {(lease_space(network, version), owner_of(host, container))
+                for version, planned in ((4, fleet.addresses if fleet else {}), (6, fleet.addresses6 if fleet else {}))
+                for host, container, network in planned}
         try:
             leases.release_others([h for h, _v, _f in members], keep)
         except EtcdError as err:

@@ -193,17 +193,12 @@ class Fleet:
 
     def _check_families(self):
         """The VTEPs of one overlay are all IPv4 or all IPv6 (a VXLAN device has one local address, its peers the same
-        family); an overlay with control_plane evpn has IPv4 VTEPs (the BGP sessions FRR is configured for). Checked
-        before any address is leased: linuxnet_ipam's etcd leases hold IPv4 addresses only, for now."""
+        family); an overlay with control_plane evpn has IPv4 VTEPs (the BGP sessions FRR is configured for)."""
         problems = []
         for name, members in self.endpoints.items():
             net = self.nets[name]
             if net.driver != 'overlay':
                 continue
-            if net.ipv6 and self.leases is not None:
-                problems.append('linuxnet_networks (%s): enable_ipv6 on an overlay is not supported yet with linuxnet_ipam '
-                                'backend etcd (its leases hold IPv4 addresses only). Fix: drop enable_ipv6 on %s, or '
-                                'leave linuxnet_ipam out (the inventory allocates)' % (name, name))
             hosts = sorted({h for h, _ep in members if h in self.vteps})
             family = {h: ipaddress.ip_address(self.vteps[h][0]).version for h in hosts}
             if net.control_plane == 'evpn':
@@ -296,7 +291,7 @@ class Fleet:
                     pool.reserve(getattr(ep, field))
                     statics.add((host, ep.container))
             if self.leases is not None:
-                self.leases.keep_leases(net, members, pool)
+                self.leases.keep_leases(net, members, pool, version)
             for host, ep in members:
                 if getattr(ep, field) is None:
                     setattr(ep, field, next((ip for ip in existing.get((host, ep.container), ()) if pool.keep(ip)), None))
@@ -312,7 +307,7 @@ class Fleet:
                     except PoolExhausted:
                         raise FleetError(exhausted(host, ep.container, ipam, version)) from None
             if self.leases is not None:
-                self._lease(net, members, pool, statics)
+                self._lease(net, members, pool, statics, version)
             for host, ep in members:
                 found[(host, ep.container, name)] = getattr(ep, field)
             if version == 6:
@@ -323,10 +318,10 @@ class Fleet:
             if clashes:
                 raise FleetError('\n'.join(clashes))
 
-    def _lease(self, net, members, pool, statics):
+    def _lease(self, net, members, pool, statics, version):
         """Lease the planned addresses in etcd; one another run took meanwhile is replaced by the next free one."""
         try:
-            self.leases.allocate(net, members, pool, statics)
+            self.leases.allocate(net, members, pool, statics, version)
         except LeaseError as err:
             raise FleetError(str(err)) from None
         except EtcdError as err:

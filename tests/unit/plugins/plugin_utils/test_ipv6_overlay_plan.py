@@ -12,8 +12,8 @@ import pytest
 from ansible_collections.linuxnet.container.plugins.module_utils._parts import vtep_filter
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet import PlanError, plan_fleet
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import inventory_problems
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import Fleet, FleetError, overlay_namespace
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import fleet_problems, read_networks
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import overlay_namespace
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import fleet_problems
 
 OV6 = {'name': 'ov6', 'driver': 'overlay', 'subnet': '10.0.9.0/24', 'enable_ipv6': True, 'ipv6_subnet': 'fd00:db8:40::/64'}
 PLAIN = {'name': 'plain', 'driver': 'overlay', 'subnet': '10.0.8.0/24'}
@@ -134,17 +134,6 @@ def test_an_exhausted_ipv6_range_names_the_ipv6_keys():
                     networks=(dict(OV6, ipv6_ip_range='fd00:db8:40::2/128'),))
     with pytest.raises(PlanError, match='container b: no available IPv6 addresses on network ov6 .*Fix: widen ipv6_ip_range'):
         plan_fleet(members)
-
-
-def test_ipv6_overlays_with_etcd_leases_are_refused_for_now():
-    class Leases:  # the etcd backend's interface, never reached
-        def keep_leases(self, *_args):
-            return None
-
-    members = two()
-    nets = read_networks(members[0][1]['linuxnet_networks'], 'host node1', [])
-    with pytest.raises(FleetError, match='not supported yet with linuxnet_ipam backend etcd'):
-        Fleet(nets, members, leases=Leases())
 
 
 def test_fleet_problems_catch_a_static_ipv6_address_used_on_two_hosts():
