@@ -140,11 +140,14 @@ def _network_summary(info, host=''):
         if net.get('Driver') == 'overlay':
             flags.append('VNI %s' % options.get('com.docker.network.driver.overlay.vxlanid_list'))
         carrier = options.get('com.docker.network.bridge.name') or options.get('parent') or 'br0'
-        lines.append('%snetwork %s: %s on %s, gateway %s (%s)' % (
+        # The IPv6 entry of a network with EnableIPv6 (bridge or overlay), after the IPv4 one.
+        ipv6 = ''.join(', IPv6 %s gateway %s' % (c.get('Subnet'), c.get('Gateway')) for c in configs[1:2] if ':' in (c.get('Subnet') or ''))
+        lines.append('%snetwork %s: %s on %s, gateway %s%s (%s)' % (
             (host + ' ') if host else '', net.get('Name'), configs[0].get('Subnet'), carrier,
-            configs[0].get('Gateway'), ', '.join(flags)))
+            configs[0].get('Gateway'), ipv6, ', '.join(flags)))
         for endpoint in sorted((net.get('Containers') or {}).values(), key=lambda e: e.get('Name', '')):
-            lines.append('    %-16s %-18s %s' % (endpoint.get('Name'), endpoint.get('IPv4Address'), endpoint.get('MacAddress')))
+            line = '    %-16s %-18s %s' % (endpoint.get('Name'), endpoint.get('IPv4Address'), endpoint.get('MacAddress'))
+            lines.append(line + ('  ' + endpoint['IPv6Address'] if endpoint.get('IPv6Address') else ''))
     for container, ports in sorted((info.get('ports') or {}).items()):
         allow = (info.get('port_allow') or {}).get(container) or {}
         for line in ports:

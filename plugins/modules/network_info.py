@@ -294,14 +294,16 @@ tables:
   sample: [inet linuxnet_isolation, ip linuxnet_ports]
 links:
   description:
-    - Every link of O(namespace) with its kind, MTU, MAC and IPv4 addresses, and C(owned) when the collection
-      made it (its tag). The roles find the underlay (the VTEP's device and its MTU) and macvlan parents here,
-      and the links whose routes a new subnet must not overlap.
+    - Every link of O(namespace) with its kind, MTU, MAC, IPv4 addresses, IPv6 addresses (C(addresses6), link-local
+      ones left out), and C(owned) when the collection made it (its tag). The roles find the underlay (the VTEP's
+      device and its MTU, an IPv6 C(linuxnet_vtep_address) too) and macvlan parents here, and the links whose routes
+      a new subnet must not overlap.
   returned: always
   type: list
   elements: dict
   sample:
-    - {name: eth0, kind: veth, mtu: 1500, mac: "0a:58:c0:00:02:0b", addresses: [192.0.2.11/24], owned: false}
+    - {name: eth0, kind: veth, mtu: 1500, mac: "0a:58:c0:00:02:0b", addresses: [192.0.2.11/24],
+       addresses6: ["fd00:192:0:2::11/64"], owned: false}
 containers:
   description:
     - The container namespaces that were looked into (those of O(containers), or of C(/run/netns), that exist), sorted;
@@ -586,7 +588,9 @@ def gather(netlink, params):
     port_allow = inspect.port_allow(published, allow, endpoints)
     public = ('container', 'network', 'bridge', 'ifname', 'host_ifname', 'mac', 'addresses', 'GlobalIPv6Address', 'GlobalIPv6PrefixLen')
     links = [{'name': info['name'], 'kind': info['kind'], 'mtu': info['mtu'], 'mac': info['mac'],
-              'addresses': [cidr for cidr, _secondary in bridge_addrs.get(index, []) if ':' not in cidr], 'owned': owned(info)}
+              'addresses': [cidr for cidr, _secondary in bridge_addrs.get(index, []) if ':' not in cidr],
+              'addresses6': [cidr for cidr in inspect.sorted_addresses(bridge_addrs.get(index, [])) if ':' in cidr],
+              'owned': owned(info)}
              for index, info in sorted(host_links.items())]
     result = {'networks': result_networks, 'endpoints': [{k: ep[k] for k in public} for ep in endpoints],
               'routes': routes, 'routes6': routes6, 'ports': ports, 'port_allow': port_allow, 'links': links, 'tables': tables, 'vxlan': vxlan,

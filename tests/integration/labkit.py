@@ -123,6 +123,17 @@ class Lab:
             raise AssertionError('ansible recorded nothing (rc %d): %s %s' % (proc.returncode, proc.stdout, proc.stderr))
         return results
 
+    def recorded_playbook(self, playbook, tmp_path, inventory=None, extra=()):
+        """Run a playbook; return (process, {host: {task name: result}}) from the recording callback (a role's task
+        is named "ROLE : NAME": the name alone is kept)."""
+        record = tmp_path / ('record-%d.jsonl' % len(list(tmp_path.glob('record-*'))))
+        proc = self.playbook(playbook, tmp_path, inventory=inventory, extra=list(extra), env=recording(record))
+        results = {}
+        for line in record.read_text().splitlines() if record.exists() else []:
+            entry = json.loads(line)
+            results.setdefault(entry['host'], {})[entry['task'].rsplit(' : ', 1)[-1]] = entry['result']
+        return proc, results
+
     def playbook(self, playbook, tmp_path, inventory=None, extra=(), env=None):
         cmd = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', inventory or self.inventory, playbook] + list(extra)
         env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False', **(env or {}))

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from labkit import ROOT, Lab, lab as lab_cli, lab_name, recording
+from labkit import ROOT, Lab, lab as lab_cli, lab_name
 
 HOST = 'docker-node1'
 SITE = os.path.join(ROOT, 'playbooks', 'site.yml')
@@ -64,14 +64,8 @@ def inventory(lab, tmp_path, containers=None, name='inventory.json', networks=No
 
 def site(lab, tmp_path, inv, *extra, playbook=SITE):
     """Run a playbook; return (process, {task name: result} of HOST) from the recording callback."""
-    record = tmp_path / ('record-%d.jsonl' % len(list(tmp_path.glob('record-*'))))
-    proc = lab.playbook(playbook, tmp_path, inventory=inv, extra=list(extra), env=recording(record))
-    results = {}
-    for line in record.read_text().splitlines() if record.exists() else []:
-        entry = json.loads(line)
-        if entry['host'] == HOST:  # a role's task is named "ROLE : NAME"
-            results[entry['task'].rsplit(' : ', 1)[-1]] = entry['result']
-    return proc, results
+    proc, results = lab.recorded_playbook(playbook, tmp_path, inventory=inv, extra=extra)
+    return proc, results.get(HOST, {})
 
 
 def ip_json(lab, netns, *args):

@@ -22,6 +22,9 @@ TAG = 'linuxnet.container'
 FILE_TAG = '# Managed by linuxnet.container'
 
 IFNAMSIZ = 16  # including the trailing NUL: 15 bytes usable
+# The outer headers of a VXLAN packet by the underlay's family (Ethernet 14 + IP + UDP 8 + VXLAN 8; IP is 20 bytes
+# for IPv4, 40 for IPv6): what a VXLAN device's MTU is below its underlay device's.
+VXLAN_OVERHEAD = {4: 50, 6: 70}
 _MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
 _LABEL_RE = re.compile(r'[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?')
 

@@ -32,6 +32,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._converge.expec
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import is_gone, LinuxnetError, netlink_errors, NetlinkError
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import (
     TAG,
+    VXLAN_OVERHEAD,
     normalize_address,
     normalize_mac,
     validate_ifname,
@@ -48,7 +49,6 @@ NTF_MASTER = 0x04
 # the namespace's links); nothing turns it off again. After naming a namespace for FRR, wait this long for it.
 ZEBRA_PID = '/run/frr/zebra.pid'
 ZEBRA_SWEEP_WAIT = 5.0
-VXLAN_OVERHEAD = {4: 50, 6: 70}
 IDENTITY = ('vni', 'port', 'local', 'dev', 'underlay_namespace', 'proxy')
 _PER_DEVICE = ('vni', 'learning', 'proxy', 'ttl', 'mtu', 'master', 'link_state', 'peers', 'fdb', 'neighbors',
                'purge', 'recreate', 'evpn', 'static_macs')

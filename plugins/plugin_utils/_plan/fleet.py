@@ -24,7 +24,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.ids imp
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import docker_mac, mac_ipv4
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import parse_allow
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import Allocator, PoolExhausted, exhausted
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import owner_of
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import lease_space, owner_of
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import (
     GLOBAL_DRIVERS,
     OVERLAY_BRIDGE,
@@ -92,7 +92,8 @@ def _foreign_addresses(facts, nets):
     and the overlay and macvlan interfaces (which the fleet plans) left out."""
     gateways = {(net.bridge, gateway) for net in nets.values() for gateway in (net.gateway, net.gateway6) if gateway is not None}
     endpoints = {(ep['container'], ep.get('ifname')) for ep in facts.get('endpoints') or []}
-    fleet_subnets = [net.subnet for net in nets.values() if net.driver in GLOBAL_DRIVERS and net.subnet is not None]
+    fleet_subnets = [subnet for net in nets.values() if net.driver in GLOBAL_DRIVERS
+                     for subnet in (net.subnet, net.subnet6) if subnet is not None]
     found = {}
 
     def add(cidr, what, skip=lambda ip: False):
@@ -255,7 +256,9 @@ def plan_fleet(members, state='present', leases=None):
     # The leases of containers the plan no longer has: released after the converge removed them (release_leases).
     stale = {}
     if leases is not None:
-        keep = {(network, owner_of(host, container)) for host, container, network in (fleet.addresses if fleet else ())}
+        keep = {(lease_space(network, version), owner_of(host, container))
+                for version, planned in ((4, fleet.addresses if fleet else {}), (6, fleet.addresses6 if fleet else {}))
+                for host, container, network in planned}
         stale = leases.others([h for h, _v, _f in members], keep)
     for host, plan in plans.items():
         plan['ipam_release'] = stale.get(host, [])
@@ -324,6 +327,7 @@ def plan_host(host, hv, facts, state='present', fleet=None):
             for ep in eps:
                 if nets[ep.network].driver in GLOBAL_DRIVERS:
                     ep.address = fleet.addresses[(host, ep.container, ep.network)]
+                    ep.address6 = fleet.addresses6.get((host, ep.container, ep.network))
             # Docker's docker_gwbridge: egress for containers whose networks give them none.
             if any(nets[ep.network].driver == 'overlay' for ep in eps) and _egress_endpoint(eps, nets) is None:
                 if GWBRIDGE not in nets:

@@ -10,6 +10,9 @@ The inventory allocator (``ipam.Allocator``) cannot see another controller's run
     <prefix>/ipam/<network>/address/<IPv4>        = <host>/<container>
     <prefix>/ipam/<network>/owner/<host>/<container> = <IPv4>
 
+and, on an overlay with enable_ipv6, the IPv6 leases beside them (``address6``, ``owner6``), handled as a space of
+their own (``lease_space``: the network's name and ``/ipv6``).
+
 A lease is created by one transaction that puts both keys only if neither exists (create_revision 0 on both), so two
 runs never lease one address, and an owner never holds two. Sending it again after a lost reply is safe: it fails,
 and the keys read in the same transaction show the owner holds that address already. A lease is kept as long as its
@@ -27,6 +30,7 @@ import re
 
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan import etcd
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import PoolExhausted, exhausted
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import FAMILIES
 
 BACKENDS = ('inventory', 'etcd')
 IPAM_KEYS = frozenset(('backend', 'endpoints', 'prefix', 'tls', 'timeout'))
@@ -39,6 +43,23 @@ ENDPOINT = re.compile(r'^https?://[^/\s]+$')
 # Bounded retries of one address against concurrent runs (each retry follows a lease another run just took).
 CLAIM_ATTEMPTS = 64
 IPAM_FIX = 'Fix: start etcd or correct linuxnet_ipam.endpoints and linuxnet_ipam.tls, or leave linuxnet_ipam out to allocate from the inventory'
+
+
+# The lease space of a network's IPv6 addresses: its name and this suffix (no network name holds a '/': it would split
+# the keys). Its keys are address6/ and owner6/ under the network's.
+IPV6_SPACE = '/ipv6'
+
+
+def lease_space(network, version=4):
+    """Where a network's leases of one family are kept: the network's name (IPv4), or its name and /ipv6."""
+    return network if version == 4 else network + IPV6_SPACE
+
+
+def _split_space(space):
+    """(network, key suffix) of a lease space: '' for IPv4, '6' for IPv6 (address6/, owner6/)."""
+    if space.endswith(IPV6_SPACE):
+        return space[:-len(IPV6_SPACE)], '6'
+    return space, ''
 
 
 class LeaseError(Exception):
@@ -150,7 +171,7 @@ def open_leases(hv, check_mode=False):
 
 
 def release_leases(hv, entries):
-    """Release the leases ``entries`` ([[network, owner, address]], from Leases.others) of linuxnet_ipam, each only if
+    """Release the leases ``entries`` ([[lease space, owner, address]], from Leases.others) of linuxnet_ipam, each only if
     its two keys still hold each other; the number released. Raises LeaseError naming the endpoints."""
     settings = ipam_settings(hv)
     if settings is None or not entries:
@@ -158,7 +179,7 @@ def release_leases(hv, entries):
     leases = Leases(client_of(settings), settings['prefix'])
     try:
         for network, owner, address in entries:
-            leases.release(network, owner, ipaddress.IPv4Address(address))
+            leases.release(network, owner, ipaddress.ip_address(address))
     except etcd.EtcdError as err:
         raise LeaseError('linuxnet_ipam: etcd at %s failed while releasing the leases of removed containers (%s). %s'
                          % (', '.join(settings['endpoints']), err, IPAM_FIX)) from None
@@ -178,27 +199,29 @@ class Leases:
         self.client = client
         self.prefix = prefix.rstrip('/') + '/ipam/'
         self.dry_run = dry_run
-        self.owners = {}      # network -> {owner: IPv4Address}
-        self.addresses = {}   # network -> {IPv4Address: owner}
+        self.owners = {}      # lease space (lease_space) -> {owner: address}
+        self.addresses = {}   # lease space -> {address: owner}
         self.claimed = 0
         self.released = 0
 
-    def _address_key(self, network, address):
-        return '%s%s/address/%s' % (self.prefix, network, address)
+    def _address_key(self, space, address):
+        return '%s%s/address%s/%s' % ((self.prefix,) + _split_space(space) + (address,))
 
-    def _owner_key(self, network, owner):
-        return '%s%s/owner/%s' % (self.prefix, network, owner)
+    def _owner_key(self, space, owner):
+        return '%s%s/owner%s/%s' % ((self.prefix,) + _split_space(space) + (owner,))
 
     def read(self):
         """Every lease under the prefix, in one request."""
         self.owners, self.addresses = {}, {}
         for key, (value, _revision) in self.client.range(self.prefix, prefix=True).items():
             network, kind, rest = (key[len(self.prefix):].split('/', 2) + ['', ''])[:3]
+            version = 6 if kind.endswith('6') else 4
+            space = lease_space(network, version)
             try:
-                if kind == 'owner':
-                    self._remember(network, rest, ipaddress.IPv4Address(value))
-                elif kind == 'address':
-                    self.addresses.setdefault(network, {})[ipaddress.IPv4Address(rest)] = value
+                if kind in ('owner', 'owner6'):
+                    self._remember(space, rest, FAMILIES[version]['ip'](value))
+                elif kind in ('address', 'address6'):
+                    self.addresses.setdefault(space, {})[FAMILIES[version]['ip'](rest)] = value
             except ValueError:
                 continue  # not a key of ours: left alone
         return self
@@ -237,7 +260,7 @@ class Leases:
             return address, owner
         holder = etcd.ranged(responses[0]).get(akey)
         now = etcd.ranged(responses[1]).get(okey)
-        now = ipaddress.IPv4Address(now) if now else None
+        now = ipaddress.ip_address(now) if now else None
         if holder is not None:
             self.addresses.setdefault(network, {})[address] = holder
         if now is not None:
@@ -266,77 +289,84 @@ class Leases:
                     out.setdefault(host, []).append([network, owner, str(address)])
         return out
 
-    def allocate(self, net, members, pool, statics):
-        """Lease every (host, endpoint) of ``members`` of ``net`` the address planned for it. ``pool`` is the network's
-        Allocator, each endpoint's address is set (static: ``statics`` holds its (host, container), leased already
-        (``keep_leases``), kept from the host, or taken); an address another run leased since ``read`` is replaced by
-        the next free one. Raises LeaseError."""
-        name = net.name
+    def allocate(self, net, members, pool, statics, version=4):
+        """Lease every (host, endpoint) of ``members`` of ``net`` the address of the family ``version`` planned for it.
+        ``pool`` is the Allocator of the network's IPAM entry of that family, each endpoint's address is set (static:
+        ``statics`` holds its (host, container), leased already (``keep_leases``), kept from the host, or taken); an
+        address another run leased since ``read`` is replaced by the next free one. Raises LeaseError."""
+        name, field, ipam = lease_space(net.name, version), _FIELDS[version], net.ipam(version)
         for host, ep in members:
             owner = owner_of(host, ep.container)
             held = self.held(name, owner)
-            if held is not None and held != ep.address:
+            if held is not None and held != getattr(ep, field):
                 self.release(name, owner, held)
         for host, ep in members:
             owner = owner_of(host, ep.container)
             static = (host, ep.container) in statics
             for _attempt in range(CLAIM_ATTEMPTS):
-                if self.held(name, owner) == ep.address:
+                if self.held(name, owner) == getattr(ep, field):
                     break
-                now, holder = self.claim(name, owner, ep.address)
-                if now == ep.address:
+                now, holder = self.claim(name, owner, getattr(ep, field))
+                if now == getattr(ep, field):
                     break
                 if now is not None:
                     # A concurrent run leased this owner another address: take it, as a later run would, unless this
                     # plan gives it to another endpoint for good (a static one, or one leased already); an endpoint
                     # merely planned on it meets this lease when it claims, and moves on.
-                    if not static and now in net.subnet and now not in self._settled(name, members, statics, ep):
+                    if not static and now in ipam.subnet and now not in self._settled(name, members, statics, ep, field):
                         pool.reserve(now)
-                        ep.address = now
+                        setattr(ep, field, now)
                         break
                     self.release(name, owner, now)
                     continue
                 if static:
-                    raise LeaseError('host %s: container %s: network %s: ipv4_address %s is leased to %s in etcd. Fix: give '
-                                     '%s another ipv4_address, or remove %s from the inventory that declares it'
-                                     % (host, ep.container, name, ep.address, holder, ep.container, holder))
+                    key = FAMILIES[version]['address']
+                    raise LeaseError('host %s: container %s: network %s: %s %s is leased to %s in etcd. Fix: give '
+                                     '%s another %s, or remove %s from the inventory that declares it'
+                                     % (host, ep.container, net.name, key, getattr(ep, field), holder, ep.container, key, holder))
                 # Another run leased this address since we read, and likely more: read them all, take the next free one.
-                pool.reserve(ep.address)
-                self._reserve_others(net, members, pool)
+                pool.reserve(getattr(ep, field))
+                self._reserve_others(name, members, pool)
                 try:
-                    ep.address = pool.take()
+                    setattr(ep, field, pool.take())
                 except PoolExhausted:
-                    raise LeaseError(exhausted(host, ep.container, net)) from None
+                    raise LeaseError(exhausted(host, ep.container, ipam, version)) from None
             else:
                 raise LeaseError('host %s: container %s: network %s: no lease after %d attempts, other runs keep taking the '
-                                 'addresses tried. Fix: run again' % (host, ep.container, name, CLAIM_ATTEMPTS))
+                                 'addresses tried. Fix: run again' % (host, ep.container, net.name, CLAIM_ATTEMPTS))
 
-    def _settled(self, network, members, statics, but):
-        """The addresses of ``members`` other than ``but`` that are static or leased to them."""
-        return {ep.address for host, ep in members if ep is not but
-                and ((host, ep.container) in statics or self.held(network, owner_of(host, ep.container)) == ep.address)}
+    def _settled(self, space, members, statics, but, field):
+        """The addresses (``field``) of ``members`` other than ``but`` that are static or leased to them."""
+        return {getattr(ep, field) for host, ep in members if ep is not but
+                and ((host, ep.container) in statics or self.held(space, owner_of(host, ep.container)) == getattr(ep, field))}
 
-    def _reserve_others(self, net, members, pool):
-        """Read the network's leases again (one request) and reserve those of owners that are not ``members``."""
-        start = '%s%s/address/' % (self.prefix, net.name)
+    def _reserve_others(self, space, members, pool):
+        """Read the space's leases again (one request) and reserve those of owners that are not ``members``."""
+        start = self._address_key(space, '')
         for key, (owner, _revision) in self.client.range(start, prefix=True).items():
             try:
-                self.addresses.setdefault(net.name, {})[ipaddress.IPv4Address(key[len(start):])] = owner
+                self.addresses.setdefault(space, {})[ipaddress.ip_address(key[len(start):])] = owner
             except ValueError:
                 continue
         ours = {owner_of(host, ep.container) for host, ep in members}
-        for address, owner in self.holders(net.name).items():
+        for address, owner in self.holders(space).items():
             if owner not in ours:
                 pool.reserve(address)
 
-    def keep_leases(self, net, members, pool):
-        """Reserve what other owners lease, then give each endpoint without an address the lease it holds."""
+    def keep_leases(self, net, members, pool, version=4):
+        """Reserve what other owners lease (of the family ``version``), then give each endpoint without an address of
+        that family the lease it holds."""
+        space, field = lease_space(net.name, version), _FIELDS[version]
         ours = {owner_of(host, ep.container) for host, ep in members}
-        for address, owner in self.holders(net.name).items():
+        for address, owner in self.holders(space).items():
             if owner not in ours:
                 pool.reserve(address)
         for host, ep in members:
-            if ep.address is None:
-                held = self.held(net.name, owner_of(host, ep.container))
+            if getattr(ep, field) is None:
+                held = self.held(space, owner_of(host, ep.container))
                 if pool.keep(held):
-                    ep.address = held
+                    setattr(ep, field, held)
+
+
+# The Endpoint attribute of each family's address.
+_FIELDS = {4: 'address', 6: 'address6'}

@@ -16,14 +16,15 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import host_veth_name, network_id
-from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import address_key, docker_mac, mac_ipv4
+from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import VXLAN_OVERHEAD, address_key, docker_mac, mac_ipv4
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.etcd import EtcdError
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import Allocator, PoolExhausted, exhausted
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import IPAM_FIX, LeaseError
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import container_mode, network_clashes, read_container_endpoints
 
 GLOBAL_DRIVERS = ('overlay', 'macvlan')
-VXLAN_OVERHEAD = 50
+# The smallest MTU of a link that carries IPv6 (RFC 8200): a smaller one and the kernel turns IPv6 off on it.
+IPV6_MIN_MTU = 1280
 VNI_FIRST = 256
 OVERLAY_POOL = ipaddress.ip_network('10.0.0.0/8')
 OVERLAY_BLOCK = 24
@@ -61,23 +62,25 @@ def overlay_namespace(network):
 
 
 def underlay(host, hv, facts):
-    """(address, device, mtu) of a host's VTEP: linuxnet_vtep_address, else the default route's device's first IPv4."""
+    """(address, device, mtu) of a host's VTEP: linuxnet_vtep_address (IPv4 or IPv6), else the default route's device's
+    first IPv4 address, else (a host with no IPv4 default route) the IPv6 default route's device's first IPv6 one."""
     links = facts.get('links') or []
     wanted = hv.get('linuxnet_vtep_address')
     if wanted:
         wanted = str(ipaddress.ip_address(str(wanted).strip()))
         for link in links:
-            if any(cidr.split('/')[0] == wanted for cidr in link.get('addresses') or []):
+            if any(cidr.split('/')[0] == wanted for cidr in (link.get('addresses') or []) + (link.get('addresses6') or [])):
                 return wanted, link['name'], link['mtu']
         raise FleetError('host %s: linuxnet_vtep_address %s is not an address of any interface of the host. Fix: set it to '
                          'an address the host holds on its underlay' % (host, wanted))
-    dev = next((r.get('dev') for r in facts.get('routes') or [] if r.get('dst') in ('default', '0.0.0.0/0')), None)
-    link = next((lk for lk in links if lk['name'] == dev), None)
-    addresses = [c for c in (link or {}).get('addresses') or [] if ':' not in c]
-    if link is None or not addresses:
-        raise FleetError('host %s: no VTEP address: linuxnet_vtep_address is not set and the host has no default route '
-                         'through an interface with an IPv4 address. Fix: set linuxnet_vtep_address in its host_vars' % host)
-    return addresses[0].split('/')[0], link['name'], link['mtu']
+    for routes, defaults, key in (('routes', ('default', '0.0.0.0/0'), 'addresses'), ('routes6', ('default', '::/0'), 'addresses6')):
+        dev = next((r.get('dev') for r in facts.get(routes) or [] if r.get('dst') in defaults), None)
+        link = next((lk for lk in links if lk['name'] == dev), None)
+        if link is not None and link.get(key):
+            return link[key][0].split('/')[0], link['name'], link['mtu']
+    raise FleetError('host %s: no VTEP address: linuxnet_vtep_address is not set and the host has no default route '
+                     'through an interface with an IPv4 address (nor an IPv6 default route through one with a global '
+                     'IPv6 address). Fix: set linuxnet_vtep_address in its host_vars' % host)
 
 
 def _vnis(nets):
@@ -124,9 +127,10 @@ class Fleet:
         self.vteps = {}
         self.endpoints = {}      # network -> [(host, Endpoint)]
         self.addresses = {}      # (host, container, network) -> IPv4Address
-        mtus = []
+        self.addresses6 = {}     # (host, container, network) -> IPv6Address, on overlays with enable_ipv6
+        mtus, ceilings = [], []
         problems = []
-        existing = {}
+        existing = {4: {}, 6: {}}
         global_hosts = []
         for host, hv, facts in hosts:
             if (hv.get('linuxnet_state') or 'present') == 'absent':
@@ -148,12 +152,13 @@ class Fleet:
                 except (FleetError, ValueError) as err:
                     problems.append(str(err))
                     continue
-                mtus.append(self.vteps[host][2])
+                address, _dev, mtu = self.vteps[host]
+                mtus.append(mtu)
+                ceilings.append(mtu - VXLAN_OVERHEAD[ipaddress.ip_address(address).version])
             for iface in facts.get('interfaces') or []:
                 for cidr in iface.get('addresses') or []:
                     addr = ipaddress.ip_interface(cidr)
-                    if addr.version == 4:
-                        existing.setdefault((host, iface['container']), []).append(addr.ip)
+                    existing[addr.version].setdefault((host, iface['container']), []).append(addr.ip)
         if problems:
             raise FleetError('\n'.join(problems))
         seen_vteps = {}
@@ -162,21 +167,57 @@ class Fleet:
                 raise FleetError('host %s: VTEP address %s is also the VTEP of %s. Fix: give every host its own '
                                  'linuxnet_vtep_address' % (host, address, seen_vteps[address]))
             seen_vteps[address] = host
+        self._check_families()
         self.mtu = {}
         for net in nets.values():
             if net.driver != 'overlay':
                 continue
-            ceiling = (min(mtus) - VXLAN_OVERHEAD) if mtus else 1450
+            # The smallest underlay MTU less the outer headers of its VTEP's family (70 bytes over IPv6, 50 over IPv4).
+            ceiling = min(ceilings) if ceilings else 1500 - VXLAN_OVERHEAD[4]
             if net.mtu and net.mtu > ceiling:
                 raise FleetError('linuxnet_networks (%s): mtu %d is larger than the smallest underlay MTU minus the VXLAN '
                                  'overhead (%d). Fix: set mtu to %d or less, or leave it out' % (net.name, net.mtu, ceiling, ceiling))
             self.mtu[net.name] = net.mtu or ceiling
-            if self.mtu[net.name] < 1280 - VXLAN_OVERHEAD:
+            if net.ipv6 and self.mtu[net.name] < IPV6_MIN_MTU:
+                raise FleetError('linuxnet_networks (%s): the overlay MTU would be %d, below the 1280 bytes IPv6 needs (the '
+                                 'kernel turns IPv6 off on a smaller link). Fix: %s'
+                                 % (net.name, self.mtu[net.name], 'raise mtu to 1280 or more' if net.mtu else
+                                    'raise the underlay MTU to %d or more (1280 + the VXLAN overhead)' % (IPV6_MIN_MTU + max(VXLAN_OVERHEAD.values()))))
+            if self.mtu[net.name] < IPV6_MIN_MTU - VXLAN_OVERHEAD[4]:
                 raise FleetError('linuxnet_networks (%s): the overlay MTU would be %d, too small for IPv4 containers to work '
                                  'well (the smallest underlay MTU is %d). Fix: raise the underlay MTU'
                                  % (net.name, self.mtu[net.name], min(mtus)))
-        self._allocate(existing)
+        self._allocate(existing[4], 4)
+        self._allocate(existing[6], 6)
         self._plan_evpn(hosts)
+
+    def _check_families(self):
+        """The VTEPs of one overlay are all IPv4 or all IPv6 (a VXLAN device has one local address, its peers the same
+        family); an overlay with control_plane evpn has IPv4 VTEPs (the BGP sessions FRR is configured for)."""
+        problems = []
+        for name, members in self.endpoints.items():
+            net = self.nets[name]
+            if net.driver != 'overlay':
+                continue
+            hosts = sorted({h for h, _ep in members if h in self.vteps})
+            family = {h: ipaddress.ip_address(self.vteps[h][0]).version for h in hosts}
+            if net.control_plane == 'evpn':
+                problems.extend('host %s: linuxnet_vtep_address %s is IPv6, but overlay %s has control_plane evpn, whose '
+                                'BGP sessions this collection configures over IPv4 only. Fix: set linuxnet_vtep_address of %s '
+                                'to an IPv4 address, or use control_plane: static' % (h, self.vteps[h][0], name, h)
+                                for h in hosts if family[h] == 6)
+                continue
+            if len(set(family.values())) > 1:
+                first = hosts[0]
+                problems.extend('host %s: its VTEP address %s (linuxnet_vtep_address, else the default route\'s) is IPv%d, '
+                                'but that of host %s on overlay %s is IPv%d %s: the VTEPs of one overlay share one '
+                                'address family. Fix: set linuxnet_vtep_address of %s to its IPv%d underlay address, or '
+                                'that of every host of %s to an IPv%d one'
+                                % (h, self.vteps[h][0], family[h], first, name, family[first], self.vteps[first][0], h,
+                                   family[first], name, family[h])
+                                for h in hosts if family[h] != family[first])
+        if problems:
+            raise FleetError('\n'.join(problems))
 
     def _plan_evpn(self, hosts):
         """The BGP EVPN control plane: the hosts with endpoints on an overlay with control_plane evpn, and the route
@@ -232,45 +273,55 @@ class Fleet:
         """What FRR on ``host`` needs (bridge_network's frr.conf), or None when the host speaks no EVPN."""
         return self.evpn.get(host)
 
-    def _allocate(self, existing):
+    def _allocate(self, existing, version):
+        """The addresses of one family (``version``) of every endpoint of the global networks (IPv6: the overlays with
+        enable_ipv6): static ones reserved, then leased ones (etcd), then those the endpoints hold (``existing``:
+        {(host, container): [addresses]}), then (IPv4) Docker's MAC-derived ones; new endpoints take the lowest free one."""
+        field = 'address' if version == 4 else 'address6'
+        found = self.addresses if version == 4 else self.addresses6
         for name, members in self.endpoints.items():
             net = self.nets[name]
-            pool = Allocator(net)
+            if version == 6 and not net.ipv6:
+                continue
+            ipam = net.ipam(version)
+            pool = Allocator(ipam)
             statics = set()
             for host, ep in members:
-                if ep.address is not None:
-                    pool.reserve(ep.address)
+                if getattr(ep, field) is not None:
+                    pool.reserve(getattr(ep, field))
                     statics.add((host, ep.container))
             if self.leases is not None:
-                self.leases.keep_leases(net, members, pool)
+                self.leases.keep_leases(net, members, pool, version)
             for host, ep in members:
-                if ep.address is None:
-                    ep.address = next((ip for ip in existing.get((host, ep.container), ()) if pool.keep(ip)), None)
+                if getattr(ep, field) is None:
+                    setattr(ep, field, next((ip for ip in existing.get((host, ep.container), ()) if pool.keep(ip)), None))
             # Docker's MAC of an address (02:42 + IPv4) that a mac_address takes: no new endpoint gets that address.
-            for _host, ep in members:
+            for _host, ep in members if version == 4 else ():
                 address = mac_ipv4(ep.mac)
                 if address is not None and address in net.subnet:
                     pool.reserve(address)
             for host, ep in members:
-                if ep.address is None:
+                if getattr(ep, field) is None:
                     try:
-                        ep.address = pool.take()
+                        setattr(ep, field, pool.take())
                     except PoolExhausted:
-                        raise FleetError(exhausted(host, ep.container, net)) from None
+                        raise FleetError(exhausted(host, ep.container, ipam, version)) from None
             if self.leases is not None:
-                self._lease(net, members, pool, statics)
+                self._lease(net, members, pool, statics, version)
             for host, ep in members:
-                self.addresses[(host, ep.container, name)] = ep.address
+                found[(host, ep.container, name)] = getattr(ep, field)
+            if version == 6:
+                continue
             clashes = []
             network_clashes(net, [('host %s: container %s' % (host, ep.container), '%s on host %s' % (ep.container, host), ep)
                                   for host, ep in members], clashes)
             if clashes:
                 raise FleetError('\n'.join(clashes))
 
-    def _lease(self, net, members, pool, statics):
+    def _lease(self, net, members, pool, statics, version):
         """Lease the planned addresses in etcd; one another run took meanwhile is replaced by the next free one."""
         try:
-            self.leases.allocate(net, members, pool, statics)
+            self.leases.allocate(net, members, pool, statics, version)
         except LeaseError as err:
             raise FleetError(str(err)) from None
         except EtcdError as err:
@@ -286,13 +337,15 @@ class Fleet:
                 continue
             ns = overlay_namespace(name)
             namespaces.append({'name': ns})
+            gateways = [(net.gateway, net.subnet)] + ([(net.gateway6, net.subnet6)] if net.ipv6 else [])
             bridges.append({'name': OVERLAY_BRIDGE, 'namespace': ns, 'mtu': self.mtu[name], 'purge_addresses': True,
-                            'addresses': ['%s/%d' % (net.gateway, net.subnet.prefixlen)]})
+                            'addresses': ['%s/%d' % (gateway, subnet.prefixlen) for gateway, subnet in gateways]})
             local, dev, _mtu = self.vteps[host]
             remote = [(h, ep) for h, ep in members if h != host]
             peers = sorted({self.vteps[h][0] for h, _ep in remote})
+            # recreate: a VTEP address changed (linuxnet_vtep_address, IPv4 to IPv6 too) cannot be changed in place.
             device = {'name': VXLAN_DEVICE, 'namespace': ns, 'vni': self.vnis[name], 'local': local, 'dev': dev,
-                      'mtu': self.mtu[name], 'master': OVERLAY_BRIDGE, 'learning': False}
+                      'mtu': self.mtu[name], 'master': OVERLAY_BRIDGE, 'learning': False, 'recreate': True}
             if net.control_plane == 'evpn':
                 # BGP EVPN: FRR installs the remote MACs (type-2) and the flood list (type-3); the device is named for
                 # FRR, and the local containers' MACs are static entries of their ports, so they never age out.
@@ -303,7 +356,8 @@ class Fleet:
                 device.update(
                     purge=True, peers=peers, evpn=False,
                     fdb=[{'mac': ep.mac or docker_mac(str(ep.address)), 'dst': self.vteps[h][0]} for h, ep in remote],
-                    neighbors=[{'address': str(ep.address), 'mac': ep.mac or docker_mac(str(ep.address))} for h, ep in remote])
+                    neighbors=[{'address': str(address), 'mac': ep.mac or docker_mac(str(ep.address))} for h, ep in remote
+                               for address in (ep.address, ep.address6) if address is not None])
             devices.append(device)
             per_vni.append({'vni': self.vnis[name], 'vteps': sorted({local} | set(peers), key=address_key)})
         per_vni.sort(key=lambda item: item['vni'])

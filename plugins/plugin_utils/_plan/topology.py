@@ -253,11 +253,20 @@ def _read_network(raw, at, problems, default):
     except ValueError:
         problems.append('%s: enable_ipv6 must be true or false, got %r' % (at, raw['enable_ipv6']))
         enable_ipv6 = None
-    if enable_ipv6 and driver != 'bridge':
-        problems.append('%s: enable_ipv6 is not supported yet on %s networks (only on bridge networks, for now). '
+    if enable_ipv6 and driver == 'macvlan':
+        problems.append('%s: enable_ipv6 is not supported yet on %s networks (only on bridge and overlay networks, for now). '
                         'Fix: drop enable_ipv6 and the ipv6_ keys, or use driver: bridge' % (at, driver))
+    elif enable_ipv6 and driver == 'overlay' and raw.get('control_plane') == 'evpn':
+        problems.append('%s: enable_ipv6 is not supported yet on overlays with control_plane evpn (FRR would have to '
+                        'advertise the IPv6 neighbours, which this collection does not configure). Fix: use '
+                        'control_plane: static for a network with IPv6, or drop enable_ipv6' % at)
     elif enable_ipv6:
         ipv6 = _read_ipam(raw, 6, at, problems)
+        if driver == 'overlay' and raw.get('ipv6_subnet') is None:
+            # Docker's global address pools are IPv4 only (10.0.0.0/8): an overlay with IPv6 needs its own subnet.
+            problems.append('%s: could not find an available, non-overlapping IPv6 address pool among the defaults to '
+                            'assign to the network (an overlay takes no IPv6 subnet from a default pool). Fix: set '
+                            'ipv6_subnet, like fd00:db8:40::/64, the same on every host' % at)
     mode6 = raw.get('gateway_mode_ipv6')
     if mode6 is not None and mode6 not in GATEWAY_MODES:
         problems.append('%s: gateway_mode_ipv6 %r is not valid (Docker\'s com.docker.network.bridge.gateway_mode_ipv6). '
@@ -790,12 +799,15 @@ def fleet_problems(hostvars, hosts):
                                     '(on host %s). Fix: give the container another name'
                                     % (host, ep.container, ep.container, ep.network, names[key]))
                 names.setdefault(key, host)
-                if ep.address is not None:
-                    akey = (ep.network, ep.address)
+                for address in (ep.address, ep.address6):
+                    if address is None:
+                        continue
+                    akey = (ep.network, address)
                     if akey in addresses and addresses[akey] != (host, ep.container):
                         problems.append('host %s: linuxnet_containers (%s): Address already in use: %s on %s is also the '
-                                        'ipv4_address of %s on host %s. Fix: give each container its own address'
-                                        % (host, ep.container, ep.address, ep.network, addresses[akey][1], addresses[akey][0]))
+                                        '%s of %s on host %s. Fix: give each container its own address'
+                                        % (host, ep.container, address, ep.network, FAMILIES[address.version]['address'],
+                                           addresses[akey][1], addresses[akey][0]))
                     addresses.setdefault(akey, (host, ep.container))
     for net, net_members in members.values():
         network_clashes(net, net_members, problems)

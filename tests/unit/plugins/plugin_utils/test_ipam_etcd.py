@@ -149,6 +149,42 @@ def test_overlay_and_macvlan_addresses_are_leased_and_kept_bridge_addresses_are_
     assert again == first and leases.claimed == 0 and leases.released == 0
 
 
+def test_ipv6_addresses_of_an_overlay_are_leased_beside_the_ipv4_ones_kept_and_released(ipam):
+    ov6 = {'name': 'ov6', 'driver': 'overlay', 'subnet': '10.98.0.0/24', 'enable_ipv6': True, 'ipv6_subnet': 'fd00:db8:98::/64'}
+    fleet = members(ipam, ['h1', 'h2'], networks=('ov6',), extra={'h2': [{'name': 'db', 'networks': [
+        {'name': 'ov6', 'ipv6_address': 'fd00:db8:98::99'}]}]})
+    for _host, hv, _facts in fleet:
+        hv['linuxnet_networks'] = NETS + [ov6]
+
+    def addresses6(plans):
+        return {p['peer']['namespace']: p['peer']['addresses'][1] for result in plans.values() for p in result['pairs']
+                if p.get('master') == 'br0'}
+
+    leases = open_leases(fleet[0][1])
+    first = addresses6(plan_fleet(fleet, 'present', leases))
+    leases.client.close()
+    assert first == {'h1-c0': 'fd00:db8:98::2/64', 'h1-c1': 'fd00:db8:98::3/64', 'h2-c0': 'fd00:db8:98::4/64',
+                     'h2-c1': 'fd00:db8:98::5/64', 'db': 'fd00:db8:98::99/64'}
+    keys = stored(ipam)
+    assert keys['/ipam/ov6/address6/fd00:db8:98::2'] == 'h1/h1-c0' and keys['/ipam/ov6/owner6/h2/db'] == 'fd00:db8:98::99'
+    assert keys['/ipam/ov6/owner/h1/h1-c0'] == '10.98.0.2' and len(keys) == 20
+    # Another inventory's run never gets them; a second run keeps them; a container that leaves releases both families.
+    other = members(ipam, ['h7'], count=1, networks=('ov6',))
+    other[0][1]['linuxnet_networks'] = NETS + [ov6]
+    leases = open_leases(other[0][1])
+    assert addresses6(plan_fleet(other, 'present', leases)) == {'h7-c0': 'fd00:db8:98::6/64'}
+    leases.client.close()
+    fleet[0][1]['linuxnet_containers'] = fleet[0][1]['linuxnet_containers'][1:]  # h1-c0 leaves
+    leases = open_leases(fleet[0][1])
+    plans = plan_fleet(fleet, 'present', leases)
+    leases.client.close()
+    again = addresses6(plans)
+    assert again == {k: v for k, v in first.items() if k != 'h1-c0'}
+    assert sorted(plans['h1']['ipam_release']) == [['ov6', 'h1/h1-c0', '10.98.0.2'], ['ov6/ipv6', 'h1/h1-c0', 'fd00:db8:98::2']]
+    assert release_leases(fleet[0][1], plans['h1']['ipam_release']) == 2
+    assert not any('h1-c0' in key for key in stored(ipam))
+
+
 def test_a_lease_is_kept_when_containers_before_it_leave_and_released_when_it_leaves(ipam):
     fleet = members(ipam, ['h1', 'h2'], count=3)
     first, _leases = plan(fleet)
