@@ -21,10 +21,11 @@ BENCHES = sorted(glob.glob(os.path.join(ROOT, 'bench', 'bench_*.py')))
 
 @pytest.fixture(scope='module', name='bench_lab')
 def fixture_bench_lab():
-    """One lab for every bench of this file (LINUXNET_ITEST_LAB + '-bs'; the benches reuse it with --keep, prepare
-    it once and wipe its hosts' network state before they start)."""
+    """One lab for every bench of this file (LINUXNET_ITEST_LAB + '-bs'; the benches reuse it with --keep, and wipe
+    its hosts' network state before they start). Its hosts boot from lab.py's prerequisites layer, so the benches'
+    run of the prerequisites role finds everything in place."""
     name = os.environ.get('LINUXNET_ITEST_LAB', 'itest') + '-bs'
-    lab('up', '--name', name, '--hosts', '2')
+    lab('up', '--name', name, '--hosts', '2', '--layer=prerequisites')
     yield name
     if not os.environ.get('LINUXNET_ITEST_KEEP'):
         lab('down', '--name', name)
