@@ -22,7 +22,7 @@ import ipaddress
 
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import container_id, host_veth_name
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import docker_mac, mac_ipv4
-from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import PortError, parse_allow, parse_publish
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import ANY, ANY6, PortError, parse_allow, parse_publish
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.etcd import EtcdError
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import Allocator, PoolExhausted, exhausted
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import IPAM_FIX, owner_of
@@ -573,9 +573,9 @@ def _routed_specs(host, name, specs, target, opened, warnings):
         host_ip = publication['host_ip']
         if ':' not in host_ip:
             kept.append((spec, allow))
-            if host_ip != '0.0.0.0':
+            if host_ip != ANY:
                 continue  # one IPv4 address: IPv4 only
-        elif host_ip != '::':
+        elif host_ip != ANY6:
             warnings.append('host %s: container %s: ports: %s: on network %s (gateway_mode_ipv6: routed) the IPv6 host '
                             'address %s and the host port are not used, as in Docker: container port %s opens at %s'
                             % (host, name, spec, target.network, host_ip, _port_text(publication['container_ports']),
