@@ -22,6 +22,12 @@ description:
     that change whenever an endpoint joins.
   - O(networks[].internal=true) drops every forwarded packet into or out of that bridge.
   - Outbound masquerade of a network's subnet for traffic that does not leave through its own bridge.
+  - Direct routing (Docker 28's gateway modes, O(networks[].gateway_mode_ipv4) and O(networks[].gateway_mode_ipv6)).
+    A packet that enters from an interface that is not a listed bridge (the host's uplink, where another host routes a
+    bridge's subnet through this one) and goes into a listed bridge is dropped unless it is a reply, was DNATed by a
+    published port, or (V(routed) mode) goes to a container port in O(networks[].routed_ports) or is ICMP.
+    V(nat-unprotected) lets everything in, as Docker before 28. The host's own traffic and traffic between bridges
+    are not affected.
   - A chain C(user) in C(inet linuxnet_isolation) is evaluated before the isolation rules, like Docker's
     DOCKER-USER; users add their own rules there (for example an accept that lets two networks talk) and
     later runs leave them alone.
@@ -93,6 +99,45 @@ options:
             containers' IPv6 addresses are seen outside, which must route the subnet to the host.
         type: bool
         default: true
+      gateway_mode_ipv4:
+        description:
+          - Docker's C(com.docker.network.bridge.gateway_mode_ipv4), for the direct-routing filter. V(nat) (Docker 28's
+            default) drops new connections from outside the host addressed to the network's containers, so only replies
+            and connections DNATed by a published port get in. V(nat-unprotected) lets everything in.
+          - Routed IPv4 (no masquerade, direct published ports) is not supported.
+        type: str
+        choices: [nat, nat-unprotected]
+        default: nat
+      gateway_mode_ipv6:
+        description:
+          - Docker's C(com.docker.network.bridge.gateway_mode_ipv6). V(nat) and V(nat-unprotected) as for
+            O(networks[].gateway_mode_ipv4), with NAT66 (O(networks[].ipv6_masquerade)).
+          - V(routed) turns NAT66 off and lets in from outside the container ports listed in O(networks[].routed_ports)
+            and ICMPv6; everything else new from outside is dropped.
+        type: str
+        choices: [nat, nat-unprotected, routed]
+        default: nat
+      routed_ports:
+        description:
+          - The container ports published on a routed family, opened at the container's own address (Docker's C(-p) in
+            routed mode, where the host port is not used). Only addresses of a family whose gateway mode is V(routed).
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          address:
+            description: The container's address on this network.
+            type: str
+            required: true
+          protocol:
+            description: The transport protocol.
+            type: str
+            choices: [tcp, udp, sctp]
+            default: tcp
+          port:
+            description: The container port.
+            type: int
+            required: true
   namespace:
     description:
       - Network namespace to work in (name, path or C(pid:N)); default the one the module runs in.
@@ -139,6 +184,13 @@ EXAMPLES = r'''
       - bridge: br-backend
         subnet: 10.10.0.0/24
         internal: true
+      - bridge: br-direct
+        subnet: 10.79.0.0/24
+        ipv6: true
+        ipv6_subnet: fd00:db8:40::/64
+        gateway_mode_ipv6: routed
+        routed_ports:
+          - {address: "fd00:db8:40::2", protocol: tcp, port: 80}
 
 - name: Remove the isolation tables
   linuxnet.container.docker_isolation:

@@ -20,7 +20,9 @@ description:
   - Ids (C(Id), the C(Containers) keys, C(EndpointID)) are derived from the names as the collection's other
     parts derive them, so they are the same on every run and every host.
   - C(Internal), C(enable_icc) and C(enable_ip_masquerade) come from the nftables table C(inet linuxnet_isolation);
-    without it a network is not internal, has icc on and is not masqueraded.
+    without it a network is not internal, has icc on and is not masqueraded. So do
+    C(com.docker.network.bridge.gateway_mode_ipv4) and C(com.docker.network.bridge.gateway_mode_ipv6) (Docker 28's
+    filter of direct routing), shown only where they are not V(nat), the default.
   - An overlay network (its bridge in the overlay's namespace, O(namespace)) shows Docker's C(Scope) C(swarm) and
     the option C(com.docker.network.driver.overlay.vxlanid_list), the VNI of the VXLAN device that is a port of its
     bridge, with C(com.docker.network.driver.mtu), its bridge's MTU. RV(vxlan) lists every VXLAN device of O(namespace) with its local and remote VTEPs.

@@ -201,12 +201,18 @@ PUBLISHING = [
         {'publish': '8444:80', 'allow': ['192.0.2.12']},  # no IPv6 source: over IPv6 the host itself only
     ]},
     {'name': 'legacy', 'networks': ['plain'], 'ports': ['8090:80']},  # IPv4-only network: IPv4 only
-    {'name': 'probe', 'networks': ['direct']},
+    {'name': 'probe', 'networks': ['direct'], 'ports': ['8091:80']},  # IPv4: DNAT (nat); IPv6: port 80 opens (routed)
 ]
 # No NAT66 (Docker's com.docker.network.bridge.gateway_mode_ipv6=routed): the outside sees the container's address.
 DIRECT = {'name': 'direct', 'bridge_name': 'br-direct', 'subnet': '10.79.0.0/24', 'enable_ipv6': True,
           'ipv6_subnet': 'fd00:db8:40::/64', 'gateway_mode_ipv6': 'routed'}
 OUTSIDE = 'fd00:192:0:2::1'  # the lab's router: plays a server outside the host
+DIRECT_SETS = ('protected', 'routed_icmp', 'routed_ports', 'routed_ports6')
+# Docker before 28 (no filter of direct routing) for plain's IPv4.
+PLAIN_OPEN = dict(NETWORKS[3], gateway_mode_ipv4='nat-unprotected')
+# Routes the lab's router is given to the bridges' subnets through the host (direct routing), beside direct's IPv6 one.
+DIRECT_ROUTES = [('173.20.0.0/16', '192.0.2.11'), ('10.79.0.0/24', '192.0.2.11'), ('10.78.0.0/24', '192.0.2.11'),
+                 ('fd00:db8:20::/64', 'fd00:192:0:2::11')]
 
 
 def curl(lab, host, url, netns=None):
@@ -225,18 +231,38 @@ def map_elements(table, name):
     return next(item['map'].get('elem', []) for item in table if 'map' in item and item['map']['name'] == name)
 
 
+def from_router(lab, *argv):
+    """A command in the lab's router (the switch's namespace, outside every lab host): its exit status."""
+    return subprocess.run(['nsenter', '--net=/proc/%d/ns/net' % lab.state['switch_pid'], '--'] + list(argv),
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode
+
+
+def router_curl(lab, url):
+    """curl's exit status from the router: 0 answered, 7 refused (a reset), 28 timed out (dropped on the way)."""
+    return from_router(lab, 'curl', '-g', '-s', '-o', '/dev/null', '-m', '2', url)
+
+
+def serve(lab, netns, port, bind='::'):
+    """An HTTP server of PAGE in a container; its PID on the lab host."""
+    return int(lab.ssh(HOST, 'ip netns exec %s setsid python3 -m http.server %d --bind %s --directory /tmp/v6-www '
+                             '>/dev/null 2>&1 < /dev/null & echo $!' % (netns, port, bind)))
+
+
 def test_ports_published_over_ipv6(lab, tmp_path):
-    inv = inventory(lab, tmp_path, PUBLISHING, name='ports.json', networks=[NETWORKS[0], NETWORKS[3], DIRECT])
+    inv = inventory(lab, tmp_path, PUBLISHING, name='ports.json', networks=[NETWORKS[0], PLAIN_OPEN, DIRECT])
     checked_proc, checked = site(lab, tmp_path, inv, '--check')
     assert checked_proc.returncode == 0, checked_proc.stdout[-4000:]
     assert nft_json(lab, 'table ip6 linuxnet_ports') is None, 'check mode made the IPv6 table'
     real_proc, real = site(lab, tmp_path, inv)
     assert real_proc.returncode == 0, real_proc.stdout[-4000:]
-    assert real[CONVERGE]['parts']['port_map']['actions'] == checked[CONVERGE]['parts']['port_map']['actions']
+    for part in ('port_map', 'docker_isolation'):
+        assert real[CONVERGE]['parts'][part]['actions'] == checked[CONVERGE]['parts'][part]['actions'], part
     server = outside = None
+    servers = []
     try:
         table6 = nft_json(lab, 'table ip6 linuxnet_ports')
         any_addr = {tuple(e[0]['concat']): e[1] for e in map_elements(table6, 'any_addr')}
+        # probe's 8091 is not published over IPv6: direct's IPv6 is routed (its container port opens instead, below)
         assert any_addr == {('tcp', 8080): 'fd00:db8:20::2', ('tcp', 8443): 'fd00:db8:20::2', ('tcp', 8444): 'fd00:db8:20::2'}
         assert [e[1] for e in map_elements(table6, 'addr_addr')] == ['fd00:db8:20::2']
         # legacy's network has no IPv6: its port is IPv4 only
@@ -291,9 +317,50 @@ def test_ports_published_over_ipv6(lab, tmp_path):
         clients = [line.split(' ', 1)[0] for line in log.read_text().splitlines() if '"GET / ' in line]
         assert clients[-2:] == ['fd00:192:0:2::11', 'fd00:db8:40::2'], clients
 
+        # Direct routing (Docker 28): the router routes every bridge subnet through the host.
+        for subnet, via in DIRECT_ROUTES:
+            from_router(lab, 'ip', 'route', 'replace', subnet, 'via', via)
+        servers = [serve(lab, 'probe', 80), serve(lab, 'probe', 81), serve(lab, 'legacy', 80, '0.0.0.0')]
+        lab.ssh(HOST, 'for i in $(seq 50); do ip netns exec probe curl -s -m 1 http://[::1]:81/ >/dev/null && '
+                      'ip netns exec probe curl -s -m 1 http://[::1]/ >/dev/null && '
+                      'ip netns exec legacy curl -s -m 1 http://127.0.0.1/ >/dev/null && exit 0; sleep 0.1; done; exit 1')
+        # (a) nat (IPv4 always, front's IPv6): neither a published container port nor an unpublished one answers at the
+        # container's address; the published port does through the host's address (DNAT).
+        assert router_curl(lab, 'http://10.79.0.2:80/') == 28 and router_curl(lab, 'http://10.79.0.2:81/') == 28
+        assert router_curl(lab, 'http://173.20.0.2:80/') == 28 and router_curl(lab, 'http://[fd00:db8:20::2]:80/') == 28
+        assert router_curl(lab, 'http://192.0.2.11:8091/') == 0 and router_curl(lab, 'http://192.0.2.11:8080/') == 0
+        # (b) routed IPv6: the published container port answers at probe's own address, ping6 too, the unpublished port
+        # is dropped; the host port 8091 is not published over IPv6 (the host itself answers: a reset).
+        assert router_curl(lab, 'http://[fd00:db8:40::2]:80/') == 0
+        assert from_router(lab, 'ping', '-6', '-n', '-c', '1', '-W', '2', 'fd00:db8:40::2') == 0
+        assert router_curl(lab, 'http://[fd00:db8:40::2]:81/') == 28
+        assert router_curl(lab, 'http://[fd00:192:0:2::11]:8091/') == 7
+        # (c) nat-unprotected (plain's IPv4): every port answers directly, as before Docker 28.
+        assert router_curl(lab, 'http://10.78.0.2:80/') == 0
+        # The host itself reaches every port as before (its packets do not cross the forward hook).
+        assert curl(lab, HOST, 'http://10.79.0.2:81/') == PAGE and curl(lab, HOST, 'http://[fd00:db8:40::2]:81/') == PAGE
+        # In the table: sets, and the same six rules whatever the number of containers.
+        isolation = nft_json(lab, 'table inet linuxnet_isolation')
+        sets = {item['set']['name']: [tuple(e['concat']) for e in item['set'].get('elem', [])]
+                for item in isolation if 'set' in item and item['set']['name'] in DIRECT_SETS}
+        assert sorted(sets['protected']) == [('ipv4', 'br-direct'), ('ipv4', 'br-front'), ('ipv6', 'br-direct'),
+                                             ('ipv6', 'br-front'), ('ipv6', 'br-plain')], sets['protected']
+        assert sets['routed_icmp'] == [('ipv6-icmp', 'br-direct')]
+        assert sets['routed_ports6'] == [('tcp', 'fd00:db8:40::2', 80)] and sets['routed_ports'] == []
+        assert len([item for item in isolation if 'rule' in item and item['rule']['chain'] == 'inbound']) == 6
+        info = lab.ansible(HOST, 'linuxnet.container.network_info', {'networks': [
+            {'name': 'direct', 'bridge': 'br-direct'}, {'name': 'plain', 'bridge': 'br-plain'}]}, tmp_path)[HOST][1]
+        options = {net['Name']: {k: v for k, v in net['Options'].items() if 'gateway_mode' in k} for net in info['networks']}
+        assert options['direct'] == {'com.docker.network.bridge.gateway_mode_ipv6': 'routed'}, options
+        assert options['plain'] == {'com.docker.network.bridge.gateway_mode_ipv4': 'nat-unprotected'}, options
+
         again_proc, again = site(lab, tmp_path, inv)
         assert again_proc.returncode == 0 and not again[CONVERGE]['changed'], changes(again)
     finally:
+        for pid in servers:
+            lab.ssh(HOST, 'kill %d' % pid)
+        for subnet, _via in DIRECT_ROUTES:
+            from_router(lab, 'ip', 'route', 'del', subnet)
         if server is not None:
             lab.ssh(HOST, 'kill %d' % server)
         if outside is not None:

@@ -62,12 +62,30 @@ SETS = {
     # NAT66 (Docker 27's default for networks with IPv6, gateway_mode_ipv6=nat): the same for the IPv6 subnets.
     'masq_subnets6': ('ipv6_addr', None, ['interval']),
     'masq_self6': (['ipv6_addr', 'ifname'], None, ['interval']),
+    # Direct routing from outside the host into a bridge (Docker 28's gateway modes), per family: (ipv4|ipv6 . bridge)
+    # of the bridges whose family is filtered (nat and routed; nat-unprotected is not), the ICMP type of each routed
+    # family (icmp|ipv6-icmp . bridge), and the container ports published on a routed family (proto . address . port).
+    'protected': (['nf_proto', 'ifname'], None, []),
+    'routed_icmp': (['inet_proto', 'ifname'], None, []),
+    'routed_ports': (['inet_proto', 'ipv4_addr', 'inet_service'], None, []),
+    'routed_ports6': (['inet_proto', 'ipv6_addr', 'inet_service'], None, []),
 }
 CHAINS = {
     'forward': {'type': 'filter', 'hook': 'forward', 'prio': -1, 'policy': 'accept'},
+    'inbound': None,
     'postrouting': {'type': 'nat', 'hook': 'postrouting', 'prio': 100, 'policy': 'accept'},
     'user': None,
 }
+# The gateway modes (Docker's com.docker.network.bridge.gateway_mode_ipv4/_ipv6) of each family; IPv4 routed is not
+# supported (the planner refuses it).
+GATEWAY_MODES4 = ('nat', 'nat-unprotected')
+GATEWAY_MODES6 = ('nat', 'nat-unprotected', 'routed')
+NFPROTO = {4: 'ipv4', 6: 'ipv6'}
+ICMP = {4: 'icmp', 6: 'ipv6-icmp'}
+_L4 = _meta('l4proto')
+_DPORT = {'payload': {'protocol': 'th', 'field': 'dport'}}
+_DADDR = {'payload': {'protocol': 'ip', 'field': 'daddr'}}
+_DADDR6 = {'payload': {'protocol': 'ip6', 'field': 'daddr'}}
 # (chain, id, expression); the ids are stored as rule comments.
 RULES = [
     # First, so that an accept in the user chain still leaves the mark; what the rules below drop never gets further.
@@ -87,6 +105,20 @@ RULES = [
     # Docker's DOCKER-ISOLATION-STAGE-1/2 in one rule: from one managed bridge to another.
     ('forward', 'isolation', [_match(_meta('iifname'), '@bridges'), _match(_meta('oifname'), '@bridges'),
                               _match(_PAIR, '@self_pairs', '!='), {'drop': None}]),
+    # Direct routing (Docker 28): from an interface that is not a managed bridge (eth0: another host routes a bridge's
+    # subnet through this one) into a managed bridge. The host's own packets (output) and those between bridges
+    # (above) never get here; what the user chain accepted neither.
+    ('forward', 'inbound', [_match(_meta('iifname'), '@bridges', '!='), _match(_meta('oifname'), '@bridges'),
+                            {'jump': {'target': 'inbound'}}]),
+    # Replies, and connections a published port DNATed (to the container port, at the container's address).
+    ('inbound', 'reply', [_match({'ct': {'key': 'state'}}, ['established', 'related'], 'in'), {'accept': None}]),
+    ('inbound', 'published', [_match({'ct': {'key': 'status'}}, 'dnat', 'in'), {'accept': None}]),
+    # routed: the container ports published on that family, at the container's own address, and ICMP.
+    ('inbound', 'routed-ports', [_match({'concat': [_L4, _DADDR, _DPORT]}, '@routed_ports'), {'accept': None}]),
+    ('inbound', 'routed-ports6', [_match({'concat': [_L4, _DADDR6, _DPORT]}, '@routed_ports6'), {'accept': None}]),
+    ('inbound', 'routed-icmp', [_match({'concat': [_L4, _meta('oifname')]}, '@routed_icmp'), {'accept': None}]),
+    # nat and routed: nothing else new from outside; nat-unprotected bridges are not in the set (Docker before 28).
+    ('inbound', 'protect', [_match({'concat': [_meta('nfproto'), _meta('oifname')]}, '@protected'), {'drop': None}]),
     # -s SUBNET ! -o BRIDGE -j MASQUERADE for every network, in two rules.
     ('postrouting', 'masquerade-own-bridge', [_match({'concat': [_SADDR, _meta('oifname')]}, '@masq_self'), {'return': None}]),
     ('postrouting', 'masquerade', [_match(_SADDR, '@masq_subnets'), {'masquerade': None}]),
@@ -187,11 +219,33 @@ def summary(want_sets):
     }
     if want_sets.get('masq_self6'):  # NAT66, only where there is some
         view['masquerade6'] = [list(e) for e in want_sets['masq_self6']]
+    # Direct routing: the gateway mode of each family of each bridge, and the routed ports ('tcp/80 at ADDRESS').
+    modes = gateway_modes(want_sets)
+    if modes:
+        view['gateway_modes'] = modes
+    routed = ['%s/%d at %s' % (proto, port, address) for name in ('routed_ports', 'routed_ports6')
+              for proto, address, port in want_sets.get(name) or []]
+    if routed:
+        view['routed_ports'] = routed
     return view
 
 
+def gateway_modes(sets):
+    """{bridge: [IPv4 mode, IPv6 mode]} of the bridges whose direct-routing filter is not nat in both families, from
+    the table's sets (a table of an older version, without the sets, shows nat-unprotected: it filters nothing)."""
+    protected = {tuple(e) for e in sets.get('protected') or []}
+    icmp = {tuple(e) for e in sets.get('routed_icmp') or []}
+    modes = {}
+    for bridge in sets.get('bridges') or []:
+        pair = ['routed' if (ICMP[v], bridge) in icmp else 'nat' if (NFPROTO[v], bridge) in protected
+                else 'nat-unprotected' for v in (4, 6)]
+        if pair != ['nat', 'nat']:
+            modes[bridge] = pair
+    return modes
+
+
 # What a bridge without an entry in the table is: Docker's defaults (network_info reads the table back with these).
-DEFAULT_FLAGS = {'internal': False, 'icc': True, 'masquerade': False}
+DEFAULT_FLAGS = {'internal': False, 'icc': True, 'masquerade': False, 'gateway_mode_ipv4': 'nat', 'gateway_mode_ipv6': 'nat'}
 
 
 def bridge_flags(sets):
@@ -214,6 +268,8 @@ def bridge_flags(sets):
     for pair in view['masquerade']:
         if len(pair) == 2:
             entry(pair[1])['masquerade'] = True
+    for bridge, (mode4, mode6) in (view.get('gateway_modes') or {}).items():
+        entry(bridge).update(gateway_mode_ipv4=mode4, gateway_mode_ipv6=mode6)
     return flags
 
 
@@ -406,6 +462,7 @@ def _desired(params):
     if params['state'] == 'absent':
         return ABSENT
     bridges, icc_off, internal, masq, ipv6, masq6 = [], [], [], [], [], []
+    protected, routed_icmp, routed_ports = [], [], {4: [], 6: []}
     seen = {}
     for index, net in enumerate(params['networks']):
         where = 'networks[%d] (%s)' % (index, net['bridge'])
@@ -423,6 +480,7 @@ def _desired(params):
             icc_off.append(net['bridge'])
         if net['internal']:
             internal.append(net['bridge'])
+        _direct(net, where, protected, routed_icmp, routed_ports)
         if net['masquerade'] and not net['internal']:
             if not net.get('subnet'):
                 raise LinuxnetError('%s: masquerade needs the subnet. Fix: set subnet, or masquerade: false' % where)
@@ -433,7 +491,8 @@ def _desired(params):
             if ':' in subnet:
                 raise LinuxnetError('%s: subnet %s: only IPv4 subnets are masqueraded. Fix: give the IPv4 subnet' % (where, subnet))
             masq.append((subnet, net['bridge']))
-        if net.get('ipv6_subnet') and net['masquerade'] and net.get('ipv6_masquerade', True) and not net['internal']:
+        if (net.get('ipv6_subnet') and net['masquerade'] and net.get('ipv6_masquerade', True) and not net['internal']
+                and net.get('gateway_mode_ipv6') != 'routed'):
             try:
                 subnet6 = normalize_network(net['ipv6_subnet'])
             except ValueError as err:
@@ -469,8 +528,45 @@ def _desired(params):
             'masq_self': nft.sort_elements(masq),
             'masq_subnets6': nft.sort_elements(subnets6),
             'masq_self6': nft.sort_elements(masq6),
+            'protected': nft.sort_elements(protected),
+            'routed_icmp': nft.sort_elements(routed_icmp),
+            'routed_ports': nft.sort_elements(set(routed_ports[4])),
+            'routed_ports6': nft.sort_elements(set(routed_ports[6])),
         },
     }
+
+
+def _direct(net, where, protected, routed_icmp, routed_ports):
+    """The direct-routing filter of one network (Docker 28's gateway modes), added to the sets' elements: each family
+    in nat or routed mode is protected, a routed one lets ICMP and its published container ports in."""
+    modes = {4: net.get('gateway_mode_ipv4') or 'nat', 6: net.get('gateway_mode_ipv6') or 'nat'}
+    for version, mode in sorted(modes.items()):
+        if mode != 'nat-unprotected':
+            protected.append((NFPROTO[version], net['bridge']))
+        if mode == 'routed':
+            routed_icmp.append((ICMP[version], net['bridge']))
+    subnet6 = None
+    if net.get('ipv6_subnet'):
+        try:
+            subnet6 = ipaddress.ip_network(net['ipv6_subnet'], strict=False)
+        except ValueError:
+            subnet6 = None  # reported where the subnet is read
+    for index, port in enumerate(net.get('routed_ports') or []):
+        at = '%s: routed_ports[%d]' % (where, index)
+        try:
+            address = ipaddress.ip_address(port['address'])
+        except ValueError:
+            raise LinuxnetError('%s: address %r is not an IP address' % (at, port['address']))
+        if modes[address.version] != 'routed':
+            raise LinuxnetError('%s: %s is an IPv%d address, but gateway_mode_ipv%d is %s: only a routed family opens '
+                                'container ports directly. Fix: set gateway_mode_ipv%d: routed, or drop the entry'
+                                % (at, address, address.version, address.version, modes[address.version], address.version))
+        if address.version == 6 and subnet6 is not None and address not in subnet6:
+            raise LinuxnetError('%s: %s is outside ipv6_subnet %s. Fix: give the address of a container on this network'
+                                % (at, address, subnet6))
+        if not 1 <= port['port'] <= 65535:
+            raise LinuxnetError('%s: port %d is out of range (1-65535)' % (at, port['port']))
+        routed_ports[address.version].append((port['protocol'], address.compressed, port['port']))
 
 
 def module_spec():
@@ -484,6 +580,13 @@ def module_spec():
             ipv6=dict(type='bool', default=False),
             ipv6_subnet=dict(type='str'),
             ipv6_masquerade=dict(type='bool', default=True),
+            gateway_mode_ipv4=dict(type='str', choices=list(GATEWAY_MODES4), default='nat'),
+            gateway_mode_ipv6=dict(type='str', choices=list(GATEWAY_MODES6), default='nat'),
+            routed_ports=dict(type='list', elements='dict', default=[], options=dict(
+                address=dict(type='str', required=True),
+                protocol=dict(type='str', choices=['tcp', 'udp', 'sctp'], default='tcp'),
+                port=dict(type='int', required=True),
+            )),
         )),
         namespace=dict(type='str'),
         forwarding=dict(type='bool', default=True),

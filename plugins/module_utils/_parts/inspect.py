@@ -263,6 +263,12 @@ def docker_options(bridge, flags, mtu):
     }
     if mtu is not None:
         options['com.docker.network.driver.mtu'] = str(mtu)
+    # Docker 28's gateway modes, shown where they are not the default nat (the table of an older version filters
+    # nothing: nat-unprotected).
+    for version in (4, 6):
+        mode = flags.get('gateway_mode_ipv%d' % version, 'nat')
+        if mode != 'nat':
+            options['com.docker.network.bridge.gateway_mode_ipv%d' % version] = mode
     return options
 
 

@@ -22,7 +22,7 @@ import ipaddress
 
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import container_id, host_veth_name
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import docker_mac, mac_ipv4
-from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import parse_allow
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import ANY, ANY6, PortError, parse_allow, parse_publish
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import Allocator, PoolExhausted, exhausted
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import lease_space, owner_of
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import (
@@ -504,8 +504,17 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
             item['ipv6_subnet'] = str(nets[name].subnet6)
             if nets[name].gateway_mode_ipv6 == 'routed':
                 item['ipv6_masquerade'] = False
+        # Docker 28's filter of direct routing from outside the host, per family (nat: the default, left out).
+        for version in (4, 6):
+            mode = getattr(nets[name], 'gateway_mode_ipv%d' % version)
+            if mode != 'nat':
+                item['gateway_mode_ipv%d' % version] = mode
 
-    ports = _port_items(host, host_allow, containers, endpoints, nets, warnings)
+    routed = {}
+    ports = _port_items(host, host_allow, containers, endpoints, nets, warnings, routed)
+    for item, name in zip(isolation, used_nets):
+        if routed.get(name):
+            item['routed_ports'] = routed[name]
 
     remote = fleet.remote_endpoints(host) if fleet else []
     namespaces, hosts_sets = _namespaces(nets, containers, endpoints, remote)
@@ -519,11 +528,16 @@ def _render(host, nets, used_nets, containers, endpoints, bridges_now, warnings,
             'warnings': warnings}
 
 
-def _port_items(host, host_allow, containers, endpoints, nets, warnings):
+def _port_items(host, host_allow, containers, endpoints, nets, warnings, routed=None):
     """port_map's ports: one item per container and allow-list. A publication's own allow wins, then the
     publish_allow of the network the ports lead to, then ``host_allow`` (linuxnet_publish_allow); () (everyone)
-    leaves allow out."""
+    leaves allow out.
+
+    On a network whose IPv6 is routed (gateway_mode_ipv6: routed), as in Docker 28, the IPv6 side of a publication is
+    not DNATed: its container port opens at the container's IPv6 address (``routed``: {network: [docker_isolation
+    routed_ports]}, filled here), and the host port is not used."""
     items = []
+    routed = {} if routed is None else routed
     for container in containers:
         if container_mode(container) != 'bridge' or not container.get('ports'):
             continue
@@ -535,17 +549,54 @@ def _port_items(host, host_allow, containers, endpoints, nets, warnings):
             continue
         default = nets[target.network].publish_allow
         default = host_allow if default is None else default
+        routed6 = target.address6 is not None and nets[target.network].gateway_mode_ipv6 == 'routed'
+        if routed6:
+            specs = _routed_specs(host, container['name'], specs, target, routed.setdefault(target.network, []), warnings)
         groups = {}
         for spec, allow in specs:
             groups.setdefault(default if allow is None else parse_allow(allow), []).append(str(spec))
         for sources, publish in groups.items():
             item = {'name': container['name'], 'container_ip': str(target.address), 'publish': publish}
-            if target.address6 is not None:  # published over IPv6 too (Docker 27: 0.0.0.0 and [::])
+            if target.address6 is not None and not routed6:  # published over IPv6 too (Docker 27: 0.0.0.0 and [::])
                 item['container_ip6'] = str(target.address6)
             if sources:
                 item['allow'] = list(sources)
             items.append(item)
     return items
+
+
+def _routed_specs(host, name, specs, target, opened, warnings):
+    """The publications of a container on a routed IPv6 network that are DNATed (their IPv4 side): the others are
+    IPv6 only. The IPv6 side of each (0.0.0.0 or an IPv6 host address) opens its container ports at the container's
+    IPv6 address, appended to ``opened`` as docker_isolation's routed_ports."""
+    kept = []
+    for spec, allow in specs:
+        try:
+            publication = parse_publish(spec)
+        except PortError:
+            kept.append((spec, allow))  # refused by the validation already; port_map says so again
+            continue
+        host_ip = publication['host_ip']
+        if ':' not in host_ip:
+            kept.append((spec, allow))
+            if host_ip != ANY:
+                continue  # one IPv4 address: IPv4 only
+        elif host_ip != ANY6:
+            warnings.append('host %s: container %s: ports: %s: on network %s (gateway_mode_ipv6: routed) the IPv6 host '
+                            'address %s and the host port are not used, as in Docker: container port %s opens at %s'
+                            % (host, name, spec, target.network, host_ip, _port_text(publication['container_ports']),
+                               target.address6))
+        low, high = publication['container_ports']
+        for port in range(low, high + 1):
+            entry = {'address': str(target.address6), 'protocol': publication['protocol'], 'port': port}
+            if entry not in opened:
+                opened.append(entry)
+    return kept
+
+
+def _port_text(ports):
+    low, high = ports
+    return str(low) if low == high else '%d-%d' % (low, high)
 
 
 class _HostsFile:

@@ -40,9 +40,12 @@ BOOL_OPTIONS = {'icc': True, 'masquerade': True, 'internal': False}
 DNS_KEYS = (('dns', 'nameservers'), ('dns_search', 'search'), ('dns_options', 'options'))
 NETWORK_KEYS = frozenset(('name', 'driver', 'subnet', 'gateway', 'ip_range', 'bridge_name', 'mtu', 'icc', 'masquerade',
                           'internal', 'vni', 'parent', 'publish_allow', 'enable_ipv6', 'ipv6_subnet', 'ipv6_gateway',
-                          'ipv6_ip_range', 'gateway_mode_ipv6', 'control_plane') + tuple(key for key, _field in DNS_KEYS))
-# Docker's com.docker.network.bridge.gateway_mode_ipv6: nat (NAT66, the default) or routed (no NAT66).
-GATEWAY_MODES = ('nat', 'routed')
+                          'ipv6_ip_range', 'gateway_mode_ipv4', 'gateway_mode_ipv6', 'control_plane') + tuple(key for key, _field in DNS_KEYS))
+# Docker's com.docker.network.bridge.gateway_mode_ipv6: nat (NAT66, the default), nat-unprotected (NAT66 without Docker
+# 28's filter of direct routing from outside) or routed (no NAT66; only published container ports open directly).
+GATEWAY_MODES = ('nat', 'nat-unprotected', 'routed')
+# ... and gateway_mode_ipv4: routed IPv4 (no masquerade) is not supported.
+GATEWAY_MODES4 = ('nat', 'nat-unprotected')
 CONTAINER_KEYS = frozenset(('name', 'network_mode', 'networks', 'ports', 'links') + tuple(key for key, _field in DNS_KEYS))
 ENDPOINT_KEYS = frozenset(('name', 'ipv4_address', 'ipv6_address', 'mac_address', 'aliases'))
 # Each family's IPAM entry (Docker takes one IPv4 and one IPv6 entry per network): its keys, and what its messages show.
@@ -150,8 +153,9 @@ class Network:
 
     def __init__(self, name, driver='bridge', subnet=None, gateway=None, ip_range=None, bridge=None, mtu=None,
                  icc=True, masquerade=True, internal=False, vni=None, parent=None, default=False, dns=None,
-                 publish_allow=None, ipv6=None, gateway_mode_ipv6='nat', control_plane='static'):
+                 publish_allow=None, ipv6=None, gateway_mode_ipv6='nat', control_plane='static', gateway_mode_ipv4='nat'):
         self.name = name
+        self.gateway_mode_ipv4 = gateway_mode_ipv4
         self.gateway_mode_ipv6 = gateway_mode_ipv6
         self.control_plane = control_plane  # overlay: static (the inventory writes every FDB entry) or evpn (FRR)
         # enable_ipv6, and its IPAM entry (subnet6 None: picked per host from the ULA pool, see fleet).
@@ -268,9 +272,24 @@ def _read_network(raw, at, problems, default):
                             'assign to the network (an overlay takes no IPv6 subnet from a default pool). Fix: set '
                             'ipv6_subnet, like fd00:db8:40::/64, the same on every host' % at)
     mode6 = raw.get('gateway_mode_ipv6')
-    if mode6 is not None and mode6 not in GATEWAY_MODES:
+    if mode6 is not None and driver != 'bridge' and enable_ipv6:
+        # An overlay's containers reach out through docker_gwbridge (IPv4 only); a gateway mode means nothing there.
+        problems.append('%s: gateway_mode_ipv6 applies to bridge networks only. Fix: remove it' % at)
+    elif mode6 is not None and mode6 not in GATEWAY_MODES:
         problems.append('%s: gateway_mode_ipv6 %r is not valid (Docker\'s com.docker.network.bridge.gateway_mode_ipv6). '
-                        'Fix: use nat (NAT66, the default) or routed (no NAT66)' % (at, mode6))
+                        'Fix: use nat (NAT66, the default), nat-unprotected (NAT66, direct routing from outside not '
+                        'filtered) or routed (no NAT66)' % (at, mode6))
+    mode4 = raw.get('gateway_mode_ipv4')
+    if mode4 is not None and driver != 'bridge':
+        problems.append('%s: gateway_mode_ipv4 applies to bridge networks only. Fix: remove it' % at)
+    elif mode4 == 'routed':
+        problems.append('%s: gateway_mode_ipv4 routed is not supported (the collection always masquerades IPv4 and '
+                        'publishes IPv4 ports on the host\'s addresses). Fix: use nat (the default) or nat-unprotected; '
+                        'for direct routing, use gateway_mode_ipv6: routed with enable_ipv6' % at)
+    elif mode4 is not None and mode4 not in GATEWAY_MODES4:
+        problems.append('%s: gateway_mode_ipv4 %r is not valid (Docker\'s com.docker.network.bridge.gateway_mode_ipv4). '
+                        'Fix: use nat (the default) or nat-unprotected (direct routing from outside not filtered)'
+                        % (at, mode4))
     if enable_ipv6 is False:
         for key in ('ipv6_subnet', 'ipv6_gateway', 'ipv6_ip_range', 'gateway_mode_ipv6'):
             if raw.get(key) is not None:
@@ -330,7 +349,8 @@ def _read_network(raw, at, problems, default):
         ipv6 = (ipv6[0], ipv6[0].network_address + 1, ipv6[2])
     return Network(raw['name'], driver=driver, subnet=subnet, gateway=gateway, ip_range=ip_range, bridge=bridge, mtu=mtu,
                    vni=vni, parent=raw.get('parent'), default=default, dns=dns, publish_allow=publish_allow, ipv6=ipv6,
-                   gateway_mode_ipv6=mode6 or 'nat', control_plane=control_plane or 'static', **options)
+                   gateway_mode_ipv6=mode6 or 'nat', control_plane=control_plane or 'static',
+                   gateway_mode_ipv4=mode4 or 'nat', **options)
 
 
 def _read_ipam(raw, version, at, problems):
@@ -662,6 +682,10 @@ def _port_problems(valid, where, problems, endpoints, nets):
         target = next((ep for ep in endpoints.get(container['name'], []) if ep.network in nets
                        and nets[ep.network].driver in ('bridge', 'macvlan') and not nets[ep.network].internal), None)
         address6 = '::' if target is not None and nets[target.network].ipv6 else None
+        # A routed IPv6 network opens the container port at the container's address: no IPv6 host port is taken.
+        routed6 = address6 is not None and nets[target.network].gateway_mode_ipv6 == 'routed'
+        if routed6:
+            address6 = None
         ports = container.get('ports') or []
         if not isinstance(ports, list):
             problems.append('%s: ports must be a list like ["8080:80"]' % at)
@@ -685,6 +709,8 @@ def _port_problems(valid, where, problems, endpoints, nets):
                 problems.append('%s: ports: %s%s' % (at, err, '' if 'Fix:' in str(err) else '. Fix: write [ip:]hostPort:containerPort[/tcp|udp|sctp]'))
                 continue
             if container_mode(container) == 'bridge':
+                if ':' in publication['host_ip'] and routed6:
+                    continue
                 if ':' in publication['host_ip'] and address6 is None and target is not None:
                     problems.append('%s: ports: %s %s' % (at, spec, _no_ipv6(publication['host_ip'], target.network)))
                     continue

@@ -23,7 +23,9 @@ FWD = 'net.ipv4.ip_forward'
 BNF = 'net.bridge.bridge-nf-call-iptables'
 RECORD = '/run/linuxnet-container/docker_isolation.host.json'
 BASE = {'family': 'inet', 'table': 'linuxnet_isolation'}
-RULE_IDS = {'forward': ['mark-in', 'mark-out', 'user', 'icc', 'internal-out', 'internal-in', 'published', 'isolation'],
+RULE_IDS = {'forward': ['mark-in', 'mark-out', 'user', 'icc', 'internal-out', 'internal-in', 'published', 'isolation',
+                        'inbound'],
+            'inbound': ['reply', 'published', 'routed-ports', 'routed-ports6', 'routed-icmp', 'protect'],
             'postrouting': ['masquerade-own-bridge', 'masquerade', 'masquerade6-own-bridge', 'masquerade6']}
 ON = {FWD: '1', BNF: '1'}
 OFF = {FWD: '0', BNF: '0'}
@@ -51,11 +53,13 @@ def _set(name, ktype, elem, flags=None):
 
 
 def recorded(bridges=('br-a', 'br-int', 'docker0'), icc_off=('br-a',), internal=('br-int',),
-             masq=(('172.17.0.0/16', 'docker0'), ('172.18.0.0/16', 'br-a')), rules=None, foreign=None, user=0, self_pairs=None):
+             masq=(('172.17.0.0/16', 'docker0'), ('172.18.0.0/16', 'br-a')), rules=None, foreign=None, user=0, self_pairs=None,
+             protected=None, routed_icmp=(), routed_ports6=(), direct=True):
     """``nft -j list table inet linuxnet_isolation`` (nft 1.0.6, handles and rule expressions dropped) after a converge
     of NETWORKS in a scratch namespace; the arguments give what drifted. ``foreign``: {chain: count} of rules without
     the collection's comment; ``user``: rules someone put in the user chain; ``self_pairs``: the bridges of that set
-    (by default those of ``bridges``)."""
+    (by default those of ``bridges``); ``protected``: its (family, bridge) pairs (by default both families of every
+    bridge: nat); ``direct=False``: a table of the version before the direct-routing filter (no such sets, no chain)."""
     pairs = [{'concat': [b, b]} for b in (bridges if self_pairs is None else self_pairs)]
     rules = RULE_IDS if rules is None else rules
     objs = [{'table': {'family': 'inet', 'name': 'linuxnet_isolation'}},
@@ -67,8 +71,15 @@ def recorded(bridges=('br-a', 'br-int', 'docker0'), icc_off=('br-a',), internal=
             _set('masq_subnets', 'ipv4_addr', [_prefix(s) for s, _b in masq], ['interval']),
             _set('masq_self', ['ipv4_addr', 'ifname'], [{'concat': [_prefix(s), b]} for s, b in masq], ['interval']),
             _set('masq_subnets6', 'ipv6_addr', [], ['interval']),
-            _set('masq_self6', ['ipv6_addr', 'ifname'], [], ['interval']),
-            {'chain': dict(BASE, name='forward', type='filter', hook='forward', prio=-1, policy='accept')},
+            _set('masq_self6', ['ipv6_addr', 'ifname'], [], ['interval'])]
+    if direct:
+        protected = [(f, b) for b in bridges for f in ('ipv4', 'ipv6')] if protected is None else protected
+        objs += [_set('protected', ['nf_proto', 'ifname'], [{'concat': list(e)} for e in protected]),
+                 _set('routed_icmp', ['inet_proto', 'ifname'], [{'concat': list(e)} for e in routed_icmp]),
+                 _set('routed_ports', ['inet_proto', 'ipv4_addr', 'inet_service'], []),
+                 _set('routed_ports6', ['inet_proto', 'ipv6_addr', 'inet_service'], [{'concat': list(e)} for e in routed_ports6]),
+                 {'chain': dict(BASE, name='inbound')}]
+    objs += [{'chain': dict(BASE, name='forward', type='filter', hook='forward', prio=-1, policy='accept')},
             {'chain': dict(BASE, name='postrouting', type='nat', hook='postrouting', prio=100, policy='accept')},
             {'chain': dict(BASE, name='user')}]
     for chain, ids in rules.items():
@@ -130,8 +141,10 @@ def test_create_from_nothing():
         'icc_off_pairs': [{'concat': ['br-a', 'br-a']}],
         'internal': ['br-int'],
         'masq_subnets': [_prefix('172.17.0.0/16'), _prefix('172.18.0.0/16')],
-        'masq_self': [{'concat': [_prefix('172.17.0.0/16'), 'docker0']}, {'concat': [_prefix('172.18.0.0/16'), 'br-a']}]}
-    assert [c['add']['chain']['name'] for c in cmds if 'chain' in c.get('add', {})] == ['forward', 'postrouting', 'user']
+        'masq_self': [{'concat': [_prefix('172.17.0.0/16'), 'docker0']}, {'concat': [_prefix('172.18.0.0/16'), 'br-a']}],
+        # nat (Docker 28's default) in both families: direct routing from outside into every bridge is filtered.
+        'protected': [{'concat': [f, b]} for f in ('ipv4', 'ipv6') for b in ('br-a', 'br-int', 'docker0')]}
+    assert [c['add']['chain']['name'] for c in cmds if 'chain' in c.get('add', {})] == ['forward', 'inbound', 'postrouting', 'user']
     rules = [(c['add']['rule']['chain'], c['add']['rule']['comment']) for c in cmds if 'rule' in c.get('add', {})]
     assert rules == [(chain, 'linuxnet:' + rid) for chain, ids in RULE_IDS.items() for rid in ids]
     assert not warnings
@@ -170,7 +183,8 @@ def test_a_missing_or_foreign_rule_rewrites_its_chain_only(drift, chain):
 def test_a_missing_element_is_added_and_a_stale_one_deleted():
     # someone deleted docker0 from the bridges set: docker0 is not isolated from the others any more
     deleted, added = only_elements(plan(desired(), recorded(bridges=('br-a', 'br-int'), self_pairs=('br-a', 'br-int', 'docker0')))[1])
-    assert (deleted, added) == ({}, {'bridges': ['docker0']})
+    assert (deleted, added) == ({}, {'bridges': ['docker0'], 'protected': [{'concat': ['ipv4', 'docker0']},
+                                                                         {'concat': ['ipv6', 'docker0']}]})
     # a bridge of an earlier run is still in the sets
     stale = recorded(bridges=('br-a', 'br-int', 'br-old', 'docker0'), masq=(('172.17.0.0/16', 'docker0'), ('172.18.0.0/16', 'br-a'),
                                                                             ('172.30.0.0/16', 'br-old')))
@@ -178,7 +192,8 @@ def test_a_missing_element_is_added_and_a_stale_one_deleted():
     deleted, added = only_elements(actions)
     assert added == {} and deleted == {'bridges': ['br-old'], 'self_pairs': [{'concat': ['br-old', 'br-old']}],
                                        'masq_subnets': [_prefix('172.30.0.0/16')],
-                                       'masq_self': [{'concat': [_prefix('172.30.0.0/16'), 'br-old']}]}
+                                       'masq_self': [{'concat': [_prefix('172.30.0.0/16'), 'br-old']}],
+                                       'protected': [{'concat': ['ipv4', 'br-old']}, {'concat': ['ipv6', 'br-old']}]}
     assert predicted['nftables'] == STATE
 
 
@@ -202,7 +217,8 @@ def test_a_bridge_added():
     deleted, added = only_elements(actions)
     assert deleted == {} and added == {'bridges': ['br-b'], 'self_pairs': [{'concat': ['br-b', 'br-b']}],
                                        'masq_subnets': [_prefix('172.20.0.0/16')],
-                                       'masq_self': [{'concat': [_prefix('172.20.0.0/16'), 'br-b']}]}
+                                       'masq_self': [{'concat': [_prefix('172.20.0.0/16'), 'br-b']}],
+                                       'protected': [{'concat': ['ipv4', 'br-b']}, {'concat': ['ipv6', 'br-b']}]}
     assert predicted['nftables'] == dict(STATE, bridges=['br-a', 'br-b', 'br-int', 'docker0'],
                                          masquerade=STATE['masquerade'] + [['172.20.0.0/16', 'br-b']])
 
@@ -214,7 +230,8 @@ def test_a_bridge_removed_leaves_the_sysctls_as_they_are():
     assert added == {} and deleted == {'bridges': ['br-a'], 'self_pairs': [{'concat': ['br-a', 'br-a']}],
                                        'icc_off_pairs': [{'concat': ['br-a', 'br-a']}],
                                        'masq_subnets': [_prefix('172.18.0.0/16')],
-                                       'masq_self': [{'concat': [_prefix('172.18.0.0/16'), 'br-a']}]}
+                                       'masq_self': [{'concat': [_prefix('172.18.0.0/16'), 'br-a']}],
+                                       'protected': [{'concat': ['ipv4', 'br-a']}, {'concat': ['ipv6', 'br-a']}]}
     assert predicted == {'sysctls': ON, 'saved_sysctls': SAVED,
                          'nftables': dict(STATE, bridges=['br-int', 'docker0'], icc_off=[],
                                           masquerade=[['172.17.0.0/16', 'docker0']])}
@@ -347,3 +364,75 @@ def test_nat66_masquerades_the_ipv6_subnets_unless_routed():
     assert ids[-2:] == ['masquerade6-own-bridge', 'masquerade6']
     expr = dict((rid, e) for chain, rid, e in iso.RULES)['masquerade6']
     assert expr[0]['match']['left'] == {'payload': {'protocol': 'ip6', 'field': 'saddr'}} and expr[-1] == {'masquerade': None}
+
+
+# Direct routing (Docker 28's gateway modes): br-r routes IPv6, br-u is nat-unprotected in IPv4.
+BR_R = {'bridge': 'br-r', 'subnet': '172.21.0.0/16', 'icc': True, 'masquerade': True, 'internal': False, 'ipv6': True,
+        'ipv6_subnet': 'fd00:db8:21::/64', 'gateway_mode_ipv6': 'routed',
+        'routed_ports': [{'address': 'fd00:db8:21::2', 'protocol': 'tcp', 'port': 80},
+                         {'address': 'fd00:db8:21::3', 'protocol': 'udp', 'port': 53}]}
+BR_U = {'bridge': 'br-u', 'subnet': '172.22.0.0/16', 'icc': True, 'masquerade': True, 'internal': False,
+        'gateway_mode_ipv4': 'nat-unprotected'}
+
+
+def test_direct_routing_lives_in_sets_and_the_rules_do_not_grow():
+    want = desired([DOCKER0, BR_R, BR_U], forwarding=False)
+    sets = want['sets']
+    assert sets['protected'] == [('ipv4', 'br-r'), ('ipv4', 'docker0'), ('ipv6', 'br-r'), ('ipv6', 'br-u'), ('ipv6', 'docker0')]
+    assert sets['routed_icmp'] == [('ipv6-icmp', 'br-r')]
+    assert sets['routed_ports6'] == [('tcp', 'fd00:db8:21::2', 80), ('udp', 'fd00:db8:21::3', 53)]
+    assert sets['routed_ports'] == []
+    assert sets['masq_self6'] == []  # routed: no NAT66, even with ipv6_masquerade left at its default
+    many = dict(BR_R, routed_ports=[{'address': 'fd00:db8:21::%x' % n, 'protocol': 'tcp', 'port': 80} for n in range(2, 300)])
+    cmds = plan(desired([DOCKER0, many, BR_U], forwarding=False), None, saved=ABSENT)[1][0]['commands']
+    rules = [c['add']['rule'] for c in cmds if 'rule' in c.get('add', {})]
+    assert len(rules) == sum(len(ids) for ids in RULE_IDS.values())
+    inbound = [r for r in rules if r['chain'] == 'inbound']
+    assert [r['comment'] for r in inbound] == ['linuxnet:' + rid for rid in RULE_IDS['inbound']]
+    # from outside a managed bridge into one, after isolation: the host's own packets never cross forward
+    jump = next(r for r in rules if r['comment'] == 'linuxnet:inbound')
+    assert jump['chain'] == 'forward' and jump['expr'][-1] == {'jump': {'target': 'inbound'}}
+    assert jump['expr'][0]['match']['op'] == '!=' and jump['expr'][0]['match']['right'] == '@bridges'
+    assert inbound[-1]['expr'][-1] == {'drop': None} and all(r['expr'][-1] == {'accept': None} for r in inbound[:-1])
+
+
+def test_direct_routing_predicted_and_read_back():
+    """The state shows the modes that are not nat and the routed ports (what --diff shows); network_info's flags
+    read the same sets back."""
+    want = desired([DOCKER0, BR_R, BR_U], forwarding=False)
+    _c, actions, predicted, _w = plan(want, recorded(bridges=('br-r', 'br-u', 'docker0'), icc_off=(), internal=(),
+                                                     masq=()))
+    assert predicted['nftables']['gateway_modes'] == {'br-r': ['nat', 'routed'], 'br-u': ['nat-unprotected', 'nat']}
+    assert predicted['nftables']['routed_ports'] == ['tcp/80 at fd00:db8:21::2', 'udp/53 at fd00:db8:21::3']
+    assert actions[0]['op'] == 'nft'
+    flags = iso.bridge_flags({name: want['sets'][name] for name in iso.SETS})
+    assert {b: (f['gateway_mode_ipv4'], f['gateway_mode_ipv6']) for b, f in flags.items()} == {
+        'br-r': ('nat', 'routed'), 'br-u': ('nat-unprotected', 'nat'), 'docker0': ('nat', 'nat')}
+
+
+def test_a_table_of_the_version_before_gets_the_filter_in_one_transaction():
+    _c, actions, predicted, _w = plan(desired(), recorded(direct=False, rules=dict(
+        RULE_IDS, forward=RULE_IDS['forward'][:-1], inbound=[])))
+    assert [a['op'] for a in actions] == ['nft']
+    cmds = actions[0]['commands']
+    assert [c['add']['set']['name'] for c in cmds if 'set' in c.get('add', {})] == [
+        'protected', 'routed_icmp', 'routed_ports', 'routed_ports6']
+    assert {'flush': {'chain': dict(BASE, name='forward')}} in cmds
+    assert [c['add']['chain']['name'] for c in cmds if 'chain' in c.get('add', {})] == ['inbound']
+    assert predicted['nftables'] == STATE
+
+
+@pytest.mark.parametrize('network, message', [
+    (dict(BR_U, routed_ports=[{'address': '172.22.0.2', 'protocol': 'tcp', 'port': 80}]),
+     'networks[0] (br-u): routed_ports[0]: 172.22.0.2 is an IPv4 address, but gateway_mode_ipv4 is nat-unprotected: only '
+     'a routed family opens container ports directly. Fix: set gateway_mode_ipv4: routed, or drop the entry'),
+    (dict(BR_R, routed_ports=[{'address': 'fd00:db8:99::2', 'protocol': 'tcp', 'port': 80}]),
+     'networks[0] (br-r): routed_ports[0]: fd00:db8:99::2 is outside ipv6_subnet fd00:db8:21::/64. Fix: give the address '
+     'of a container on this network'),
+    (dict(BR_R, routed_ports=[{'address': 'web', 'protocol': 'tcp', 'port': 80}]),
+     "networks[0] (br-r): routed_ports[0]: address 'web' is not an IP address"),
+])
+def test_routed_ports_are_checked(network, message):
+    with pytest.raises(LinuxnetError) as err:
+        desired([network])
+    assert err.value.msg == message

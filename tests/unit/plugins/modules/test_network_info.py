@@ -172,11 +172,20 @@ def test_dual_stack_network_and_endpoint():
 
 def test_isolation_flags_from_the_real_table():
     flags = inspect.isolation_flags(TableState(ISOLATION_JSON).sets)
+    # A table of the version before the direct-routing filter (no set protected) filters nothing: nat-unprotected.
+    old = {'gateway_mode_ipv4': 'nat-unprotected', 'gateway_mode_ipv6': 'nat-unprotected'}
     assert flags == {
-        'br-a': {'internal': False, 'icc': True, 'masquerade': True},
-        'br-b': {'internal': False, 'icc': False, 'masquerade': True},
-        'br-c': {'internal': True, 'icc': True, 'masquerade': False},
+        'br-a': dict(old, internal=False, icc=True, masquerade=True),
+        'br-b': dict(old, internal=False, icc=False, masquerade=True),
+        'br-c': dict(old, internal=True, icc=True, masquerade=False),
     }
+    protected = ISOLATION_JSON + [
+        {'set': {'name': 'protected', 'type': ['nf_proto', 'ifname'],
+                 'elem': [{'concat': ['ipv4', 'br-a']}, {'concat': ['ipv6', 'br-a']}, {'concat': ['ipv4', 'br-b']}]}},
+        {'set': {'name': 'routed_icmp', 'type': ['inet_proto', 'ifname'], 'elem': [{'concat': ['ipv6-icmp', 'br-b']}]}}]
+    modes = {bridge: (f['gateway_mode_ipv4'], f['gateway_mode_ipv6'])
+             for bridge, f in inspect.isolation_flags(TableState(protected).sets).items()}
+    assert modes == {'br-a': ('nat', 'nat'), 'br-b': ('nat', 'routed'), 'br-c': ('nat-unprotected', 'nat-unprotected')}
     assert inspect.isolation_flags(None) == {}
 
 

@@ -39,10 +39,11 @@ def test_isolation_flags_read_back_what_docker_isolation_writes():
                 {'bridge': 'br-d', 'subnet': None, 'icc': True, 'masquerade': False, 'internal': False}]
     desired = docker_isolation._desired({'networks': networks, 'forwarding': True, 'state': 'present'})
     table = written('inet', docker_isolation.TABLE, docker_isolation.SETS, desired['sets'])
+    nat = {'gateway_mode_ipv4': 'nat', 'gateway_mode_ipv6': 'nat'}
     assert inspect.isolation_flags(table.sets) == {
-        'br-a': {'internal': False, 'icc': True, 'masquerade': True},
-        'br-b': {'internal': False, 'icc': False, 'masquerade': True},
-        'br-c': {'internal': True, 'icc': True, 'masquerade': False},
+        'br-a': dict(nat, internal=False, icc=True, masquerade=True),
+        'br-b': dict(nat, internal=False, icc=False, masquerade=True),
+        'br-c': dict(nat, internal=True, icc=True, masquerade=False),
         'br-d': dict(inspect.DEFAULT_FLAGS)}
     assert inspect.isolation_flags(None) == {} and inspect.isolation_flags({}) == {}
 

@@ -218,7 +218,7 @@ def test_ports_lead_to_the_ipv6_address_too_and_nat66_unless_routed():
 @pytest.mark.parametrize('network,containers,message', [
     (dict(DUAL, gateway_mode_ipv6='bridged'), [],
      "host h1: linuxnet_networks[0] (front): gateway_mode_ipv6 'bridged' is not valid (Docker's "
-     'com.docker.network.bridge.gateway_mode_ipv6). Fix: use nat (NAT66, the default) or routed (no NAT66)'),
+     'com.docker.network.bridge.gateway_mode_ipv6). Fix: use nat (NAT66, the default), nat-unprotected (NAT66, direct routing from outside not filtered) or routed (no NAT66)'),
     ({'name': 'front', 'subnet': '173.20.0.0/16', 'gateway_mode_ipv6': 'routed'}, [],
      'host h1: linuxnet_networks[0] (front): gateway_mode_ipv6 needs enable_ipv6: true (the network has no IPv6). '
      'Fix: set enable_ipv6: true, or drop gateway_mode_ipv6'),
@@ -237,3 +237,63 @@ def test_ports_lead_to_the_ipv6_address_too_and_nat66_unless_routed():
 ])
 def test_ipv6_ports_and_gateway_mode_problems(network, containers, message):
     assert problems([network], containers) == [message]
+
+
+def test_direct_routing_modes_reach_the_isolation_items_and_routed_ports_open_instead_of_ipv6_dnat():
+    """Docker 28: nat (the default) is left out of the items; nat-unprotected and routed are passed per family. On a
+    routed IPv6 network a publication's IPv6 side is not DNATed: its container port opens at the container's address."""
+    routed = {'name': 'direct', 'subnet': '10.79.0.0/24', 'enable_ipv6': True, 'ipv6_subnet': 'fd00:db8:40::/64',
+              'gateway_mode_ipv6': 'routed'}
+    loose = {'name': 'plain', 'subnet': '10.78.0.0/24', 'gateway_mode_ipv4': 'nat-unprotected'}
+    result = plan([{'name': 'web', 'networks': ['front'], 'ports': ['8080:80']},
+                   {'name': 'probe', 'networks': ['direct'],
+                    'ports': ['8091:80', '[::]:8053:53/udp', '192.0.2.11:8092:81', '9000-9001:7000-7001']},
+                   {'name': 'legacy', 'networks': ['plain']}],
+                  networks=(dict(DUAL, gateway_mode_ipv6='nat-unprotected'), routed, loose))
+    isolation = {item['subnet']: item for item in result['isolation']}
+    front, direct, plain = (isolation[n] for n in ('173.20.0.0/16', '10.79.0.0/24', '10.78.0.0/24'))
+    assert 'gateway_mode_ipv4' not in front and front['gateway_mode_ipv6'] == 'nat-unprotected' and 'routed_ports' not in front
+    assert plain['gateway_mode_ipv4'] == 'nat-unprotected' and 'gateway_mode_ipv6' not in plain
+    assert direct['gateway_mode_ipv6'] == 'routed' and 'gateway_mode_ipv4' not in direct
+    # 8091:80 and the two ranges on both families: their container ports; [::]:8053:53/udp IPv6 only; 192.0.2.11 IPv4 only.
+    assert direct['routed_ports'] == [{'address': 'fd00:db8:40::2', 'protocol': 'tcp', 'port': 80},
+                                      {'address': 'fd00:db8:40::2', 'protocol': 'udp', 'port': 53},
+                                      {'address': 'fd00:db8:40::2', 'protocol': 'tcp', 'port': 7000},
+                                      {'address': 'fd00:db8:40::2', 'protocol': 'tcp', 'port': 7001}]
+    ports = {item['name']: item for item in result['ports']}
+    assert 'container_ip6' not in ports['probe'] and ports['probe']['publish'] == ['8091:80', '192.0.2.11:8092:81', '9000-9001:7000-7001']
+    assert ports['web']['container_ip6'] == 'fd00:db8:20::2'
+    assert result['warnings'] == []
+
+
+def test_a_routed_publication_on_one_ipv6_host_address_warns_that_the_address_is_not_used():
+    routed = {'name': 'direct', 'subnet': '10.79.0.0/24', 'enable_ipv6': True, 'ipv6_subnet': 'fd00:db8:40::/64',
+              'gateway_mode_ipv6': 'routed'}
+    result = plan([{'name': 'probe', 'networks': ['direct'], 'ports': ['[fd00:192:0:2::11]:8082:80']},
+                   {'name': 'twin', 'networks': ['direct'], 'ports': ['[::]:8082:80']}], networks=(routed,))
+    assert result['ports'] == []  # IPv6 only: nothing to DNAT, and no host port taken (no conflict between the two)
+    assert result['isolation'][0]['routed_ports'] == [
+        {'address': 'fd00:db8:40::2', 'protocol': 'tcp', 'port': 80}, {'address': 'fd00:db8:40::3', 'protocol': 'tcp', 'port': 80}]
+    assert result['warnings'] == [
+        'host h1: container probe: ports: [fd00:192:0:2::11]:8082:80: on network direct (gateway_mode_ipv6: routed) the '
+        'IPv6 host address fd00:192:0:2::11 and the host port are not used, as in Docker: container port 80 opens at '
+        'fd00:db8:40::2']
+
+
+@pytest.mark.parametrize('network,message', [
+    ({'name': 'front', 'subnet': '173.20.0.0/16', 'gateway_mode_ipv4': 'routed'},
+     "host h1: linuxnet_networks[0] (front): gateway_mode_ipv4 routed is not supported (the collection always masquerades "
+     "IPv4 and publishes IPv4 ports on the host's addresses). Fix: use nat (the default) or nat-unprotected; for direct "
+     'routing, use gateway_mode_ipv6: routed with enable_ipv6'),
+    ({'name': 'front', 'subnet': '173.20.0.0/16', 'gateway_mode_ipv4': 'isolated'},
+     "host h1: linuxnet_networks[0] (front): gateway_mode_ipv4 'isolated' is not valid (Docker's "
+     'com.docker.network.bridge.gateway_mode_ipv4). Fix: use nat (the default) or nat-unprotected (direct routing from '
+     'outside not filtered)'),
+    ({'name': 'over', 'driver': 'overlay', 'subnet': '10.0.9.0/24', 'gateway_mode_ipv4': 'nat'},
+     'host h1: linuxnet_networks[0] (over): gateway_mode_ipv4 applies to bridge networks only. Fix: remove it'),
+    ({'name': 'over', 'driver': 'overlay', 'subnet': '10.0.9.0/24', 'enable_ipv6': True, 'ipv6_subnet': 'fd00:db8:9::/64',
+      'gateway_mode_ipv6': 'routed'},
+     'host h1: linuxnet_networks[0] (over): gateway_mode_ipv6 applies to bridge networks only. Fix: remove it'),
+])
+def test_gateway_mode_ipv4_problems(network, message):
+    assert problems([network]) == [message]
