@@ -185,8 +185,9 @@ class Fleet:
                                     'raise the underlay MTU to %d or more (1280 + the VXLAN overhead)' % (IPV6_MIN_MTU + max(VXLAN_OVERHEAD.values()))))
             if self.mtu[net.name] < IPV6_MIN_MTU - VXLAN_OVERHEAD[4]:
                 raise FleetError('linuxnet_networks (%s): the overlay MTU would be %d, too small for IPv4 containers to work '
-                                 'well (the smallest underlay MTU is %d). Fix: raise the underlay MTU'
-                                 % (net.name, self.mtu[net.name], min(mtus)))
+                                 'well (the smallest underlay MTU is %d). Fix: %s'
+                                 % (net.name, self.mtu[net.name], min(mtus), 'raise mtu to %d or more, or leave it out'
+                                    % (IPV6_MIN_MTU - VXLAN_OVERHEAD[4]) if net.mtu else 'raise the underlay MTU'))
         self._allocate(existing[4], 4)
         self._allocate(existing[6], 6)
         self._plan_evpn(hosts)

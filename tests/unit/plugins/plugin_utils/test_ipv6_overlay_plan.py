@@ -167,3 +167,15 @@ def test_the_inspect_summary_shows_the_ipv6_entry_and_addresses_of_an_overlay():
     assert FilterModule().filters()['network_summary'](info, 'n1') == [
         'n1 network ov6: 10.0.60.0/24 on br0, gateway 10.0.60.1, IPv6 fd00:db8:60::/64 gateway fd00:db8:60::1 (overlay, VNI 4600)',
         '    c1               10.0.60.2/24       02:42:0a:00:3c:02  fd00:db8:60::11/64']
+
+
+def test_an_overlay_mtu_too_small_for_ipv4_names_what_to_raise():
+    # The user's own mtu: raise that; the underlay's: raise the underlay MTU.
+    own = fleet(('node1', [{'name': 'a', 'networks': ['plain']}], facts('192.0.2.11')), networks=(dict(PLAIN, mtu=1100),))
+    with pytest.raises(PlanError, match=r'the overlay MTU would be 1100, too small for IPv4 containers to work well '
+                                        r'\(the smallest underlay MTU is 1500\). Fix: raise mtu to 1230 or more, or leave it out'):
+        plan_fleet(own)
+    underlay = fleet(('node1', [{'name': 'a', 'networks': ['plain']}], facts('192.0.2.11', mtu=1200)), networks=(PLAIN,))
+    with pytest.raises(PlanError, match=r'the overlay MTU would be 1150, .*\(the smallest underlay MTU is 1200\). Fix: raise '
+                                        r'the underlay MTU$'):
+        plan_fleet(underlay)
