@@ -15,7 +15,13 @@ from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet imp
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import DEFAULT_BRIDGE, DEFAULT_NETWORK, read_networks
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import bridge_name
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import OVERLAY_BRIDGE, overlay_namespace
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import LeaseError, ipam_settings, open_leases, reachable_problems, release_leases
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import (
+    LeaseError,
+    ipam_settings,
+    open_leases,
+    reachable_problems,
+    release_leases,
+)
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import (
     inventory_problems,
     namespaces_for,

@@ -80,8 +80,8 @@ def recorded(bridges=('br-a', 'br-int', 'docker0'), icc_off=('br-a',), internal=
                  _set('routed_ports6', ['inet_proto', 'ipv6_addr', 'inet_service'], [{'concat': list(e)} for e in routed_ports6]),
                  {'chain': dict(BASE, name='inbound')}]
     objs += [{'chain': dict(BASE, name='forward', type='filter', hook='forward', prio=-1, policy='accept')},
-            {'chain': dict(BASE, name='postrouting', type='nat', hook='postrouting', prio=100, policy='accept')},
-            {'chain': dict(BASE, name='user')}]
+             {'chain': dict(BASE, name='postrouting', type='nat', hook='postrouting', prio=100, policy='accept')},
+             {'chain': dict(BASE, name='user')}]
     for chain, ids in rules.items():
         objs += [{'rule': dict(BASE, chain=chain, comment='linuxnet:' + rid, expr=[])} for rid in ids]
     for chain, count in dict(foreign or {}, user=user).items():
@@ -183,8 +183,8 @@ def test_a_missing_or_foreign_rule_rewrites_its_chain_only(drift, chain):
 def test_a_missing_element_is_added_and_a_stale_one_deleted():
     # someone deleted docker0 from the bridges set: docker0 is not isolated from the others any more
     deleted, added = only_elements(plan(desired(), recorded(bridges=('br-a', 'br-int'), self_pairs=('br-a', 'br-int', 'docker0')))[1])
-    assert (deleted, added) == ({}, {'bridges': ['docker0'], 'protected': [{'concat': ['ipv4', 'docker0']},
-                                                                         {'concat': ['ipv6', 'docker0']}]})
+    assert (deleted, added) == ({}, {'bridges': ['docker0'],
+                                     'protected': [{'concat': ['ipv4', 'docker0']}, {'concat': ['ipv6', 'docker0']}]})
     # a bridge of an earlier run is still in the sets
     stale = recorded(bridges=('br-a', 'br-int', 'br-old', 'docker0'), masq=(('172.17.0.0/16', 'docker0'), ('172.18.0.0/16', 'br-a'),
                                                                             ('172.30.0.0/16', 'br-old')))

@@ -137,10 +137,10 @@ def test_an_exhausted_ipv6_range_names_the_ipv6_keys():
 
 
 def test_fleet_problems_catch_a_static_ipv6_address_used_on_two_hosts():
-    hv = {'n1': {'linuxnet_networks': [OV6], 'linuxnet_containers': [
-              {'name': 'a', 'networks': [{'name': 'ov6', 'ipv6_address': 'fd00:db8:40::5'}]}]},
-          'n2': {'linuxnet_networks': [OV6], 'linuxnet_containers': [
-              {'name': 'b', 'networks': [{'name': 'ov6', 'ipv6_address': 'fd00:db8:40::5'}]}]}}
+    one = [{'name': 'a', 'networks': [{'name': 'ov6', 'ipv6_address': 'fd00:db8:40::5'}]}]
+    two = [{'name': 'b', 'networks': [{'name': 'ov6', 'ipv6_address': 'fd00:db8:40::5'}]}]
+    hv = {'n1': {'linuxnet_networks': [OV6], 'linuxnet_containers': one},
+          'n2': {'linuxnet_networks': [OV6], 'linuxnet_containers': two}}
     assert fleet_problems(hv, ['n1', 'n2']) == [
         'host n2: linuxnet_containers (b): Address already in use: fd00:db8:40::5 on ov6 is also the ipv6_address of a on '
         'host n1. Fix: give each container its own address']

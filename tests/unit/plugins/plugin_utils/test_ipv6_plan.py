@@ -218,7 +218,8 @@ def test_ports_lead_to_the_ipv6_address_too_and_nat66_unless_routed():
 @pytest.mark.parametrize('network,containers,message', [
     (dict(DUAL, gateway_mode_ipv6='bridged'), [],
      "host h1: linuxnet_networks[0] (front): gateway_mode_ipv6 'bridged' is not valid (Docker's "
-     'com.docker.network.bridge.gateway_mode_ipv6). Fix: use nat (NAT66, the default), nat-unprotected (NAT66, direct routing from outside not filtered) or routed (no NAT66)'),
+     'com.docker.network.bridge.gateway_mode_ipv6). Fix: use nat (NAT66, the default), nat-unprotected (NAT66, direct '
+     'routing from outside not filtered) or routed (no NAT66)'),
     ({'name': 'front', 'subnet': '173.20.0.0/16', 'gateway_mode_ipv6': 'routed'}, [],
      'host h1: linuxnet_networks[0] (front): gateway_mode_ipv6 needs enable_ipv6: true (the network has no IPv6). '
      'Fix: set enable_ipv6: true, or drop gateway_mode_ipv6'),
