@@ -339,8 +339,13 @@ class Fleet:
             ns = overlay_namespace(name)
             namespaces.append({'name': ns})
             gateways = [(net.gateway, net.subnet)] + ([(net.gateway6, net.subnet6)] if net.ipv6 else [])
+            # A fixed MAC, as the host bridges have (fleet.py): one with none takes its lowest port's, which changes as
+            # containers come and go and when vxlan0 is made again (a VTEP changed), and the containers' neighbour
+            # entries of the gateway go stale. The same on every host, like its address: vxlan0 neither floods nor
+            # learns, so each host's br0 answers for the gateway alone.
             bridges.append({'name': OVERLAY_BRIDGE, 'namespace': ns, 'mtu': self.mtu[name], 'purge_addresses': True,
-                            'addresses': ['%s/%d' % (gateway, subnet.prefixlen) for gateway, subnet in gateways]})
+                            'addresses': ['%s/%d' % (gateway, subnet.prefixlen) for gateway, subnet in gateways],
+                            'mac': docker_mac(str(net.gateway))})
             local, dev, _mtu = self.vteps[host]
             remote = [(h, ep) for h, ep in members if h != host]
             peers = sorted({self.vteps[h][0] for h, _ep in remote})

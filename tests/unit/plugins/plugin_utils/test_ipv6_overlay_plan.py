@@ -63,7 +63,7 @@ def test_ipv6_addresses_gateway_neighbours_and_hosts_files_over_an_ipv4_underlay
     assert 'routes' not in peer(one, 'a')
     ns = overlay_namespace('ov6')
     assert {'name': 'br0', 'namespace': ns, 'mtu': 1450, 'purge_addresses': True,
-            'addresses': ['10.0.9.1/24', 'fd00:db8:40::1/64']} in one['bridges']
+            'addresses': ['10.0.9.1/24', 'fd00:db8:40::1/64'], 'mac': '02:42:0a:00:09:01'} in one['bridges']
     device = one['vxlan'][0]
     assert (device['local'], device['peers'], device['mtu']) == ('192.0.2.11', ['192.0.2.12'], 1450)
     assert device['fdb'] == [{'mac': '02:42:0a:00:09:03', 'dst': '192.0.2.12'}]

@@ -44,7 +44,10 @@ def test_s8_two_hosts_get_10_0_0_2_and_3_vni_256_mtu_1450_and_each_others_fdb():
     assert peer_addresses(two)[('test2', 'eth0')] == '10.0.0.3/24'
     ns = overlay_namespace('demo')
     assert {'name': ns} in one['namespaces']
-    assert {'name': 'br0', 'namespace': ns, 'mtu': 1450, 'purge_addresses': True, 'addresses': ['10.0.0.1/24']} in one['bridges']
+    # br0's MAC is fixed (Docker's 02:42 + the gateway's IPv4), the same on both hosts, as its address.
+    assert {'name': 'br0', 'namespace': ns, 'mtu': 1450, 'purge_addresses': True, 'addresses': ['10.0.0.1/24'],
+            'mac': '02:42:0a:00:00:01'} in one['bridges']
+    assert next(b for b in two['bridges'] if b['name'] == 'br0')['mac'] == '02:42:0a:00:00:01'
     device = one['vxlan'][0]
     assert (device['vni'], device['local'], device['dev'], device['mtu'], device['peers']) == (256, '192.0.2.11', 'eth0', 1450, ['192.0.2.12'])
     assert device['fdb'] == [{'mac': '02:42:0a:00:00:03', 'dst': '192.0.2.12'}]
