@@ -103,9 +103,17 @@ def _bridge_networks(host_vars):
             networks[0]['bridge'] = net.get('bridge_name') or DEFAULT_BRIDGE
         else:
             networks.append({'name': net['name'], 'bridge': net.get('bridge_name') or bridge_name(net['name'])})
-        if net.get('ip_range'):
-            (networks[0] if net.get('name') == DEFAULT_NETWORK else networks[-1])['ip_range'] = str(net['ip_range'])
+        item = networks[0] if net.get('name') == DEFAULT_NETWORK else networks[-1]
+        _copy_ranges(net, item)
     return networks
+
+
+def _copy_ranges(net, item):
+    """The network's ip_range and, with IPv6 on, its ipv6_ip_range, into network_info's item (shown as IPRange)."""
+    if net.get('ip_range'):
+        item['ip_range'] = str(net['ip_range'])
+    if net.get('ipv6_ip_range') and str(net.get('enable_ipv6')).lower() in ('true', 'yes', 'on', '1'):
+        item['ipv6_ip_range'] = str(net['ipv6_ip_range'])
 
 
 def _macvlan_networks(host_vars):
@@ -168,8 +176,7 @@ def _overlay_networks(host_vars):
     for net in host_vars.get('linuxnet_networks') or []:
         if isinstance(net, dict) and net.get('driver') == 'overlay':
             item = {'name': net['name'], 'bridge': OVERLAY_BRIDGE, 'driver': 'overlay', 'namespace': overlay_namespace(net['name'])}
-            if net.get('ip_range'):
-                item['ip_range'] = str(net['ip_range'])
+            _copy_ranges(net, item)
             out.append(item)
     return out
 

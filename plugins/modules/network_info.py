@@ -88,6 +88,11 @@ options:
           - The range addresses are allocated from, shown as C(IPRange) in the C(IPAM.Config) entry whose subnet holds
             it (no kernel object holds it). Left out when unset, as Docker does.
         type: str
+      ipv6_ip_range:
+        description:
+          - For a network with IPv6, the IPv6 range addresses are allocated from, shown as C(IPRange) in the IPv6
+            C(IPAM.Config) entry whose subnet holds it, as O(networks[].ip_range) is in the IPv4 one.
+        type: str
   containers:
     description:
       - Names of the network namespaces to look into. Default every namespace in C(/run/netns), except the one
@@ -392,7 +397,8 @@ def _requested(params):
             raise LinuxnetError('%s: bridge %s is also the bridge of networks[%d]. Fix: give every network its own bridge'
                                 % (where, net['bridge'], bridges[net['bridge']]))
         names[net['name']] = bridges[net['bridge']] = index
-        networks.append({'name': net['name'], 'bridge': net['bridge'], 'driver': net['driver'], 'ip_range': _network(net, where, 'ip_range')})
+        networks.append({'name': net['name'], 'bridge': net['bridge'], 'driver': net['driver'], 'ip_range': _network(net, where, 'ip_range'),
+                         'ipv6_ip_range': _network(net, where, 'ipv6_ip_range', 6)})
     containers = params['containers']
     if containers is not None:
         for index, name in enumerate(containers):
@@ -403,17 +409,19 @@ def _requested(params):
     return networks, containers
 
 
-def _network(net, where, key):
-    """A network option that must be an IPv4 network (subnet, ip_range), normalized; None when unset."""
+def _network(net, where, key, version=4):
+    """A network option that must be a network of one IP version (subnet, ip_range, ipv6_ip_range), normalized; None
+    when unset."""
     value = net.get(key)
     if value is None:
         return None
+    example = '192.0.2.0/24' if version == 4 else 'fd00:db8:1::/80'
     try:
         network = ipaddress.ip_network(value, strict=False)
     except ValueError as err:
-        raise LinuxnetError('%s: %s: %s. Fix: give an IPv4 network like 192.0.2.0/24' % (where, key, err))
-    if network.version != 4:
-        raise LinuxnetError('%s: %s: %s is not IPv4. Fix: give an IPv4 network like 192.0.2.0/24' % (where, key, value))
+        raise LinuxnetError('%s: %s: %s. Fix: give an IPv%d network like %s' % (where, key, err, version, example))
+    if network.version != version:
+        raise LinuxnetError('%s: %s: %s is not IPv%d. Fix: give an IPv%d network like %s' % (where, key, value, version, version, example))
     return network.compressed
 
 
@@ -614,6 +622,7 @@ def main():
                 subnet=dict(type='str'),
                 gateway=dict(type='str'),
                 ip_range=dict(type='str'),
+                ipv6_ip_range=dict(type='str'),
             )),
             containers=dict(type='list', elements='str'),
             namespace=dict(type='str'),

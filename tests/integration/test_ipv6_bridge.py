@@ -28,7 +28,7 @@ CONVERGE = 'Namespaces, bridges, endpoints, overlays, macvlan endpoints, isolati
 FORWARDING6 = '/proc/sys/net/ipv6/conf/all/forwarding'
 NETWORKS = [
     {'name': 'front', 'bridge_name': 'br-front', 'subnet': '173.20.0.0/16', 'enable_ipv6': True,
-     'ipv6_subnet': 'fd00:db8:20::/64'},
+     'ipv6_subnet': 'fd00:db8:20::/64', 'ipv6_ip_range': 'fd00:db8:20::/112'},
     {'name': 'back', 'bridge_name': 'br-back', 'subnet': '10.77.0.0/24', 'enable_ipv6': True},  # IPv6 subnet picked
     {'name': 'sealed', 'bridge_name': 'br-sealed', 'enable_ipv6': True, 'ipv6_subnet': 'fd00:db8:30::/64', 'internal': True},
     {'name': 'plain', 'bridge_name': 'br-plain', 'subnet': '10.78.0.0/24'},
@@ -149,12 +149,12 @@ def test_dual_stack_bridge_networks(lab, tmp_path):
     assert not pings(lab, 'web', 'fd00:db8:30::2')
 
     # What network_info reports (docker network inspect).
-    info = lab.ansible(HOST, 'linuxnet.container.network_info', {'networks': [{'name': 'front', 'bridge': 'br-front'}]},
-                       tmp_path)[HOST][1]
+    info = lab.ansible(HOST, 'linuxnet.container.network_info',
+                       {'networks': [{'name': 'front', 'bridge': 'br-front', 'ipv6_ip_range': 'fd00:db8:20::/112'}]}, tmp_path)[HOST][1]
     front = info['networks'][0]
     assert front['EnableIPv6'] is True
     assert front['IPAM']['Config'] == [{'Subnet': '173.20.0.0/16', 'Gateway': '173.20.0.1'},
-                                       {'Subnet': 'fd00:db8:20::/64', 'Gateway': 'fd00:db8:20::1'}]
+                                       {'Subnet': 'fd00:db8:20::/64', 'Gateway': 'fd00:db8:20::1', 'IPRange': 'fd00:db8:20::/112'}]
     db = next(ep for ep in info['endpoints'] if ep['container'] == 'db')
     assert (db['GlobalIPv6Address'], db['GlobalIPv6PrefixLen']) == ('fd00:db8:20::99', 64)
 

@@ -69,21 +69,24 @@ def primary_address(entries, version):
     return fallback
 
 
-def ipam_config(entries, ip_range=None):
+def ipam_config(entries, *ip_ranges):
     """IPAM.Config of a bridge: one {Subnet, Gateway} per IPv4 address on it, in kernel order, then one per IPv6
     address (link-local ones left out: the kernel's); IPRange (which no kernel object holds: the inventory's) on the
-    entry whose subnet holds it, as Docker shows it only when set."""
+    entry whose subnet holds it (one range per family), as Docker shows it only when set."""
     config = []
     for version in (4, 6):
         for cidr, _secondary in entries:
             iface = ipaddress.ip_interface(cidr)
             if iface.version == version and iface.ip not in _LINK_LOCAL_V6:
                 config.append({'Subnet': iface.network.compressed, 'Gateway': iface.ip.compressed})
-    return with_ip_range(config, ip_range)
+    return with_ip_range(config, *ip_ranges)
 
 
-def with_ip_range(config, ip_range):
-    if ip_range:
+def with_ip_range(config, *ip_ranges):
+    """``config`` with IPRange set on the first entry whose subnet holds each of ``ip_ranges`` (None ones skipped)."""
+    for ip_range in ip_ranges:
+        if not ip_range:
+            continue
         rng = ipaddress.ip_network(ip_range, strict=False)
         for entry in config:
             subnet = ipaddress.ip_network(entry['Subnet'])
@@ -288,7 +291,7 @@ def overlay_options(vxlan, mtu):
 def network_inspect(net, bridge_link, bridge_addresses, endpoints, flags, vxlan=None):
     """One network as ``docker network inspect`` prints it, plus ``Exists``.
 
-    ``net``: {name, bridge, driver} (macvlan: {name, parent, subnet, gateway}; any: ip_range); ``bridge_link``: the
+    ``net``: {name, bridge, driver} (macvlan: {name, parent, subnet, gateway}; any: ip_range, ipv6_ip_range); ``bridge_link``: the
     link dict of the bridge (macvlan: of the parent) or None when it does not exist; ``bridge_addresses``:
     [(cidr, secondary)] of the bridge; ``endpoints``: the endpoint records on it; ``flags``: {internal, icc,
     masquerade} from the isolation table (DEFAULT_FLAGS when it has no entry); ``vxlan``: an overlay's VXLAN device
@@ -310,7 +313,7 @@ def network_inspect(net, bridge_link, bridge_addresses, endpoints, flags, vxlan=
         config = macvlan_ipam_config(net)
         options = {'parent': bridge_link['name'] if exists else net['parent']}
     else:
-        config = ipam_config(bridge_addresses, net.get('ip_range')) if exists else []
+        config = ipam_config(bridge_addresses, net.get('ip_range'), net.get('ipv6_ip_range')) if exists else []
         if driver == 'overlay':
             options = overlay_options(vxlan, bridge_link['mtu'] if exists else None)
         else:

@@ -45,7 +45,7 @@ def _params(**kwargs):
     params = {'networks': [], 'containers': None, 'namespace': None, 'discover': True}
     params.update(kwargs)
     for net in params['networks']:
-        for key in ('bridge', 'parent', 'subnet', 'gateway', 'ip_range'):
+        for key in ('bridge', 'parent', 'subnet', 'gateway', 'ip_range', 'ipv6_ip_range'):
             net.setdefault(key, None)
     return params
 
@@ -92,7 +92,7 @@ def docker_shape(name, driver, subnet, gateway, mac, address, options):
 def test_requested_networks_are_checked():
     nets, containers = _requested(_params(networks=[{'name': 'a', 'bridge': 'br-a', 'driver': 'bridge'}],
                                           containers=['web', 'db', 'web']))
-    assert nets == [{'name': 'a', 'bridge': 'br-a', 'driver': 'bridge', 'ip_range': None}]
+    assert nets == [{'name': 'a', 'bridge': 'br-a', 'driver': 'bridge', 'ip_range': None, 'ipv6_ip_range': None}]
     assert containers == ['web', 'db']
     mac = {'name': 'm', 'bridge': None, 'driver': 'macvlan', 'parent': 'eth0', 'subnet': '198.51.100.7/24', 'gateway': '198.51.100.1'}
     assert _requested(_params(networks=[mac]))[0] == [{'name': 'm', 'bridge': None, 'driver': 'macvlan', 'parent': 'eth0',
@@ -155,6 +155,21 @@ def test_addresses_sorted_numerically_and_primary_in_kernel_order():
     assert inspect.ipam_config(entries) == [{'Subnet': '10.0.0.0/16', 'Gateway': '10.0.0.10'},
                                             {'Subnet': '10.0.0.0/16', 'Gateway': '10.0.0.9'},
                                             {'Subnet': 'fd00::/64', 'Gateway': 'fd00::2'}]
+
+
+def test_an_ipv6_ip_range_is_checked_and_shown_on_the_ipv6_entry():
+    net = {'name': 'a', 'bridge': 'br-a', 'driver': 'bridge', 'ip_range': '10.0.0.128/25', 'ipv6_ip_range': 'fd00:db8:0000:0:1::/80'}
+    nets, _containers = _requested(_params(networks=[net]))
+    assert (nets[0]['ip_range'], nets[0]['ipv6_ip_range']) == ('10.0.0.128/25', 'fd00:db8:0:0:1::/80')
+    with pytest.raises(LinuxnetError, match=r'networks\[0\] \(a\): ipv6_ip_range: 10.0.0.0/25 is not IPv6. Fix: give an IPv6 network'):
+        _requested(_params(networks=[{'name': 'a', 'bridge': 'br-a', 'driver': 'bridge', 'ipv6_ip_range': '10.0.0.0/25'}]))
+    with pytest.raises(LinuxnetError, match=r'ip_range: fd00::/80 is not IPv4'):
+        _requested(_params(networks=[{'name': 'a', 'bridge': 'br-a', 'driver': 'bridge', 'ip_range': 'fd00::/80'}]))
+    config = inspect.ipam_config([('10.0.0.1/24', False), ('fd00:db8::1/64', False)], '10.0.0.128/25', 'fd00:db8::/80')
+    assert config == [{'Subnet': '10.0.0.0/24', 'Gateway': '10.0.0.1', 'IPRange': '10.0.0.128/25'},
+                      {'Subnet': 'fd00:db8::/64', 'Gateway': 'fd00:db8::1', 'IPRange': 'fd00:db8::/80'}]
+    # A range no entry holds is left out, as Docker shows none for it.
+    assert 'IPRange' not in inspect.ipam_config([('fd00:db8::1/64', False)], None, 'fd00:db9::/80')[0]
 
 
 def test_dual_stack_network_and_endpoint():

@@ -169,6 +169,20 @@ def test_the_inspect_summary_shows_the_ipv6_entry_and_addresses_of_an_overlay():
         '    c1               10.0.60.2/24       02:42:0a:00:3c:02  fd00:db8:60::11/64']
 
 
+def test_the_ipv6_ip_range_reaches_network_info_for_bridge_and_overlay_networks():
+    from ansible_collections.linuxnet.container.plugins.filter.inventory import FilterModule  # pylint: disable=import-outside-toplevel
+    filters = FilterModule().filters()
+    bridge = {'name': 'b6', 'enable_ipv6': True, 'ipv6_subnet': 'fd00:db8:70::/64', 'ipv6_ip_range': 'fd00:db8:70::/80'}
+    overlay = dict(OV6, ipv6_ip_range='fd00:db8:60::/80', ip_range='10.0.60.128/25')
+    hv = {'linuxnet_networks': [bridge, overlay, {'name': 'off', 'ipv6_ip_range': 'fd00:db8:71::/80'}]}
+    items = {item['name']: item for item in filters['bridge_networks'](hv)}
+    assert items['b6']['ipv6_ip_range'] == 'fd00:db8:70::/80'
+    # Without enable_ipv6 (which validation refuses anyway), no IPv6 range is shown.
+    assert 'ipv6_ip_range' not in items['off']
+    (ov,) = filters['overlay_networks'](hv)
+    assert (ov['ip_range'], ov['ipv6_ip_range']) == ('10.0.60.128/25', 'fd00:db8:60::/80')
+
+
 def test_an_overlay_mtu_too_small_for_ipv4_names_what_to_raise():
     # The user's own mtu: raise that; the underlay's: raise the underlay MTU.
     own = fleet(('node1', [{'name': 'a', 'networks': ['plain']}], facts('192.0.2.11')), networks=(dict(PLAIN, mtu=1100),))
