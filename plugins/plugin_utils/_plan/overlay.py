@@ -179,10 +179,13 @@ class Fleet:
                                  'overhead (%d). Fix: set mtu to %d or less, or leave it out' % (net.name, net.mtu, ceiling, ceiling))
             self.mtu[net.name] = net.mtu or ceiling
             if net.ipv6 and self.mtu[net.name] < IPV6_MIN_MTU:
+                # The outer headers of this overlay's VTEPs (one family per overlay): 50 bytes over IPv4, 70 over IPv6.
+                families = {ipaddress.ip_address(self.vteps[h][0]).version for h, _ep in self.endpoints.get(net.name, ()) if h in self.vteps}
+                overhead = max(VXLAN_OVERHEAD[f] for f in families) if families else max(VXLAN_OVERHEAD.values())
                 raise FleetError('linuxnet_networks (%s): the overlay MTU would be %d, below the 1280 bytes IPv6 needs (the '
                                  'kernel turns IPv6 off on a smaller link). Fix: %s'
                                  % (net.name, self.mtu[net.name], 'raise mtu to 1280 or more' if net.mtu else
-                                    'raise the underlay MTU to %d or more (1280 + the VXLAN overhead)' % (IPV6_MIN_MTU + max(VXLAN_OVERHEAD.values()))))
+                                    'raise the underlay MTU to %d or more (1280 + the VXLAN overhead)' % (IPV6_MIN_MTU + overhead)))
             if self.mtu[net.name] < IPV6_MIN_MTU - VXLAN_OVERHEAD[4]:
                 raise FleetError('linuxnet_networks (%s): the overlay MTU would be %d, too small for IPv4 containers to work '
                                  'well (the smallest underlay MTU is %d). Fix: %s'

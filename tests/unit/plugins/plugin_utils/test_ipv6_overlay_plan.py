@@ -121,9 +121,14 @@ def test_mixed_vtep_families_on_one_overlay_are_refused_naming_host_variable_and
 
 def test_an_ipv6_overlay_needs_1280_bytes():
     members = fleet(('node1', [{'name': 'a', 'networks': ['ov6']}], facts('192.0.2.11', mtu=1320)))
+    # The figure to raise the underlay to counts the outer headers of this overlay's VTEPs: 50 bytes over IPv4.
     with pytest.raises(PlanError, match=r'the overlay MTU would be 1270, below the 1280 bytes IPv6 needs .*Fix: raise the '
-                                        r'underlay MTU to 1350 or more'):
+                                        r'underlay MTU to 1330 or more'):
         plan_fleet(members)
+    over6 = fleet(('node1', [{'name': 'a', 'networks': ['ov6']}], facts('192.0.2.11', mtu=1340, ip6='fd00:192:0:2::11'),
+                   {'linuxnet_vtep_address': 'fd00:192:0:2::11'}))
+    with pytest.raises(PlanError, match=r'the overlay MTU would be 1270, below .*Fix: raise the underlay MTU to 1350 or more'):
+        plan_fleet(over6)
     small = fleet(('node1', [{'name': 'a', 'networks': ['ov6']}], facts('192.0.2.11')), networks=(dict(OV6, mtu=1200),))
     with pytest.raises(PlanError, match='Fix: raise mtu to 1280 or more'):
         plan_fleet(small)
