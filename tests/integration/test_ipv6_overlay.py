@@ -181,11 +181,19 @@ def test_ipv6_overlay_over_ipv4_then_ipv6_vteps(lab, tmp_path):
 
     # The same overlay over IPv6 VTEPs: the VXLAN devices are recreated with IPv6 local addresses, the MTU is 20 bytes
     # smaller, addresses stay. (A second run changes nothing: checked after this one, which holds what the first did.)
+    # Check mode first: it predicts the recreation and leaves the IPv4 VXLAN devices as they are.
     inv6 = inventory(lab, tmp_path, VTEP6, name='vtep6.json')
+    checked_proc, checked = site(lab, tmp_path, inv6, '--check')
+    assert checked_proc.returncode == 0, checked_proc.stdout[-4000:]
+    vxlan = ip_json(lab, 'docker-node1', ns, '-d', 'link', 'show', 'vxlan0')[0]
+    assert vxlan['linkinfo']['info_data'].get('local') == VTEP4['docker-node1'], 'check mode changed the VXLAN device'
     real_proc, real = site(lab, tmp_path, inv6)
     assert real_proc.returncode == 0, real_proc.stdout[-4000:]
     actions = real['docker-node1'][CONVERGE]['parts']['vxlan']['actions']
     assert any('to recreate it (local changed)' in a for a in actions), actions
+    for host in HOSTS:
+        for part, result in real[host][CONVERGE]['parts'].items():
+            assert result['actions'] == checked[host][CONVERGE]['parts'][part]['actions'], (host, part)
     check_overlay(lab, VTEP6, 6)
 
     # VXLAN over IPv6 from a host on no overlay is dropped by node1's filter (its rule counts it), never delivered.

@@ -511,6 +511,10 @@ def _plan_evpn(actions, key, want, after, label, index):
 
 def _plan_entries(actions, key, want, after, label, index_of):
     """Plan peers, FDB and neighbour entries from ``after`` (the device's current entries) to the wanted ones."""
+    if want.get('evpn') and not after.get('evpn'):
+        # An overlay switched from static to evpn in place: the static remote entries go before FRR adopts the device
+        # (FRR installs its own; a device it has adopted is not purged, as its entries are FRR's).
+        want = dict(want, purge=True, peers=[], fdb=[], neighbors=[])
     purge = want['purge']
 
     def fdb(description, command, entry):

@@ -269,6 +269,23 @@ def test_evpn_device_names_its_namespace_for_frr_and_writes_only_its_static_macs
     assert plan(want, predicted)[0] == []
 
 
+def test_a_static_overlay_switched_to_evpn_loses_its_static_remote_entries_before_frr_adopts_it():
+    want = desired(peers=None, fdb=None, neighbors=None, purge=False, evpn=True, static_macs=[])
+    current = recorded()  # what the static control plane wrote: a peer, a remote MAC, its neighbour
+    current[KEY].update(evpn=False, protodown=False, static_macs=[])
+    actions, predicted = plan(want, current)
+    assert described(actions) == [
+        'remove peer 192.0.2.12 from %s (not listed)' % LABEL,
+        'remove FDB entry %s dst 192.0.2.12 from %s (not listed)' % (MAC3, LABEL),
+        'remove neighbour 10.0.0.3 (%s) from the device of %s (not listed)' % (MAC3, LABEL),
+        'name network namespace ov for FRR (/run/linuxnet-container/evpn/ov) and turn protodown off once zebra has adopted it']
+    assert (predicted[KEY]['peers'], predicted[KEY]['fdb'], predicted[KEY]['neighbors']) == ([], [], [])
+    # Once FRR has the device, its entries (the same kinds) are FRR's: left alone.
+    frr = recorded()
+    frr[KEY].update(evpn=True, protodown=False, static_macs=[])
+    assert plan(want, frr)[0] == []
+
+
 def test_evpn_needs_a_named_namespace_and_static_macs_a_master():
     with pytest.raises(LinuxnetError, match='evpn needs the device in a named namespace'):
         desired(namespace=None, evpn=True)
