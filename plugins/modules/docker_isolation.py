@@ -83,7 +83,10 @@ options:
           - The network has IPv6 (C(--ipv6)). Isolation, O(networks[].icc) and O(networks[].internal) match interfaces,
             so they hold for IPv6 as for IPv4 (the table is of family C(inet)). With O(forwarding), the module also sets
             C(net.ipv6.conf.all.forwarding=1), and C(net.bridge.bridge-nf-call-ip6tables=1) for a network with
-            O(networks[].icc=false), recorded and restored on removal like the IPv4 ones. IPv6 is masqueraded (NAT66)
+            O(networks[].icc=false), recorded and restored on removal like the IPv4 ones. Before that, an interface
+            holding a route learnt from a router advertisement with C(accept_ra) 1 gets C(accept_ra) 2 (recorded and
+            restored the same way), since with forwarding on the kernel would ignore its router advertisements and drop
+            the default route they gave at once, which Docker does not prevent. IPv6 is masqueraded (NAT66)
             with O(networks[].ipv6_subnet).
         type: bool
         default: false

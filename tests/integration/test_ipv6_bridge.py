@@ -370,3 +370,72 @@ def test_ports_published_over_ipv6(lab, tmp_path):
         assert down_proc.returncode == 0, down_proc.stdout[-4000:]
     assert nft_json(lab, 'table ip6 linuxnet_ports') is None and nft_json(lab, 'table ip linuxnet_ports') is None
     assert nft_json(lab, 'table inet linuxnet_isolation') is None and lab.namespaces(HOST) == []
+
+
+# A router advertisement from docker-node2 on the underlay: no prefix, router lifetime 1800 s, so docker-node1 (accept_ra
+# 1) takes a default route via node2's link-local address (protocol ra). The kernel fills in the ICMPv6 checksum.
+SEND_RA = ("python3 -c \"import socket; i = socket.if_nametoindex('eth0'); "
+           "s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6); "
+           "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255); "
+           "s.sendto(bytes([134, 0, 0, 0, 64, 0]) + (1800).to_bytes(2, 'big') + bytes(8), ('ff02::1', 0, 0, i))\"")
+RA_NETWORKS = [{'name': 'ra', 'bridge_name': 'br-ra', 'subnet': '10.79.0.0/24', 'enable_ipv6': True,
+                'ipv6_subnet': 'fd00:db8:79::/64', 'icc': False}]
+RA_CONTAINERS = [{'name': 'ra1', 'networks': ['ra']}, {'name': 'ra2', 'networks': ['ra']}]
+ACCEPT_RA = '/proc/sys/net/ipv6/conf/eth0/accept_ra'
+BNF6 = '/proc/sys/net/bridge/bridge-nf-call-ip6tables'
+
+
+def ra_routes(lab):
+    return [(r['dst'], r.get('gateway', '')[:5]) for r in ip_json(lab, None, '-6', 'route', 'show', 'proto', 'ra')]
+
+
+def learn_ra_route(lab):
+    lab.ssh(OTHER, SEND_RA)
+    for _attempt in range(20):
+        if ra_routes(lab):
+            break
+        time.sleep(0.25)
+    assert ra_routes(lab) == [('default', 'fe80:')], 'node1 took no default route from the RA'
+
+
+def test_an_uplink_configured_by_router_advertisements_keeps_its_default_route(lab, tmp_path):
+    """IPv6 forwarding makes the kernel drop the RA default routes of an accept_ra 1 interface (Docker's
+    docker/for-linux#844): the uplink gets accept_ra 2 first, restored on teardown. icc off over IPv6 on the way."""
+    inv = inventory(lab, tmp_path, RA_CONTAINERS, name='ra.json', networks=RA_NETWORKS)
+    before = {path: lab.ssh(HOST, 'cat %s' % path).strip() for path in (ACCEPT_RA, FORWARDING6, BNF6)}
+    assert before[FORWARDING6] == '0', before
+    lab.ssh(HOST, 'echo 1 > %s' % ACCEPT_RA)
+    try:
+        learn_ra_route(lab)
+
+        checked_proc, checked = site(lab, tmp_path, inv, '--check')
+        assert checked_proc.returncode == 0, checked_proc.stdout[-4000:]
+        assert lab.ssh(HOST, 'cat %s %s' % (ACCEPT_RA, FORWARDING6)).split() == ['1', '0'], 'check mode changed a sysctl'
+        real_proc, real = site(lab, tmp_path, inv)
+        assert real_proc.returncode == 0, real_proc.stdout[-4000:]
+        actions = real[CONVERGE]['parts']['docker_isolation']['actions']
+        assert actions == checked[CONVERGE]['parts']['docker_isolation']['actions']
+        ra_first = [a for a in actions if a.startswith('set net.ipv6.conf.eth0.accept_ra=2')]
+        assert ra_first and actions.index(ra_first[0]) < actions.index('set net.ipv6.conf.all.forwarding=1'), actions
+        assert lab.ssh(HOST, 'cat %s %s %s' % (ACCEPT_RA, FORWARDING6, BNF6)).split() == ['2', '1', '1']
+        # The RA default route outlived forwarding going on.
+        assert ra_routes(lab) == [('default', 'fe80:')]
+        # icc off over IPv6: the two containers of ra do not reach each other, each reaches the gateway.
+        assert pings(lab, 'ra1', 'fd00:db8:79::1') and pings(lab, 'ra2', 'fd00:db8:79::1')
+        assert not pings(lab, 'ra1', 'fd00:db8:79::3') and not pings(lab, 'ra2', 'ra1')
+        again_proc, again = site(lab, tmp_path, inv)
+        assert again_proc.returncode == 0 and not again[CONVERGE]['changed'], changes(again)
+
+        down_proc, _down = site(lab, tmp_path, inv, playbook=TEARDOWN)
+        assert down_proc.returncode == 0, down_proc.stdout[-4000:]
+        assert {path: lab.ssh(HOST, 'cat %s' % path).strip() for path in (FORWARDING6, BNF6)} == {
+            FORWARDING6: before[FORWARDING6], BNF6: before[BNF6]}
+        assert lab.ssh(HOST, 'cat %s' % ACCEPT_RA).strip() == '1' and ra_routes(lab) == [('default', 'fe80:')]
+        # What the module spared the host: forwarding on with accept_ra 1 drops the RA default route at once. (The
+        # kernel purges only a table that got a new RA router since its last purge: the route is learnt again first.)
+        lab.ssh(HOST, 'ip -6 route flush proto ra')
+        learn_ra_route(lab)
+        lab.ssh(HOST, 'echo 1 > %s' % FORWARDING6)
+        assert ra_routes(lab) == [], 'the kernel kept the RA route: this test would prove nothing'
+    finally:
+        lab.ssh(HOST, 'echo 0 > %s; echo %s > %s; ip -6 route flush proto ra' % (FORWARDING6, before[ACCEPT_RA], ACCEPT_RA))

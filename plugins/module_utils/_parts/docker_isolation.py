@@ -11,10 +11,12 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
+import socket
 
 
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
-from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError, netlink_errors
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import normalize_network, validate_ifname
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, TableReconciler
@@ -26,6 +28,12 @@ SYSCTLS = {'net.ipv4.ip_forward': '/proc/sys/net/ipv4/ip_forward',
            'net.bridge.bridge-nf-call-iptables': '/proc/sys/net/bridge/bridge-nf-call-iptables',
            'net.ipv6.conf.all.forwarding': '/proc/sys/net/ipv6/conf/all/forwarding',
            'net.bridge.bridge-nf-call-ip6tables': '/proc/sys/net/bridge/bridge-nf-call-ip6tables'}
+# With IPv6 forwarding on, the kernel ignores router advertisements on an interface whose accept_ra is 1, and drops
+# the default routes they gave at once (docker/for-linux#844, moby#43466): an uplink configured by SLAAC loses its IPv6
+# default route. Such an interface (one with a route the kernel learnt from an RA) gets accept_ra 2 first, recorded
+# and restored like the other sysctls.
+ACCEPT_RA = re.compile(r'^net\.ipv6\.conf\.([^/\s]{1,15})\.accept_ra$')
+RTPROT_RA = 9
 # What every run reads and reports; the IPv6 ones only where a network has IPv6 or a record names them.
 BASE_SYSCTLS = ('net.ipv4.ip_forward', 'net.bridge.bridge-nf-call-iptables')
 # Why a sysctl this module sets can be missing.
@@ -188,13 +196,43 @@ def plan_restore(saved, current):
     return restore, warnings
 
 
+def sysctl_path(key):
+    """The /proc/sys file of one of SYSCTLS or of an interface's accept_ra (ACCEPT_RA); KeyError for any other key."""
+    if key in SYSCTLS:
+        return SYSCTLS[key]
+    found = ACCEPT_RA.match(key)
+    if found and found.group(1) not in ('.', '..', 'all', 'default'):
+        return '/proc/sys/net/ipv6/conf/%s/accept_ra' % found.group(1)
+    raise KeyError(key)
+
+
+def accept_ra_key(ifname):
+    return 'net.ipv6.conf.%s.accept_ra' % ifname
+
+
+def ra_uplinks(routes, names, accept_ra):
+    """The interfaces to give accept_ra 2 before IPv6 forwarding goes on: those holding a route the kernel learnt from a
+    router advertisement (``routes``: (oif, protocol) of the IPv6 main table) whose accept_ra is 1 (``accept_ra``:
+    {ifname: value}); ``names``: {index: ifname}. Sorted names."""
+    found = {names.get(oif) for oif, proto in routes if proto == RTPROT_RA}
+    return sorted(name for name in found if name and accept_ra.get(name) == '1')
+
+
+def _known_sysctl(key):
+    try:
+        sysctl_path(key)
+    except KeyError:
+        return False
+    return True
+
+
 def parse_record(text, path):
     """The sysctls of a record file's text, checked; a LinuxnetError naming the file when it is not one of ours."""
     try:
         data = json.loads(text)
         saved = data['sysctls']
         valid = isinstance(saved, dict) and all(
-            key in SYSCTLS and isinstance(entry, dict) and set(entry) == {'before', 'set'}
+            _known_sysctl(key) and isinstance(entry, dict) and set(entry) == {'before', 'set'}
             and all(isinstance(v, str) for v in entry.values()) for key, entry in saved.items())
     except (ValueError, KeyError, TypeError):
         valid = False
@@ -280,6 +318,7 @@ class IsolationReconciler(TableReconciler):
         self.record = None
         self._table = None
         self._extra = set()  # the sysctls read beyond BASE_SYSCTLS, kept for the read after the changes
+        self._uplinks = {}  # {accept_ra sysctl: '2'} of the interfaces that keep their router advertisements
 
     def read(self, desired):
         if self.record is None:
@@ -287,9 +326,12 @@ class IsolationReconciler(TableReconciler):
             self.record = record_path(record_key(self.ns, inode))
         saved = read_record(self.record)
         self._extra |= set(desired['sysctls'] if desired is not ABSENT else ()) | set(saved if saved is not ABSENT else ())
-        extra = sorted(self._extra - set(BASE_SYSCTLS))
         with self.netlink.inside(self.ns):
             table = nft.TableState(nft.list_table(FAMILY, TABLE))
+            forwarding6 = desired is not ABSENT and desired['sysctls'].get('net.ipv6.conf.all.forwarding') == '1'
+            self._uplinks = {accept_ra_key(name): '2' for name in self._ra_uplinks()} if forwarding6 else {}
+            self._extra |= set(self._uplinks)
+            extra = sorted(self._extra - set(BASE_SYSCTLS))
             sysctls = read_sysctls()
             if extra:
                 sysctls.update(read_sysctls(extra))
@@ -299,7 +341,20 @@ class IsolationReconciler(TableReconciler):
         self._table = table
         return state_of(table, sysctls, saved)
 
+    def _ra_uplinks(self):
+        """The interfaces of this namespace with a route learnt from a router advertisement and accept_ra 1."""
+        channel = self.netlink.channel(self.ns)
+        with netlink_errors('the IPv6 routing table of %s' % self.ns.label, 'read'):
+            names = {link['index']: link.get('ifname') for link in channel.link('dump')}
+            routes = [(route.get('RTA_OIF') or route.get('oif'), route['proto'])
+                      for route in channel.route('dump', family=socket.AF_INET6, table=254)]
+        candidates = sorted({names.get(oif) for oif, proto in routes if proto == RTPROT_RA} - {None})
+        values = read_sysctls([accept_ra_key(name) for name in candidates])  # inside the namespace: read() calls this
+        return ra_uplinks(routes, names, {name: values[accept_ra_key(name)] for name in candidates})
+
     def plan(self, desired, current):
+        if desired is not ABSENT and self._uplinks:
+            desired = dict(desired, sysctls=dict(desired['sysctls'], **self._uplinks))
         actions, predicted, warnings = plan_table(desired, current, self._table, self.record)
         self.commands = next((action['commands'] for action in actions if action['op'] == 'nft'), [])
         self.restored = {a['name']: a['value'] for a in actions if a['op'] == 'sysctl'} if desired is ABSENT else {}
@@ -311,7 +366,7 @@ def read_sysctls(keys=BASE_SYSCTLS):
     sysctls = {}
     for key in keys:
         try:
-            with open(SYSCTLS[key]) as handle:
+            with open(sysctl_path(key)) as handle:
                 sysctls[key] = handle.read().strip()
         except FileNotFoundError:
             sysctls[key] = None
@@ -319,8 +374,8 @@ def read_sysctls(keys=BASE_SYSCTLS):
 
 
 def write_sysctl(key, value):
-    """Set one of SYSCTLS in the current namespace."""
-    with open(SYSCTLS[key], 'w') as handle:
+    """Set one of SYSCTLS (or an interface's accept_ra) in the current namespace."""
+    with open(sysctl_path(key), 'w') as handle:
         handle.write(value)
 
 
@@ -413,9 +468,11 @@ def plan_table(desired, current, table, record):
         new = ['%s=%s' % (key, saved[key]['before']) for key in sorted(saved) if key not in (current[SAVED] or {})]
         actions.append({'key': SAVED, 'op': 'record', 'path': record, 'sysctls': saved,
                         'description': 'record %s in %s' % (', '.join(new), record)})
-    for key, (_have, value) in sorted(changes.items()):
+    # accept_ra 2 before forwarding goes on: turning forwarding on drops the RA default routes of accept_ra 1 interfaces.
+    for key, (_have, value) in sorted(changes.items(), key=lambda item: (not ACCEPT_RA.match(item[0]), item[0])):
         predicted['sysctls'][key] = value
-        actions.append(_sysctl_action(key, value, 'set %s=%s' % (key, value)))
+        why = ' (so that it keeps its router advertisements with IPv6 forwarding on)' if ACCEPT_RA.match(key) else ''
+        actions.append(_sysctl_action(key, value, 'set %s=%s%s' % (key, value, why)))
     return actions, predicted, []
 
 
@@ -427,7 +484,8 @@ def _plan_removal(actions, predicted, current, record):
                         'description': 'delete nftables table inet %s (the user chain with it)' % TABLE})
     if current[SAVED] is not ABSENT:
         restore, warnings = plan_restore(current[SAVED], current['sysctls'])
-        for key, value in sorted(restore.items()):
+        # Forwarding goes back first, accept_ra after it (the reverse of the order they were set in).
+        for key, value in sorted(restore.items(), key=lambda item: (bool(ACCEPT_RA.match(item[0])), item[0])):
             predicted['sysctls'][key] = value
             actions.append(_sysctl_action(key, value, 'restore %s=%s, its value before docker_isolation set %s'
                                           % (key, value, current[SAVED][key]['set'])))

@@ -126,9 +126,24 @@ class FakeModule:
 
 
 class FakeNetlink:
+    """No namespaces; a channel whose link and IPv6 route dumps are ``links`` and ``routes`` (decoded messages' fields)."""
+    links = ()
+    routes = ()
+
     @contextlib.contextmanager
     def inside(self, ns):
         yield
+
+    def channel(self, ns):
+        return self
+
+    def link(self, command):
+        assert command == 'dump'
+        return [dict(link) for link in self.links]
+
+    def route(self, command, family, table):
+        assert (command, family, table) == ('dump', 10, 254)
+        return [dict(route) for route in self.routes]
 
     def flush(self):
         pass
@@ -140,8 +155,8 @@ class FakeNetlink:
 class MemoryIsolation(iso.IsolationReconciler):
     """The record file is real (in a temporary directory); sysctls and the table come from the fixture below."""
 
-    def __init__(self, module, record):
-        super().__init__(module, FakeNetlink(), NamespaceRef(None))
+    def __init__(self, module, record, netlink=None):
+        super().__init__(module, netlink or FakeNetlink(), NamespaceRef(None))
         self.record = record
 
 
@@ -164,9 +179,9 @@ def present(monkeypatch):
     return {'sysctls': {FWD: '1', BNF: '1'}, 'sets': None}
 
 
-def run(record, desired, check=False):
+def run(record, desired, check=False, netlink=None):
     module = FakeModule(check)
-    reconciler = MemoryIsolation(module, str(record))
+    reconciler = MemoryIsolation(module, str(record), netlink)
     result = reconciler.run(desired)
     return result, reconciler, module
 
@@ -270,6 +285,50 @@ def test_ipv6_forwarding_is_recorded_and_restored_and_read_after_its_record_is_g
     assert removed['changed'] and reconciler.restored == {FWD: '0', FWD6: '0'} and not module.warnings
     assert values == {FWD: '0', BNF: '0', FWD6: '0'} and not record.exists()
     assert removed['diff']['after']['sysctls'] == {FWD: '0', BNF: '0', FWD6: '0'}
+
+
+RA_ETH0 = 'net.ipv6.conf.eth0.accept_ra'
+RA_ETH1 = 'net.ipv6.conf.eth1.accept_ra'
+
+
+def test_an_uplink_configured_by_router_advertisements_keeps_them_when_ipv6_forwarding_goes_on(tmp_path, monkeypatch, present):
+    # eth0 has its IPv6 default route from an RA (protocol 9) and accept_ra 1; eth1 has an RA route but accept_ra 0
+    # (the admin's choice: left alone); br-a has only kernel routes.
+    values = {FWD: '1', BNF: '0', FWD6: '0', RA_ETH0: '1', RA_ETH1: '0'}
+    writes = []
+    monkeypatch.setattr(iso, 'read_sysctls', lambda keys=iso.BASE_SYSCTLS: {key: values.get(key) for key in keys})
+    monkeypatch.setattr(iso, 'write_sysctl', lambda key, value: (writes.append(key), values.__setitem__(key, value)))
+    monkeypatch.setattr(iso.nft, 'list_table', lambda family, name: None)
+    netlink = FakeNetlink()
+    netlink.links = [{'index': 2, 'ifname': 'eth0'}, {'index': 3, 'ifname': 'eth1'}, {'index': 4, 'ifname': 'br-a'}]
+    netlink.routes = [{'oif': 2, 'proto': 9}, {'oif': 2, 'proto': 2}, {'oif': 3, 'proto': 9}, {'oif': 4, 'proto': 2}]
+    record = tmp_path / 'docker_isolation.host.json'
+    wanted = dict(present, sysctls={FWD: '1', FWD6: '1'})
+
+    check, _r, _m = run(record, wanted, check=True, netlink=netlink)
+    assert writes == [] and not record.exists()
+    real, _r, _m = run(record, wanted, netlink=netlink)
+    assert real['actions'] == check['actions']
+    # accept_ra 2 first: turning forwarding on drops the RA default routes of an accept_ra 1 interface at once.
+    assert writes == [RA_ETH0, FWD6]
+    assert real['actions'][1] == ('set %s=2 (so that it keeps its router advertisements with IPv6 forwarding on)' % RA_ETH0)
+    assert real['after'][iso.SAVED] == {FWD6: {'before': '0', 'set': '1'}, RA_ETH0: {'before': '1', 'set': '2'}}
+    again, _r, _m = run(record, wanted, netlink=netlink)
+    assert not again['changed'], again['actions']
+
+    del writes[:]
+    removed, reconciler, module = run(record, ABSENT, netlink=netlink)
+    assert reconciler.restored == {FWD6: '0', RA_ETH0: '1'} and not module.warnings
+    assert writes == [FWD6, RA_ETH0] and values[RA_ETH0] == '1' and values[RA_ETH1] == '0' and not record.exists()
+
+
+def test_only_accept_ra_of_a_real_interface_name_is_a_sysctl_of_the_module():
+    assert iso.sysctl_path(RA_ETH0) == '/proc/sys/net/ipv6/conf/eth0/accept_ra'
+    for key in ('net.ipv6.conf.all.accept_ra', 'net.ipv6.conf.default.accept_ra', 'net.ipv6.conf.a/b.accept_ra',
+                'net.ipv6.conf.eth0.forwarding', 'kernel.panic'):
+        with pytest.raises(KeyError):
+            iso.sysctl_path(key)
+    assert iso.ra_uplinks([(2, 9), (5, 9), (3, 2)], {2: 'eth0', 3: 'br-a'}, {'eth0': '1'}) == ['eth0']
 
 
 def test_a_kernel_without_ipv6_is_named():
