@@ -32,6 +32,10 @@ HOST_VARS = {host: {'linuxnet_networks': NETWORKS,
                     'linuxnet_containers': [{'name': 'web', 'ports': ['8080:80']}, {'name': 'ov%d' % n, 'networks': ['demo']}]}
              for host, n in GUARDED.items()}
 HOST_VARS[PEER] = {'linuxnet_networks': NETWORKS, 'linuxnet_containers': [{'name': 'ov4', 'networks': ['demo']}]}
+# The ufw host's default network is dual stack: its publication 8080:80 answers over IPv6 too, which ufw's IPv6 forward
+# chain (before6.rules) drops until the documented line is there.
+HOST_VARS[UFW]['linuxnet_networks'] = NETWORKS + [{'name': 'bridge', 'enable_ipv6': True}]
+UFW6 = 'fd00:192:0:2::12'  # docker-node2's address on the lab's IPv6 underlay
 OURS = {'linuxnet_isolation', 'linuxnet_ports', 'linuxnet_vtep'}
 # A hardened nftables.conf, as an operator writes one: ssh in, nothing forwarded.
 NFTABLES_CONF = '''#!/usr/sbin/nft -f
@@ -89,10 +93,18 @@ def reach(lab, host):
     # fails the next ping at once.
     overlay = sh(lab, PEER, 'for i in 1 2 3; do ip netns exec ov4 ping -c 1 -W 1 %s >/dev/null && exit 0; sleep 0.5; '
                             'done; exit 1' % overlay_address(lab, host))
-    return {'egress': egress == (0, '200'), 'published': published == (0, 'page %s' % host), 'overlay': overlay[0] == 0}
+    found = {'egress': egress == (0, '200'), 'published': published == (0, 'page %s' % host), 'overlay': overlay[0] == 0}
+    if host == UFW:
+        found['published6'] = sh(lab, PEER, 'curl -s -m 3 http://[%s]:8080/' % UFW6) == (0, 'page %s' % host)
+    return found
 
 
 ALL = {'egress': True, 'published': True, 'overlay': True}
+
+
+def everything(host):
+    """What reach() finds for ``host`` once its firewall lets the collection's traffic through."""
+    return dict(ALL, published6=True) if host == UFW else ALL
 LISTENER = 'linuxnet-container-firewalld.service'
 
 
@@ -129,8 +141,10 @@ def fwlab(tmp_path_factory):
         assert again.returncode == 0 and set(recap(again).values()) == {0}, again.stdout
         for host in GUARDED:
             running.ssh(host, 'mkdir -p /srv/fw-www && echo "page %s" > /srv/fw-www/index.html' % host)
-            servers[host] = int(running.ssh(host, 'ip netns exec web setsid python3 -m http.server 80 --directory '
-                                                  '/srv/fw-www >/dev/null 2>&1 < /dev/null & echo $!'))
+            # Both families where web has IPv6 (python3 -m http.server binds 0.0.0.0 only, unless told ::).
+            bind = '--bind :: ' if host == UFW else ''
+            servers[host] = int(running.ssh(host, 'ip netns exec web setsid python3 -m http.server 80 %s--directory '
+                                                  '/srv/fw-www >/dev/null 2>&1 < /dev/null & echo $!' % bind))
             running.ssh(host, 'for i in $(seq 50); do ip netns exec web curl -s -m 1 http://127.0.0.1/ >/dev/null && '
                               'exit 0; sleep 0.1; done; exit 1')
         yield running, inv, tmp
@@ -158,10 +172,10 @@ def enough(lab, host, without, add, reload):
     assert status == 0, out
     # A restart of nftables.service flushed the ruleset too; the collection's drop-in put its tables back.
     assert OURS <= {t.split()[1] for t in tables(lab, host)}
-    assert reach(lab, host) == ALL
+    assert reach(lab, host) == everything(host)
     lab.ssh(host, reload)
     assert OURS <= {t.split()[1] for t in tables(lab, host)}
-    assert reach(lab, host) == ALL
+    assert reach(lab, host) == everything(host)
 
 
 def test_nftables_policy_drop_needs_one_rule_per_chain(fwlab):
@@ -175,8 +189,9 @@ def test_nftables_policy_drop_needs_one_rule_per_chain(fwlab):
 
 
 def test_ufw_needs_one_line_in_before_rules(fwlab):
-    enough(fwlab[0], UFW, dict.fromkeys(ALL, False), documented()['ufw'], 'ufw reload')
-    assert fwlab[0].ssh(UFW, 'grep -c -- "-m mark --mark 0x10000000/0x10000000 -j ACCEPT" /etc/ufw/before.rules').strip() == '1'
+    enough(fwlab[0], UFW, dict.fromkeys(everything(UFW), False), documented()['ufw'], 'ufw reload')
+    for rules in ('before.rules', 'before6.rules'):
+        assert fwlab[0].ssh(UFW, 'grep -c -- "-m mark --mark 0x10000000/0x10000000 -j ACCEPT" /etc/ufw/%s' % rules).strip() == '1'
 
 
 def test_firewalld_needs_the_bridges_in_the_trusted_zone(fwlab):
@@ -212,7 +227,8 @@ def test_firewalld_needs_the_bridges_in_the_trusted_zone(fwlab):
 
 def test_teardown_leaves_the_firewalls_and_nothing_of_ours(fwlab):
     lab, inv, tmp = fwlab
-    before = {host: tables(lab, host) - {'inet ' + n for n in OURS} - {'ip ' + n for n in OURS} for host in GUARDED}
+    before = {host: tables(lab, host) - {'%s %s' % (family, n) for n in OURS for family in ('inet', 'ip', 'ip6')}
+              for host in GUARDED}
     proc = lab.playbook(TEARDOWN, tmp, inventory=inv)
     assert proc.returncode == 0, proc.stdout
     for host in list(GUARDED) + [PEER]:

@@ -11,15 +11,18 @@ import pytest
 
 from test_held_namespaces import HOST, SITE, TEARDOWN, changed, run
 
-HOST_RESOLV = 'nameserver 127.0.0.1\nnameserver 192.0.2.1\nsearch lab.example\noptions ndots:2\n'
+# The host's IPv6 nameservers reach only containers with a network with IPv6 (::1, loopback, never).
+HOST_RESOLV = 'nameserver 127.0.0.1\nnameserver 192.0.2.1\nnameserver ::1\nnameserver fd00:192:0:2::53\nsearch lab.example\noptions ndots:2\n'
 HEADER = '# Managed by linuxnet.container (network namespace %s); edits are overwritten'
 INVENTORY = {
     'linuxnet_networks': [{'name': 'front', 'subnet': '173.20.0.0/16', 'dns_search': ['front.example'],
-                           'dns_options': ['timeout:2']}],
+                           'dns_options': ['timeout:2']},
+                          {'name': 'dual', 'subnet': '173.21.0.0/16', 'enable_ipv6': True, 'ipv6_subnet': 'fd00:db8:21::/64'}],
     'linuxnet_containers': [{'name': 'web', 'networks': ['front'], 'dns': ['192.0.2.53', '192.0.2.54']},
                             {'name': 'db', 'networks': ['front']},
                             {'name': 'plain'},
-                            {'name': 'side', 'network_mode': 'container:web'}],
+                            {'name': 'side', 'network_mode': 'container:web'},
+                            {'name': 'six', 'networks': ['dual']}],
 }
 
 
@@ -52,6 +55,9 @@ def test_resolv_conf_from_inventory_else_the_hosts_without_loopback(lab2, tmp_pa
         # Nothing in inventory: the host's, with its loopback nameserver dropped.
         assert resolv_conf(lab2, 'plain') == '\n'.join([HEADER % 'plain', 'search lab.example', 'nameserver 192.0.2.1',
                                                         'options ndots:2']) + '\n'
+        # A container with IPv6 keeps the host's IPv6 nameserver too (not ::1).
+        assert resolv_conf(lab2, 'six') == '\n'.join([HEADER % 'six', 'search lab.example', 'nameserver 192.0.2.1',
+                                                      'nameserver fd00:192:0:2::53', 'options ndots:2']) + '\n'
         # ip netns exec shows it as /etc/resolv.conf, and names still resolve through the hosts file.
         assert lab2.ssh(HOST, 'ip netns exec db cat /etc/resolv.conf') == resolv_conf(lab2, 'db')
         assert lab2.ssh(HOST, 'ip netns exec db getent hosts web').split()[1:] == ['web']
