@@ -33,6 +33,15 @@ def edit(host, *containers):
     return edited
 
 
+def edit_networks(host, networks, *containers):
+    """GOOD with ``networks`` added to ``host``'s networks and ``containers`` to its containers."""
+    edited = edit(host, *containers)
+    edited[host]['linuxnet_networks'] = NETS + list(networks)
+    return edited
+
+
+V6 = {'name': 'v6', 'enable_ipv6': True, 'ipv6_subnet': 'fd00:db8:63::/64'}
+
 CASES = [
     # Refused by the kernel half-way before: 'address not available'.
     (edit(NODE2, {'name': 'new', 'networks': [{'name': 'front', 'mac_address': '01:00:5e:00:00:01'}]}),
@@ -63,6 +72,17 @@ CASES = [
                                     '[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed'),
     (edit(NODE2, {'name': 'new', 'links': ['app:a:b']}), 'host docker-node2: linuxnet_containers[2] (new): links: bad format '
                                                          'for links: app:a:b'),
+    # IPv6 in Docker's words: an invalid CIDR, overlapping IPv6 subnets, a static address without a user IPv6 subnet.
+    (edit_networks(NODE1, [dict(V6, ipv6_subnet='fd00:db8:63::/zz')]),
+     'host docker-node1: linuxnet_networks[2] (v6): invalid CIDR address: fd00:db8:63::/zz (ipv6_subnet). Fix: write it like '
+     'fd00:db8:20::/64'),
+    (edit_networks(NODE1, [V6, dict(V6, name='v6b', ipv6_subnet='fd00:db8:63:0:1::/80')]),
+     'host docker-node1: linuxnet_networks: ipv6_subnet fd00:db8:63:0:1::/80 of v6b overlaps ipv6_subnet fd00:db8:63::/64 of v6 '
+     '(Pool overlaps with other one on this address space)'),
+    (edit_networks(NODE1, [{'name': 'v6', 'enable_ipv6': True}], {'name': 'new', 'networks': [
+        {'name': 'v6', 'ipv6_address': 'fd00:db8:63::5'}]}),
+     'host docker-node1: linuxnet_containers[2] (new): user specified IP address is supported only when connecting to networks '
+     'with user configured subnets (ipv6_address fd00:db8:63::5 on v6)'),
     # Valid for the controller; the host's planner refuses it before any host changes: app holds 172.17.0.2 already.
     (edit(NODE2, {'name': 'new', 'networks': [{'name': 'bridge', 'mac_address': '02:42:ac:11:00:02'}]}),
      "host docker-node2: container new: mac_address 02:42:ac:11:00:02 on bridge is also the MAC of app (Docker's 02:42 + "
@@ -77,11 +97,16 @@ def lab(lab2):
 
 
 def state(lab_, host):
-    """What a host holds: its namespaces, and the links of the host and of every namespace."""
+    """What a host holds: its namespaces, and the links of the host and of every namespace (what a converge would
+    change: names, indexes, MTUs, MACs, masters, up or down; not carrier or operstate, which settle on their own for a while
+    after a converge)."""
+    def links_of(command):
+        return [dict({key: link.get(key) for key in ('ifindex', 'ifname', 'mtu', 'address', 'master')},
+                     up='UP' in link.get('flags', ())) for link in json.loads(lab_.ssh(host, command))]
     namespaces = lab_.namespaces(host)
-    links = {'': json.loads(lab_.ssh(host, 'ip -j link'))}
+    links = {'': links_of('ip -j link')}
     for ns in namespaces:
-        links[ns] = json.loads(lab_.ssh(host, 'ip -n %s -j link' % ns))
+        links[ns] = links_of('ip -n %s -j link' % ns)
     return namespaces, links
 
 

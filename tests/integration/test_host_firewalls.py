@@ -105,6 +105,8 @@ ALL = {'egress': True, 'published': True, 'overlay': True}
 def everything(host):
     """What reach() finds for ``host`` once its firewall lets the collection's traffic through."""
     return dict(ALL, published6=True) if host == UFW else ALL
+
+
 LISTENER = 'linuxnet-container-firewalld.service'
 
 

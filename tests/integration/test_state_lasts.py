@@ -23,7 +23,8 @@ NETWORKS = [{'name': 'demo', 'driver': 'overlay', 'subnet': '10.0.9.0/24'}]
 # deadlocked ansible's respawn_module when the module moved to the collection's virtualenv.
 FILLER = [{'name': 'f%d' % i} for i in range(150)]
 HOST_VARS = {
-    WEB: {'linuxnet_networks': NETWORKS, 'linuxnet_restore_watch': True,
+    # web's default network is dual stack: its IPv6 gateway and addresses must last as the IPv4 ones do.
+    WEB: {'linuxnet_networks': NETWORKS + [{'name': 'bridge', 'enable_ipv6': True}], 'linuxnet_restore_watch': True,
           'linuxnet_containers': [{'name': 'web', 'ports': ['8080:80']}, {'name': 'c1', 'networks': ['demo']}] + FILLER},
     PEER: {'linuxnet_networks': NETWORKS, 'linuxnet_containers': [{'name': 'c2', 'networks': ['demo']}]},
 }
@@ -66,6 +67,13 @@ def overlay_ping(lab, target):
 
 def works(lab, target):
     return curl(lab, PEER, 'http://192.0.2.11:8080/') == PAGE and overlay_ping(lab, target)
+
+
+def global6(lab, netns, dev):
+    """The global IPv6 addresses (address/prefix) of a link of WEB, or of a link in namespace ``netns``."""
+    prefix = 'ip -n %s' % netns if netns else 'ip'
+    links = json.loads(lab.ssh(WEB, '%s -j -6 addr show dev %s scope global' % (prefix, dev)) or '[]')
+    return ['%s/%d' % (a['local'], a['prefixlen']) for link in links for a in link['addr_info'] if a.get('local')]
 
 
 def test_a_host_restores_itself_after_flushes_restarts_and_reboots(lab2, tmp_path):
@@ -118,11 +126,18 @@ def test_a_host_restores_itself_after_flushes_restarts_and_reboots(lab2, tmp_pat
         lab2.ssh(WEB, 'ip link delete %s' % doomed)
         assert wait_for(lambda: works(lab2, target), 5.0) is not None
 
+        # The IPv6 gateway address of docker0 deleted: the watcher puts it back too.
+        gateway6 = global6(lab2, None, 'docker0')
+        assert len(gateway6) == 1, gateway6
+        lab2.ssh(WEB, 'ip addr del %s dev docker0' % gateway6[0])
+        assert wait_for(lambda: global6(lab2, None, 'docker0') == gateway6, 5.0) is not None
+
         # A reboot, then a power cut of the other host: every namespace, link and table comes back at boot, before
         # the application's unit starts in its namespace.
         lab2.reboot(WEB)
         assert wait_for(lambda: works(lab2, target), 20.0) is not None
         assert 'web' in lab2.namespaces(WEB) and len(lab2.namespaces(WEB)) == 3 + len(FILLER)  # and the overlay's
+        assert global6(lab2, None, 'docker0') == gateway6 and len(global6(lab2, 'web', 'eth0')) == 1
         lab2.reboot(PEER, hard=True)
         assert wait_for(lambda: works(lab2, target), 20.0) is not None
 

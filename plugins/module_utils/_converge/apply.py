@@ -24,6 +24,7 @@ import os
 import select
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -38,6 +39,8 @@ UNCHANGED, CHANGED, FAILED = 0, 1, 2
 NETLINK_NETFILTER = 12
 RTMGRP_LINK = 0x1
 RTMGRP_IPV4_IFADDR = 0x10
+RTMGRP_IPV6_IFADDR = 0x100
+RTM_DELADDR = 21
 NFNLGRP_NFTABLES = 7
 SOL_NETLINK = 270
 NETLINK_ADD_MEMBERSHIP = 1
@@ -116,14 +119,16 @@ def _netlink_socket(protocol, groups=0, membership=None):
     return sock
 
 
-def _drain(sock):
-    """Read everything pending; True if anything was (an overflow counts: something happened)."""
+def _drain(sock, relevant=None):
+    """Read everything pending; True if anything was (an overflow counts: something happened), or with ``relevant``
+    (a test of one buffer read) if any buffer passed it."""
     seen = False
     while True:
         try:
-            if not sock.recv(65536):
+            data = sock.recv(65536)
+            if not data:
                 return seen
-            seen = True
+            seen = seen or relevant is None or relevant(data)
         except BlockingIOError:
             return seen
         except OSError:  # ENOBUFS: more events than the buffer held
@@ -149,6 +154,9 @@ def watch(directory, links=True, nftables=True, firewalld=False, debounce=0.1, b
     sources = {}
     if links:
         sources[_netlink_socket(socket.NETLINK_ROUTE, RTMGRP_LINK | RTMGRP_IPV4_IFADDR)] = 'links'
+        # IPv6 addresses: only removals (a bridge's IPv6 gateway deleted). Additions and lifetime updates come with every
+        # router advertisement on an uplink, and are never ours to repair.
+        sources[_netlink_socket(socket.NETLINK_ROUTE, RTMGRP_IPV6_IFADDR)] = 'addresses6'
     if nftables:
         sources[_netlink_socket(NETLINK_NETFILTER, membership=NFNLGRP_NFTABLES)] = 'nftables'
     monitor = None
@@ -233,9 +241,25 @@ def _collect(sources, ready):
                     causes.add('firewalld')
             except ValueError:
                 continue
+        elif kind == 'addresses6':
+            if _drain(source, removals):
+                causes.add('links')
         elif _drain(source):
             causes.add(kind)
     return causes
+
+
+def removals(data):
+    """Whether a buffer read from rtnetlink holds an RTM_DELADDR message."""
+    offset = 0
+    while offset + 16 <= len(data):
+        length, kind = struct.unpack_from('=IH', data, offset)
+        if kind == RTM_DELADDR:
+            return True
+        if length < 16:
+            return False
+        offset += (length + 3) & ~3
+    return False
 
 
 def main(argv=None):

@@ -188,3 +188,17 @@ def test_rate_limit_allows_a_burst_then_waits_for_the_window():
     limit.record(1.0)
     assert limit.wait_time(2.0) == 58.0
     assert limit.wait_time(61.0) == 0.0
+
+
+def _rtnl(kind, family=10):
+    """One rtnetlink address message: nlmsghdr, ifaddrmsg (family, prefix, flags, scope, index), no attributes."""
+    import struct  # pylint: disable=import-outside-toplevel
+    return struct.pack('=IHHII', 24, kind, 0, 0, 0) + struct.pack('=BBBBI', family, 64, 0, 0, 3)
+
+
+def test_the_watcher_repairs_after_an_ipv6_address_removal_not_after_additions():
+    # RTM_NEWADDR (20) comes with every router advertisement on an uplink: not a cause; RTM_DELADDR (21) is.
+    assert not apply.removals(_rtnl(20))
+    assert not apply.removals(_rtnl(20) + _rtnl(20))
+    assert apply.removals(_rtnl(20) + _rtnl(21))
+    assert not apply.removals(b'') and not apply.removals(b'\x00' * 16)  # a truncated or empty read
