@@ -13,6 +13,7 @@ import pytest
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import build_maps, expand, parse_publish
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import inspect
 from ansible_collections.linuxnet.container.plugins.module_utils._parts import port_map as pm
 from ansible_collections.linuxnet.container.plugins.module_utils._parts import port_proxy as pp
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet import plan_host
@@ -238,3 +239,13 @@ def test_the_controller_accepts_loopback6_on_every_network_and_passes_it_on():
     assert items['probe']['publish'] == ['[::1]:8083:80']  # routed IPv6: the proxy reaches the IPv4 address
     direct = next(item for item in result['isolation'] if item['subnet'] == '10.79.0.0/24')
     assert not direct.get('routed_ports6') and not direct.get('routed_ports')  # no container port opened for [::1]
+
+
+def test_network_info_lists_the_units_publications_as_docker_port_does(tmp_path):
+    for name, (socket_text, service_text) in pp.wanted_units(WEB, PROXYD).items():
+        (tmp_path / (name + '.socket')).write_text(socket_text)
+        (tmp_path / (name + '.service')).write_text(service_text)
+    published = {('0.0.0.0', 'tcp', 8080): (('173.20.0.2', 80), 'web'), ('::', 'tcp', 8080): (('fd00:db8:20::2', 80), 'web')}
+    published.update(pp.read_maps(str(tmp_path)))
+    endpoints = [{'container': 'web', 'addresses': ['173.20.0.2/16', 'fd00:db8:20::2/64']}]
+    assert inspect.port_lines(published, endpoints) == {'web': ['80/tcp -> 0.0.0.0:8080', '80/tcp -> [::]:8080', '80/tcp -> [::1]:8081']}
