@@ -277,9 +277,11 @@ ports:
   description:
     - Per container with an endpoint on a reported network, its published ports exactly as C(docker port) prints
       them (an empty list when it publishes none), matched through the endpoint addresses.
+    - Publications on C([::1]), served by C(systemd-socket-proxyd) units (see M(linuxnet.container.port_map)), are
+      read from those units' files, in the host namespace only.
   returned: always
   type: dict
-  sample: {"web": ["80/tcp -> 0.0.0.0:8080", "53/udp -> 127.0.0.1:5353"], "db": []}
+  sample: {"web": ["80/tcp -> 0.0.0.0:8080", "53/udp -> 127.0.0.1:5353", "80/tcp -> [::1]:8081"], "db": []}
 port_allow:
   description:
     - The source allow-lists of published ports (Docker has no equivalent), per container and keyed by the line
@@ -362,7 +364,7 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linuxnet.container.plugins.module_utils._parts import inspect
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import inspect, port_proxy
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import owned, raise_fd_limit
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import run_module
@@ -592,6 +594,8 @@ def gather(netlink, params):
     # IPv4 and IPv6 publications: their keys differ (0.0.0.0 or an IPv4 address; :: or an IPv6 one)
     published = inspect.published_maps(ports_sets or {})
     published.update(inspect.published_maps(ports6_sets or {}, ANY6))
+    if ref.is_host:  # [::1] publications: systemd-socket-proxyd units, read from their files
+        published.update(port_proxy.read_maps())
     allow = allow_from_elements(ports_sets or {})
     allow.update(allow_from_elements(ports6_sets or {}, ANY6))
     ports = inspect.port_lines(published, endpoints)

@@ -12,7 +12,8 @@ short_description: Published ports like docker run -p, as nftables DNAT maps
 version_added: 0.1.0
 description:
   - Publishes container ports on the host (docs/examples/s7-published-ports.md), in the nftables table C(ip linuxnet_ports) that belongs to
-    this collection alone; no other table, chain or iptables rule is touched, and there is no userland proxy.
+    this collection alone; no other table, chain or iptables rule is touched. There is no userland proxy, except for
+    publications on C([::1]) (below).
   - Traffic arriving from other hosts, and traffic from the host itself (its addresses and C(127.0.0.1)), is
     DNATed to the container. A container reaching its own published port through the host's address works
     (hairpin).
@@ -36,7 +37,17 @@ description:
   - Over IPv6 (O(ports[].container_ip6)), as Docker 27 does, a publication on every address is published on C(0.0.0.0) and
     C([::]); C([::]:8080:80) or C([2001:db8::5]:8080:80) over IPv6 only. These live in the table C(ip6 linuxnet_ports) of the
     same layout (hairpin and allow-lists included), made only while there are IPv6 publications and changed in the same
-    transaction. C([::1]) is refused, since the kernel cannot NAT the IPv6 loopback address (Docker uses its userland proxy).
+    transaction.
+  - C([::1]:8081:80) (TCP only) is not NATed, since the kernel cannot NAT the IPv6 loopback address (IPv6 has no
+    C(route_localnet)), and Docker serves it with its userland proxy. Here systemd's own proxy serves it, as a
+    socket-activated unit pair in C(/etc/systemd/system) per host port, C(linuxnet-proxy-tcp-8081.socket)
+    (C(ListenStream=[::1]:8081), IPv6 only, enabled in C(sockets.target), so it listens again after a reboot) and
+    C(linuxnet-proxy-tcp-8081.service) (C(systemd-socket-proxyd) to the container's IPv6 address, or its IPv4 address
+    without O(ports[].container_ip6), as Docker's proxy does). Only the host itself reaches it; O(ports[].allow) does not
+    apply. The units begin with a C(# linuxnet.container port_map) comment, and only those are rewritten and pruned (with
+    O(exclusive=true), or all of them with O(state=absent) and no O(ports)). One C(systemctl daemon-reload) per run, and
+    only when a unit file changed. The host must run systemd and have C(systemd-socket-proxyd) (Debian's C(systemd)
+    package); in the host namespace only. C(udp) and C(sctp) on C([::1]) are refused.
 author:
   - linuxnet.container contributors (@linuxnet)
 requirements:
@@ -48,7 +59,7 @@ attributes:
     description: Reads the table and reports the transaction it would apply; applies nothing.
   diff_mode:
     support: full
-    description: Before and after of the published ports, the rules and the sysctls.
+    description: Before and after of the published ports, the rules, the sysctls and the C([::1]) proxy units.
 options:
   ports:
     description:
@@ -108,7 +119,8 @@ options:
     type: str
   state:
     description:
-      - V(present) publishes the listed ports. V(absent) unpublishes them, or with no O(ports) removes the table.
+      - V(present) publishes the listed ports. V(absent) unpublishes them, or with no O(ports) removes the tables and every
+        C([::1]) proxy unit of the collection.
     type: str
     choices: [present, absent]
     default: present
@@ -159,7 +171,7 @@ published:
     - With O(exclusive=true) or O(state=absent), all of them; otherwise the listed ones.
   returned: always
   type: dict
-  sample: {"172.17.0.2": ["53/udp -> 127.0.0.1:5353", "80/tcp -> 0.0.0.0:8080"]}
+  sample: {"172.17.0.2": ["53/udp -> 127.0.0.1:5353", "80/tcp -> 0.0.0.0:8080", "80/tcp -> [::1]:8081"]}
 allow:
   description:
     - The source allow-lists of the published ports in RV(published) that have one, per container address and
@@ -167,6 +179,12 @@ allow:
   returned: always
   type: dict
   sample: {"172.17.0.3": {"443/tcp -> 0.0.0.0:8443": ["192.0.2.12", "198.51.100.0/24"]}}
+proxy_units:
+  description: The C([::1]) proxy unit pairs after the run (predicted in check mode), by name without suffix.
+  returned: when O(namespace) is the host's
+  type: list
+  elements: str
+  sample: [linuxnet-proxy-tcp-8081]
 count:
   description: How many host ports are published.
   returned: always

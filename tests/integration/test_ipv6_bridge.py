@@ -199,8 +199,10 @@ PUBLISHING = [
         '[fd00:192:0:2::11]:8082:80',                     # one IPv6 address of the host
         {'publish': '8443:80', 'allow': ['fd00:192:0:2::12', '192.0.2.12']},
         {'publish': '8444:80', 'allow': ['192.0.2.12']},  # no IPv6 source: over IPv6 the host itself only
+        '[::1]:8081:80',                                  # the host alone: systemd-socket-proxyd, not NAT
     ]},
-    {'name': 'legacy', 'networks': ['plain'], 'ports': ['8090:80']},  # IPv4-only network: IPv4 only
+    # IPv4-only network: IPv4 only; its [::1] publication's proxy reaches the IPv4 address, as Docker's does
+    {'name': 'legacy', 'networks': ['plain'], 'ports': ['8090:80', '[::1]:8092:80']},
     {'name': 'probe', 'networks': ['direct'], 'ports': ['8091:80']},  # IPv4: DNAT (nat); IPv6: port 80 opens (routed)
 ]
 # No NAT66 (Docker's com.docker.network.bridge.gateway_mode_ipv6=routed): the outside sees the container's address.
@@ -248,11 +250,27 @@ def serve(lab, netns, port, bind='::'):
                              '>/dev/null 2>&1 < /dev/null & echo $!' % (netns, port, bind)))
 
 
+PROXIES = {'linuxnet-proxy-tcp-8081': 8081, 'linuxnet-proxy-tcp-8092': 8092}
+
+
+def proxy_units(lab):
+    """The [::1] proxy unit files on HOST."""
+    return sorted(lab.ssh(HOST, 'cd /etc/systemd/system && ls -d linuxnet-proxy-* 2>/dev/null; true').split())
+
+
+def listening(lab, port):
+    """The local addresses of HOST's listening TCP sockets on a port (ss, in the host namespace)."""
+    return sorted(line.split()[3] for line in lab.ssh(HOST, 'ss -Hltn sport = :%d' % port).splitlines() if line.strip())
+
+
 def test_ports_published_over_ipv6(lab, tmp_path):
     inv = inventory(lab, tmp_path, PUBLISHING, name='ports.json', networks=[NETWORKS[0], PLAIN_OPEN, DIRECT])
     checked_proc, checked = site(lab, tmp_path, inv, '--check')
     assert checked_proc.returncode == 0, checked_proc.stdout[-4000:]
     assert nft_json(lab, 'table ip6 linuxnet_ports') is None, 'check mode made the IPv6 table'
+    assert proxy_units(lab) == [], 'check mode wrote proxy units'
+    assert [a for a in checked[CONVERGE]['parts']['port_map']['actions'] if 'systemd units' in a] == [
+        'write systemd units %s.socket and %s.service ([::1]:%d)' % (name, name, port) for name, port in PROXIES.items()]
     real_proc, real = site(lab, tmp_path, inv)
     assert real_proc.returncode == 0, real_proc.stdout[-4000:]
     for part in ('port_map', 'docker_isolation'):
@@ -285,10 +303,18 @@ def test_ports_published_over_ipv6(lab, tmp_path):
         assert curl(lab, OTHER, v6 % 8444) is None and curl(lab, OTHER, v4 % 8444) == PAGE
         assert curl(lab, HOST, v6 % 8444) == PAGE  # the host itself is always let in
         assert curl(lab, OTHER, v6 % 8090) is None
+        # [::1]: from the host itself (systemd-socket-proxyd to web's IPv6 address), never from another host.
+        assert curl(lab, HOST, 'http://[::1]:8081/') == PAGE
+        assert curl(lab, OTHER, v6 % 8081) is None and curl(lab, OTHER, v4 % 8081) is None
+        assert router_curl(lab, v6 % 8081) != 0 and router_curl(lab, v4 % 8081) != 0
+        assert proxy_units(lab) == sorted(n + s for n in PROXIES for s in ('.service', '.socket'))
+        assert lab.ssh(HOST, 'systemctl is-enabled %s' % ' '.join(n + '.socket' for n in PROXIES)).split() == ['enabled'] * 2
+        assert listening(lab, 8081) == ['[::1]:8081'] and listening(lab, 8092) == ['[::1]:8092']
 
         info = lab.ansible(HOST, 'linuxnet.container.network_info', {'networks': [{'name': 'front', 'bridge': 'br-front'}]},
                            tmp_path)[HOST][1]
-        assert info['ports']['web'] == ['80/tcp -> 0.0.0.0:8080', '80/tcp -> [::]:8080', '80/tcp -> [fd00:192:0:2::11]:8082',
+        assert info['ports']['web'] == ['80/tcp -> 0.0.0.0:8080', '80/tcp -> [::]:8080', '80/tcp -> [::1]:8081',
+                                        '80/tcp -> [fd00:192:0:2::11]:8082',
                                         '80/tcp -> 0.0.0.0:8443', '80/tcp -> [::]:8443', '80/tcp -> 0.0.0.0:8444',
                                         '80/tcp -> [::]:8444'], info['ports']
         assert info['port_allow']['web'] == {'80/tcp -> 0.0.0.0:8443': ['192.0.2.12'], '80/tcp -> 0.0.0.0:8444': ['192.0.2.12'],
@@ -339,6 +365,8 @@ def test_ports_published_over_ipv6(lab, tmp_path):
         assert router_curl(lab, 'http://10.78.0.2:80/') == 0
         # The host itself reaches every port as before (its packets do not cross the forward hook).
         assert curl(lab, HOST, 'http://10.79.0.2:81/') == PAGE and curl(lab, HOST, 'http://[fd00:db8:40::2]:81/') == PAGE
+        # legacy's [::1] publication: the proxy reaches its IPv4 address.
+        assert curl(lab, HOST, 'http://[::1]:8092/') == PAGE and curl(lab, OTHER, 'http://192.0.2.11:8092/') is None
         # In the table: sets, and the same six rules whatever the number of containers.
         isolation = nft_json(lab, 'table inet linuxnet_isolation')
         sets = {item['set']['name']: [tuple(e['concat']) for e in item['set'].get('elem', [])]
@@ -370,6 +398,8 @@ def test_ports_published_over_ipv6(lab, tmp_path):
         assert down_proc.returncode == 0, down_proc.stdout[-4000:]
     assert nft_json(lab, 'table ip6 linuxnet_ports') is None and nft_json(lab, 'table ip linuxnet_ports') is None
     assert nft_json(lab, 'table inet linuxnet_isolation') is None and lab.namespaces(HOST) == []
+    assert proxy_units(lab) == [] and listening(lab, 8081) == [] and listening(lab, 8092) == []
+    assert [u for u in lab.ssh(HOST, 'ls /etc/systemd/system/sockets.target.wants/ 2>/dev/null; true').split() if 'linuxnet' in u] == []
 
 
 # A router advertisement from docker-node2 on the underlay: no prefix, router lifetime 1800 s, so docker-node1 (accept_ra
@@ -439,3 +469,33 @@ def test_an_uplink_configured_by_router_advertisements_keeps_its_default_route(l
         assert ra_routes(lab) == [], 'the kernel kept the RA route: this test would prove nothing'
     finally:
         lab.ssh(HOST, 'echo 0 > %s; echo %s > %s; ip -6 route flush proto ra' % (FORWARDING6, before[ACCEPT_RA], ACCEPT_RA))
+
+
+def test_a_loopback6_publication_lasts_a_reboot(lab, tmp_path):
+    """The [::1] proxy's socket unit is enabled: after a reboot it listens again, and the boot's restore brings the
+    container back behind it. A second converge then changes nothing; teardown removes the units."""
+    inv = inventory(lab, tmp_path, [{'name': 'web', 'networks': ['front'], 'ports': ['[::1]:8081:80']}], name='reboot.json',
+                    networks=[NETWORKS[0]])
+    proc, _results = site(lab, tmp_path, inv)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    try:
+        lab.reboot(HOST)
+        for _attempt in range(100):
+            if 'web' in lab.namespaces(HOST) and listening(lab, 8081) == ['[::1]:8081']:
+                break
+            time.sleep(0.2)
+        assert listening(lab, 8081) == ['[::1]:8081'] and 'web' in lab.namespaces(HOST)
+        lab.ssh(HOST, 'mkdir -p /tmp/v6-www && echo "%s" > /tmp/v6-www/index.html' % PAGE)
+        server = serve(lab, 'web', 80)
+        try:
+            lab.ssh(HOST, 'for i in $(seq 50); do curl -g -s -m 1 http://[::1]:8081/ >/dev/null && exit 0; sleep 0.1; done; exit 1')
+            assert curl(lab, HOST, 'http://[::1]:8081/') == PAGE
+            assert curl(lab, OTHER, 'http://[fd00:192:0:2::11]:8081/') is None
+        finally:
+            lab.ssh(HOST, 'kill %d' % server)
+        again_proc, again = site(lab, tmp_path, inv)
+        assert again_proc.returncode == 0 and not again[CONVERGE]['changed'], changes(again)
+    finally:
+        down_proc, _down = site(lab, tmp_path, inv, playbook=TEARDOWN)
+        assert down_proc.returncode == 0, down_proc.stdout[-4000:]
+    assert proxy_units(lab) == [] and listening(lab, 8081) == []

@@ -11,6 +11,9 @@ import ipaddress
 PROTOCOLS = ('tcp', 'udp', 'sctp')
 ANY = '0.0.0.0'
 ANY6 = '::'
+# A publication on the IPv6 loopback address is served by a userland proxy (systemd-socket-proxyd, port_proxy.py), not
+# by NAT: the kernel drops the container's replies addressed to ::1 that arrive on a bridge (IPv6 has no route_localnet).
+LOOPBACK6 = '::1'
 EVERYONE = ipaddress.IPv4Network('0.0.0.0/0')
 EVERYONE6 = ipaddress.IPv6Network('::/0')
 ALLOW_FIX = 'write IPv4 or IPv6 addresses or networks like 192.0.2.12, 198.51.100.0/24 or 2001:db8::/32'
@@ -81,6 +84,11 @@ def parse_publish(spec):
         raise PortError('%s: the host range %d-%d and the container range %d-%d differ in size. '
                         'Fix: give ranges of the same length, or one container port'
                         % ((spec,) + host_ports + container_ports))
+    if host_ip == LOOPBACK6 and protocol != 'tcp':
+        # Docker's proxy relays UDP and SCTP too; systemd-socket-proxyd, which serves [::1] here, relays TCP only.
+        raise PortError('%s: a publication on the IPv6 loopback address [::1] is served by systemd-socket-proxyd, which '
+                        'relays TCP only, not %s. Fix: publish it on 127.0.0.1 (127.0.0.1:%s:%s/%s) for the host alone'
+                        % (spec, protocol.upper(), host, container, protocol))
     return {'host_ip': host_ip, 'host_ports': host_ports, 'container_ports': container_ports, 'protocol': protocol}
 
 
@@ -90,17 +98,16 @@ def _ipv6_host(text, spec):
         address = ipaddress.IPv6Address(text)
     except ValueError:
         raise PortError('%s: invalid IP address: %s. Fix: write an IPv6 address in brackets, like [2001:db8::5]:8080:80' % (spec, text))
-    if address.is_loopback:
-        # The kernel drops a reply addressed to ::1 that arrives on a bridge (IPv6 has no route_localnet): Docker
-        # serves [::1] publications with its userland proxy only.
-        raise PortError('%s: a publication on the IPv6 loopback address [::1] cannot be NATed (the kernel has no '
-                        'route_localnet for IPv6; Docker needs its userland proxy for it). Fix: publish on 127.0.0.1 '
-                        'for the host alone' % spec)
     if address.ipv4_mapped or address.is_multicast or address.is_link_local:
         raise PortError('%s: invalid IP address: %s is %s. Fix: %s' % (
             spec, text, 'an IPv4-mapped address' if address.ipv4_mapped else 'a multicast address' if address.is_multicast
             else 'a link-local address', V6_HOST_FIX))
     return address.compressed
+
+
+def proxied(key):
+    """Whether a publication's key (host_ip, protocol, port) is served by a userland proxy, not by NAT."""
+    return key[0] == LOOPBACK6
 
 
 def family(host_ip):
@@ -122,12 +129,15 @@ def expand(container_ip, publication, container_ip6=None):
 
     As Docker 27 does, a publication on every address (``8080:80``, ``0.0.0.0:8080:80``) of a container with an IPv6
     address (``container_ip6``) is published over both families: a second key on ``::`` leads to that address. One on
-    an IPv6 host address leads to ``container_ip6``; a container without one raises PortError.
+    an IPv6 host address leads to ``container_ip6``; a container without one raises PortError, except on ``[::1]``,
+    whose userland proxy reaches the IPv4 address then, as Docker's does.
     """
     low, high = publication['host_ports']
     clow, chigh = publication['container_ports']
     host_ip = publication['host_ip']
-    if ':' in host_ip:
+    if host_ip == LOOPBACK6:
+        bindings = [(host_ip, container_ip6 or container_ip)]
+    elif ':' in host_ip:
         if container_ip6 is None:
             raise PortError('publishes on the IPv6 host address %s, but the container has no IPv6 address (its ports lead '
                             'to a network without enable_ipv6). Fix: connect it first to a network with enable_ipv6, or '

@@ -18,6 +18,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespa
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import (
     ANY,
     ANY6,
+    LOOPBACK6,
     PortError,
     allow_from_elements,
     allow_lines,
@@ -29,8 +30,10 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.ports i
     listener_conflicts,
     parse_allow,
     parse_publish,
+    proxied,
     sources_for,
 )
+from ansible_collections.linuxnet.container.plugins.module_utils._parts import port_proxy
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, TableReconciler
 
 FAMILY = 'ip'
@@ -117,7 +120,7 @@ def _rules_of(proto):
         ('postrouting', 'hairpin', [_DNATTED, {'match': {'op': '==', 'left': {'concat': [saddr, daddr]}, 'right': '@hairpin'}},
                                     {'masquerade': None}]),
     ]
-    if proto == 'ip6':  # [::1] is refused (ports.parse_publish): IPv6 has no route_localnet
+    if proto == 'ip6':  # [::1] is not NATed (IPv6 has no route_localnet): port_proxy serves it
         rules = [rule for rule in rules if rule[1] not in ('no-remote-loopback', 'localhost-masquerade')]
     return rules
 
@@ -295,8 +298,8 @@ class PortMapReconciler(TableReconciler):
 # transaction), 'sysctl' (name, value).
 
 def _of_family(mapping, version):
-    """The entries of {key: ...} whose key is of one family (4, 6)."""
-    return {key: value for key, value in mapping.items() if family(key[0]) == version}
+    """The entries of {key: ...} whose key is of one family (4, 6) and NATed ([::1] is port_proxy's)."""
+    return {key: value for key, value in mapping.items() if family(key[0]) == version and not proxied(key)}
 
 
 # Per family: (version, nft family, state key, any address, maps, rules)
@@ -481,7 +484,7 @@ def _maps(params):
                 raise LinuxnetError('%s %s: %s' % (label, spec, err))
             for key in keys:
                 restricted = sources_for(sources, family(key[0]))
-                if restricted is not None:
+                if restricted is not None and not proxied(key):  # [::1]: the host alone reaches it anyway
                     allow[key] = restricted
     try:
         return build_maps(entries), allow
@@ -570,6 +573,19 @@ def socket_owners(inodes, proc='/proc'):
     return owners
 
 
+def _our_socket(listener, ours, maps, exclusive):
+    """Whether a listening socket (protocol, address, port, inode) is one of our [::1] units'."""
+    key = (LOOPBACK6, listener[0], listener[2])
+    return ipaddress.ip_address(listener[1]) == ipaddress.ip_address(LOOPBACK6) and key in ours and (key in maps or exclusive)
+
+
+def _proxy_namespace(ns):
+    """[::1] publications are the host's systemd units: in the host namespace only."""
+    if not ns.is_host:
+        raise LinuxnetError('a publication on the IPv6 loopback address [::1] is served by systemd-socket-proxyd in the '
+                            'host namespace, not in %s. Fix: publish it on 127.0.0.1, or without namespace' % ns.label)
+
+
 def preflight(params, netlink, warn, refuse=True):
     """Before any part of a converge changes the host: a new publication that a host socket would shadow is refused,
     as Docker refuses it; one published already only warns (the port was ours first). ``refuse=False`` (the
@@ -578,7 +594,16 @@ def preflight(params, netlink, warn, refuse=True):
         return
     ns = NamespaceRef(params['namespace'])
     maps, _allow = _maps(params)
-    conflicts = listener_conflicts(maps, read_listeners(netlink, ns, {key[1] for key in maps}))
+    proxy = {key: value for key, value in maps.items() if proxied(key)}
+    if proxy:
+        _proxy_namespace(ns)
+        port_proxy.check_host(proxy)
+    listeners = read_listeners(netlink, ns, {key[1] for key in maps})
+    # The sockets of our own [::1] units are no host process in the way: those this run keeps, and with exclusive every
+    # one of ours (the run removes the others).
+    ours = port_proxy.read_maps() if ns.is_host else {}
+    listeners = [listener for listener in listeners if not _our_socket(listener, ours, maps, params['exclusive'])]
+    conflicts = listener_conflicts(maps, listeners)
     if not conflicts:
         return
     published = {}
@@ -601,6 +626,38 @@ def preflight(params, netlink, warn, refuse=True):
                             'nothing was changed' % '; '.join(errors))
 
 
+def _proxy_desired(desired):
+    """port_proxy's desired state of the [::1] publications of port_map's ``desired``."""
+    if desired is ABSENT:
+        return ABSENT
+    proxy = {key: value for key, value in desired['maps'].items() if proxied(key)}
+    if desired['state'] == 'absent':
+        return {'units': {}, 'exclusive': False, 'remove': [port_proxy.unit_name(key) for key in proxy]}
+    if proxy:
+        port_proxy.check_host(proxy)
+    return {'units': port_proxy.wanted_units(proxy, port_proxy.find_proxyd()), 'exclusive': desired['exclusive'], 'remove': []}
+
+
+def _converge_proxies(module, desired, result):
+    """Converge the [::1] publications' units after the tables; merge their actions and diff into ``result``.
+    Returns the publications they serve after the run (predicted in check mode), as maps."""
+    proxy = port_proxy.ProxyReconciler(module)
+    units = proxy.run(_proxy_desired(desired))
+    if units['changed']:
+        result['changed'] = True
+        result['actions'] = result['actions'] + units['actions']
+        for side in ('before', 'after'):
+            if units['diff'][side]:
+                result['diff'].setdefault(side, {})['proxy_units'] = units['diff'][side]
+    result['proxy_units'] = sorted(units['after'])
+    maps = {}
+    for state in units['after'].values():
+        parsed = port_proxy.parse_record(state['socket'])
+        if parsed is not None:
+            maps[parsed[0]] = parsed[1:]
+    return maps
+
+
 def run(module, netlink):
     if not getattr(module, 'preflighted', False):  # host_network runs it for every part first
         preflight(module.params, netlink, module.warn)
@@ -609,7 +666,10 @@ def run(module, netlink):
     desired = _desired(module.params, netlink, ns, expect)
     reconciler = PortMapReconciler(module, netlink, ns)
     result, after = reconciler.converge(desired)
-    final = reconciler.final_maps if after.get(KEY) is not ABSENT else {}
+    final = dict(reconciler.final_maps) if after.get(KEY) is not ABSENT else {}
+    if ns.is_host:
+        units = _converge_proxies(module, desired, result)
+        final.update(units)
     result['published'] = docker_port_lines(final)
     result['allow'] = allow_lines(final, reconciler.final_allow)
     result['count'] = len(final)

@@ -22,7 +22,7 @@ import ipaddress
 
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import container_id, host_veth_name
 from ansible_collections.linuxnet.container.plugins.module_utils._common.normalize import docker_mac, mac_ipv4
-from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import ANY, ANY6, PortError, parse_allow, parse_publish
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import ANY, ANY6, LOOPBACK6, PortError, parse_allow, parse_publish
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import Allocator, PoolExhausted, exhausted
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import lease_space, owner_of
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import (
@@ -577,6 +577,9 @@ def _routed_specs(host, name, specs, target, opened, warnings):
             kept.append((spec, allow))  # refused by the validation already; port_map says so again
             continue
         host_ip = publication['host_ip']
+        if host_ip == LOOPBACK6:
+            kept.append((spec, allow))  # served by a userland proxy on the host, to the container's IPv4 address
+            continue
         if ':' not in host_ip:
             kept.append((spec, allow))
             if host_ip != ANY:

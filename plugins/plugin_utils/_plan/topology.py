@@ -25,7 +25,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.normali
     validate_netns_name,
     validate_unicast_mac,
 )
-from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import PortError, build_maps, parse_allow, parse_publish
+from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import LOOPBACK6, PortError, build_maps, parse_allow, parse_publish
 from ansible_collections.linuxnet.container.plugins.module_utils._common.resolv import FIXES, check_list
 
 DRIVERS = ('bridge', 'overlay', 'macvlan')
@@ -709,9 +709,11 @@ def _port_problems(valid, where, problems, endpoints, nets):
                 problems.append('%s: ports: %s%s' % (at, err, '' if 'Fix:' in str(err) else '. Fix: write [ip:]hostPort:containerPort[/tcp|udp|sctp]'))
                 continue
             if container_mode(container) == 'bridge':
-                if ':' in publication['host_ip'] and routed6:
+                # [::1] is served by a userland proxy (to the IPv6 address, else the IPv4 one), not by NAT
+                ipv6_nat = ':' in publication['host_ip'] and publication['host_ip'] != LOOPBACK6
+                if ipv6_nat and routed6:
                     continue
-                if ':' in publication['host_ip'] and address6 is None and target is not None:
+                if ipv6_nat and address6 is None and target is not None:
                     problems.append('%s: ports: %s %s' % (at, spec, _no_ipv6(publication['host_ip'], target.network)))
                     continue
                 entries.append((container['name'], '0.0.0.0', publication, address6))

@@ -25,6 +25,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.ports i
     ('[::]:8080:80', ('::', (8080, 8080), (80, 80), 'tcp')),
     ('[2001:DB8:0::5]:8080:80/udp', ('2001:db8::5', (8080, 8080), (80, 80), 'udp')),
     ('[fd00:192:0:2::11]:9000-9001:9000-9001', ('fd00:192:0:2::11', (9000, 9001), (9000, 9001), 'tcp')),
+    ('[0:0::1]:8081:80', ('::1', (8081, 8081), (80, 80), 'tcp')),  # served by systemd-socket-proxyd (port_proxy)
 ])
 def test_parse_publish(spec, parsed):
     p = parse_publish(spec)
@@ -40,7 +41,10 @@ def test_parse_publish(spec, parsed):
     ('a:b:c:d', 'an IPv6 host address goes in brackets'),
     ('[zz]:8080:80', '[zz]:8080:80: invalid IP address: zz. Fix: write an IPv6 address in brackets, like [2001:db8::5]:8080:80'),
     ('[192.0.2.1]:8080:80', '[192.0.2.1]:8080:80: invalid IP address: 192.0.2.1. Fix: write an IPv6 address in brackets'),
-    ('[::1]:8081:80', '[::1]:8081:80: a publication on the IPv6 loopback address [::1] cannot be NATed'),
+    ('[::1]:5353:53/udp', '[::1]:5353:53/udp: a publication on the IPv6 loopback address [::1] is served by '
+                          'systemd-socket-proxyd, which relays TCP only, not UDP. Fix: publish it on 127.0.0.1 '
+                          '(127.0.0.1:5353:53/udp) for the host alone'),
+    ('[::1]:8081:80/sctp', 'relays TCP only, not SCTP'),
     ('[fe80::1]:8080:80', 'invalid IP address: fe80::1 is a link-local address. Fix: publish on [::]'),
     ('[ff02::1]:8080:80', 'invalid IP address: ff02::1 is a multicast address'),
     ('[::ffff:192.0.2.1]:8080:80', 'invalid IP address: ::ffff:192.0.2.1 is an IPv4-mapped address'),

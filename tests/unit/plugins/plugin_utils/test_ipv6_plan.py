@@ -227,10 +227,13 @@ def test_ports_lead_to_the_ipv6_address_too_and_nat66_unless_routed():
      'host h1: linuxnet_containers[0] (web): ports: [::]:8080:80 publishes on the IPv6 host address ::, but its ports lead '
      'to network front, which has no IPv6 (the userland proxy Docker would use for it is not there). Fix: set '
      'enable_ipv6: true on front, or publish on an IPv4 address'),
-    (DUAL, [{'name': 'web', 'networks': ['front'], 'ports': ['[::1]:8081:80']}],
-     'host h1: linuxnet_containers[0] (web): ports: [::1]:8081:80: a publication on the IPv6 loopback address [::1] '
-     "cannot be NATed (the kernel has no route_localnet for IPv6; Docker needs its userland proxy for it). Fix: publish "
-     'on 127.0.0.1 for the host alone'),
+    (DUAL, [{'name': 'web', 'networks': ['front'], 'ports': ['[::1]:8081:80/udp']}],
+     'host h1: linuxnet_containers[0] (web): ports: [::1]:8081:80/udp: a publication on the IPv6 loopback address [::1] '
+     'is served by systemd-socket-proxyd, which relays TCP only, not UDP. Fix: publish it on 127.0.0.1 '
+     '(127.0.0.1:8081:80/udp) for the host alone'),
+    (DUAL, [{'name': 'web', 'networks': ['front'], 'ports': ['[::]:8081:80', '[::1]:8081:81']}],
+     'host h1: linuxnet_containers: web and web both publish [::1]:8081/tcp. Fix: use another host port or '
+     'host address for one of them (Bind failed: port is already allocated)'),
     (DUAL, [{'name': 'web', 'networks': ['front'], 'ports': ['8080:80']},
             {'name': 'db', 'networks': ['front'], 'ports': ['[fd00:192:0:2::11]:8080:80']}],
      'host h1: linuxnet_containers: web and db both publish [fd00:192:0:2::11]:8080/tcp. Fix: use another host port or '
