@@ -3,12 +3,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """IPv6 on macvlan networks (docker network create -d macvlan --ipv6 --subnet fd..::/64): the fleet's IPv6 addresses
 (static, kept, lowest free in ipv6_ip_range), the IPv6 default route via ipv6_gateway, IPv6 on in the namespace, hosts
-files across hosts; the checks, in Docker's words where Docker has them."""
+files across hosts; the checks, in Docker's words where Docker has them; what inspect asks network_info for."""
 
 from __future__ import annotations
 
 import pytest
 
+from ansible_collections.linuxnet.container.plugins.filter.inventory import FilterModule
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet import PlanError, plan_fleet
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import inventory_problems
 
@@ -139,3 +140,19 @@ def test_a_static_ipv6_address_used_on_two_hosts_is_refused_across_the_fleet():
         'host n2: linuxnet_containers (b): Address already in use: fd00:db8:50::5 on mv6 is also the ipv6_address of a on '
         'host n1. Fix: give each container its own address']
 
+
+def test_inspect_asks_network_info_for_the_ipv6_entry():
+    macvlan_networks = FilterModule().filters()['macvlan_networks']
+    assert macvlan_networks({'linuxnet_networks': [dict(MV6, ipv6_ip_range='fd00:db8:50::/80')]}) == [{
+        'name': 'mv6', 'driver': 'macvlan', 'parent': 'eth0', 'subnet': '198.51.100.0/24', 'gateway': '198.51.100.1',
+        'ipv6_subnet': 'fd00:db8:50::/64', 'ipv6_gateway': 'fd00:db8:50::1', 'ipv6_ip_range': 'fd00:db8:50::/80'}]
+    assert 'ipv6_subnet' not in macvlan_networks({'linuxnet_networks': [dict(MV6, enable_ipv6=False, ipv6_subnet=None)]})[0]
+    # ... and inspect's readable summary shows the IPv6 entry and address network_info then reports.
+    info = {'networks': [{'Name': 'mv6', 'Driver': 'macvlan', 'Options': {'parent': 'eth0'},
+                          'IPAM': {'Config': [{'Subnet': '198.51.100.0/24', 'Gateway': '198.51.100.1'},
+                                              {'Subnet': 'fd00:db8:50::/64', 'Gateway': 'fd00:db8:50::1'}]},
+                          'Containers': {'x': {'Name': 'm1', 'IPv4Address': '198.51.100.2/24', 'MacAddress': '02:42:c6:33:64:02',
+                                               'IPv6Address': 'fd00:db8:50::100/64'}}}]}
+    assert FilterModule().filters()['network_summary'](info, 'n1') == [
+        'n1 network mv6: 198.51.100.0/24 on eth0, gateway 198.51.100.1, IPv6 fd00:db8:50::/64 gateway fd00:db8:50::1 (macvlan)',
+        '    m1               198.51.100.2/24    02:42:c6:33:64:02  fd00:db8:50::100/64']
