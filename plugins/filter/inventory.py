@@ -117,7 +117,8 @@ def _copy_ranges(net, item):
 
 
 def _macvlan_networks(host_vars):
-    """[{name, driver, parent, subnet, gateway, ip_range}] of the macvlan networks (gateway defaulted as the plan does)."""
+    """[{name, driver, parent, subnet, gateway, ip_range}] of the macvlan networks, with ipv6_subnet, ipv6_gateway and
+    ipv6_ip_range on those with IPv6 (gateways defaulted as the plan does)."""
     problems = []
     nets = read_networks(host_vars.get('linuxnet_networks'), 'linuxnet_networks', problems)
     out = []
@@ -128,6 +129,10 @@ def _macvlan_networks(host_vars):
                 'gateway': str(net.gateway) if net.gateway else None}
         if net.ip_range:
             item['ip_range'] = str(net.ip_range)
+        if net.ipv6:
+            item.update(ipv6_subnet=str(net.subnet6), ipv6_gateway=str(net.gateway6))
+            if net.ip_range6:
+                item['ipv6_ip_range'] = str(net.ip_range6)
         out.append(item)
     return out
 

@@ -90,7 +90,11 @@ options:
         type: bool
         default: false
       addresses:
-        description: Addresses with prefix length, like C(198.51.100.2/24).
+        description:
+          - Addresses with prefix length, like C(198.51.100.2/24) or C(fd00:db8:50::2/64).
+          - IPv6 ones are added without duplicate address detection, so they are usable at once (as Docker adds its
+            endpoints' addresses). They need IPv6 on in the namespace, as a new namespace has it
+            (M(linuxnet.container.netns)'s O(linuxnet.container.netns#module:namespaces[].ipv6) turns it off and on).
         type: list
         elements: str
       routes:
@@ -169,6 +173,16 @@ EXAMPLES = r'''
         addresses: [198.51.100.2/24]
         mac_from_ip: true
         routes: [{dst: default, gateway: 198.51.100.1}]
+
+- name: Dual stack, as docker network create -d macvlan --ipv6 --subnet fd00:db8:50::/64 -o parent=eth0 would do it
+  linuxnet.container.macvlan:
+    endpoints:
+      - name: eth0
+        namespace: web
+        parent: eth0
+        addresses: [198.51.100.2/24, "fd00:db8:50::2/64"]
+        mac_from_ip: true
+        routes: [{dst: default, gateway: 198.51.100.1}, {dst: default, gateway: "fd00:db8:50::1"}]
 
 - name: Several containers in one call; the ones that left the network are pruned
   linuxnet.container.macvlan:

@@ -29,7 +29,8 @@ description:
   - A macvlan network has no kernel object of its own on a host. Its endpoints are the macvlan links of the
     containers whose lower device is O(networks[].parent) in O(namespace) and whose IPv4 address is in
     O(networks[].subnet); C(Options.parent) names that link; C(IPAM.Config) is the O(networks[].subnet) and
-    O(networks[].gateway) given (the segment's router is not on this host).
+    O(networks[].gateway) given (the segment's router is not on this host), then O(networks[].ipv6_subnet) and
+    O(networks[].ipv6_gateway) when given (C(EnableIPv6) true); each endpoint shows its IPv6 address.
   - The cost is one link dump per container namespace (plus an address dump for those with an endpoint),
     and one link, address and route dump of the bridges' namespace (and one FDB dump when it holds VXLAN devices),
     whatever the number of networks.
@@ -87,6 +88,15 @@ options:
         description:
           - The range addresses are allocated from, shown as C(IPRange) in the C(IPAM.Config) entry whose subnet holds
             it (no kernel object holds it). Left out when unset, as Docker does.
+        type: str
+      ipv6_subnet:
+        description:
+          - For O(networks[].driver=macvlan) with IPv6 (C(docker network create --ipv6)), its IPv6 subnet, the second
+            C(IPAM.Config) entry (and C(EnableIPv6) true). Ignored for the other drivers, whose IPv6 subnet is read from
+            their bridge.
+        type: str
+      ipv6_gateway:
+        description: For O(networks[].driver=macvlan), the gateway of O(networks[].ipv6_subnet); ignored for the others.
         type: str
       ipv6_ip_range:
         description:
@@ -411,9 +421,14 @@ def _requested(params):
     return networks, containers
 
 
+# What each family's options look like, for the messages.
+_FAMILY_HINTS = {4: ('an IPv4 network like 192.0.2.0/24', 'an IPv4 address'),
+                 6: ('an IPv6 network like fd00:db8:50::/64', 'an IPv6 address')}
+
+
 def _network(net, where, key, version=4):
-    """A network option that must be a network of one IP version (subnet, ip_range, ipv6_ip_range), normalized; None
-    when unset."""
+    """A network option that must be a network of one family (subnet, ip_range: IPv4; ipv6_subnet, ipv6_ip_range:
+    IPv6), normalized; None when unset."""
     value = net.get(key)
     if value is None:
         return None
@@ -421,10 +436,21 @@ def _network(net, where, key, version=4):
     try:
         network = ipaddress.ip_network(value, strict=False)
     except ValueError as err:
-        raise LinuxnetError('%s: %s: %s. Fix: give an IPv%d network like %s' % (where, key, err, version, example))
+        raise LinuxnetError('%s: %s: %s. Fix: give %s' % (where, key, err, _FAMILY_HINTS[version][0]))
     if network.version != version:
-        raise LinuxnetError('%s: %s: %s is not IPv%d. Fix: give an IPv%d network like %s' % (where, key, value, version, version, example))
+        raise LinuxnetError('%s: %s: %s is not IPv%d. Fix: give %s' % (where, key, value, version, _FAMILY_HINTS[version][0]))
     return network.compressed
+
+
+def _address(net, where, key, version=4):
+    """A gateway option of one family (gateway, ipv6_gateway), normalized; None when unset."""
+    value = net.get(key)
+    if value is None:
+        return None
+    try:
+        return (ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address)(value).compressed
+    except ValueError as err:
+        raise LinuxnetError('%s: %s: %s. Fix: give %s' % (where, key, err, _FAMILY_HINTS[version][1]))
 
 
 def _requested_macvlan(net, where):
@@ -433,14 +459,10 @@ def _requested_macvlan(net, where):
     problem = validate_ifname(net['parent'])
     if problem:
         raise LinuxnetError('%s: parent: %s' % (where, problem))
-    gateway = net.get('gateway')
-    if gateway is not None:
-        try:
-            gateway = ipaddress.IPv4Address(gateway).compressed
-        except ValueError as err:
-            raise LinuxnetError('%s: gateway: %s. Fix: give an IPv4 address' % (where, err))
     return {'name': net['name'], 'bridge': None, 'driver': 'macvlan', 'parent': net['parent'],
-            'subnet': _network(net, where, 'subnet'), 'gateway': gateway, 'ip_range': _network(net, where, 'ip_range')}
+            'subnet': _network(net, where, 'subnet'), 'gateway': _address(net, where, 'gateway'),
+            'ip_range': _network(net, where, 'ip_range'), 'ipv6_subnet': _network(net, where, 'ipv6_subnet', 6),
+            'ipv6_gateway': _address(net, where, 'ipv6_gateway', 6), 'ipv6_ip_range': _network(net, where, 'ipv6_ip_range', 6)}
 
 
 def _read_table(netlink, ref, family, table, warnings):
@@ -626,6 +648,8 @@ def main():
                 subnet=dict(type='str'),
                 gateway=dict(type='str'),
                 ip_range=dict(type='str'),
+                ipv6_subnet=dict(type='str'),
+                ipv6_gateway=dict(type='str'),
                 ipv6_ip_range=dict(type='str'),
             )),
             containers=dict(type='list', elements='str'),

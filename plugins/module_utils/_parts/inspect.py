@@ -97,13 +97,18 @@ def with_ip_range(config, *ip_ranges):
 
 
 def macvlan_ipam_config(net):
-    """IPAM.Config of a macvlan network: its subnet and gateway (the segment's router, no kernel object of this host)."""
-    if not net.get('subnet'):
-        return []
-    entry = {'Subnet': ipaddress.ip_network(net['subnet'], strict=False).compressed}
-    if net.get('gateway'):
-        entry['Gateway'] = net['gateway']
-    return with_ip_range([entry], net.get('ip_range'))
+    """IPAM.Config of a macvlan network: its subnet and gateway (the segment's router, no kernel object of this host),
+    then, on a network with IPv6, its IPv6 subnet and gateway, as Docker lists them."""
+    config = []
+    for prefix in ('', 'ipv6_'):
+        if not net.get(prefix + 'subnet'):
+            continue
+        entry = {'Subnet': ipaddress.ip_network(net[prefix + 'subnet'], strict=False).compressed}
+        if net.get(prefix + 'gateway'):
+            entry['Gateway'] = net[prefix + 'gateway']
+        config.append(entry)
+        with_ip_range(config, net.get(prefix + 'ip_range'))
+    return config
 
 
 def port_lines(maps, endpoints):
@@ -291,7 +296,8 @@ def overlay_options(vxlan, mtu):
 def network_inspect(net, bridge_link, bridge_addresses, endpoints, flags, vxlan=None):
     """One network as ``docker network inspect`` prints it, plus ``Exists``.
 
-    ``net``: {name, bridge, driver} (macvlan: {name, parent, subnet, gateway}; any: ip_range, ipv6_ip_range); ``bridge_link``: the
+    ``net``: {name, bridge, driver} (macvlan: {name, parent, subnet, gateway, and ipv6_subnet, ipv6_gateway
+    with IPv6}; any: ip_range, ipv6_ip_range); ``bridge_link``: the
     link dict of the bridge (macvlan: of the parent) or None when it does not exist; ``bridge_addresses``:
     [(cidr, secondary)] of the bridge; ``endpoints``: the endpoint records on it; ``flags``: {internal, icc,
     masquerade} from the isolation table (DEFAULT_FLAGS when it has no entry); ``vxlan``: an overlay's VXLAN device

@@ -10,7 +10,7 @@ The inventory allocator (``ipam.Allocator``) cannot see another controller's run
     <prefix>/ipam/<network>/address/<IPv4>        = <host>/<container>
     <prefix>/ipam/<network>/owner/<host>/<container> = <IPv4>
 
-and, on an overlay with enable_ipv6, the IPv6 leases beside them (``address6``, ``owner6``), handled as a space of
+and, on an overlay or macvlan network with enable_ipv6, the IPv6 leases beside them (``address6``, ``owner6``), handled as a space of
 their own (``lease_space``: the network's name and ``/ipv6``).
 
 A lease is created by one transaction that puts both keys only if neither exists (create_revision 0 on both), so two

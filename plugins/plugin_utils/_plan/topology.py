@@ -257,10 +257,7 @@ def _read_network(raw, at, problems, default):
     except ValueError:
         problems.append('%s: enable_ipv6 must be true or false, got %r' % (at, raw['enable_ipv6']))
         enable_ipv6 = None
-    if enable_ipv6 and driver == 'macvlan':
-        problems.append('%s: enable_ipv6 is not supported yet on %s networks (only on bridge and overlay networks, for now). '
-                        'Fix: drop enable_ipv6 and the ipv6_ keys, or use driver: bridge' % (at, driver))
-    elif enable_ipv6 and driver == 'overlay' and raw.get('control_plane') == 'evpn':
+    if enable_ipv6 and driver == 'overlay' and raw.get('control_plane') == 'evpn':
         problems.append('%s: enable_ipv6 is not supported yet on overlays with control_plane evpn (FRR would have to '
                         'advertise the IPv6 neighbours, which this collection does not configure). Fix: use '
                         'control_plane: static for a network with IPv6, or drop enable_ipv6' % at)
@@ -271,9 +268,15 @@ def _read_network(raw, at, problems, default):
             problems.append('%s: could not find an available, non-overlapping IPv6 address pool among the defaults to '
                             'assign to the network (an overlay takes no IPv6 subnet from a default pool). Fix: set '
                             'ipv6_subnet, like fd00:db8:40::/64, the same on every host' % at)
+        elif driver == 'macvlan' and raw.get('ipv6_subnet') is None:
+            # As its IPv4 subnet: the addresses live on the parent's segment, whose IPv6 prefix no pool can guess.
+            problems.append('%s: a macvlan network with enable_ipv6 needs an ipv6_subnet (its addresses live on the '
+                            'parent\'s segment, which no default pool knows). Fix: set ipv6_subnet to the IPv6 prefix of '
+                            'that segment, like fd00:db8:50::/64, the same on every host' % at)
     mode6 = raw.get('gateway_mode_ipv6')
     if mode6 is not None and driver != 'bridge' and enable_ipv6:
-        # An overlay's containers reach out through docker_gwbridge (IPv4 only); a gateway mode means nothing there.
+        # An overlay's containers reach out through docker_gwbridge (IPv4 only), a macvlan's through the segment's own
+        # router, never through this host: a gateway mode means nothing there.
         problems.append('%s: gateway_mode_ipv6 applies to bridge networks only. Fix: remove it' % at)
     elif mode6 is not None and mode6 not in GATEWAY_MODES:
         problems.append('%s: gateway_mode_ipv6 %r is not valid (Docker\'s com.docker.network.bridge.gateway_mode_ipv6). '

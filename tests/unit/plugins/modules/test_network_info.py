@@ -96,7 +96,12 @@ def test_requested_networks_are_checked():
     assert containers == ['web', 'db']
     mac = {'name': 'm', 'bridge': None, 'driver': 'macvlan', 'parent': 'eth0', 'subnet': '198.51.100.7/24', 'gateway': '198.51.100.1'}
     assert _requested(_params(networks=[mac]))[0] == [{'name': 'm', 'bridge': None, 'driver': 'macvlan', 'parent': 'eth0',
-                                                       'subnet': '198.51.100.0/24', 'gateway': '198.51.100.1', 'ip_range': None}]
+                                                       'subnet': '198.51.100.0/24', 'gateway': '198.51.100.1', 'ip_range': None,
+                                                       'ipv6_subnet': None, 'ipv6_gateway': None, 'ipv6_ip_range': None}]
+    # A macvlan network with IPv6: its IPv6 entry normalised as the IPv4 one.
+    mac6 = dict(mac, ipv6_subnet='fd00:db8:50:0::5/64', ipv6_gateway='fd00:db8:50:0::1', ipv6_ip_range='fd00:db8:50::/80')
+    found = _requested(_params(networks=[mac6]))[0][0]
+    assert (found['ipv6_subnet'], found['ipv6_gateway'], found['ipv6_ip_range']) == ('fd00:db8:50::/64', 'fd00:db8:50::1', 'fd00:db8:50::/80')
     assert _requested(_params())[1] is None
 
 
@@ -110,6 +115,10 @@ def test_requested_networks_are_checked():
     ([{'name': 'm', 'driver': 'macvlan'}], None, r'networks\[0\] \(m\): parent is required for a macvlan network'),
     ([{'name': 'b', 'driver': 'bridge'}], None, r'networks\[0\] \(b\): bridge is required for a bridge network'),
     ([{'name': 'm', 'driver': 'macvlan', 'parent': 'eth0', 'subnet': '2001:db8::/64'}], None, 'subnet: 2001:db8::/64 is not IPv4'),
+    ([{'name': 'm', 'driver': 'macvlan', 'parent': 'eth0', 'ipv6_subnet': '198.51.100.0/24'}], None,
+     'ipv6_subnet: 198.51.100.0/24 is not IPv6. Fix: give an IPv6 network like fd00:db8:50::/64'),
+    ([{'name': 'm', 'driver': 'macvlan', 'parent': 'eth0', 'ipv6_gateway': '198.51.100.1'}], None,
+     'ipv6_gateway: .*Fix: give an IPv6 address'),
     ([{'name': 'm', 'driver': 'macvlan', 'parent': 'eth0'}, {'name': 'm', 'bridge': 'br-m', 'driver': 'bridge'}], None,
      'network m is listed twice'),
 ])
@@ -295,6 +304,27 @@ def test_macvlan_network_inspect_shape():
                                   {'parent': 'eth0'})
     missing = inspect.network_inspect(net, None, [], [ep], inspect.DEFAULT_FLAGS)
     assert missing['Exists'] is False and missing['Containers'] == {} and missing['Options'] == {'parent': 'eth0'}
+
+
+def test_macvlan_network_with_ipv6_shows_enable_ipv6_its_ipv6_entry_and_the_endpoints_ipv6_address():
+    net = {'name': 'macnet', 'bridge': None, 'driver': 'macvlan', 'parent': 'eth0', 'subnet': '198.51.100.0/24',
+           'gateway': '198.51.100.1', 'ip_range': None, 'ipv6_subnet': 'fd00:db8:50::/64', 'ipv6_gateway': 'fd00:db8:50::1',
+           'ipv6_ip_range': 'fd00:db8:50::/80'}
+    raw = inspect.match_macvlans(MAC_HOST, {2}, 'web', MAC_WEB, 0)[0]
+    entries = [('198.51.100.2/24', False), ('fd00:db8:50::2/64', False), ('fe80::42:c6ff:fe33:6402/64', False)]
+    ep = inspect.endpoint_entry(dict(raw, network='macnet'), entries)
+    assert (ep['GlobalIPv6Address'], ep['GlobalIPv6PrefixLen']) == ('fd00:db8:50::2', 64)
+    shaped = inspect.network_inspect(net, MAC_HOST[2], [], [ep], inspect.DEFAULT_FLAGS)
+    assert shaped['EnableIPv6'] is True
+    assert shaped['IPAM']['Config'] == [{'Subnet': '198.51.100.0/24', 'Gateway': '198.51.100.1'},
+                                        {'Subnet': 'fd00:db8:50::/64', 'Gateway': 'fd00:db8:50::1', 'IPRange': 'fd00:db8:50::/80'}]
+    assert shaped['Containers'][container_id('web')]['IPv6Address'] == 'fd00:db8:50::2/64'
+    # The network is still told by its IPv4 subnet, as before.
+    assert inspect.macvlan_network('eth0', entries, [dict(net, name='macnet')]) == 'macnet'
+    # Without IPv6: one entry, EnableIPv6 false.
+    plain = inspect.network_inspect(dict(net, ipv6_subnet=None, ipv6_gateway=None, ipv6_ip_range=None), MAC_HOST[2], [], [ep],
+                                    inspect.DEFAULT_FLAGS)
+    assert plain['EnableIPv6'] is False and len(plain['IPAM']['Config']) == 1
 
 
 def test_routes_of_the_main_table():

@@ -185,6 +185,38 @@ def test_ipv6_addresses_of_an_overlay_are_leased_beside_the_ipv4_ones_kept_and_r
     assert not any('h1-c0' in key for key in stored(ipam))
 
 
+def test_ipv6_addresses_of_a_macvlan_network_are_leased_in_the_ipv6_lease_space_and_released(ipam):
+    mv6 = {'name': 'mv6', 'driver': 'macvlan', 'parent': 'eth0', 'subnet': '198.51.102.0/24', 'enable_ipv6': True,
+           'ipv6_subnet': 'fd00:db8:97::/64'}
+    fleet = members(ipam, ['h1', 'h2'], networks=('mv6',), count=1)
+    for _host, hv, _facts in fleet:
+        hv['linuxnet_networks'] = NETS + [mv6]
+
+    def addresses6(plans):
+        return {m['namespace']: m['addresses'][1] for result in plans.values() for m in result['macvlans']}
+
+    leases = open_leases(fleet[0][1])
+    first = addresses6(plan_fleet(fleet, 'present', leases))
+    leases.client.close()
+    assert first == {'h1-c0': 'fd00:db8:97::2/64', 'h2-c0': 'fd00:db8:97::3/64'}
+    keys = stored(ipam)
+    assert keys['/ipam/mv6/address6/fd00:db8:97::3'] == 'h2/h2-c0' and keys['/ipam/mv6/owner/h2/h2-c0'] == '198.51.102.3'
+    assert len(keys) == 8
+    # Another inventory's run never gets them; teardown of the play's hosts releases both families.
+    other = members(ipam, ['h7'], count=1, networks=('mv6',))
+    other[0][1]['linuxnet_networks'] = NETS + [mv6]
+    leases = open_leases(other[0][1])
+    assert addresses6(plan_fleet(other, 'present', leases)) == {'h7-c0': 'fd00:db8:97::4/64'}
+    leases.client.close()
+    leases = open_leases(fleet[0][1])
+    plans = plan_fleet(fleet, 'absent', leases)
+    leases.client.close()
+    assert sorted(plans['h1']['ipam_release']) == [['mv6', 'h1/h1-c0', '198.51.102.2'], ['mv6/ipv6', 'h1/h1-c0', 'fd00:db8:97::2']]
+    assert release_leases(fleet[0][1], [e for p in plans.values() for e in p['ipam_release']]) == 4
+    assert sorted(k for k in stored(ipam) if 'mv6' in k) == ['/ipam/mv6/address/198.51.102.4', '/ipam/mv6/address6/fd00:db8:97::4',
+                                                             '/ipam/mv6/owner/h7/h7-c0', '/ipam/mv6/owner6/h7/h7-c0']
+
+
 def test_a_lease_is_kept_when_containers_before_it_leave_and_released_when_it_leaves(ipam):
     fleet = members(ipam, ['h1', 'h2'], count=3)
     first, _leases = plan(fleet)

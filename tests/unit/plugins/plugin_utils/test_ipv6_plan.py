@@ -57,8 +57,9 @@ def peers(result):
      'would have to advertise the IPv6 neighbours, which this collection does not configure). Fix: use control_plane: '
      'static for a network with IPv6, or drop enable_ipv6'),
     ({'name': 'mac', 'driver': 'macvlan', 'parent': 'eth0', 'subnet': '198.51.100.0/24', 'enable_ipv6': 'yes'},
-     'host h1: linuxnet_networks[0] (mac): enable_ipv6 is not supported yet on macvlan networks (only on bridge and '
-     'overlay networks, for now). Fix: drop enable_ipv6 and the ipv6_ keys, or use driver: bridge'),
+     "host h1: linuxnet_networks[0] (mac): a macvlan network with enable_ipv6 needs an ipv6_subnet (its addresses live on "
+     "the parent's segment, which no default pool knows). Fix: set ipv6_subnet to the IPv6 prefix of that segment, like "
+     'fd00:db8:50::/64, the same on every host'),
     (dict(DUAL, enable_ipv6='maybe'), "host h1: linuxnet_networks[0] (front): enable_ipv6 must be true or false, got 'maybe'"),
 ])
 def test_network_problems_in_dockers_words(network, message):
