@@ -260,10 +260,6 @@ def _read_network(raw, at, problems, default):
     if enable_ipv6 and driver == 'macvlan':
         problems.append('%s: enable_ipv6 is not supported yet on %s networks (only on bridge and overlay networks, for now). '
                         'Fix: drop enable_ipv6 and the ipv6_ keys, or use driver: bridge' % (at, driver))
-    elif enable_ipv6 and driver == 'overlay' and raw.get('control_plane') == 'evpn':
-        problems.append('%s: enable_ipv6 is not supported yet on overlays with control_plane evpn (FRR would have to '
-                        'advertise the IPv6 neighbours, which this collection does not configure). Fix: use '
-                        'control_plane: static for a network with IPv6, or drop enable_ipv6' % at)
     elif enable_ipv6:
         ipv6 = _read_ipam(raw, 6, at, problems)
         if driver == 'overlay' and raw.get('ipv6_subnet') is None:
