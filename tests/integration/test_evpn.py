@@ -3,10 +3,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """An overlay with control_plane: evpn, through site.yml against a lab of four hosts (docs/evpn.md): the prerequisites
 role installs FRR, the role configures it (one route reflector), containers on three hosts reach each other with the
-remote MACs and the flood list installed by FRR (not by the inventory), a second run changes nothing, a host whose FRR
-stops is withdrawn from the others and comes back, a fourth host added to the inventory is reachable with no change
-to the others' FRR configuration, a host that loses power advertises its container again after its boot (FRR starts
-again after the host-local apply), inspect shows the VNIs, and teardown puts Debian's FRR configuration back."""
+remote MACs and the flood list installed by FRR (not by the inventory), IPv6 turned on inside the overlay (IPv4 VTEPs)
+as check mode predicted crosses hosts by address and by name with nothing static written (FRR advertises the IPv6
+neighbours too), a second run changes nothing, a host whose FRR stops is withdrawn from the others and comes back, a
+fourth host added to the inventory is reachable with no change to the others' FRR configuration, a host that loses
+power advertises its container again after its boot (FRR starts again after the host-local apply), inspect shows the
+VNIs, and teardown puts Debian's FRR configuration back."""
 
 from __future__ import annotations
 
@@ -24,8 +26,11 @@ SITE = os.path.join(ROOT, 'playbooks', 'site.yml')
 TEARDOWN = os.path.join(ROOT, 'playbooks', 'teardown.yml')
 INSPECT = os.path.join(ROOT, 'playbooks', 'inspect.yml')
 SUBNET = '10.88.0.'
-NETWORKS = [{'name': 'evx', 'driver': 'overlay', 'subnet': SUBNET + '0/24', 'control_plane': 'evpn'}]
+SUBNET6 = 'fd00:db8:88::'
+NETWORK = {'name': 'evx', 'driver': 'overlay', 'subnet': SUBNET + '0/24', 'control_plane': 'evpn'}
+NETWORK6 = dict(NETWORK, enable_ipv6=True, ipv6_subnet=SUBNET6 + '/64')
 RR = 'docker-node1'
+CONVERGE = 'Namespaces, bridges, endpoints, overlays, macvlan endpoints, isolation, published ports and the VTEP filter'
 
 
 @pytest.fixture(scope='module')
@@ -37,16 +42,20 @@ def lab4():
         lab.down()
 
 
-def inventory(lab, tmp_path, hosts, name):
-    """The lab's inventory with only ``hosts``, each with one container eN (10.88.0.1N) on the EVPN overlay."""
+def inventory(lab, tmp_path, hosts, name, ipv6=False):
+    """The lab's inventory with only ``hosts``, each with one container eN (10.88.0.1N) on the EVPN overlay; with
+    ``ipv6``, the overlay has IPv6 too and eN fd00:db8:88::1N."""
     data = json.load(open(lab.inventory))
     all_hosts = data['all']['children']['lab']['hosts']
     for host in [h for h in all_hosts if h not in hosts]:
         del all_hosts[host]
     for host in hosts:
         number = host[-1]
-        all_hosts[host]['linuxnet_containers'] = [{'name': 'e' + number, 'networks': [{'name': 'evx', 'ipv4_address': SUBNET + '1' + number}]}]
-    data['all']['vars'].update(linuxnet_networks=NETWORKS, linuxnet_evpn_route_reflectors=[RR])
+        endpoint = {'name': 'evx', 'ipv4_address': SUBNET + '1' + number}
+        if ipv6:
+            endpoint['ipv6_address'] = SUBNET6 + '1' + number
+        all_hosts[host]['linuxnet_containers'] = [{'name': 'e' + number, 'networks': [endpoint]}]
+    data['all']['vars'].update(linuxnet_networks=[NETWORK6 if ipv6 else NETWORK], linuxnet_evpn_route_reflectors=[RR])
     path = tmp_path / ('%s.json' % name)
     path.write_text(json.dumps(data))
     return str(path)
@@ -104,13 +113,24 @@ def ping(lab, host, src, address):
     return sh(lab, host, 'ip netns exec %s ping -c1 -W1 %s' % (src, address)).returncode == 0
 
 
+def ping6(lab, host, src, target):
+    """One ping -6 from container ``src`` to ``target``, an address or a hosts-file name."""
+    return sh(lab, host, 'ip netns exec %s ping -6 -n -c1 -W1 %s' % (src, target)).returncode == 0
+
+
+def neighbours6(lab, host, dev):
+    """The IPv6 neighbour entries of ``dev`` in the overlay's namespace of ``host`` (ip -j)."""
+    return json.loads(lab.ssh(host, 'ip -j -6 -n %s neigh show dev %s' % (overlay_ns(lab, host), dev)) or '[]')
+
+
 def frr_conf(lab, host):
     return hashlib.sha1(lab.ssh(host, 'cat /etc/frr/frr.conf').encode()).hexdigest()
 
 
-def test_evpn_overlay_across_hosts_withdrawal_added_host_inspect_teardown(lab4, tmp_path):
+def test_evpn_overlay_across_hosts_ipv6_withdrawal_added_host_inspect_teardown(lab4, tmp_path):
     three = inventory(lab4, tmp_path, ['docker-node1', 'docker-node2', 'docker-node3'], 'three')
-    four = inventory(lab4, tmp_path, ['docker-node1', 'docker-node2', 'docker-node3', 'docker-node4'], 'four')
+    three6 = inventory(lab4, tmp_path, ['docker-node1', 'docker-node2', 'docker-node3'], 'three6', ipv6=True)
+    four = inventory(lab4, tmp_path, ['docker-node1', 'docker-node2', 'docker-node3', 'docker-node4'], 'four', ipv6=True)
     hosts = {'docker-node%d' % n: '192.0.2.1%d' % n for n in range(1, 5)}
     try:
         play(lab4, SITE, three, tmp_path)
@@ -136,8 +156,39 @@ def test_evpn_overlay_across_hosts_withdrawal_added_host_inspect_teardown(lab4, 
         assert overlay_ns(lab4, 'docker-node2') in vrfs and 'e2' not in vrfs.split(), vrfs
         print('first run first ping %.1f s' % first)
 
+        # IPv6 inside the overlay, turned on in place (the VTEPs stay IPv4). Check mode predicts the run and changes
+        # nothing; the hosts have the prerequisites now (a bare host's check run stops before the network roles).
+        checked_proc, checked = lab4.recorded_playbook(SITE, tmp_path, inventory=three6, extra=['--check'])
+        assert checked_proc.returncode == 0, checked_proc.stdout[-4000:]
+        assert lab4.ssh('docker-node1', 'ip netns exec e1 ip -6 addr show scope global').strip() == ''
+        real_proc, real = lab4.recorded_playbook(SITE, tmp_path, inventory=three6)
+        assert real_proc.returncode == 0, real_proc.stdout[-4000:]
+        for host in ('docker-node1', 'docker-node2', 'docker-node3'):
+            parts = real[host][CONVERGE]['parts']
+            assert {part: r['actions'] for part, r in parts.items()} == {
+                part: r['actions'] for part, r in checked[host][CONVERGE]['parts'].items()}, host
+            assert 'add address %s1%s/64 to eth0 (e%s)' % (SUBNET6, host[-1], host[-1]) in parts['veth']['actions']
+        converged = time.monotonic()
+        # ping -6 by address and by name across hosts: neighbour discovery is flooded to the VTEPs FRR lists (type-3).
+        until(lambda: ping6(lab4, 'docker-node2', 'e2', SUBNET6 + '11'), 20)
+        print('first ping -6 e2 -> e1 %.1f s after site.yml ended' % (time.monotonic() - converged))
+        for host, src, dst in (('docker-node2', 'e2', 'e3'), ('docker-node3', 'e3', 'e1'), ('docker-node1', 'e1', 'e2')):
+            until(lambda h=host, s=src, d=dst: ping6(lab4, h, s, d), 10)
+        # The remote MACs are FRR's (extern_learn), and nothing static: no IPv6 (or IPv4) neighbour entry on vxlan0, as
+        # a static overlay has. A container's IPv6 neighbour seen by its br0 (e2 pings its gateway) is advertised with
+        # its MAC (type-2 MAC+IP) and installed by the others' FRR on their br0 (extern_learn).
+        assert remote_macs(lab4, 'docker-node2') == {mac('1'): hosts['docker-node1'], mac('3'): hosts['docker-node3']}
+        remote = [e for e in fdb(lab4, 'docker-node2') if e['mac'] in (mac('1'), mac('3'))]
+        assert all('extern_learn' in e.get('flags', []) and e.get('state') != 'permanent' for e in remote), remote
+        assert mac('1') not in statics(lab4, 'docker-node2') and mac('2') in statics(lab4, 'docker-node2')
+        assert neighbours6(lab4, 'docker-node2', 'vxlan0') == []
+        assert lab4.ssh('docker-node2', 'ip -n %s neigh show dev vxlan0' % overlay_ns(lab4, 'docker-node2')).strip() == ''
+        assert ping6(lab4, 'docker-node2', 'e2', SUBNET6 + '1')
+        until(lambda: any(n['dst'] == SUBNET6 + '12' and n['lladdr'] == mac('2') and 'extern_learn' in n
+                          for n in neighbours6(lab4, 'docker-node1', 'br0')), 10)
+
         # A second run changes nothing.
-        out = play(lab4, SITE, three, tmp_path)
+        out = play(lab4, SITE, three6, tmp_path)
         assert set(changed(out).values()) == {0}, out[-3000:]
 
         # docker-node3 loses power: at its boot the host-local apply makes the overlay again, then FRR starts again and
@@ -165,6 +216,7 @@ def test_evpn_overlay_across_hosts_withdrawal_added_host_inspect_teardown(lab4, 
         joined = time.monotonic()
         until(lambda: ping(lab4, 'docker-node4', 'e4', SUBNET + '12'), 20)
         until(lambda: ping(lab4, 'docker-node1', 'e1', SUBNET + '14'), 10)
+        until(lambda: ping6(lab4, 'docker-node4', 'e4', 'e2'), 10)
         print('docker-node4 reachable %.1f s after site.yml ended' % (time.monotonic() - joined))
         assert {h: frr_conf(lab4, h) for h in before} == before
         learnt = {mac(n): hosts['docker-node' + n] for n in '134'}

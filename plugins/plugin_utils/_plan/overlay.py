@@ -197,7 +197,8 @@ class Fleet:
 
     def _check_families(self):
         """The VTEPs of one overlay are all IPv4 or all IPv6 (a VXLAN device has one local address, its peers the same
-        family); an overlay with control_plane evpn has IPv4 VTEPs (the BGP sessions FRR is configured for)."""
+        family); an overlay with control_plane evpn has IPv4 VTEPs: FRR 8.4 (Debian 12's) carries IPv4 VTEP addresses
+        only in its EVPN routes and in zebra (IPv6 VTEPs came with FRR 10.6). IPv6 inside it needs nothing more."""
         problems = []
         for name, members in self.endpoints.items():
             net = self.nets[name]
@@ -206,9 +207,11 @@ class Fleet:
             hosts = sorted({h for h, _ep in members if h in self.vteps})
             family = {h: ipaddress.ip_address(self.vteps[h][0]).version for h in hosts}
             if net.control_plane == 'evpn':
-                problems.extend('host %s: linuxnet_vtep_address %s is IPv6, but overlay %s has control_plane evpn, whose '
-                                'BGP sessions this collection configures over IPv4 only. Fix: set linuxnet_vtep_address of %s '
-                                'to an IPv4 address, or use control_plane: static' % (h, self.vteps[h][0], name, h)
+                problems.extend('host %s: its VTEP address %s (linuxnet_vtep_address, else the default route\'s) is IPv6, '
+                                'but overlay %s has control_plane evpn, and FRR 8.4 (Debian 12\'s frr) has no IPv6 VTEPs: its '
+                                'EVPN routes and zebra carry IPv4 VTEP addresses only (IPv6 inside the overlay works). Fix: set '
+                                'linuxnet_vtep_address of %s to its IPv4 underlay address, or use control_plane: static on %s '
+                                'for VXLAN over IPv6' % (h, self.vteps[h][0], name, h, name)
                                 for h in hosts if family[h] == 6)
                 continue
             if len(set(family.values())) > 1:

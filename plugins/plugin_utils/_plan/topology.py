@@ -257,11 +257,7 @@ def _read_network(raw, at, problems, default):
     except ValueError:
         problems.append('%s: enable_ipv6 must be true or false, got %r' % (at, raw['enable_ipv6']))
         enable_ipv6 = None
-    if enable_ipv6 and driver == 'overlay' and raw.get('control_plane') == 'evpn':
-        problems.append('%s: enable_ipv6 is not supported yet on overlays with control_plane evpn (FRR would have to '
-                        'advertise the IPv6 neighbours, which this collection does not configure). Fix: use '
-                        'control_plane: static for a network with IPv6, or drop enable_ipv6' % at)
-    elif enable_ipv6:
+    if enable_ipv6:
         ipv6 = _read_ipam(raw, 6, at, problems)
         if driver == 'overlay' and raw.get('ipv6_subnet') is None:
             # Docker's global address pools are IPv4 only (10.0.0.0/8): an overlay with IPv6 needs its own subnet.

@@ -43,6 +43,40 @@ def test_an_evpn_overlay_device_gets_no_remote_entries_but_static_local_macs_and
     assert st['evpn'] is False and st['peers'] == ['192.0.2.11', '192.0.2.13'] and len(st['fdb']) == 2
 
 
+def test_ipv6_inside_an_evpn_overlay_writes_nothing_static_either():
+    ev6 = dict(NETS[0], enable_ipv6=True, ipv6_subnet='fd00:db8:88::/64')
+    hosts = members(reflectors=['n1'], extra={'linuxnet_networks': [ev6, NETS[1]]})
+    plans = plan_fleet(hosts)
+    two = plans['n2']
+    # br0 holds both gateways, the container both addresses; FRR (not the inventory) knows the remote containers, over
+    # IPv4 VTEPs: no peers, FDB or neighbour entries (IPv6 ones included) in the device's part.
+    assert next(b for b in two['bridges'] if b['name'] == 'br0')['addresses'] == ['10.88.0.1/24', 'fd00:db8:88::1/64']
+    peer = next(p['peer'] for p in two['pairs'] if p['peer']['namespace'] == 'c2')
+    assert peer['addresses'] == ['10.88.0.2/24', 'fd00:db8:88::2/64']
+    device = two['vxlan'][0]
+    assert device['evpn'] is True and device['local'] == '192.0.2.12' and device['mtu'] == 1450
+    assert 'peers' not in device and 'fdb' not in device and 'neighbors' not in device
+    assert device['static_macs'] == [{'mac': '02:42:0a:58:00:02', 'port': host_veth_name('c2', 'ev')}]
+    # Names across hosts resolve to both addresses; FRR's part is what it is without IPv6.
+    item = next(n for n in two['namespaces'] if n['name'] == 'c2')
+    entries = item.get('hosts', []) + two['hosts_sets'].get(item.get('hosts_set'), [])
+    assert {'address': 'fd00:db8:88::3', 'names': ['c3']} in entries
+    assert two['evpn'] == plan_fleet(members(reflectors=['n1']))['n2']['evpn']
+
+
+def test_ipv6_vteps_on_an_evpn_overlay_are_refused_naming_host_variable_and_fix():
+    hosts = members(reflectors=['n1'])
+    hosts[2][1]['linuxnet_vtep_address'] = 'fd00:192:0:2::13'
+    hosts[2][2]['links'][0]['addresses6'] = ['fd00:192:0:2::13/64']
+    with pytest.raises(PlanError) as err:
+        plan_fleet(hosts)
+    assert str(err.value) == (
+        "host n3: its VTEP address fd00:192:0:2::13 (linuxnet_vtep_address, else the default route's) is IPv6, but "
+        "overlay ev has control_plane evpn, and FRR 8.4 (Debian 12's frr) has no IPv6 VTEPs: its EVPN routes and zebra "
+        'carry IPv4 VTEP addresses only (IPv6 inside the overlay works). Fix: set linuxnet_vtep_address of n3 to its IPv4 '
+        'underlay address, or use control_plane: static on ev for VXLAN over IPv6')
+
+
 def test_route_reflector_clients_peer_with_it_only_and_it_listens_on_its_subnet():
     plans = plan_fleet(members(reflectors=['n1']))
     rr, client = plans['n1']['evpn'], plans['n3']['evpn']

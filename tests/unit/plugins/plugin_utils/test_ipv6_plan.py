@@ -52,10 +52,6 @@ def peers(result):
      'host h1: linuxnet_networks[0] (demo): could not find an available, non-overlapping IPv6 address pool among the '
      'defaults to assign to the network (an overlay takes no IPv6 subnet from a default pool). Fix: set ipv6_subnet, '
      'like fd00:db8:40::/64, the same on every host'),
-    ({'name': 'demo', 'driver': 'overlay', 'enable_ipv6': True, 'ipv6_subnet': 'fd00:db8:40::/64', 'control_plane': 'evpn'},
-     'host h1: linuxnet_networks[0] (demo): enable_ipv6 is not supported yet on overlays with control_plane evpn (FRR '
-     'would have to advertise the IPv6 neighbours, which this collection does not configure). Fix: use control_plane: '
-     'static for a network with IPv6, or drop enable_ipv6'),
     ({'name': 'mac', 'driver': 'macvlan', 'parent': 'eth0', 'subnet': '198.51.100.0/24', 'enable_ipv6': 'yes'},
      "host h1: linuxnet_networks[0] (mac): a macvlan network with enable_ipv6 needs an ipv6_subnet (its addresses live on "
      "the parent's segment, which no default pool knows). Fix: set ipv6_subnet to the IPv6 prefix of that segment, like "
@@ -64,6 +60,16 @@ def peers(result):
 ])
 def test_network_problems_in_dockers_words(network, message):
     assert problems([network]) == [message]
+
+
+def test_an_evpn_overlay_takes_ipv6_as_a_static_one_does():
+    evpn = {'name': 'demo', 'driver': 'overlay', 'enable_ipv6': True, 'ipv6_subnet': 'fd00:db8:40::/64', 'control_plane': 'evpn'}
+    assert problems([evpn]) == []
+    # It needs its ipv6_subnet as a static overlay does.
+    assert problems([dict(evpn, ipv6_subnet=None)]) == [
+        'host h1: linuxnet_networks[0] (demo): could not find an available, non-overlapping IPv6 address pool among the '
+        'defaults to assign to the network (an overlay takes no IPv6 subnet from a default pool). Fix: set ipv6_subnet, '
+        'like fd00:db8:40::/64, the same on every host']
 
 
 def test_overlapping_ipv6_subnets():
