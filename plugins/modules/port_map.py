@@ -125,7 +125,10 @@ options:
     choices: [present, absent]
     default: present
 notes:
-  - IPv4 only for now.
+  - >-
+    Both families: IPv4 publications DNAT in table C(ip linuxnet_ports), IPv6 ones in C(ip6 linuxnet_ports) (to the
+    container's IPv6 address); C([::1]) publications are relayed by C(systemd-socket-proxyd), as the IPv6 loopback
+    address cannot be NATed.
   - >-
     Before anything changes, a new publication that a listening host socket would shadow (a process on
     0.0.0.0:8080, 127.0.0.1:8080 or a dual-stack [::]:8080 for C(8080:80)) fails, naming the process, as
