@@ -123,6 +123,9 @@ if os.path.exists('/usr/sbin/nft'):
     subprocess.run(['nft', 'flush', 'ruleset'])
 with open('/proc/sys/net/ipv4/ip_forward', 'w') as handle:
     handle.write('0\n')
+if os.path.exists('/proc/sys/net/ipv6/conf/all/forwarding'):
+    with open('/proc/sys/net/ipv6/conf/all/forwarding', 'w') as handle:
+        handle.write('0\n')
 '''
 
 

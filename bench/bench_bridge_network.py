@@ -13,6 +13,15 @@ gateway address, forwarding on, the 5 networks isolated from each other and each
 when it leaves through another interface. Subnets are given explicitly (10.(100+i).0.0/16, gateway
 .1), not taken from the pools; addresses are allocated from .2 in container order.
 
+--dual-stack: every network also has IPv6 (the role's ``enable_ipv6`` with ``ipv6_subnet`` fd00:db8:(100+i)::/64,
+gateway ::1), and every variant builds the same dual-stack end state on top: per container an IPv6 address from ::2
+in container order (the role's allocator), added without duplicate address detection (nodad, as the role adds it; CNI's
+bridge plugin turns DAD off on the container side instead), and an IPv6 default route via the gateway; the IPv6
+gateway on each bridge, net.ipv6.conf.all.forwarding on, each IPv6 subnet masqueraded (NAT66) when it leaves through
+another interface, the isolation for both families (the floor's and CNI's isolation table is an inet one; the
+floor's masquerade gets an ``ip6 saddr`` rule per network; CNI: host-local with an IPv4 and an IPv6 range, ipMasq
+masquerades both families; the naive loop adds the IPv6 steps). The default run is IPv4 only.
+
   (a) floor: one hand-written shell script run inside the lab host: one ``ip -batch`` (netns add,
       bridges, veth pairs created with the peer directly in its netns with the Docker MAC, master,
       hairpin, up), one ``ip -n NS -batch`` per namespace (lo up, address, eth0 up, default route),
@@ -39,12 +48,14 @@ when it leaves through another interface. Subnets are given explicitly (10.(100+
 
 The state each variant built is read back from the kernels (pyroute2, in the lab host) and compared
 with the expected one, and probed with traffic inside the lab (within a network: ok; across
-networks: dropped; to the lab's router, which has no route back: ok only through masquerade), before
-its time is printed. Prints seconds and ratios; asserts no timing. The invariants: every variant's
+networks: dropped; to the lab's router, which has no route back: ok only through masquerade; dual stack: the same
+with ``ping -6``, NAT66 to the router's IPv6 address), before its time is printed. Prints seconds and ratios; asserts no timing. The invariants: every variant's
 state as expected, the no-op re-run changed=0 with no kernel write seen by live monitors, every module
-replayed without failing. --smoke: 2 networks of 2 containers, the naive loop on 2, no -vvv run.
+replayed without failing. --smoke: 2 networks of 2 containers, the naive loop on 2, no -vvv run. The output names
+the mode (IPv4 or dual stack); run the bench once in each mode to set the two ratios side by side.
 
-    .venv/bin/python bench/bench_bridge_network.py [--networks 5] [--per-network 100] [--naive 20] [--lab bench-bn] [--keep] [--smoke]
+    .venv/bin/python bench/bench_bridge_network.py [--networks 5] [--per-network 100] [--naive 20] [--dual-stack]
+        [--lab bench-bn] [--keep] [--smoke]
 """
 
 from __future__ import annotations
@@ -68,6 +79,7 @@ HOSTDIR = '/tmp/linuxnet-bench/bn'  # on the lab host: the scripts it runs
 CNI_PATH = HOSTDIR + '/cni'  # on the lab host: the plugins it runs, copied from CNI_PLUGINS
 CNI_DATA = '/run/bench-bn-cni'  # inside the lab host: its /run is a private tmpfs, gone with the host
 ROUTER = '192.0.2.1'  # the lab's "outside": it has no route to the container subnets
+ROUTER6 = 'fd00:192:0:2::1'  # its IPv6 address (lab.py's dual-stack underlay), with no route to them either
 SETTLE = 20.0  # seconds after the last bridge port came up: its forward-delay timer (15 s) notifies once
 
 # A per-task timer for ansible-playbook, written into the bench's temporary directory.
@@ -149,7 +161,8 @@ class CallbackModule(CallbackBase):
             json.dump({'started': self.started, 'ended': time.time(), 'tasks': self.tasks}, handle)
 '''
 
-# Read back inside the lab host: links, addresses and default routes of the host and of every netns.
+# Read back inside the lab host: links, addresses and default routes of the host and of every netns (IPv6: the global
+# addresses, marked when the kernel still holds them tentative or failed duplicate address detection).
 READBACK = r'''
 import json, os
 from pyroute2 import IPRoute
@@ -165,13 +178,20 @@ def snap():
     out = {}
     for l in links:
         out[l.get('ifname')] = {'up': bool(l['flags'] & 1), 'mac': l.get('address'), 'master': names.get(l.get('master')),
-                                'kind': l.get(('linkinfo', 'kind')), 'addresses': []}
+                                'kind': l.get(('linkinfo', 'kind')), 'addresses': [], 'addresses6': []}
     for a in addrs:
         if a['family'] == 2:
             out[names[a['index']]]['addresses'].append('%s/%d' % (a.get('address'), a['prefixlen']))
+        elif a['family'] == 10 and a['scope'] == 0:
+            flags = a.get_attr('IFA_FLAGS')
+            flags = a['flags'] if flags is None else flags
+            mark = ' tentative' if flags & 0x40 else (' dadfailed' if flags & 0x08 else '')
+            out[names[a['index']]]['addresses6'].append('%s/%d%s' % (a.get('address'), a['prefixlen'], mark))
     default = sorted('%s dev %s' % (r.get('gateway'), names.get(r.get('oif'))) for r in routes
                      if r['family'] == 2 and r['dst_len'] == 0 and r.get('table') == 254)
-    return {'links': out, 'default': default}
+    default6 = sorted('%s dev %s' % (r.get('gateway'), names.get(r.get('oif'))) for r in routes
+                      if r['family'] == 10 and r['dst_len'] == 0 and r.get('table') == 254 and r['type'] == 1)
+    return {'links': out, 'default': default, 'default6': default6}
 
 
 home = os.open('/proc/self/ns/net', os.O_RDONLY)
@@ -186,6 +206,8 @@ for name in sorted(os.listdir('/run/netns')):
         pnetns.setns(home, flags=0)
 with open('/proc/sys/net/ipv4/ip_forward') as handle:
     state['ip_forward'] = handle.read().strip()
+with open('/proc/sys/net/ipv6/conf/all/forwarding') as handle:
+    state['ip6_forward'] = handle.read().strip()
 print(json.dumps(state))
 '''
 
@@ -239,14 +261,20 @@ module.main()
 
 
 class Topology:
-    """Networks bn0..bnN-1 (10.(100+i).0.0/16, bridge br-bnI) and their containers bnIcJJJ (.2 upwards)."""
+    """Networks bn0..bnN-1 (10.(100+i).0.0/16, bridge br-bnI) and their containers bnIcJJJ (.2 upwards); dual stack:
+    each network also fd00:db8:(100+i)::/64 (gateway ::1), each container its IPv6 address from ::2 upwards."""
 
-    def __init__(self, networks, per_network):
+    def __init__(self, networks, per_network, dual_stack=False):
         self.networks = []
+        self.dual_stack = dual_stack
         for i in range(networks):
             subnet = ipaddress.ip_network('10.%d.0.0/16' % (100 + i))
-            self.networks.append({'name': 'bn%d' % i, 'bridge': 'br-bn%d' % i, 'subnet': str(subnet),
-                                  'gateway': str(subnet.network_address + 1), 'prefix': subnet.prefixlen})
+            net = {'name': 'bn%d' % i, 'bridge': 'br-bn%d' % i, 'subnet': str(subnet),
+                   'gateway': str(subnet.network_address + 1), 'prefix': subnet.prefixlen}
+            if dual_stack:
+                subnet6 = ipaddress.ip_network('fd00:db8:%d::/64' % (100 + i))
+                net.update(subnet6=str(subnet6), gateway6=str(subnet6.network_address + 1), prefix6=subnet6.prefixlen)
+            self.networks.append(net)
         self.per_network = per_network
 
     def containers(self, per_network=None):
@@ -259,6 +287,10 @@ class Topology:
                 out.append({'name': 'bn%dc%03d' % (i, j), 'network': net['name'], 'bridge': net['bridge'],
                             'veth': 've%dc%03d' % (i, j), 'address': address, 'cidr': '%s/%d' % (address, net['prefix']),
                             'gateway': net['gateway'], 'mac': _bench.docker_mac(address)})
+                if self.dual_stack:
+                    # The role's allocator: the same order as IPv4, from the subnet's ::2 (the gateway is ::1).
+                    address6 = str(ipaddress.ip_network(net['subnet6']).network_address + 2 + j)
+                    out[-1].update(address6=address6, cidr6='%s/%d' % (address6, net['prefix6']), gateway6=net['gateway6'])
         return out
 
 
@@ -299,7 +331,8 @@ def timed(func, *args, **kwargs):
 
 
 def nft_rules(topo, table, masquerade=True):
-    """Docker's rules in spirit: DOCKER-ISOLATION-STAGE-1/2 per bridge, MASQUERADE per subnet."""
+    """Docker's rules in spirit: DOCKER-ISOLATION-STAGE-1/2 per bridge, MASQUERADE per subnet. An inet table: the
+    isolation (by interface) holds for both families; dual stack adds the NAT66 masquerade of each IPv6 subnet."""
     lines = ['table inet %s {' % table, '  chain forward {', '    type filter hook forward priority -1; policy accept;']
     lines += ['    iifname "%s" oifname != "%s" jump isolation_stage_2' % (n['bridge'], n['bridge']) for n in topo.networks]
     lines += ['  }', '  chain isolation_stage_2 {',
@@ -307,6 +340,8 @@ def nft_rules(topo, table, masquerade=True):
     if masquerade:
         lines += ['  chain postrouting {', '    type nat hook postrouting priority 100; policy accept;']
         lines += ['    ip saddr %s oifname != "%s" masquerade' % (n['subnet'], n['bridge']) for n in topo.networks]
+        if topo.dual_stack:
+            lines += ['    ip6 saddr %s oifname != "%s" masquerade' % (n['subnet6'], n['bridge']) for n in topo.networks]
         lines += ['  }']
     return '\n'.join(lines + ['}', ''])
 
@@ -315,33 +350,48 @@ def floor_script(topo, containers):
     out = ['set -eu', 'ip -batch - <<"EOF"']
     out += ['netns add %s' % c['name'] for c in containers]
     for net in topo.networks:
-        out += ['link add %s type bridge' % net['bridge'], 'address add %s/%d dev %s' % (net['gateway'], net['prefix'], net['bridge']),
-                'link set %s up' % net['bridge']]
+        out += ['link add %s type bridge' % net['bridge'], 'address add %s/%d dev %s' % (net['gateway'], net['prefix'], net['bridge'])]
+        if topo.dual_stack:
+            out.append('address add %s/%d dev %s nodad' % (net['gateway6'], net['prefix6'], net['bridge']))
+        out.append('link set %s up' % net['bridge'])
     for c in containers:
         out += ['link add %s type veth peer name eth0 netns %s address %s' % (c['veth'], c['name'], c['mac']),
                 'link set %s master %s up' % (c['veth'], c['bridge']),
                 'link set %s type bridge_slave hairpin on' % c['veth']]
     out.append('EOF')
     for c in containers:
-        out += ['ip -n %s -batch - <<"EOF"' % c['name'], 'link set lo up', 'address add %s dev eth0' % c['cidr'],
-                'link set eth0 up', 'route add default via %s' % c['gateway'], 'EOF']
-    out += ['sysctl -qw net.ipv4.ip_forward=1', 'nft -f - <<"EOF"', nft_rules(topo, 'bench_floor').rstrip('\n'), 'EOF', '']
+        out += ['ip -n %s -batch - <<"EOF"' % c['name'], 'link set lo up', 'address add %s dev eth0' % c['cidr']]
+        if topo.dual_stack:
+            out.append('address add %s dev eth0 nodad' % c['cidr6'])  # usable at once, as the role adds it
+        out += ['link set eth0 up', 'route add default via %s' % c['gateway']]
+        if topo.dual_stack:
+            out.append('route add default via %s' % c['gateway6'])
+        out.append('EOF')
+    out.append('sysctl -qw net.ipv4.ip_forward=1')
+    if topo.dual_stack:
+        out.append('sysctl -qw net.ipv6.conf.all.forwarding=1')
+    out += ['nft -f - <<"EOF"', nft_rules(topo, 'bench_floor').rstrip('\n'), 'EOF', '']
     return '\n'.join(out)
 
 
 def cni_script(topo, containers, lab):
-    """Namespaces by ip -batch, then per container loopback + bridge (host-local, ipMasq), then isolation by nft -f."""
+    """Namespaces by ip -batch, then per container loopback + bridge (host-local, ipMasq), then isolation by nft -f.
+    Dual stack: host-local with two ranges (and a default route each); ipMasq masquerades both families; the bridge
+    plugin leaves duplicate address detection off on the container side (enabledad false)."""
     for plugin in ('bridge', 'loopback', 'host-local'):
         with open(os.path.join(CNI_PLUGINS, plugin), 'rb') as handle:
             os.chmod(lab.node.path(lab.put('cni/' + plugin, handle.read())), 0o755)
     lo_conf = lab.put('cni-lo.json', json.dumps({'cniVersion': '1.0.0', 'name': 'lo', 'type': 'loopback'}))
     confs = {}
     for net in topo.networks:
+        routes, ranges = [{'dst': '0.0.0.0/0'}], [[{'subnet': net['subnet'], 'gateway': net['gateway']}]]
+        if topo.dual_stack:
+            routes.append({'dst': '::/0'})
+            ranges.append([{'subnet': net['subnet6'], 'gateway': net['gateway6']}])
         confs[net['name']] = lab.put('cni-%s.json' % net['name'], json.dumps({
             'cniVersion': '1.0.0', 'name': net['name'], 'type': 'bridge', 'bridge': net['bridge'],
             'isGateway': True, 'ipMasq': True, 'hairpinMode': True,
-            'ipam': {'type': 'host-local', 'dataDir': CNI_DATA, 'routes': [{'dst': '0.0.0.0/0'}],
-                     'ranges': [[{'subnet': net['subnet'], 'gateway': net['gateway']}]]}}))
+            'ipam': {'type': 'host-local', 'dataDir': CNI_DATA, 'routes': routes, 'ranges': ranges}}))
     out = ['set -eu', 'rm -rf %s' % CNI_DATA, 'export CNI_PATH=%s CNI_COMMAND=ADD' % CNI_PATH, 'ip -batch - <<"EOF"']
     out += ['netns add %s' % c['name'] for c in containers]
     out.append('EOF')
@@ -364,6 +414,11 @@ def naive_playbook(topo, containers, rules_file):
         {'name': 'fixed: bridge up', 'ansible.builtin.command': 'ip link set {{ item.bridge }} up', 'loop': '{{ nets }}'},
         {'name': 'fixed: isolation and masquerade', 'ansible.builtin.command': 'nft -f %s' % rules_file},
     ]
+    if topo.dual_stack:
+        fixed[1:1] = [{'name': 'fixed: IPv6 forwarding', 'ansible.builtin.command': 'sysctl -w net.ipv6.conf.all.forwarding=1'}]
+        fixed[4:4] = [{'name': 'fixed: bridge IPv6 address',
+                       'ansible.builtin.command': 'ip address add {{ item.gateway6 }}/{{ item.prefix6 }} dev {{ item.bridge }} nodad',
+                       'loop': '{{ nets }}'}]
     steps = [
         ('netns add', 'ip netns add {{ item.name }}'),
         ('veth pair, peer in the netns', 'ip link add {{ item.veth }} type veth peer name eth0 netns {{ item.name }} address {{ item.mac }}'),
@@ -374,6 +429,9 @@ def naive_playbook(topo, containers, rules_file):
         ('eth0 up', 'ip -n {{ item.name }} link set eth0 up'),
         ('default route', 'ip -n {{ item.name }} route add default via {{ item.gateway }}'),
     ]
+    if topo.dual_stack:
+        steps += [('IPv6 address', 'ip -n {{ item.name }} address add {{ item.cidr6 }} dev eth0 nodad'),
+                  ('IPv6 default route', 'ip -n {{ item.name }} -6 route add default via {{ item.gateway6 }}')]
     per = [{'name': 'per container: %s' % label, 'ansible.builtin.command': cmd, 'loop': '{{ containers }}',
             'loop_control': {'label': '{{ item.name }}'}} for label, cmd in steps]
     return [{'name': 'Naive: one command task per step per container', 'hosts': 'all', 'gather_facts': False,
@@ -383,6 +441,9 @@ def naive_playbook(topo, containers, rules_file):
 def write_inventory(lab, path, topo, containers):
     networks = [{'name': n['name'], 'subnet': n['subnet'], 'gateway': n['gateway'], 'bridge_name': n['bridge']}
                 for n in topo.networks]
+    if topo.dual_stack:
+        for net, n in zip(networks, topo.networks):
+            net.update(enable_ipv6=True, ipv6_subnet=n['subnet6'], ipv6_gateway=n['gateway6'])
     host = {'linuxnet_networks': networks, 'linuxnet_containers': [{'name': c['name'], 'networks': [c['network']]} for c in containers]}
     inventory = {'all': {'hosts': {lab.host: host},
                          'vars': {'ansible_user': 'root', 'ansible_ssh_args': '-F %s/ssh_config' % lab.state_dir,
@@ -476,6 +537,9 @@ def verify(lab, topo, containers, label):
         lo = ns['links'].get('lo') or {}
         got = (eth0.get('addresses'), (eth0.get('mac') or '').lower(), eth0.get('up'), lo.get('up'), ns['default'])
         expected = ([c['cidr']], c['mac'], True, True, ['%s dev eth0' % c['gateway']])
+        if topo.dual_stack:  # the IPv6 address usable at once (not tentative), the IPv6 default route
+            got += (eth0.get('addresses6'), ns['default6'])
+            expected += ([c['cidr6']], ['%s dev eth0' % c['gateway6']])
         if got != expected:
             problems.append('%s: %s, expected %s' % (name, got, expected))
     host = state['host']['links']
@@ -483,12 +547,23 @@ def verify(lab, topo, containers, label):
         bridge = host.get(net['bridge']) or {}
         if not bridge.get('up') or '%s/%d' % (net['gateway'], net['prefix']) not in bridge.get('addresses', []):
             problems.append('bridge %s: %s' % (net['bridge'], bridge))
+        # The IPv6 gateway, tentative or not (CNI's goes through duplicate address detection; waited for below).
+        elif topo.dual_stack and '%s/%d' % (net['gateway6'], net['prefix6']) not in [a.split()[0] for a in bridge.get('addresses6', [])]:
+            problems.append('bridge %s: no IPv6 gateway: %s' % (net['bridge'], bridge))
         ports = [link for link in host.values() if link['master'] == net['bridge']]
         expected_ports = sum(1 for c in containers if c['bridge'] == net['bridge'])
         if len(ports) != expected_ports or not all(p['up'] and p['kind'] == 'veth' for p in ports):
             problems.append('bridge %s: %d veth ports up, expected %d' % (net['bridge'], sum(1 for p in ports if p['up']), expected_ports))
     if state['ip_forward'] != '1':
         problems.append('ip_forward is %s' % state['ip_forward'])
+    if topo.dual_stack:
+        if state['ip6_forward'] != '1':
+            problems.append('net.ipv6.conf.all.forwarding is %s' % state['ip6_forward'])
+        # A gateway address still in duplicate address detection answers no neighbour solicitation: the probes wait
+        # (10 s at most, untimed) until the host holds no tentative address.
+        deadline = time.time() + 10
+        while json.loads(lab.run('ip', '-6', '-j', 'address', 'show', 'tentative').stdout or '[]') and time.time() < deadline:
+            time.sleep(0.2)
     # Traffic, all inside the lab: same network ok, other network dropped, the router only through masquerade.
     firsts = [next(c for c in containers if c['network'] == n['name']) for n in topo.networks]
     lasts = [[c for c in containers if c['network'] == n['name']][-1] for n in topo.networks]
@@ -498,14 +573,21 @@ def verify(lab, topo, containers, label):
         probes.append((first['name'], ROUTER, True, 'masquerade of %s to the router' % first['network']))
         other = firsts[(i + 1) % len(firsts)]
         probes.append((first['name'], other['address'], False, 'isolation %s -> %s' % (first['network'], other['network'])))
-    procs = [(p, subprocess.Popen(lab.argv('ip', 'netns', 'exec', p[0], 'ping', '-n', '-q', '-c', '1', '-W', '2', p[1]),
+        if topo.dual_stack:
+            probes.append((first['name'], lasts[i]['address6'], True, 'IPv6 within %s' % first['network']))
+            probes.append((first['name'], ROUTER6, True, 'NAT66 of %s to the router' % first['network']))
+            probes.append((first['name'], other['address6'], False, 'IPv6 isolation %s -> %s' % (first['network'], other['network'])))
+    procs = [(p, subprocess.Popen(lab.argv('ip', 'netns', 'exec', p[0], 'ping', *(['-6'] if ':' in p[1] else []),
+                                           '-n', '-q', '-c', '1', '-W', '2', p[1]),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)) for p in probes]
     for (src, dst, ok, what), proc in procs:
         if (proc.wait() == 0) != ok:
             problems.append('traffic %s: %s -> %s %s' % (what, src, dst, 'failed' if ok else 'passed'))
     return {'namespaces': len(state['netns']), 'ports': sum(1 for link in host.values() if link['master'] in
                                                             {n['bridge'] for n in topo.networks}),
-            'addresses': sum(len(ns['links'].get('eth0', {}).get('addresses', [])) for ns in state['netns'].values()),
+            'addresses': sum(len(ns['links'].get('eth0', {}).get('addresses', [])) + (len(ns['links'].get('eth0', {}).get('addresses6', []))
+                                                                                      if topo.dual_stack else 0)
+                             for ns in state['netns'].values()),
             'probes': len(probes), 'problems': problems, 'label': label}
 
 
@@ -638,12 +720,13 @@ def main():
     parser.add_argument('--networks', type=int, default=5)
     parser.add_argument('--per-network', type=int, default=100)
     parser.add_argument('--naive', type=int, default=20, help='containers the naive loop really builds (spread over the networks)')
+    parser.add_argument('--dual-stack', action='store_true', help='every network and container IPv4 and IPv6 (NAT66, IPv6 isolation)')
     opts = parser.parse_args()
     if opts.smoke:
         opts.networks, opts.per_network, opts.naive = 2, 2, 2
     if not os.path.exists(os.path.join(CNI_PLUGINS, 'bridge')):
         raise SystemExit('%s/bridge missing: run scripts/bootstrap.sh (apt package containernetworking-plugins)' % CNI_PLUGINS)
-    topo = Topology(opts.networks, opts.per_network)
+    topo = Topology(opts.networks, opts.per_network, opts.dual_stack)
     containers = topo.containers()
     total = len(containers)
     naive_containers = topo.containers(max(1, opts.naive // opts.networks))
@@ -721,6 +804,11 @@ def main():
 
     print('%d containers on %d user-defined bridge networks (%d each); subnets given explicitly: %s .. %s (gateway .1), '
           'not from the pools' % (total, len(topo.networks), topo.per_network, topo.networks[0]['subnet'], topo.networks[-1]['subnet']))
+    if topo.dual_stack:
+        print('mode: dual stack (IPv4 and IPv6): IPv6 subnets %s .. %s (gateway ::1), addresses from ::2 without duplicate address '
+              'detection, IPv6 default routes, NAT66, isolation for both families' % (topo.networks[0]['subnet6'], topo.networks[-1]['subnet6']))
+    else:
+        print('mode: IPv4 (--dual-stack for IPv4 and IPv6)')
     print('machine: %d CPUs, load average %.1f at the start, %.1f at the end (ratios come from one run; absolutes drift with load)'
           % (os.cpu_count(), res['load'][0], res['load'][1]))
     print('each variant on a freshly wiped lab host (lab %s); end state read back from the kernels and probed with traffic:' % opts.lab)
