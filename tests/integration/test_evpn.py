@@ -2,8 +2,9 @@
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """An overlay with control_plane: evpn, through site.yml against a lab of four hosts (docs/evpn.md): the prerequisites
-role installs FRR, the role configures it (one route reflector), containers on three hosts reach each other with the
-remote MACs and the flood list installed by FRR (not by the inventory), IPv6 turned on inside the overlay (IPv4 VTEPs)
+role installs FRR, the role configures it (one route reflector), a static overlay switched to evpn in place loses its
+static entries, containers on three hosts reach each other with the remote MACs and the flood list installed by FRR
+(not by the inventory), IPv6 turned on inside the overlay (IPv4 VTEPs)
 as check mode predicted crosses hosts by address and by name with nothing static written (FRR advertises the IPv6
 neighbours too), a second run changes nothing, a host whose FRR stops is withdrawn from the others and comes back, a
 fourth host added to the inventory is reachable with no change to the others' FRR configuration, a host that loses
@@ -29,6 +30,8 @@ SUBNET = '10.88.0.'
 SUBNET6 = 'fd00:db8:88::'
 NETWORK = {'name': 'evx', 'driver': 'overlay', 'subnet': SUBNET + '0/24', 'control_plane': 'evpn'}
 NETWORK6 = dict(NETWORK, enable_ipv6=True, ipv6_subnet=SUBNET6 + '/64')
+# The same overlay with the inventory's static FDB and neighbour entries: the first run, switched to evpn in place.
+STATIC = dict(NETWORK, control_plane='static')
 RR = 'docker-node1'
 CONVERGE = 'Namespaces, bridges, endpoints, overlays, macvlan endpoints, isolation, published ports and the VTEP filter'
 
@@ -42,7 +45,7 @@ def lab4():
         lab.down()
 
 
-def inventory(lab, tmp_path, hosts, name, ipv6=False):
+def inventory(lab, tmp_path, hosts, name, ipv6=False, network=None):
     """The lab's inventory with only ``hosts``, each with one container eN (10.88.0.1N) on the EVPN overlay; with
     ``ipv6``, the overlay has IPv6 too and eN fd00:db8:88::1N."""
     data = json.load(open(lab.inventory))
@@ -55,7 +58,7 @@ def inventory(lab, tmp_path, hosts, name, ipv6=False):
         if ipv6:
             endpoint['ipv6_address'] = SUBNET6 + '1' + number
         all_hosts[host]['linuxnet_containers'] = [{'name': 'e' + number, 'networks': [endpoint]}]
-    data['all']['vars'].update(linuxnet_networks=[NETWORK6 if ipv6 else NETWORK], linuxnet_evpn_route_reflectors=[RR])
+    data['all']['vars'].update(linuxnet_networks=[network or (NETWORK6 if ipv6 else NETWORK)], linuxnet_evpn_route_reflectors=[RR])
     path = tmp_path / ('%s.json' % name)
     path.write_text(json.dumps(data))
     return str(path)
@@ -131,9 +134,19 @@ def test_evpn_overlay_across_hosts_ipv6_withdrawal_added_host_inspect_teardown(l
     three = inventory(lab4, tmp_path, ['docker-node1', 'docker-node2', 'docker-node3'], 'three')
     three6 = inventory(lab4, tmp_path, ['docker-node1', 'docker-node2', 'docker-node3'], 'three6', ipv6=True)
     four = inventory(lab4, tmp_path, ['docker-node1', 'docker-node2', 'docker-node3', 'docker-node4'], 'four', ipv6=True)
+    static = inventory(lab4, tmp_path, ['docker-node1', 'docker-node2', 'docker-node3'], 'static', network=STATIC)
     hosts = {'docker-node%d' % n: '192.0.2.1%d' % n for n in range(1, 5)}
     try:
+        # First the static control plane: the inventory writes the remote MACs, the flood list and the neighbours.
+        play(lab4, SITE, static, tmp_path)
+        until(lambda: ping(lab4, 'docker-node2', 'e2', SUBNET + '13'), 10)
+        ns2 = overlay_ns(lab4, 'docker-node2')
+        assert lab4.ssh('docker-node2', 'ip -n %s neigh show dev vxlan0 nud permanent' % ns2).count('lladdr') == 2
+        assert {e['mac'] for e in fdb(lab4, 'docker-node2') if 'permanent' in e.get('state', '')} >= {mac('1'), mac('3')}
+
+        # Switched to evpn in place: the static entries go before FRR adopts vxlan0.
         play(lab4, SITE, three, tmp_path)
+        assert lab4.ssh('docker-node2', 'ip -n %s neigh show dev vxlan0' % ns2).strip() == ''
         converged = time.monotonic()
         # Three hosts reach each other's containers (the first answer measured from the end of the run).
         first = until(lambda: ping(lab4, 'docker-node2', 'e2', SUBNET + '13'), 20)
