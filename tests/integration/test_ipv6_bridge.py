@@ -197,6 +197,7 @@ PUBLISHING = [
     {'name': 'web', 'networks': ['front'], 'ports': [
         '8080:80',                                        # both families (Docker 27): 0.0.0.0 and [::]
         '[fd00:192:0:2::11]:8082:80',                     # one IPv6 address of the host
+        '[::]:8083:80',                                   # every IPv6 address of the host, no IPv4
         {'publish': '8443:80', 'allow': ['fd00:192:0:2::12', '192.0.2.12']},
         {'publish': '8444:80', 'allow': ['192.0.2.12']},  # no IPv6 source: over IPv6 the host itself only
         '[::1]:8081:80',                                  # the host alone: systemd-socket-proxyd, not NAT
@@ -281,11 +282,13 @@ def test_ports_published_over_ipv6(lab, tmp_path):
         table6 = nft_json(lab, 'table ip6 linuxnet_ports')
         any_addr = {tuple(e[0]['concat']): e[1] for e in map_elements(table6, 'any_addr')}
         # probe's 8091 is not published over IPv6: direct's IPv6 is routed (its container port opens instead, below)
-        assert any_addr == {('tcp', 8080): 'fd00:db8:20::2', ('tcp', 8443): 'fd00:db8:20::2', ('tcp', 8444): 'fd00:db8:20::2'}
+        assert any_addr == {('tcp', 8080): 'fd00:db8:20::2', ('tcp', 8083): 'fd00:db8:20::2', ('tcp', 8443): 'fd00:db8:20::2',
+                            ('tcp', 8444): 'fd00:db8:20::2'}
         assert [e[1] for e in map_elements(table6, 'addr_addr')] == ['fd00:db8:20::2']
         # legacy's network has no IPv6: its port is IPv4 only
         assert ('tcp', 8090) not in any_addr
-        assert 8090 in [e[0]['concat'][1] for e in map_elements(nft_json(lab, 'table ip linuxnet_ports'), 'any_addr')]
+        ports4 = [e[0]['concat'][1] for e in map_elements(nft_json(lab, 'table ip linuxnet_ports'), 'any_addr')]
+        assert 8090 in ports4 and 8083 not in ports4
 
         lab.ssh(HOST, 'mkdir -p /tmp/v6-www && echo "%s" > /tmp/v6-www/index.html' % PAGE)
         server = int(lab.ssh(HOST, 'ip netns exec web setsid python3 -m http.server 80 --bind :: --directory /tmp/v6-www '
@@ -296,6 +299,7 @@ def test_ports_published_over_ipv6(lab, tmp_path):
         # From another host, over IPv6 and IPv4; from the host itself; from the container itself (hairpin).
         assert curl(lab, OTHER, v6 % 8080) == PAGE and curl(lab, OTHER, v4 % 8080) == PAGE
         assert curl(lab, OTHER, v6 % 8082) == PAGE and curl(lab, OTHER, v4 % 8082) is None
+        assert curl(lab, OTHER, v6 % 8083) == PAGE and curl(lab, OTHER, v4 % 8083) is None
         assert curl(lab, HOST, v6 % 8080) == PAGE and curl(lab, HOST, v6 % 8082) == PAGE
         assert curl(lab, HOST, v6 % 8080, netns='web') == PAGE
         # Allow-lists per family: node2 is listed by its IPv6 address for 8443, by its IPv4 one only for 8444.
@@ -314,7 +318,7 @@ def test_ports_published_over_ipv6(lab, tmp_path):
         info = lab.ansible(HOST, 'linuxnet.container.network_info', {'networks': [{'name': 'front', 'bridge': 'br-front'}]},
                            tmp_path)[HOST][1]
         assert info['ports']['web'] == ['80/tcp -> 0.0.0.0:8080', '80/tcp -> [::]:8080', '80/tcp -> [::1]:8081',
-                                        '80/tcp -> [fd00:192:0:2::11]:8082',
+                                        '80/tcp -> [fd00:192:0:2::11]:8082', '80/tcp -> [::]:8083',
                                         '80/tcp -> 0.0.0.0:8443', '80/tcp -> [::]:8443', '80/tcp -> 0.0.0.0:8444',
                                         '80/tcp -> [::]:8444'], info['ports']
         assert info['port_allow']['web'] == {'80/tcp -> 0.0.0.0:8443': ['192.0.2.12'], '80/tcp -> 0.0.0.0:8444': ['192.0.2.12'],
