@@ -94,6 +94,12 @@ def remote_macs(lab, host):
     return {e['mac']: e['dst'] for e in fdb(lab, host) if e['mac'] != '00:00:00:00:00:00' and 'extern_learn' in e.get('flags', [])}
 
 
+def port_learning(lab, host):
+    """Whether the overlay's vxlan0, a port of br0, learns source MACs (ip -d: its bridge port's learning flag)."""
+    link = json.loads(lab.ssh(host, 'ip -j -d -n %s link show dev vxlan0' % overlay_ns(lab, host)))[0]
+    return link['linkinfo']['info_slave_data']['learning']
+
+
 def statics(lab, host):
     out = lab.ssh(host, 'bridge -j -n %s fdb show br br0' % overlay_ns(lab, host))
     return {e['mac'] for e in json.loads(out) if e.get('state') == 'static'}
@@ -144,9 +150,12 @@ def test_evpn_overlay_across_hosts_ipv6_withdrawal_added_host_inspect_teardown(l
         assert lab4.ssh('docker-node2', 'ip -n %s neigh show dev vxlan0 nud permanent' % ns2).count('lladdr') == 2
         assert {e['mac'] for e in fdb(lab4, 'docker-node2') if 'permanent' in e.get('state', '')} >= {mac('1'), mac('3')}
 
-        # Switched to evpn in place: the static entries go before FRR adopts vxlan0.
+        # Switched to evpn in place: the static entries go before FRR adopts vxlan0, and its bridge port stops learning
+        # (a static overlay's port learns, the kernel's default).
+        assert port_learning(lab4, 'docker-node2') is True
         play(lab4, SITE, three, tmp_path)
         assert lab4.ssh('docker-node2', 'ip -n %s neigh show dev vxlan0' % ns2).strip() == ''
+        assert all(port_learning(lab4, host) is False for host in ('docker-node1', 'docker-node2', 'docker-node3'))
         converged = time.monotonic()
         # Three hosts reach each other's containers (the first answer measured from the end of the run).
         first = until(lambda: ping(lab4, 'docker-node2', 'e2', SUBNET + '13'), 20)

@@ -201,6 +201,7 @@ class VxlanReconciler(Reconciler):
         if want.get('evpn') is not None:
             state['evpn'] = bool(ref.name) and evpn_netns_bound(ref.name)
             state['protodown'] = bool(msg.get('IFLA_PROTO_DOWN'))
+            state['port_learning'] = port_learning(msg)
         if want.get('static_macs') is not None:
             state['static_macs'] = static_entries(fdb_msgs, view, index, msg.get('master') or None)
         return state
@@ -284,6 +285,14 @@ def vxlan_attrs(data):
     return {'vni': attr('IFLA_VXLAN_ID'), 'port': attr('IFLA_VXLAN_PORT'), 'local': normalize_address(local) if local else None,
             'learning': bool(attr('IFLA_VXLAN_LEARNING')), 'proxy': bool(attr('IFLA_VXLAN_PROXY')),
             'ttl': attr('IFLA_VXLAN_TTL'), 'link': attr('IFLA_VXLAN_LINK')}
+
+
+def port_learning(msg):
+    """Whether the device, as a bridge port, learns source MACs (IFLA_BRPORT_LEARNING); None when it is no port."""
+    if msg.get(('linkinfo', 'slave_kind')) != 'bridge':
+        return None
+    data = msg.get(('linkinfo', 'slave_data'))
+    return None if data is None else bool(data.get('IFLA_BRPORT_LEARNING'))
 
 
 def static_entries(fdb_msgs, view, index, master_index):
@@ -429,7 +438,8 @@ def _plan_create(actions, key, want, label, fact):
         'dev': want['dev'], 'peers': [], 'fdb': [], 'neighbors': [],
     }
     if want.get('evpn') is not None:
-        after.update(evpn=fact.get('evpn', False), protodown=False)
+        # A new bridge port learns (the kernel's default) until told not to.
+        after.update(evpn=fact.get('evpn', False), protodown=False, port_learning=True if master else None)
     if want.get('static_macs') is not None:
         after['static_macs'] = list(fact.get('static_macs') or [])
     _plan_entries(actions, key, want, after, label, {'device': None, 'master': master['index'] if master else None})
@@ -496,6 +506,11 @@ def _plan_evpn(actions, key, want, after, label, index):
         after['static_macs'] = sorted(wanted.values(), key=lambda e: (e['mac'], e['port']))
     if want.get('evpn') is None:
         return
+    if want.get('evpn') and after.get('master') and after.get('port_learning') is not False:
+        # As FRR wants it: the remote MACs are FRR's (extern_learn) and the local ones static; the port learns none.
+        actions.append(_action(key, 'turn bridge port learning off on %s' % label, 'brport', index=index,
+                               what='set learning off', attrs={'learning': 0}))
+        after['port_learning'] = False
     if want.get('evpn') and not after.get('evpn'):
         actions.append(_action(key, 'name %s for FRR (%s/%s) and turn protodown off once zebra has adopted it'
                                % (where(want['ref']), EVPN_DIR_LABEL, want['ref'].name), 'evpn_bind', index=index))
@@ -614,6 +629,8 @@ def apply_action(writer, want, action, created):
     index = action['index'] if action['index'] is not None else created['index']
     if op == 'set':
         return writer.link_set(ref, name, index, action['what'], **action['attrs'])
+    if op == 'brport':
+        return writer.brport_set(ref, name, index, action['what'], **action['attrs'])
     if op == 'fdb':
         return writer.fdb(ref, name, action['command'], index, action['entry'])
     if op == 'neigh':

@@ -254,16 +254,19 @@ def test_evpn_device_names_its_namespace_for_frr_and_writes_only_its_static_macs
     want = desired(peers=None, fdb=None, neighbors=None, purge=False, evpn=True,
                    static_macs=[{'mac': MAC4, 'port': 'veth2'}])
     current = recorded(fdb=[], neigh=[])
-    current[KEY].update(evpn=False, protodown=True, static_macs=[{'mac': MAC3, 'port': 'veth1'}])
+    current[KEY].update(evpn=False, protodown=True, port_learning=True, static_macs=[{'mac': MAC3, 'port': 'veth1'}])
     actions, predicted = plan(want, current)
     assert described(actions) == [
         'remove static FDB entry %s on veth1 of %s (not listed)' % (MAC3, LABEL),
         'add static FDB entry %s on port veth2 of %s' % (MAC4, LABEL),
+        'turn bridge port learning off on %s' % LABEL,
         'name network namespace ov for FRR (/run/linuxnet-container/evpn/ov) and turn protodown off once zebra has adopted it']
     assert predicted[KEY]['static_macs'] == [{'mac': MAC4, 'port': 'veth2'}]
-    assert (predicted[KEY]['evpn'], predicted[KEY]['protodown']) == (True, False)
+    assert (predicted[KEY]['evpn'], predicted[KEY]['protodown'], predicted[KEY]['port_learning']) == (True, False, False)
+    learning_off = next(a for a in actions if a['op'] == 'brport')
+    assert (learning_off['index'], learning_off['attrs']) == (5, {'learning': 0})
     # Named already, protodown on (zebra adopted it while it ran): turned off; then nothing to do.
-    current[KEY].update(evpn=True, static_macs=[{'mac': MAC4, 'port': 'veth2'}])
+    current[KEY].update(evpn=True, port_learning=False, static_macs=[{'mac': MAC4, 'port': 'veth2'}])
     actions, predicted = plan(want, current)
     assert [(a['op'], a['attrs']) for a in actions] == [('set', {'IFLA_PROTO_DOWN': 0})]
     assert plan(want, predicted)[0] == []
@@ -272,7 +275,7 @@ def test_evpn_device_names_its_namespace_for_frr_and_writes_only_its_static_macs
 def test_a_static_overlay_switched_to_evpn_loses_its_static_remote_entries_before_frr_adopts_it():
     want = desired(peers=None, fdb=None, neighbors=None, purge=False, evpn=True, static_macs=[])
     current = recorded()  # what the static control plane wrote: a peer, a remote MAC, its neighbour
-    current[KEY].update(evpn=False, protodown=False, static_macs=[])
+    current[KEY].update(evpn=False, protodown=False, port_learning=False, static_macs=[])
     actions, predicted = plan(want, current)
     assert described(actions) == [
         'remove peer 192.0.2.12 from %s (not listed)' % LABEL,
@@ -282,8 +285,18 @@ def test_a_static_overlay_switched_to_evpn_loses_its_static_remote_entries_befor
     assert (predicted[KEY]['peers'], predicted[KEY]['fdb'], predicted[KEY]['neighbors']) == ([], [], [])
     # Once FRR has the device, its entries (the same kinds) are FRR's: left alone.
     frr = recorded()
-    frr[KEY].update(evpn=True, protodown=False, static_macs=[])
+    frr[KEY].update(evpn=True, protodown=False, port_learning=False, static_macs=[])
     assert plan(want, frr)[0] == []
+
+
+def test_a_new_evpn_device_stops_its_bridge_port_learning_before_frr_adopts_it():
+    want = desired(peers=None, fdb=None, neighbors=None, purge=False, evpn=True, static_macs=[])
+    actions, predicted = plan(want, {KEY: ABSENT}, index=None, master_index=None, evpn=False, static_macs=[])
+    ops = [(a['op'], a.get('index')) for a in actions]
+    assert ops[0] == ('create', None) and ('brport', None) in ops
+    assert ops.index(('brport', None)) < ops.index(('evpn_bind', None)), ops
+    assert predicted[KEY]['port_learning'] is False
+    assert plan(want, predicted)[0] == []
 
 
 def test_evpn_needs_a_named_namespace_and_static_macs_a_master():
