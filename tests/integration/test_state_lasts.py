@@ -130,7 +130,7 @@ def test_a_host_restores_itself_after_flushes_restarts_and_reboots(lab2, tmp_pat
         gateway6 = global6(lab2, None, 'docker0')
         assert len(gateway6) == 1, gateway6
         lab2.ssh(WEB, 'ip addr del %s dev docker0' % gateway6[0])
-        assert wait_for(lambda: global6(lab2, None, 'docker0') == gateway6, 5.0) is not None
+        assert wait_for(lambda: global6(lab2, None, 'docker0') == gateway6, 10.0) is not None
 
         # A reboot, then a power cut of the other host: every namespace, link and table comes back at boot, before
         # the application's unit starts in its namespace.

@@ -178,11 +178,15 @@ def watch(directory, links=True, nftables=True, firewalld=False, debounce=0.1, b
     if (links or persist.restored()) and apply_records(directory, quiet=True, report=False,
                                                        only=None if links else FIREWALL_PARTS)[0] == CHANGED:
         log('repaired at start')
+    pending = set()
     try:
         while True:
-            ready, _w, _x = select.select(list(sources), [], [])
+            if pending:
+                causes, pending = pending, set()
+            else:
+                ready, _w, _x = select.select(list(sources), [], [])
+                causes = _collect(sources, ready)
             seen = time.time()
-            causes = _collect(sources, ready)
             # Let a burst settle (a flush, a restart that loads a ruleset): one apply for all of it.
             first = time.monotonic()
             while time.monotonic() - first < 5 * debounce:
@@ -213,8 +217,10 @@ def watch(directory, links=True, nftables=True, firewalld=False, debounce=0.1, b
                     % (', '.join(sorted(causes)), time.monotonic() - started, '; '.join(actions)))
             elif status_code == FAILED:
                 log('repair after a change of %s failed' % ', '.join(sorted(causes)), sys.stderr)
-            # What the apply itself wrote is not a loss to repair.
-            _collect(sources, [s for s in sources if sources[s] != 'firewalld'])
+            # The events that came during the apply are its own writes, and maybe a loss that came meanwhile (a link or an
+            # address deleted while it ran): one more apply sees to that. It finds its own writes in place and writes
+            # nothing, so it wakes nothing.
+            pending = _collect(sources, [s for s in sources if sources[s] != 'firewalld'])
     finally:
         if monitor is not None:
             monitor.terminate()
