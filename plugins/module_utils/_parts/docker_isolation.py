@@ -210,12 +210,10 @@ def accept_ra_key(ifname):
     return 'net.ipv6.conf.%s.accept_ra' % ifname
 
 
-def ra_uplinks(routes, names, accept_ra):
-    """The interfaces to give accept_ra 2 before IPv6 forwarding goes on: those holding a route the kernel learnt from a
-    router advertisement (``routes``: (oif, protocol) of the IPv6 main table) whose accept_ra is 1 (``accept_ra``:
-    {ifname: value}); ``names``: {index: ifname}. Sorted names."""
-    found = {names.get(oif) for oif, proto in routes if proto == RTPROT_RA}
-    return sorted(name for name in found if name and accept_ra.get(name) == '1')
+def ra_interfaces(routes, names):
+    """The interfaces holding a route the kernel learnt from a router advertisement (``routes``: (oif, protocol) of the
+    IPv6 main table; ``names``: {index: ifname}), sorted: those whose accept_ra 1 gets 2 before IPv6 forwarding goes on."""
+    return sorted({names.get(oif) for oif, proto in routes if proto == RTPROT_RA} - {None})
 
 
 def _known_sysctl(key):
@@ -329,7 +327,7 @@ class IsolationReconciler(TableReconciler):
         with self.netlink.inside(self.ns):
             table = nft.TableState(nft.list_table(FAMILY, TABLE))
             forwarding6 = desired is not ABSENT and desired['sysctls'].get('net.ipv6.conf.all.forwarding') == '1'
-            self._uplinks = {accept_ra_key(name): '2' for name in self._ra_uplinks()} if forwarding6 else {}
+            self._uplinks = dict.fromkeys(self._ra_uplinks(), '2') if forwarding6 else {}
             self._extra |= set(self._uplinks)
             extra = sorted(self._extra - set(BASE_SYSCTLS))
             sysctls = read_sysctls()
@@ -342,15 +340,15 @@ class IsolationReconciler(TableReconciler):
         return state_of(table, sysctls, saved)
 
     def _ra_uplinks(self):
-        """The interfaces of this namespace with a route learnt from a router advertisement and accept_ra 1."""
+        """The accept_ra sysctls (1 now) of the interfaces of this namespace with a route learnt from a router advertisement."""
         channel = self.netlink.channel(self.ns)
         with netlink_errors('the IPv6 routing table of %s' % self.ns.label, 'read'):
             names = {link['index']: link.get('ifname') for link in channel.link('dump')}
             routes = [(route.get('RTA_OIF') or route.get('oif'), route['proto'])
                       for route in channel.route('dump', family=socket.AF_INET6, table=254)]
-        candidates = sorted({names.get(oif) for oif, proto in routes if proto == RTPROT_RA} - {None})
-        values = read_sysctls([accept_ra_key(name) for name in candidates])  # inside the namespace: read() calls this
-        return ra_uplinks(routes, names, {name: values[accept_ra_key(name)] for name in candidates})
+        keys = [accept_ra_key(name) for name in ra_interfaces(routes, names)]
+        values = read_sysctls(keys)  # inside the namespace: read() calls this
+        return [key for key in keys if values[key] == '1']
 
     def plan(self, desired, current):
         if desired is not ABSENT and self._uplinks:

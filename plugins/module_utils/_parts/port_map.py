@@ -650,12 +650,7 @@ def _converge_proxies(module, desired, result):
             if units['diff'][side]:
                 result['diff'].setdefault(side, {})['proxy_units'] = units['diff'][side]
     result['proxy_units'] = sorted(units['after'])
-    maps = {}
-    for state in units['after'].values():
-        parsed = port_proxy.parse_record(state['socket'])
-        if parsed is not None:
-            maps[parsed[0]] = parsed[1:]
-    return maps
+    return port_proxy.maps_of({name: state for name, state in units['after'].items() if state is not ABSENT})
 
 
 def run(module, netlink):

@@ -29,6 +29,7 @@ import os
 import subprocess
 
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import host_port
+from ansible_collections.linuxnet.container.plugins.module_utils._converge import persist
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.reconcile import ABSENT, Plan, Reconciler
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 
@@ -133,8 +134,13 @@ def read_files(unit_dir=None):
 
 def read_maps(unit_dir=None):
     """The publications our units serve, as port_map's maps: {key: ((address, port), label)} (network_info, preflight)."""
+    return maps_of(read_files(unit_dir)[0])
+
+
+def maps_of(units):
+    """The publications unit pairs ({name: {'socket': text, 'service': text, ...}}) serve: {key: ((address, port), label)}."""
     maps = {}
-    for state in read_files(unit_dir)[0].values():
+    for state in units.values():
         parsed = parse_record(state['socket']) or parse_record(state['service'])
         if parsed is not None:
             key, target, label = parsed
@@ -203,7 +209,7 @@ def plan_units(desired, current, foreign=()):
         predicted[name] = ABSENT
         actions.append({'key': name, 'op': 'remove', 'phase': 0,
                         'description': 'stop, disable and remove systemd units %s.socket and %s.service' % (name, name)})
-    written, started = False, []
+    written, started = False, {}  # started: {name: whether its socket's own text changed (a restart)}
     for name, (socket_text, service_text) in sorted(wanted.items()):
         have = current.get(name, ABSENT)
         want = {'socket': socket_text, 'service': service_text, 'enabled': True, 'active': True}
@@ -213,18 +219,19 @@ def plan_units(desired, current, foreign=()):
         if have is ABSENT or have['socket'] != socket_text or have['service'] != service_text:
             written = True
             new = have is ABSENT
+            started[name] = not new and have['socket'] != socket_text
             actions.append({'key': name, 'op': 'write', 'socket': socket_text, 'service': service_text, 'phase': 0,
-                            'restart': not new and have['socket'] != socket_text,
+                            'restart': started[name],
                             'stop_service': not new and have['service'] != service_text,
                             'description': '%s systemd units %s.socket and %s.service (%s)' % (
                                 'write' if new else 'rewrite', name, name, _listens(socket_text))})
-        started.append(name)
+        else:
+            started[name] = False  # only disabled or not listening: started again
     if written or gone:
         actions.append({'key': 'systemd', 'op': 'reload', 'phase': 1, 'description': 'systemctl daemon-reload'})
-    for name in started:
-        act = next((a for a in actions if a['key'] == name and a['op'] == 'write'), None)
-        actions.append({'key': name, 'op': 'start', 'phase': 2, 'restart': bool(act and act['restart']),
-                        'description': 'enable and %s %s.socket' % ('restart' if act and act['restart'] else 'start', name)})
+    for name, restart in sorted(started.items()):
+        actions.append({'key': name, 'op': 'start', 'phase': 2, 'restart': restart,
+                        'description': 'enable and %s %s.socket' % ('restart' if restart else 'start', name)})
     return actions, predicted
 
 
@@ -280,7 +287,7 @@ class ProxyReconciler(Reconciler):
             if action['stop_service']:
                 self._systemctl('stop', name + '.service')  # the next connection starts the new proxy
             for suffix, text in (('.socket', action['socket']), ('.service', action['service'])):
-                _write(path + suffix, text)
+                persist.write_atomic(path + suffix, text.encode('utf-8'), mode=0o644)  # as systemd's own units
         elif action['op'] == 'reload':
             self._systemctl('daemon-reload')
         elif action['op'] == 'start':
@@ -307,14 +314,3 @@ def _view(state):
     if state is ABSENT:
         return state
     return {k: (v.splitlines() if isinstance(v, str) else v) for k, v in state.items()}
-
-
-def _write(path, text):
-    """Atomically (temporary file, rename), mode 0644 as systemd's own units."""
-    tmp = path + '.linuxnet-tmp'
-    with open(tmp, 'w', encoding='utf-8') as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(tmp, 0o644)
-    os.rename(tmp, path)

@@ -328,7 +328,7 @@ def test_only_accept_ra_of_a_real_interface_name_is_a_sysctl_of_the_module():
                 'net.ipv6.conf.eth0.forwarding', 'kernel.panic'):
         with pytest.raises(KeyError):
             iso.sysctl_path(key)
-    assert iso.ra_uplinks([(2, 9), (5, 9), (3, 2)], {2: 'eth0', 3: 'br-a'}, {'eth0': '1'}) == ['eth0']
+    assert iso.ra_interfaces([(2, 9), (5, 9), (3, 2), (2, 9)], {2: 'eth0', 3: 'br-a'}) == ['eth0']
 
 
 def test_a_kernel_without_ipv6_is_named():
