@@ -608,6 +608,26 @@ def raise_inotify_instances():
             handle.write('%d\n' % INOTIFY_INSTANCES)
 
 
+# The kernel's neighbour tables (ARP, IPv6 ND) are one per machine, shared by every network namespace, with the
+# default limit of 1,024 entries (gc_thresh3) for all of them. A lab host resolves every other VTEP on its underlay,
+# so the hosts of one kernel hold about N*(N-1) entries: at 50 hosts, 2,450. Past the limit the kernel logs
+# "neighbour: arp_cache: neighbor table overflow!" and a new resolution fails with ENOBUFS ("ping: sendmsg: No
+# buffer space available"): a first packet lost that a real fleet (one kernel per host) never loses. Raised, never
+# lowered, as hosts that run many namespaces (Kubernetes nodes) do.
+NEIGHBOUR_THRESHOLDS = {'gc_thresh2': 16384, 'gc_thresh3': 32768}
+
+
+def raise_neighbour_tables():
+    for family in ('ipv4', 'ipv6'):
+        for name, wanted in NEIGHBOUR_THRESHOLDS.items():
+            path = '/proc/sys/net/%s/neigh/default/%s' % (family, name)
+            with open(path) as handle:
+                current = int(handle.read())
+            if current < wanted:
+                with open(path, 'w') as handle:
+                    handle.write('%d\n' % wanted)
+
+
 def cmd_up(args):
     layer = ensure_layer() if args.layer else None
     state = load_state(args.name)
@@ -621,6 +641,7 @@ def cmd_up(args):
         raise SystemExit('lab: --hosts must be between 1 and %d' % MAX_HOSTS)
     started = time.time()
     raise_inotify_instances()
+    raise_neighbour_tables()
     image = ensure_image()
     directory = state_dir(args.name)
     os.makedirs(os.path.join(directory, 'hosts'), mode=0o700, exist_ok=True)
