@@ -10,8 +10,10 @@ import errno
 import os
 from contextlib import contextmanager
 
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel import pyroute2_root  # noqa: F401  pylint: disable=unused-import
+
 try:
-    from pyroute2 import NetlinkError
+    from pyroute2.netlink.exceptions import NetlinkError
 except ImportError:  # pragma: no cover - exercised by the missing-library test
 
     class NetlinkError(Exception):  # type: ignore[no-redef]

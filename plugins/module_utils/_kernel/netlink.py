@@ -24,7 +24,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors 
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef, create_named_netns, setns
 
 try:
-    from pyroute2 import IPRoute
+    from pyroute2.iproute.linux import IPRoute
     from pyroute2 import netns as _pyroute2_netns
     from pyroute2.iproute.linux import get_arguments_processor
     from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR
@@ -40,9 +40,11 @@ except ImportError:  # pragma: no cover - exercised by the missing-library test
     HAS_PYROUTE2 = False
     PYROUTE2_IMPORT_ERROR = traceback.format_exc()
 else:
-    import pyroute2 as _pyroute2
     # An older pyroute2 (Debian 12's python3-pyroute2 is 0.7.2) would import and then fail mid-run.
-    _PYROUTE2_VERSION = str(getattr(_pyroute2, '__version__', '0'))
+    try:
+        from pyroute2.config.version import __version__ as _PYROUTE2_VERSION
+    except ImportError:
+        _PYROUTE2_VERSION = '0'
     HAS_PYROUTE2 = tuple(int(part) for part in (_PYROUTE2_VERSION.split('.') + ['0'])[:2] if part.isdigit()) >= (0, 9)
     PYROUTE2_IMPORT_ERROR = None if HAS_PYROUTE2 else 'pyroute2 %s is older than 0.9' % _PYROUTE2_VERSION
     _MESSAGES = {'ifinfmsg': ifinfmsg, 'ifaddrmsg': ifaddrmsg, 'rtmsg': rtmsg}

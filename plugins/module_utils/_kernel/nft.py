@@ -24,10 +24,11 @@ import socket
 import struct
 import subprocess
 
+from ansible_collections.linuxnet.container.plugins.module_utils._kernel import pyroute2_root  # noqa: F401  pylint: disable=unused-import
+
 # The message classes are not re-exported from the pyroute2 package root (STYLE: not a stable
 # path): when they move, HAS_ELEMENT_LOOKUP turns false and callers fall back to full reads.
 try:
-    from pyroute2 import NFTSocket
     from pyroute2.netlink import NLM_F_REQUEST
     from pyroute2.netlink.exceptions import NetlinkError
     from pyroute2.netlink.nfnetlink.nftsocket import (
@@ -36,6 +37,7 @@ try:
         NFT_MSG_GETSET,
         NFT_MSG_GETSETELEM,
         NFT_MSG_GETTABLE,
+        NFTSocket,
         nft_chain_msg,
         nft_rule_msg,
         nft_set_elem_list_msg,

@@ -534,8 +534,7 @@ _IN_USE = 'listen %s%d %s: bind: address already in use'
 
 def read_listeners(netlink, ns, protocols):
     """[(protocol, address, port, inode)] of the namespace's listening TCP and bound, unconnected UDP sockets."""
-    from pyroute2 import DiagSocket  # pylint: disable=import-outside-toplevel
-    from pyroute2.netlink.diag import SS_CLOSE, SS_LISTEN  # pylint: disable=import-outside-toplevel
+    from pyroute2.netlink.diag import SS_CLOSE, SS_LISTEN, DiagSocket  # pylint: disable=import-outside-toplevel
     found = []
     with netlink.inside(ns):
         with DiagSocket() as diag:
