@@ -6,36 +6,44 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet import GWBRIDGE, PlanError, has_global_endpoints, plan_fleet, speaks_evpn
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import DEFAULT_BRIDGE, DEFAULT_NETWORK, read_networks
+# Only what the per-host filters need (bridge_networks, container_namespaces, speaks_evpn, has_global_endpoints): Ansible
+# loads this file in every worker process that templates one of its names, once per host and task. The planner,
+# the validator and the etcd client (netaddr, ssl, http.client: ~25 ms of CPU) are imported by the filters that run
+# once per play, when they run.
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import bridge_name
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import OVERLAY_BRIDGE, overlay_namespace
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import (
-    LeaseError,
-    ipam_settings,
-    open_leases,
-    reachable_problems,
-    release_leases,
-)
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import (
-    inventory_problems,
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.names import (
+    DEFAULT_BRIDGE,
+    DEFAULT_NETWORK,
+    GWBRIDGE,
+    OVERLAY_BRIDGE,
+    has_global_endpoints,
     namespaces_for,
+    speaks_evpn,
 )
+
+_PLAN = 'ansible_collections.linuxnet.container.plugins.plugin_utils._plan.'
+
+
+def _planner(name):
+    """One of the planner's modules (fleet, topology, overlay, inventory, ipam_etcd), imported on first use."""
+    return importlib.import_module(_PLAN + name)
 
 
 def _inventory_problems(hostvars, hosts):
     """inventory_problems, then (when it found none and linuxnet_ipam's backend is etcd) whether etcd answers: an
     unreachable etcd stops the play here, before any host changes."""
     hosts = list(hosts)
-    problems = inventory_problems(hostvars, hosts)
-    settings = ipam_settings(hostvars[hosts[0]]) if hosts and not problems else None
+    ipam_etcd = _planner('ipam_etcd')
+    problems = _planner('inventory').inventory_problems(hostvars, hosts)
+    settings = ipam_etcd.ipam_settings(hostvars[hosts[0]]) if hosts and not problems else None
     if settings is not None:
-        problems = reachable_problems(settings)
+        problems = ipam_etcd.reachable_problems(settings)
     return problems
 
 
@@ -57,17 +65,18 @@ def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present',
                 'host %s has endpoints on overlay or macvlan networks but is not in this play, so the fleet cannot be planned '
                 'without it (its addresses and VTEP would be dropped from every other host). Fix: run without --limit, or '
                 'remove its containers from those networks' % name)
+    ipam_etcd, fleet = _planner('ipam_etcd'), _planner('fleet')
     members = []
     for name in play_hosts:
         hv = hostvars[name]
         members.append((name, hv, hv.get(facts) or {}))
     try:
-        leases = open_leases(hostvars[play_hosts[0]], check_mode) if play_hosts else None
-    except LeaseError as err:
+        leases = ipam_etcd.open_leases(hostvars[play_hosts[0]], check_mode) if play_hosts else None
+    except ipam_etcd.LeaseError as err:
         raise AnsibleFilterError(str(err))
     try:
-        plans = plan_fleet(members, state, leases)
-    except PlanError as err:
+        plans = fleet.plan_fleet(members, state, leases)
+    except fleet.PlanError as err:
         raise AnsibleFilterError(str(err))
     finally:
         if leases is not None:
@@ -87,9 +96,10 @@ def _ipam_release(hostvars, hosts, plans='__bridge_network_plans'):
         return 0
     planned = hostvars[hosts[0]].get(plans) or {}
     entries = [entry for host in hosts for entry in (planned.get(host) or {}).get('ipam_release') or []]
+    ipam_etcd = _planner('ipam_etcd')
     try:
-        return release_leases(hostvars[hosts[0]], entries)
-    except LeaseError as err:
+        return ipam_etcd.release_leases(hostvars[hosts[0]], entries)
+    except ipam_etcd.LeaseError as err:
         raise AnsibleFilterError(str(err))
 
 
@@ -120,7 +130,7 @@ def _macvlan_networks(host_vars):
     """[{name, driver, parent, subnet, gateway, ip_range}] of the macvlan networks, with ipv6_subnet, ipv6_gateway and
     ipv6_ip_range on those with IPv6 (gateways defaulted as the plan does)."""
     problems = []
-    nets = read_networks(host_vars.get('linuxnet_networks'), 'linuxnet_networks', problems)
+    nets = _planner('topology').read_networks(host_vars.get('linuxnet_networks'), 'linuxnet_networks', problems)
     out = []
     for net in nets.values():
         if net.driver != 'macvlan':
@@ -177,6 +187,7 @@ def _network_summary(info, host=''):
 
 def _overlay_networks(host_vars):
     """[{name, bridge, driver, namespace}] of the overlay networks: br0 in each overlay's namespace."""
+    overlay_namespace = _planner('overlay').overlay_namespace
     out = []
     for net in host_vars.get('linuxnet_networks') or []:
         if isinstance(net, dict) and net.get('driver') == 'overlay':

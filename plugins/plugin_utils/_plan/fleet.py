@@ -25,9 +25,14 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.normali
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import ANY, ANY6, LOOPBACK6, PortError, parse_allow, parse_publish
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import Allocator, PoolExhausted, exhausted
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import lease_space, owner_of
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import (
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.names import (
     GLOBAL_DRIVERS,
+    GWBRIDGE,
     OVERLAY_BRIDGE,
+    container_mode,
+    has_global_endpoints,
+)
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.overlay import (
     Fleet,
     FleetError,
     overlay_namespace,
@@ -37,7 +42,6 @@ from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology 
     FAMILIES,
     Endpoint,
     Network,
-    container_mode,
     default_pools,
     link_address_network,
     network_clashes,
@@ -49,8 +53,6 @@ from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology 
     resolvers,
     ula_pool,
 )
-
-GWBRIDGE = 'docker_gwbridge'
 
 
 class PlanError(Exception):
@@ -263,30 +265,6 @@ def plan_fleet(members, state='present', leases=None):
     for host, plan in plans.items():
         plan['ipam_release'] = stale.get(host, [])
     return plans
-
-
-def has_global_endpoints(hv):
-    """Whether a host's containers have endpoints on overlay or macvlan networks (fleet-wide planning)."""
-    drivers = {n.get('name'): n.get('driver') for n in hv.get('linuxnet_networks') or [] if isinstance(n, dict)}
-    return any(drivers.get(n.get('name') if isinstance(n, dict) else n) in GLOBAL_DRIVERS
-               for c in hv.get('linuxnet_containers') or [] if isinstance(c, dict)
-               for n in c.get('networks') or [])
-
-
-def speaks_evpn(hv, host=None):
-    """Whether a host runs FRR for the BGP EVPN control plane: one of its containers is on an overlay with control_plane
-    evpn, or ``host`` (its inventory name) is one of linuxnet_evpn_route_reflectors while some overlay has EVPN."""
-    if (hv.get('linuxnet_state') or 'present') == 'absent':
-        return False
-    evpn = {n.get('name') for n in hv.get('linuxnet_networks') or []
-            if isinstance(n, dict) and n.get('driver') == 'overlay' and n.get('control_plane') == 'evpn'}
-    if not evpn:
-        return False
-    if host is not None and host in (hv.get('linuxnet_evpn_route_reflectors') or []):
-        return True
-    return any((n.get('name') if isinstance(n, dict) else n) in evpn
-               for c in hv.get('linuxnet_containers') or [] if isinstance(c, dict)
-               for n in c.get('networks') or [])
 
 
 def plan_host(host, hv, facts, state='present', fleet=None):

@@ -12,15 +12,7 @@ them are collected, not just the first.
 from __future__ import annotations
 
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import ipam_problems
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import container_mode, fleet_problems, host_problems
-
-
-def namespaces_for(containers):
-    """The network namespaces a host's containers need: one per container in bridge or none mode.
-
-    host mode uses the host's namespace; container:<name> shares the other container's.
-    """
-    return [c['name'] for c in containers or [] if container_mode(c) in ('bridge', 'none')]
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import fleet_problems, host_problems
 
 
 def inventory_problems(hostvars, hosts):

@@ -20,16 +20,15 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.normali
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.etcd import EtcdError
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam import Allocator, PoolExhausted, exhausted
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.ipam_etcd import IPAM_FIX, LeaseError
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import container_mode, network_clashes, read_container_endpoints
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.names import GLOBAL_DRIVERS, OVERLAY_BRIDGE, container_mode
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.topology import network_clashes, read_container_endpoints
 
-GLOBAL_DRIVERS = ('overlay', 'macvlan')
 # The smallest MTU of a link that carries IPv6 (RFC 8200): a smaller one and the kernel turns IPv6 off on it.
 IPV6_MIN_MTU = 1280
 VNI_FIRST = 256
 OVERLAY_POOL = ipaddress.ip_network('10.0.0.0/8')
 OVERLAY_BLOCK = 24
 VXLAN_DEVICE = 'vxlan0'
-OVERLAY_BRIDGE = 'br0'
 EVPN_ASN = 65000
 
 

@@ -27,11 +27,10 @@ from ansible_collections.linuxnet.container.plugins.module_utils._common.normali
 )
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ports import LOOPBACK6, PortError, build_maps, parse_allow, parse_publish
 from ansible_collections.linuxnet.container.plugins.module_utils._common.resolv import FIXES, check_list
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.names import DEFAULT_BRIDGE, DEFAULT_NETWORK, container_mode
 
 DRIVERS = ('bridge', 'overlay', 'macvlan')
 CONTROL_PLANES = ('static', 'evpn')
-DEFAULT_NETWORK = 'bridge'
-DEFAULT_BRIDGE = 'docker0'
 DEFAULT_SUBNET = '172.17.0.0/16'
 PREDEFINED = ('host', 'none')
 BOOL_OPTIONS = {'icc': True, 'masquerade': True, 'internal': False}
@@ -132,12 +131,6 @@ def ula_pool(host):
     global_id = hashlib.sha256(('linuxnet.container ' + host).encode('utf-8')).digest()[:5]
     base = ipaddress.IPv6Network((b'\xfd' + global_id + b'\x00' * 10, 48))
     return base.subnets(new_prefix=ULA_PREFIX)
-
-
-def container_mode(container):
-    """'bridge' (the default), 'host', 'none' or 'container'."""
-    mode = container.get('network_mode') or 'bridge'
-    return 'container' if isinstance(mode, str) and mode.startswith('container:') else mode
 
 
 def _bool(value):

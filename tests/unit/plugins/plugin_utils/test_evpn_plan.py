@@ -11,7 +11,8 @@ import pytest
 
 from ansible_collections.linuxnet.container.plugins.filter.inventory import _evpn_summary
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import host_veth_name
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet import PlanError, plan_fleet, speaks_evpn
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.fleet import PlanError, plan_fleet
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.names import speaks_evpn
 from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import inventory_problems
 
 NETS = [{'name': 'ev', 'driver': 'overlay', 'subnet': '10.88.0.0/24', 'control_plane': 'evpn'},

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import inventory_problems, namespaces_for
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.inventory import inventory_problems
+from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.names import namespaces_for
 
 
 def problems(**hosts):

@@ -322,7 +322,9 @@ def test_a_member_killed_mid_run_costs_a_stall_not_an_error_nor_a_duplicate(tmp_
         client = etcd.Client(cluster.client_urls, **cluster.tls)
 
         def kill_the_leader():
-            while len(client.range('/kill/ipam/ov/owner/', prefix=True)) < 100:
+            # Bounded: planners that failed early never lease 100 addresses, and the test must fail, not hang.
+            deadline = time.monotonic() + 120
+            while len(client.range('/kill/ipam/ov/owner/', prefix=True)) < 100 and time.monotonic() < deadline:
                 time.sleep(0.02)
             cluster.kill(leader)
         started = time.monotonic()
