@@ -87,12 +87,15 @@ def task_block(out, name):
 
 
 def test_the_record_reads_the_host_live(bare, tmp_path):
-    """The record is an executable local fact: the setup call that starts the role reads through it which OS packages
-    are installed and whether the virtualenv still has its Python, so a run with matching pins makes no package query
-    of its own, yet a package removed or a virtualenv broken by hand is put back."""
+    """The record is an executable script: the shell command that starts the role runs it (no module, no Python) and
+    reads through it which OS packages are installed and whether the virtualenv still has its Python. A run with
+    matching pins makes no other call (no setup, no package query: the rest is one skipped include), yet a package
+    removed or a virtualenv broken by hand is put back."""
     run(bare, tmp_path)  # installed (by the tests above, or now when this one runs alone)
     changed, out = run(bare, tmp_path)
-    assert changed == 0 and 'skipping: [%s]' % HOST in task_block(out, 'Which of the OS packages'), out
+    assert changed == 0 and 'skipping: [%s]' % HOST in task_block(out, 'Install, update or check'), out
+    assert 'ok: [%s]' % HOST in task_block(out, 'Read what this role installed last time'), out
+    assert not task_block(out, "Read the host's OS family") and not task_block(out, 'Which of the OS packages'), out
     record = json.loads(bare.ssh(HOST, '/opt/linuxnet-container/facts.d/linuxnet_prerequisites.fact'))
     assert record['python'] == '/opt/linuxnet-container/venv/bin/python', record
     assert sorted(record['os_query']) == ['ii iproute2', 'ii nftables'], record
