@@ -240,6 +240,8 @@ restored_sysctls:
     net.ipv4.ip_forward: "0"
 '''
 
+# First of the collection's imports: the module_utils below are compiled once per host, not at every call.
+from ansible_collections.linuxnet.container.plugins.module_utils._converge import bytecode  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.linuxnet.container.plugins.module_utils._parts import docker_isolation as part
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import run_impl
 

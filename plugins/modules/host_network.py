@@ -225,6 +225,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+# First of the collection's imports: the module_utils below are compiled once per host, not at every call.
+from ansible_collections.linuxnet.container.plugins.module_utils._converge import bytecode  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.linuxnet.container.plugins.module_utils._converge import apply as _apply, persist
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.host_network import PART_NAMES, converge
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import run_module

@@ -284,6 +284,8 @@ actions:
   sample: ["create network namespace test1", "set net.ipv4.ip_forward=1 in network namespace router"]
 '''
 
+# First of the collection's imports: the module_utils below are compiled once per host, not at every call.
+from ansible_collections.linuxnet.container.plugins.module_utils._converge import bytecode  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.linuxnet.container.plugins.module_utils._parts import netns as part
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import run_impl
 

@@ -374,6 +374,8 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule
 
+# First of the collection's imports: the module_utils below are compiled once per host, not at every call.
+from ansible_collections.linuxnet.container.plugins.module_utils._converge import bytecode  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.linuxnet.container.plugins.module_utils._parts import inspect, port_proxy
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.links import owned, raise_fd_limit

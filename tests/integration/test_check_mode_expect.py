@@ -159,6 +159,9 @@ def one_call(address):
     return args
 
 
+CACHE = '/var/cache/linuxnet-container'
+
+
 def nft_tables(lab, host):
     return sorted(t['table']['name'] for t in json.loads(lab.ssh(host, 'nft -j list tables'))['nftables'] if 'table' in t)
 
@@ -167,6 +170,7 @@ def test_one_host_network_call_without_expect_predicts_the_real_run(lab1, tmp_pa
     host = list(lab1.hosts)[1]
     fresh, fresh_tables = kernel_view(lab1, host), nft_tables(lab1, host)
     assert fresh['namespaces'] == []
+    lab1.ssh(host, 'rm -rf %s' % CACHE)
     args = one_call(lab1.hosts[host]['address'])
     parts = ['netns', 'bridge', 'veth', 'vxlan', 'macvlan', 'docker_isolation', 'port_map', 'vtep_filter']
 
@@ -178,6 +182,7 @@ def test_one_host_network_call_without_expect_predicts_the_real_run(lab1, tmp_pa
     assert checked['persist']['changed']
     assert kernel_view(lab1, host) == fresh and nft_tables(lab1, host) == fresh_tables, 'check mode changed the host'
     assert lab1.ssh(host, 'test -e /var/lib/linuxnet-container/desired.json; echo $?').strip() == '1'
+    assert lab1.ssh(host, 'test -e %s; echo $?' % CACHE).strip() == '1', 'check mode wrote the bytecode cache'
     assert 'create veth pair vethov (%s), master br0 <-> eth1 (c1)' % OVERLAY_NS in checked['parts']['veth']['actions']
     assert checked['parts']['macvlan']['actions'][0].startswith('create macvlan eth0 in network namespace c2 on parent eth0')
     assert 'set net.ipv4.conf.docker0.route_localnet=1' in checked['parts']['port_map']['actions']
@@ -195,6 +200,10 @@ def test_one_host_network_call_without_expect_predicts_the_real_run(lab1, tmp_pa
     assert real['persist']['actions'] == checked['persist']['actions'] and real['persist']['records'] == ['my_playbook']
     assert lab1.namespaces(host) == sorted(['c1', 'c2', OVERLAY_NS])
     assert nft_tables(lab1, host) == sorted(fresh_tables + ['linuxnet_isolation', 'linuxnet_ports', 'linuxnet_vtep'])
+    # The real run kept the bytecode of the collection's module_utils it imported, for root only.
+    cached = lab1.ssh(host, 'stat -c "%%a %%U" %s/bytecode; ls %s/bytecode' % (CACHE, CACHE)).split()
+    assert cached[:2] == ['700', 'root'], cached
+    assert 'ansible_collections.linuxnet.container.plugins.module_utils._parts.veth' in {n.rsplit('.', 2)[0] for n in cached[2:]}, cached
 
     status, again = lab1.ansible(host, HOST_NETWORK, args, tmp_path, extra=['--diff'])[host]
     assert status == 'ok', again.get('msg')

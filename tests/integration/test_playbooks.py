@@ -250,3 +250,4 @@ def test_one_call_per_host_and_a_host_of_the_two_call_layout_ends_with_one_recor
     for host in ('docker-node1', 'docker-node2'):
         assert lab2.namespaces(host) == before[host]
         assert lab2.ssh(host, 'test -e /var/lib/linuxnet-container/desired.json; echo $?').strip() == '1'
+        assert lab2.ssh(host, 'test -e /var/cache/linuxnet-container; echo $?').strip() == '1', 'the bytecode cache outlived teardown'
