@@ -21,6 +21,10 @@ export ANSIBLE_COLLECTIONS_PATH := $(BUILD)/collections
 export ANSIBLE_FORCE_COLOR := 0
 export NO_COLOR := 1
 export PYTHONDONTWRITEBYTECODE := 1
+# The lab suites run side by side on two CPUs: a loaded lab host may answer ssh late, or its control master may break.
+# Ansible then retries the connection, and waits 30 s (not 10) for a host's banner.
+export ANSIBLE_SSH_RETRIES ?= 3
+export ANSIBLE_TIMEOUT ?= 30
 
 .PHONY: help deps lab lab-up lab-down lab-show inspect test units lint sanity docs build lab-suites integration molecule constraints clean
 

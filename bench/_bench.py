@@ -148,7 +148,12 @@ class Host:
         return proc
 
     def ssh(self, command, check=True, **kwargs):
-        proc = run(['ssh', '-F', os.path.join(STATE_ROOT, self.lab.name, 'ssh_config'), self.name, command], **kwargs)
+        for attempt in range(3):
+            proc = run(['ssh', '-F', os.path.join(STATE_ROOT, self.lab.name, 'ssh_config'), self.name, command], **kwargs)
+            # ssh's own failure (exit 255: a broken control master, a late banner on a loaded machine) is retried.
+            if proc.returncode != 255:
+                break
+            time.sleep(2 * (attempt + 1))
         if check and proc.returncode != 0:
             raise SystemExit('%s: ssh %s failed (rc %d): %s' % (self.name, command[:200], proc.returncode, proc.stderr[-2000:]))
         return proc

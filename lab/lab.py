@@ -500,8 +500,11 @@ def write_ssh_configs(state):
             '  ControlMaster auto',
             '  ControlPersist 120s',
             '  ControlPath %s/cm-%%h' % directory,
-            '  ServerAliveInterval 5',
-            '  ServerAliveCountMax 2',
+            # A loaded machine (the test suites run labs side by side on two CPUs) can leave a host's sshd silent for
+            # seconds: the control master gives up after a minute of silence, not ten seconds.
+            '  ServerAliveInterval 10',
+            '  ServerAliveCountMax 6',
+            '  ConnectTimeout 30',
             # The TCP stream to the host's sshd, carried into the underlay.
             '  ProxyCommand nsenter --net=%s -- socat STDIO TCP:%%h:%%p' % ns_path(state['switch_pid']),
             '']))

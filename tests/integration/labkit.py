@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAB = os.path.join(ROOT, 'lab', 'lab.py')
@@ -27,6 +28,30 @@ def run(*args, **kwargs):
     connection drops (a reboot), leaves it so for every later process of the session, which Ansible refuses."""
     kwargs.setdefault('stdin', subprocess.DEVNULL)
     return subprocess.run(*args, **kwargs)  # pylint: disable=subprocess-run-check
+
+
+# ssh's own failures (exit 255) under load: its control master broke ("mux_client_request_session: read from master
+# failed"), or the banner came late. Every Ansible run of the tests retries them itself, and waits longer than its
+# default 10 s for a loaded host's banner (the Makefile sets the same for Molecule).
+SSH_ATTEMPTS = 3
+os.environ.setdefault('ANSIBLE_SSH_RETRIES', '3')
+os.environ.setdefault('ANSIBLE_TIMEOUT', '30')
+
+
+def ssh(config, host, command, check=True):
+    """Run ``command`` on a lab host; a transport failure (exit 255 with ssh's own message) is retried, never a
+    failure of the command itself."""
+    for attempt in range(SSH_ATTEMPTS):
+        proc = run(['ssh', '-F', config, host, command], capture_output=True, text=True, check=False)
+        transport = proc.returncode == 255 and any(word in proc.stderr for word in (
+            'mux_client', 'banner exchange', 'Connection timed out', 'Connection reset', 'Connection closed',
+            'Broken pipe', 'kex_exchange_identification'))
+        if not transport or attempt == SSH_ATTEMPTS - 1:
+            break
+        time.sleep(2 * (attempt + 1))
+    if check and proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args, proc.stdout, proc.stderr)
+    return proc
 
 
 def lab(*args):
@@ -102,8 +127,7 @@ class Lab:
         return sorted(os.listdir(path)) if os.path.isdir(path) else []
 
     def ssh(self, host, command):
-        return run(['ssh', '-F', os.path.join(STATE_ROOT, self.name, 'ssh_config'), host, command],
-                   check=True, capture_output=True, text=True).stdout
+        return ssh(os.path.join(STATE_ROOT, self.name, 'ssh_config'), host, command).stdout
 
     def ansible(self, pattern, module, args, tmp_path, check=False, env=None, extra=()):
         """Run one module ad hoc; return {host: (status, result)} from the recording callback."""

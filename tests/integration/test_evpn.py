@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from labkit import ROOT, Lab, lab_name, run
+from labkit import ROOT, Lab, lab_name, ssh
 
 SITE = os.path.join(ROOT, 'playbooks', 'site.yml')
 TEARDOWN = os.path.join(ROOT, 'playbooks', 'teardown.yml')
@@ -75,8 +75,7 @@ def changed(out):
 
 
 def sh(lab, host, command):
-    return run(['ssh', '-F', os.path.join('/var/lib/linuxnet-lab', lab.name, 'ssh_config'), host, command],
-               capture_output=True, text=True, check=False)
+    return ssh(os.path.join('/var/lib/linuxnet-lab', lab.name, 'ssh_config'), host, command, check=False)
 
 
 def overlay_ns(lab, host):
