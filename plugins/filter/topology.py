@@ -6,7 +6,13 @@
 
 from __future__ import annotations
 
-from ansible_collections.linuxnet.container.plugins.plugin_utils._plan.picture import to_dot, to_svg, topology
+import importlib
+
+# Ansible imports every filter file of a collection to find any one of its filters (Jinja2Loader.get_with_context),
+# in each worker that templates one: this file is loaded for a host's every task that names a linuxnet.container
+# filter. The drawing code (xml.sax.saxutils, which imports urllib.request, http.client and ssl: ~20 ms of CPU) is
+# imported when one of these filters runs.
+_PICTURE = 'ansible_collections.linuxnet.container.plugins.plugin_utils._plan.picture'
 
 
 def _results(hostvars, hosts, host_key, overlays_key):
@@ -35,11 +41,13 @@ def _shared(containers):
 
 
 def _topology_dot(hostvars, hosts, host_key='linuxnet_inspect', overlays_key='linuxnet_inspect_overlays'):
-    return to_dot(topology(_results(hostvars, hosts, host_key, overlays_key)))
+    picture = importlib.import_module(_PICTURE)
+    return picture.to_dot(picture.topology(_results(hostvars, hosts, host_key, overlays_key)))
 
 
 def _topology_svg(hostvars, hosts, host_key='linuxnet_inspect', overlays_key='linuxnet_inspect_overlays'):
-    return to_svg(topology(_results(hostvars, hosts, host_key, overlays_key)))
+    picture = importlib.import_module(_PICTURE)
+    return picture.to_svg(picture.topology(_results(hostvars, hosts, host_key, overlays_key)))
 
 
 class FilterModule:
