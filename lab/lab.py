@@ -465,6 +465,24 @@ def start_supervisor(lab, host):
     return proc.pid
 
 
+def last_words(lab, host, command):
+    """Run a command that takes the host down (reboot, poweroff) on a connection of its own, which gives up 6 s
+    after the host went silent; a host too slow to answer at all is found out by wait_ready."""
+    try:
+        run(['ssh', '-F', os.path.join(state_dir(lab), 'ssh_config'), '-o', 'ControlMaster=no', '-o', 'ControlPath=none',
+             '-o', 'ServerAliveInterval=2', '-o', 'ServerAliveCountMax=3', '-o', 'BatchMode=yes', host, command],
+            capture_output=True, check=False, timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def end_master(lab, host):
+    """End the host's ssh control master (a host that rebooted or lost power will never answer it again): the next
+    connection opens a new one instead of waiting for the old one's keepalive to give up."""
+    run(['ssh', '-F', os.path.join(state_dir(lab), 'ssh_config'), '-O', 'exit', host], capture_output=True, check=False,
+        timeout=15)
+
+
 def ssh_ready(lab, host):
     proc = run(['ssh', '-F', os.path.join(state_dir(lab), 'ssh_config'), '-o', 'ControlMaster=no',
                 '-o', 'ControlPath=none', '-o', 'ConnectTimeout=2', '-o', 'BatchMode=yes', host,
@@ -510,8 +528,9 @@ def write_ssh_configs(state):
             '  ControlPersist 120s',
             '  ControlPath %s/cm-%%h' % directory,
             # A loaded machine (the test suites run labs side by side on two CPUs) can leave a host's sshd silent for
-            # seconds: the control master gives up after a minute of silence, not ten seconds.
-            '  ServerAliveInterval 10',
+            # seconds: the control master gives up after 30 s of silence, not 10. A reboot or power cut ends the
+            # host's master at once (last_words), so that nothing waits for that on a host that is gone.
+            '  ServerAliveInterval 5',
             '  ServerAliveCountMax 6',
             '  ConnectTimeout 30',
             # The TCP stream to the host's sshd, carried into the underlay.
@@ -575,8 +594,8 @@ def _build_layer(directory):
             raise SystemExit('lab: the prerequisites layer: playbooks/prerequisites.yml failed:\n%s\n%s'
                              % (proc.stdout[-3000:], proc.stderr[-2000:]))
         # A clean power-off (nspawn exits 0 and the supervisor does not boot it again): all is on disk.
-        run(['ssh', '-F', os.path.join(state_dir(name), 'ssh_config'), host['name'], 'systemctl poweroff'],
-            capture_output=True, timeout=30, check=False)
+        last_words(name, host['name'], 'systemctl poweroff')
+        end_master(name, host['name'])
         leader = os.path.join(host_dir(name, host['name']), 'leader')
         deadline = time.time() + 30
         while os.path.exists(leader) and time.time() < deadline:
@@ -710,8 +729,8 @@ def cmd_reboot(args):
             if leader and read_file('/proc/%d/comm' % leader) == 'systemd':
                 os.kill(leader, signal.SIGKILL)
         else:
-            run(['ssh', '-F', os.path.join(state_dir(args.name), 'ssh_config'), name,
-                 'systemctl reboot'], capture_output=True, check=False, timeout=30)
+            last_words(args.name, name, 'systemctl reboot')
+        end_master(args.name, name)
     started = time.time()
     wait_ready(args.name, args.hosts, not_boot_ids=before)
     print('lab %s: rebooted %s in %.1f s' % (args.name, ', '.join(args.hosts), time.time() - started))
