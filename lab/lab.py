@@ -169,6 +169,14 @@ def cmdline(pid):
         return []
 
 
+def is_host_leader(lab, host, pid):
+    """True when PID is the PID 1 of this lab host's current boot: systemd, in the host's own cgroup. Every lab host's
+    PID 1 is a systemd; a PID read from a leader file a moment before the host went down may already be another lab's
+    host (two CPUs wrap the PID space within minutes), and must not be killed or entered for this one."""
+    return bool(pid) and read_file('/proc/%d/comm' % pid) == 'systemd' and \
+        '/%s/%s/%s/' % (MARKER, lab, host) in (read_file('/proc/%d/cgroup' % pid, '') or '')
+
+
 def is_ours(pid, expected):
     """True when PID is alive and is a lab process we started (its argv[0] or an argument is the marker)."""
     return bool(pid) and expected.encode() in cmdline(pid)
@@ -726,7 +734,7 @@ def cmd_reboot(args):
         leader = known[name]['pid']
         if args.hard:
             write_file(os.path.join(host_dir(args.name, name), 'power-cycle'), '')
-            if leader and read_file('/proc/%d/comm' % leader) == 'systemd':
+            if is_host_leader(args.name, name, leader):
                 os.kill(leader, signal.SIGKILL)
         else:
             last_words(args.name, name, 'systemctl reboot')
@@ -839,7 +847,7 @@ def cmd_down(args):
         if os.path.isdir(directory):
             write_file(os.path.join(directory, 'stop'), '')
         leader = host['pid']
-        if leader and read_file('/proc/%d/comm' % leader) == 'systemd':
+        if is_host_leader(args.name, host['name'], leader):
             inodes |= _ns_inodes(leader, ('net', 'mnt', 'pid'))
             os.kill(leader, signal.SIGKILL)
             ended += 1
