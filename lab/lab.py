@@ -352,16 +352,7 @@ def prepare_host(state, host, image):
     os.makedirs(ssh_dir, mode=0o700, exist_ok=True)
     with open(os.path.join(state_dir(state['name']), 'id_ed25519.pub')) as handle:
         write_file(os.path.join(ssh_dir, 'authorized_keys'), handle.read(), 0o600)
-    # Its own host key: ed25519 only (what the lab's ssh client uses), named for sshd in a drop-in. ssh-keygen -A
-    # also made an RSA-3072 key, 0.2-0.6 s of CPU for each host booted, and the test suites boot a hundred of them.
-    keys = os.path.join(etc, 'ssh')
-    for name in ('ssh_host_ed25519_key', 'ssh_host_ed25519_key.pub'):
-        if os.path.lexists(os.path.join(keys, name)):
-            os.unlink(os.path.join(keys, name))
-    os.makedirs(os.path.join(keys, 'sshd_config.d'), exist_ok=True)
-    run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', host['name'], '-f', os.path.join(keys, 'ssh_host_ed25519_key')],
-        check=True)
-    write_file(os.path.join(keys, 'sshd_config.d', 'linuxnet-lab.conf'), 'HostKey /etc/ssh/ssh_host_ed25519_key\n')
+    run(['ssh-keygen', '-q', '-A', '-f', root], check=True)
 
 
 def address6(host):
