@@ -412,6 +412,7 @@ def supervise(args):
             attach_port(state['switch_pid'], port)
             write_file(os.path.join(directory, 'leader'), '%d\n' % leader)
         status = proc.wait()
+        print('%s systemd-nspawn exited with status %d' % (time.strftime('%H:%M:%S'), status), flush=True)
         try:
             os.unlink(os.path.join(directory, 'leader'))
         except FileNotFoundError:
@@ -502,8 +503,10 @@ def wait_ready(lab, hosts, not_boot_ids=None, timeout=BOOT_TIMEOUT):
         supervisor = next((h.get('supervisor') for h in load_state(lab)['hosts'] if h['name'] == waiting[0]), None)
         if time.time() > deadline or (supervisor and not is_ours(supervisor, marker(lab, waiting[0]))):
             tail = read_file(os.path.join(host_dir(lab, waiting[0]), 'console.log'), '')[-1500:]
-            raise SystemExit('lab: host %s did not answer over ssh within %d s; its console:\n%s'
-                             % (waiting[0], timeout, tail))
+            # Why its supervisor ended, if it did (the lab's files go with it when the lab is stopped).
+            log = read_file(os.path.join(host_dir(lab, waiting[0]), 'supervisor.log'), '')[-2000:]
+            raise SystemExit('lab: host %s did not answer over ssh within %d s%s; its console:\n%s\nits supervisor\'s log:\n%s'
+                             % (waiting[0], timeout, ' (its supervisor ended)' if time.time() <= deadline else '', tail, log))
         time.sleep(0.1)
 
 
