@@ -19,6 +19,7 @@ import os
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 _RECORD = re.compile(r'[{].*[}]', re.S)
 _PINNED = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*==[^=<>!~;, ]+$')
@@ -59,14 +60,10 @@ def installed_packages(family, lines):
 
 
 def _bool(value, name):
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ('true', 'yes', 'on', '1'):
-        return True
-    if text in ('false', 'no', 'off', '0', ''):
-        return False
-    raise AnsibleFilterError('prerequisites_state: %s must be a boolean, got %r' % (name, value))
+    try:
+        return boolean(value, strict=True)
+    except TypeError as err:
+        raise AnsibleFilterError('prerequisites_state: %s must be a boolean, got %r' % (name, value)) from err
 
 
 def prerequisites_state(record, requirements, extra_requirements=(), files='', restore=None, source='index',

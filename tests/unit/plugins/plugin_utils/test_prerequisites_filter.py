@@ -129,7 +129,7 @@ def test_the_role_s_own_query_wins_over_the_record_s():
 def test_an_unknown_family_a_wrong_source_and_an_unpinned_requirement_are_needed_so_the_role_refuses_them():
     record = dict(written(), os_family='Gentoo')
     assert state(record)['needed'] and state(record)['os_wanted'] == []
-    assert not state(record, os_packages=False, )['os_wanted']
+    assert not state(record, os_packages=False)['os_wanted']
     assert state(written(), source='pypi')['needed']
     now = state(written(), extra_requirements=['requests', 'six==1.16.0'])
     assert now['unpinned'] == ['requests'] and now['needed']
