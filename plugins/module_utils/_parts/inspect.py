@@ -151,27 +151,31 @@ def port_allow(maps, allow, endpoints):
     return dict(sorted(out.items()))
 
 
-def _bridge_of(peer, bridges, container):
-    """The bridge index a container veth's host end belongs to: its master, or, for a host end taken off its bridge
-    (by hand: drift a converge repairs), the bridge of the network whose host end name it bears."""
+def _network_of(peer, host_links, bridges, container, missing=None):
+    """(network, bridge name) a container veth's host end belongs to: its master's, or, for a host end taken off its
+    bridge or whose bridge is gone (by hand: drift a converge repairs), the network's whose host end name it bears."""
     if peer['master_index'] in bridges:
-        return peer['master_index']
+        return bridges[peer['master_index']], host_links[peer['master_index']]['name']
     if container is None:
         return None
     for index, network in bridges.items():
         if peer['name'] == host_veth_name(container, network):
-            return index
+            return network, host_links[index]['name']
+    for network, bridge in (missing or {}).items():
+        if peer['name'] == host_veth_name(container, network):
+            return network, bridge
     return None
 
 
-def match_endpoints(host_links, bridges, container, links, host_nsid):
+def match_endpoints(host_links, bridges, container, links, host_nsid, missing=None):
     """The endpoints of one container on the given bridges.
 
     ``host_links``: {index: link} of the bridges' namespace; ``bridges``: {bridge index: network name};
     ``links``: {index: link} of the container's namespace; ``host_nsid``: the id the container's namespace
-    gives the bridges' namespace. An endpoint is a veth whose peer (IFLA_LINK in the namespace named by
-    IFLA_LINK_NETNSID) is a veth port of one of the bridges, or bears the name of this container's host end on
-    one of them, and points back at it.
+    gives the bridges' namespace; ``missing``: {network name: bridge name} of the networks whose bridge is not
+    there. An endpoint is a veth whose peer (IFLA_LINK in the namespace named by IFLA_LINK_NETNSID) is a veth port
+    of one of the bridges, or bears the name of this container's host end on one of the networks, and points back
+    at it.
     """
     found = []
     if host_nsid in NSID_NOT_ASSIGNED:
@@ -183,13 +187,13 @@ def match_endpoints(host_links, bridges, container, links, host_nsid):
         peer = host_links.get(link['link'])
         if peer is None or peer['kind'] != 'veth' or peer['link'] != index:
             continue
-        bridge = _bridge_of(peer, bridges, container)
-        if bridge is None:
+        network = _network_of(peer, host_links, bridges, container, missing)
+        if network is None:
             continue
         found.append({
             'container': container,
-            'network': bridges[bridge],
-            'bridge': host_links[bridge]['name'],
+            'network': network[0],
+            'bridge': network[1],
             'ifname': link['name'],
             'host_ifname': peer['name'],
             'mac': link['mac'],
@@ -198,7 +202,7 @@ def match_endpoints(host_links, bridges, container, links, host_nsid):
     return found
 
 
-def candidate_links(host_links, bridges, links, container=None, parents=()):
+def candidate_links(host_links, bridges, links, container=None, parents=(), missing=None):
     """True when some veth of a container could lead to one of the bridges, or some macvlan hang from one of the
     ``parents`` (host link indexes): then its nsid is worth asking for."""
     for link in links.values():
@@ -207,7 +211,7 @@ def candidate_links(host_links, bridges, links, container=None, parents=()):
         peer = host_links.get(link['link'])
         if peer is None:
             continue
-        if link['kind'] == 'veth' and peer['kind'] == 'veth' and _bridge_of(peer, bridges, container) is not None:
+        if link['kind'] == 'veth' and peer['kind'] == 'veth' and _network_of(peer, host_links, bridges, container, missing) is not None:
             return True
         if link['kind'] == 'macvlan' and link['link'] in parents:
             return True

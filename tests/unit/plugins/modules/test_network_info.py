@@ -11,7 +11,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._parts import i
 from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import container_id, endpoint_id, network_id
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.nft import TableState
-from ansible_collections.linuxnet.container.plugins.modules.network_info import _requested
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.read import _requested
 
 # What `nft -j list table` printed for docker_isolation and port_map tables on a lab host (handles dropped).
 ISOLATION_JSON = [
@@ -358,3 +358,21 @@ def test_a_host_end_taken_off_its_bridge_is_still_the_endpoint_its_name_says():
     assert [(e['ifname'], e['host_ifname'], e['network'], e['bridge']) for e in found] == [('eth0', name, 'net_a', 'br-a')]
     assert inspect.candidate_links(host, BRIDGES, links, 'web') is True
     assert inspect.candidate_links(host, BRIDGES, {3: links[3]}, 'web') is False
+
+
+def test_an_endpoint_whose_bridge_is_gone_is_still_found_by_its_host_end_name():
+    """Drift: ``ip link del br-x``. The bridge takes no veth with it; the container's end keeps its name and address,
+    so the converge makes the bridge and puts the host end back on it, rather than planning eth1 beside eth0 with a
+    host end name that is taken (which failed: "its peer is not eth1")."""
+    from ansible_collections.linuxnet.container.plugins.module_utils._common.ids import host_veth_name
+    name = host_veth_name('web', 'net_x')
+    host = dict(HOST)
+    host.update({30: _link(30, name, 'veth', link=2, nsid=0), 31: _link(31, 'vethother', 'veth', link=3, nsid=0)})
+    links = {2: _link(2, 'eth0', 'veth', link=30, nsid=0), 3: _link(3, 'eth1', 'veth', link=31, nsid=0)}
+    missing = {'net_x': 'br-x'}
+    found = inspect.match_endpoints(host, BRIDGES, 'web', links, 0, missing)
+    assert [(e['ifname'], e['host_ifname'], e['network'], e['bridge']) for e in found] == [('eth0', name, 'net_x', 'br-x')]
+    assert inspect.match_endpoints(host, BRIDGES, 'web', links, 0) == []
+    assert inspect.match_endpoints(host, BRIDGES, 'db', links, 0, missing) == []  # another container's name
+    assert inspect.candidate_links(host, {}, links, 'web', (), missing) is True
+    assert inspect.candidate_links(host, {}, links, 'web') is False

@@ -11,7 +11,7 @@ from pyroute2.netlink.rtnl.ndmsg import ndmsg
 
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel import nft
 from ansible_collections.linuxnet.container.plugins.module_utils._parts import docker_isolation, inspect, port_map, vtep_filter
-from ansible_collections.linuxnet.container.plugins.modules import network_info
+from ansible_collections.linuxnet.container.plugins.module_utils._converge import read as network_info
 from ansible_collections.linuxnet.container.tests.unit.netlink_messages import link_msg
 
 
