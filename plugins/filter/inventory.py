@@ -53,7 +53,11 @@ def _container_namespaces(containers):
 
 def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present', check_mode=False, facts='__bridge_network_info'):
     """{host: plan} for every host of the play, from every host's variables and the network_info result each host
-    registered under the variable ``facts`` names.
+    registered under the variable ``facts`` names (or a list of names: the first that holds a result, where a raw
+    result of ``linuxnet-container read`` counts with its answer).
+
+    Each plan also has ``vtep_filter`` (host_network's argument, or None), ``tag`` (the code id and the plan's digest,
+    for persist.tag) and ``settled`` (the host holds this plan and nothing would change: see plugin_utils/_plan/settle).
 
     Runs once per play (run_once): the fleet part is computed once, so planning is O(fleet). With linuxnet_ipam's
     backend etcd, overlay and macvlan addresses are leased there (``check_mode``: read, never written).
@@ -65,11 +69,12 @@ def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present',
                 'host %s has endpoints on overlay or macvlan networks but is not in this play, so the fleet cannot be planned '
                 'without it (its addresses and VTEP would be dropped from every other host). Fix: run without --limit, or '
                 'remove its containers from those networks' % name)
-    ipam_etcd, fleet = _planner('ipam_etcd'), _planner('fleet')
-    members = []
+    ipam_etcd, fleet, settle = _planner('ipam_etcd'), _planner('fleet'), _planner('settle')
+    members, answers = [], {}
     for name in play_hosts:
         hv = hostvars[name]
-        members.append((name, hv, hv.get(facts) or {}))
+        read, answers[name] = settle.facts_of(hv, facts)
+        members.append((name, hv, read))
     try:
         leases = ipam_etcd.open_leases(hostvars[play_hosts[0]], check_mode) if play_hosts else None
     except ipam_etcd.LeaseError as err:
@@ -81,10 +86,21 @@ def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present',
     finally:
         if leases is not None:
             leases.client.close()
+    for (name, hv, read) in members:
+        plan = plans[name]
+        plan['vtep_filter'] = settle.vtep_filter(plan, read)
+        plan['tag'] = settle.tag(plan, hv)
+        plan['settled'] = settle.settled(plan, answers[name], read)
     for plan in plans.values():
         for warning in plan['warnings']:
             Display().warning(warning)
     return plans
+
+
+def _read_request(host_vars):
+    """What the bridge_network role hands ``linuxnet-container read`` on the host (see plugin_utils/_plan/settle)."""
+    return _planner('settle').read_request(_bridge_networks(host_vars),
+                                           namespaces_for(host_vars.get('linuxnet_containers') or []))
 
 
 def _ipam_release(hostvars, hosts, plans='__bridge_network_plans'):
@@ -224,6 +240,7 @@ class FilterModule:
             'container_namespaces': _container_namespaces,
             'bridge_network_plans': _bridge_network_plans,
             'bridge_networks': _bridge_networks,
+            'read_request': _read_request,
             'ipam_release': _ipam_release,
             'has_global_endpoints': has_global_endpoints,
             'speaks_evpn': speaks_evpn,

@@ -118,6 +118,15 @@ options:
         description: The directory of the record.
         type: path
         default: /var/lib/linuxnet-container
+      tag:
+        description:
+          - The caller's name for this desired state, kept with the record and reported by C(linuxnet-container read).
+            The M(linuxnet.container.bridge_network) role passes the id of the collection's code and a digest of its
+            plan, and skips this call when the host holds that tag and C(linuxnet-container apply --check) finds nothing
+            to change.
+          - A call whose record differs only by its tag writes the new tag and reports no change.
+        type: str
+        version_added: 1.1.0
 notes:
   - "Arguments are checked per part, so an unknown key in a part is reported as that part's error
     (C(veth: Unsupported parameters ...))."
@@ -251,19 +260,21 @@ def record(module):
         else:
             code = persist.code_archive(payload)
     doc = persist.plan(current, spec['name'], persist.record_args(module.params, PART_NAMES), spec['keep'],
-                       spec['state'], persist.digest(code) if code is not None else None)
+                       spec['state'], persist.digest(code) if code is not None else None, spec['tag'])
     before, after = persist.read_bytes(state_path), persist.encode(doc) if doc is not None else None
     old_code = persist.read_bytes(code_path)
     actions = []
-    if before != after:
+    if persist.untagged(current) != persist.untagged(doc):
         actions.append(('record the desired state (%s) in %s' % (spec['name'], state_path)) if after is not None
                        else 'remove the recorded desired state %s' % state_path)
+    # A new tag alone is written and is no change: the same desired state under the caller's new name for it.
+    retag = not actions and before != after and after is not None
     write_code = after is not None and code is not None and (old_code is None or persist.digest(old_code) != doc['code'])
     if write_code:
         actions.append('record the code that applies it in %s' % code_path)
     if after is None and old_code is not None:
         actions.append('remove %s' % code_path)
-    if actions and not module.check_mode:
+    if (actions or retag) and not module.check_mode:
         if write_code:
             persist.write_atomic(code_path, code)
         if after is not None:
@@ -328,6 +339,7 @@ def main():
                 keep=dict(type='list', elements='str'),
                 state=dict(type='str', choices=['present', 'absent'], default='present'),
                 path=dict(type='path', default=persist.STATE_DIR),
+                tag=dict(type='str'),
             )),
         ),
         required_one_of=[PART_NAMES],

@@ -204,11 +204,23 @@ open(path, 'w').write(json.dumps(doc, indent=1, sort_keys=True) + '\n')
 '''
 
 
+CONVERGE = 'Namespaces, bridges, endpoints, overlays, macvlan endpoints, isolation, published ports and the VTEP filter'
+MODULE_READ = 'Read the bridges, endpoints, routes and published ports the host holds'
+
+
+def task_lines(out, task):
+    """The per-host lines (ok:, changed:, skipping:) Ansible printed under ``task``."""
+    block = out.split('TASK [linuxnet.container.bridge_network : %s]' % task, 1)[1].split('\nTASK [', 1)[0]
+    return [line for line in block.splitlines() if line.startswith(('ok:', 'changed:', 'skipping:', 'fatal:'))]
+
+
 def test_one_call_per_host_and_a_host_of_the_two_call_layout_ends_with_one_record(lab2, tmp_path):
-    """site.yml converges each host with one network_info read and one host_network call, overlays included (and
-    predicts it in check mode on hosts with no container yet). A host whose record the earlier two-call layout
-    wrote (bridge_network, then overlay_network) keeps its kernel state and ends with the one bridge_network record;
-    the next run changes nothing; teardown removes everything, the record with it."""
+    """site.yml converges each host with one read and one host_network call, overlays included (and predicts it in
+    check mode on hosts with no container yet). A host whose record the earlier two-call layout wrote
+    (bridge_network, then overlay_network) keeps its kernel state and ends with the one bridge_network record; the
+    next run changes nothing, and makes one Python process per host: the host answers the read with its recorded
+    code, and host_network is skipped. Drift (a bridge deleted by hand) is still found, predicted by check mode and
+    repaired in one run. Teardown removes everything, the record with it."""
     nets = [{'name': 'ovm', 'driver': 'overlay', 'subnet': '10.84.0.0/24'}]
     inv = inventory(lab2, tmp_path, {
         'docker-node1': {'linuxnet_networks': nets, 'linuxnet_containers': [{'name': 'o1', 'networks': ['ovm']}]},
@@ -225,13 +237,15 @@ def test_one_call_per_host_and_a_host_of_the_two_call_layout_ends_with_one_recor
         proc = lab2.playbook(SITE, tmp_path, inventory=inv)
         assert proc.returncode == 0, proc.stdout
         assert proc.stdout.count('TASK [linuxnet.container.') == checked.stdout.count('TASK [linuxnet.container.')
-        for out in (checked.stdout, proc.stdout):  # one read, one plan, one converge; nothing of overlay_network
+        for out in (checked.stdout, proc.stdout):  # one read (raw, else the module), one plan, one converge
             tasks = [line for line in out.splitlines() if line.startswith('TASK [linuxnet.container.')]
             # (Besides: the EVPN tasks, a stat of FRR's drop-in and the include of evpn.yml, and the release of etcd
             # leases on the controller, all skipped here.)
             assert len([t for t in tasks if 'bridge_network : ' in t and 'Validating arguments' not in t
-                        and 'FRR' not in t and 'etcd leases' not in t]) == 3, tasks
+                        and 'FRR' not in t and 'etcd leases' not in t]) == 4, tasks
             assert not [t for t in tasks if 'overlay_network' in t], tasks
+            # Nothing recorded yet: the module reads, host_network converges.
+            assert not [line for line in task_lines(out, MODULE_READ) if line.startswith('skipping:')], out
         o2 = json.loads(lab2.ssh('docker-node2', 'ip -n o2 -j addr show dev eth0'))[0]['addr_info'][0]['local']
         lab2.ssh('docker-node1', 'ip netns exec o1 ping -c 1 -W 2 %s' % o2)
         for host in ('docker-node1', 'docker-node2'):
@@ -245,6 +259,26 @@ def test_one_call_per_host_and_a_host_of_the_two_call_layout_ends_with_one_recor
             assert records(host) == ['bridge_network']
         again = lab2.playbook(SITE, tmp_path, inventory=inv)
         assert again.returncode == 0 and not re.search(r'changed=[1-9]', again.stdout), again.stdout
+        for out in (again.stdout, lab2.playbook(SITE, tmp_path, inventory=inv, extra=['--check']).stdout):
+            # Settled: the hosts answered the read themselves, and hold this plan with nothing to change.
+            assert sorted(task_lines(out, MODULE_READ)) == ['skipping: [docker-node1]', 'skipping: [docker-node2]'], out
+            assert sorted(task_lines(out, CONVERGE)) == ['skipping: [docker-node1]', 'skipping: [docker-node2]'], out
+        # Drift the recorded state does not hold: a bridge deleted (its veths stay, off any bridge).
+        lab2.ssh('docker-node1', 'ip link del docker_gwbridge')
+        checked = lab2.playbook(SITE, tmp_path, inventory=inv, extra=['--check'])
+        assert checked.returncode == 0 and sorted(task_lines(checked.stdout, CONVERGE)) == [
+            'changed: [docker-node1]', 'skipping: [docker-node2]'], checked.stdout
+        assert 'docker_gwbridge' not in lab2.ssh('docker-node1', 'ip -br link show type bridge')
+        repaired = lab2.playbook(SITE, tmp_path, inventory=inv)
+        assert repaired.returncode == 0 and sorted(task_lines(repaired.stdout, CONVERGE)) == [
+            'changed: [docker-node1]', 'skipping: [docker-node2]'], repaired.stdout
+        ports = json.loads(lab2.ssh('docker-node1', 'ip -j link show master docker_gwbridge'))
+        assert len(ports) == 1 and ports[0]['ifname'].startswith('veth'), ports
+        gateway = json.loads(lab2.ssh('docker-node1', 'ip -n o1 -j route show default'))[0]['gateway']
+        lab2.ssh('docker-node1', 'ip netns exec o1 ping -c 1 -W 2 %s' % gateway)  # docker_gwbridge's address
+        settled = lab2.playbook(SITE, tmp_path, inventory=inv)
+        assert settled.returncode == 0 and not re.search(r'changed=[1-9]', settled.stdout), settled.stdout
+        assert sorted(task_lines(settled.stdout, CONVERGE)) == ['skipping: [docker-node1]', 'skipping: [docker-node2]']
     finally:
         assert lab2.playbook(TEARDOWN, tmp_path, inventory=inv).returncode == 0
     for host in ('docker-node1', 'docker-node2'):

@@ -11,6 +11,11 @@ The prerequisites role installs the command (/usr/local/sbin/linuxnet-container,
   validation, plan, apply and verify). Exit 0: nothing changed; 1: changed (in check mode: would change);
   2: failed. ``--firewall``: only the nftables parts (what a firewall reload takes away).
 - ``status``: what is recorded, as JSON.
+- ``read REQUEST``: for the bridge_network role, over a raw connection: REQUEST is JSON, ``{"code": ID, "record":
+  NAME, "read": {network_info's options}}``. When record NAME's tag starts with ID (this code is the controller's),
+  prints one JSON line: ``{"tag", "records", "in_sync", "read"}``: the tag, the names of the records, whether ``apply
+  --check`` finds nothing to change, and what linuxnet.container.network_info would return. Otherwise (nothing recorded, other code, any error) prints
+  nothing, and the role runs the module instead.
 - ``watch``: wait for the kernel to report a change of links, addresses (rtnetlink) or nftables tables
   (nfnetlink), or firewalld's Reloaded signal, and apply again; one log line per repair, rate-limited.
 """
@@ -18,6 +23,7 @@ The prerequisites role installs the command (/usr/local/sbin/linuxnet-container,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -96,6 +102,34 @@ def apply_records(directory, check_mode=False, diff=False, only=None, quiet=Fals
         if not actions and not quiet:
             log('unchanged: %d record(s) in %s hold' % (len(doc['records']), directory))
     return (CHANGED if changed else UNCHANGED), actions
+
+
+def read(directory, request):
+    """The ``read`` subcommand (see the module's docstring); UNCHANGED when it printed the read, FAILED otherwise."""
+    # Imported here: only this subcommand reads (and the module's payload, which this code is, holds it this way).
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # pylint: disable=import-outside-toplevel
+    from ansible_collections.linuxnet.container.plugins.module_utils._converge.read import READ_SPEC, gather  # pylint: disable=import-outside-toplevel
+    try:
+        request = json.loads(request)
+        doc = persist.load(directory)
+        tag = persist.tag_of(doc, request['record'])
+        if not isinstance(tag, str) or tag.split(' ')[0] != request['code']:
+            return FAILED
+        validated = ArgumentSpecValidator(READ_SPEC).validate(request['read'])
+        if validated.error_messages:
+            log('read: %s' % validated.error_messages[0], sys.stderr)
+            return FAILED
+        with Netlink() as netlink:
+            facts = gather(netlink, validated.validated_parameters)
+        # apply --check prints only on failures and differences; none of it belongs in the JSON line.
+        with contextlib.redirect_stdout(sys.stderr):
+            in_sync = apply_records(directory, check_mode=True, quiet=True, report=False)[0] == UNCHANGED
+    except (LinuxnetError, ValueError, KeyError, TypeError) as err:
+        log('read: %s' % getattr(err, 'msg', err), sys.stderr)
+        return FAILED
+    sys.stdout.write(json.dumps({'tag': tag, 'records': [r['name'] for r in doc['records']], 'in_sync': in_sync,
+                                 'read': facts}, sort_keys=True) + '\n')
+    return UNCHANGED
 
 
 def status(directory):
@@ -281,6 +315,8 @@ def main(argv=None):
     apply_cmd.add_argument('--if-restored', action='store_true',
                            help='do nothing unless this boot\'s networks were set up already (for nftables.service)')
     commands.add_parser('status', help='what is recorded, as JSON')
+    read_cmd = commands.add_parser('read', help='for the bridge_network role: the host\'s networks, when its record matches')
+    read_cmd.add_argument('request', help='JSON: {"code": ID, "record": NAME, "read": {network_info\'s options}}')
     watch_cmd = commands.add_parser('watch', help='apply again whenever links, addresses or nftables tables change')
     watch_cmd.add_argument('--no-links', action='store_true', help='do not listen to rtnetlink (links, addresses)')
     watch_cmd.add_argument('--no-nftables', action='store_true', help='do not listen to nftables changes')
@@ -291,6 +327,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == 'status':
         return status(args.state_dir)
+    if args.command == 'read':
+        return read(args.state_dir, args.request)
     if args.command == 'watch':
         try:
             return watch(args.state_dir, links=not args.no_links, nftables=not args.no_nftables, firewalld=args.firewalld,

@@ -37,6 +37,8 @@ FORMAT = 1
 # Where the code runs from when ``python code.zip ...`` starts it.
 MAIN = ('# linuxnet.container: the host-local command (see docs/persistence.md)\n'
         'import sys\n'
+        '# First: the collection\'s code is compiled once per host (its bytecode cache), not at every run.\n'
+        'from ansible_collections.linuxnet.container.plugins.module_utils._converge import bytecode  # noqa: F401\n'
         'from ansible_collections.linuxnet.container.plugins.module_utils._converge.apply import main\n'
         'sys.exit(main())\n')
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -142,8 +144,11 @@ def record_args(params, parts):
     return {name: args for name, args in recorded.items() if args is not None}
 
 
-def plan(current, name, args, keep=None, state='present', code_digest=None):
+def plan(current, name, args, keep=None, state='present', code_digest=None, tag=None):
     """The document to write (None: remove the whole record), from the current one and one call's record.
+
+    ``tag``: the caller's name for this desired state (the bridge_network role's: the id of its code and a digest of
+    its plan), kept with the record and reported by ``linuxnet-container read``; None keeps none.
 
     ``keep``: the other records of this converge (the later calls'); every record not named is dropped, so that
     a part a run no longer makes does not come back at boot. None keeps them all. A record keeps its place; a
@@ -154,15 +159,34 @@ def plan(current, name, args, keep=None, state='present', code_digest=None):
     if not args:  # a call that only removed: nothing of it lasts, and the next run (which skips it) records nothing
         state = 'absent'
     index = next((i for i, record in enumerate(records) if record['name'] == name), None)
+    entry = {'name': name, 'args': args}
+    if tag is not None:  # with the digest of the arguments it names: a record edited since has no tag (tag_of)
+        entry['tag'] = {'name': tag, 'args': digest(encode(args))}
     if state == 'present' and index is None:
-        records.append({'name': name, 'args': args})
+        records.append(entry)
     elif state == 'present':
-        records[index] = {'name': name, 'args': args}
+        records[index] = entry
     elif index is not None:
         del records[index]
     if not records:
         return None
     return {'format': FORMAT, 'records': records, 'code': code_digest or (current or {}).get('code')}
+
+
+def untagged(doc):
+    """The document without its records' tags: what a converge changes (a new tag alone is bookkeeping)."""
+    if doc is None:
+        return None
+    return dict(doc, records=[{key: value for key, value in record.items() if key != 'tag'} for record in doc['records']])
+
+
+def tag_of(doc, name):
+    """The tag of record ``name``; None when it has none, or when its arguments are no longer those it was given with."""
+    for record in (doc or {}).get('records', []):
+        tag = record.get('tag')
+        if record['name'] == name and isinstance(tag, dict) and tag.get('args') == digest(encode(record['args'])):
+            return tag.get('name')
+    return None
 
 
 def encode(doc):

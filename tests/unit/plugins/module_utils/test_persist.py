@@ -22,6 +22,16 @@ BRIDGE = {'netns': {'namespaces': [{'name': 'web'}]}}
 OVERLAY = {'vxlan': {'devices': []}}
 
 
+class FakeNetlink:
+    """Netlink() for code whose kernel calls a test replaces."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 def names(doc):
     return [r['name'] for r in doc['records']] if doc else None
 
@@ -151,13 +161,6 @@ def test_apply_exit_statuses(tmp_path, monkeypatch, capsys):
     doc = persist.plan(None, 'bridge_network', BRIDGE)
     (tmp_path / persist.STATE_FILE).write_bytes(persist.encode(doc))
 
-    class FakeNetlink:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
     outcomes = iter([{'changed': True, 'parts': {'netns': {'actions': ['create network namespace web']}}},
                      {'changed': False, 'parts': {'netns': {'actions': []}}},
                      LinuxnetError('netns: boom')])
@@ -202,3 +205,79 @@ def test_the_watcher_repairs_after_an_ipv6_address_removal_not_after_additions()
     assert not apply.removals(_rtnl(20) + _rtnl(20))
     assert apply.removals(_rtnl(20) + _rtnl(21))
     assert not apply.removals(b'') and not apply.removals(b'\x00' * 16)  # a truncated or empty read
+
+
+def test_a_tag_names_the_arguments_it_was_given_with():
+    doc = persist.plan(None, 'bridge_network', BRIDGE, keep=[], tag='code plan')
+    assert persist.tag_of(doc, 'bridge_network') == 'code plan' and persist.tag_of(doc, 'other') is None
+    # The same desired state under another tag: no change of what the host converges to.
+    retagged = persist.plan(doc, 'bridge_network', BRIDGE, keep=[], tag='code plan2')
+    assert persist.untagged(retagged) == persist.untagged(doc) and retagged != doc
+    assert persist.untagged(persist.plan(doc, 'bridge_network', OVERLAY, tag='code plan')) != persist.untagged(doc)
+    # A record edited since it was tagged (by hand, or by older code) has no tag: the role converges that host again.
+    edited = json.loads(persist.encode(doc))
+    edited['records'][0]['args']['netns']['namespaces'].append({'name': 'db'})
+    assert persist.tag_of(edited, 'bridge_network') is None
+    assert persist.tag_of(persist.plan(None, 'bridge_network', BRIDGE), 'bridge_network') is None
+    assert persist.untagged(None) is None
+
+
+def _read_setup(tmp_path, monkeypatch, doc, outcome):
+    real_lock = persist.locked
+    monkeypatch.setattr(apply.persist, 'locked', lambda timeout: real_lock(timeout, path=str(tmp_path / 'lock')))
+    if doc is not None:
+        (tmp_path / persist.STATE_FILE).write_bytes(persist.encode(doc))
+
+    gathered = []
+
+    def gather(netlink, params):
+        gathered.append(params)
+        return {'networks': [], 'endpoints': [], 'tables': [], 'warnings': []}
+
+    def converge(parts, netlink, **kwargs):
+        assert kwargs['check_mode'] is True
+        print('would: noise that must not reach the JSON line')
+        return outcome
+
+    from ansible_collections.linuxnet.container.plugins.module_utils._converge import read as read_module
+    monkeypatch.setattr(read_module, 'gather', gather)
+    monkeypatch.setattr(apply, 'Netlink', FakeNetlink)
+    monkeypatch.setattr(apply, 'converge', converge)
+    return gathered
+
+
+def _request(code='c0de', record='bridge_network', read=None):
+    return json.dumps({'code': code, 'record': record, 'read': read if read is not None else {'interfaces': True}})
+
+
+def test_read_answers_with_the_record_tag_the_sync_check_and_the_read(tmp_path, monkeypatch, capsys):
+    doc = persist.plan(None, 'bridge_network', BRIDGE, keep=[], tag='c0de 1234')
+    gathered = _read_setup(tmp_path, monkeypatch, doc, {'changed': False, 'parts': {}})
+    assert apply.main(['--state-dir', str(tmp_path), 'read', _request()]) == apply.UNCHANGED
+    out = capsys.readouterr()
+    answer = json.loads(out.out)
+    assert answer['tag'] == 'c0de 1234' and answer['in_sync'] is True and answer['records'] == ['bridge_network']
+    assert answer['read']['tables'] == [] and 'noise' in out.err and out.out.count('\n') == 1
+    # network_info's defaults are filled in as the module fills them.
+    assert gathered[0]['discover'] is True and gathered[0]['networks'] == [] and gathered[0]['interfaces'] is True
+
+
+def test_read_reports_a_host_that_would_change(tmp_path, monkeypatch, capsys):
+    doc = persist.plan(None, 'bridge_network', BRIDGE, keep=[], tag='c0de 1234')
+    _read_setup(tmp_path, monkeypatch, doc, {'changed': True, 'parts': {'netns': {'actions': ['create network namespace web']}}})
+    assert apply.main(['--state-dir', str(tmp_path), 'read', _request()]) == apply.UNCHANGED
+    assert json.loads(capsys.readouterr().out)['in_sync'] is False
+
+
+@pytest.mark.parametrize('doc, request_text', [
+    (None, _request()),  # nothing recorded
+    (persist.plan(None, 'bridge_network', BRIDGE), _request()),  # recorded with no tag (a playbook of the user's own)
+    (persist.plan(None, 'bridge_network', BRIDGE, tag='0ther 1234'), _request()),  # another version's code
+    (persist.plan(None, 'bridge_network', BRIDGE, tag='c0de 1234'), _request(record='mine')),
+    (persist.plan(None, 'bridge_network', BRIDGE, tag='c0de 1234'), 'not json'),
+    (persist.plan(None, 'bridge_network', BRIDGE, tag='c0de 1234'), _request(read={'networks': 'x', 'bogus': 1})),
+])
+def test_read_prints_nothing_when_the_module_must_read(tmp_path, monkeypatch, capsys, doc, request_text):
+    _read_setup(tmp_path, monkeypatch, doc, {'changed': False, 'parts': {}})
+    assert apply.main(['--state-dir', str(tmp_path), 'read', request_text]) == apply.FAILED
+    assert capsys.readouterr().out == ''
