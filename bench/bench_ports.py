@@ -28,7 +28,7 @@ import _bench
 
 INPROC = r'''
 import json, sys, time
-from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import PartModule, validate_part
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.part import PartModule, validate_part
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink import Netlink
 from ansible_collections.linuxnet.container.plugins.module_utils._parts import port_map as part
 

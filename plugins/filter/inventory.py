@@ -97,10 +97,10 @@ def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present',
     return plans
 
 
-def _read_request(host_vars):
+def _read_request(host_vars, check_mode=True):
     """What the bridge_network role hands ``linuxnet-container read`` on the host (see plugin_utils/_plan/settle)."""
     return _planner('settle').read_request(_bridge_networks(host_vars),
-                                           namespaces_for(host_vars.get('linuxnet_containers') or []))
+                                           namespaces_for(host_vars.get('linuxnet_containers') or []), check_mode)
 
 
 def _ipam_release(hostvars, hosts, plans='__bridge_network_plans'):

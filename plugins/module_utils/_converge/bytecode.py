@@ -2,18 +2,20 @@
 # Copyright: (c) 2026, linuxnet.container contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""A bytecode cache on the managed host for the collection's module_utils in a module's payload (private).
+"""A bytecode cache on the managed host for the module_utils in a module's payload (private).
 
 A module runs from its AnsiballZ payload, a zip of Python sources. zipimport compiles every source it imports, at
 every call, and keeps nothing: about 430 kB of the collection's code for host_network, 50-70 ms of a host's CPU per
 call, twice per host and run (more than the module's own work when nothing changes). Imported first by each
-module, this puts a finder in front of the payload for the collection's module_utils only. A source is compiled
+module, this puts a finder in front of the payload for the module_utils it carries (the collection's, and
+ansible-core's imported after this; the host-local command, ``python code.zip``, imports all of them here). A source is compiled
 once and kept as a standard hash-based .pyc (PEP 552: magic number, flags, the source's hash) in
 ``/var/cache/linuxnet-container/bytecode``, named by module and source hash; a later call whose source has the
 same hash unmarshals it. Another source (a new version of the collection) is compiled and replaces the file of the
 older one. Only root's runs use the cache, in a directory only root can write; anything unexpected (another user,
 a read-only /var, a file that is not a valid .pyc of that source) falls back to compiling, as without the cache.
-A run in check mode reads the cache and writes nothing. ``linuxnet.container.prerequisites``' removal (teardown)
+A run in check mode reads the cache and writes nothing; so does the host-local command with ``--check`` or for the
+read of a check-mode run (``command_writes``). ``linuxnet.container.prerequisites``' removal (teardown)
 deletes the directory.
 
 Nothing happens where the collection is not loaded from a zip (the controller, tests, an unpacked module).
@@ -24,6 +26,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import json
 import marshal
 import os
 import re
@@ -32,6 +35,9 @@ import tempfile
 
 CACHE_DIR = '/var/cache/linuxnet-container/bytecode'
 PACKAGE = 'ansible_collections.linuxnet.container.plugins.module_utils.'
+# What the cache serves: the collection's module_utils, and ansible-core's that the payload carries (about 190 files
+# that the host-local command imported from the zip at every run: 0.15 s of a host's CPU per read).
+PACKAGES = (PACKAGE, 'ansible.module_utils.')
 _FLAGS = 0b11  # hash-based, checked (PEP 552)
 
 
@@ -117,7 +123,7 @@ class _Finder(importlib.abc.MetaPathFinder):
         self._write = write
 
     def find_spec(self, fullname, path=None, target=None):
-        if not fullname.startswith(PACKAGE):
+        if not fullname.startswith(PACKAGES):
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.loader is None or spec.submodule_search_locations is not None \
@@ -125,6 +131,27 @@ class _Finder(importlib.abc.MetaPathFinder):
             return spec
         spec.loader = _CachingLoader(spec.loader, self._write)
         return spec
+
+
+def allow_writes(write):
+    """Let the installed finder keep what it compiles, or not (the host-local command decides by its arguments)."""
+    for finder in sys.meta_path:
+        if isinstance(finder, _Finder):
+            finder._write = write  # pylint: disable=protected-access
+
+
+def command_writes(argv):
+    """Whether a run of the host-local command (``linuxnet-container ARGV``) may write the cache: not with --check,
+    and a ``read`` only for a run that is not in check mode (its request says ``"check": false``)."""
+    if '--check' in argv:
+        return False
+    if 'read' in argv:
+        try:
+            request = json.loads(argv[-1])
+        except ValueError:
+            return False
+        return isinstance(request, dict) and request.get('check') is False
+    return True
 
 
 def _zipimporter():

@@ -19,7 +19,7 @@ from ansible_collections.linuxnet.container.plugins.module_utils._parts import (
     vtep_filter,
     vxlan,
 )
-from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import PartModule, validate_part
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.part import PartModule, validate_part
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import Expect
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 

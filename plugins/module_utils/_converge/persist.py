@@ -38,7 +38,8 @@ FORMAT = 1
 MAIN = ('# linuxnet.container: the host-local command (see docs/persistence.md)\n'
         'import sys\n'
         '# First: the collection\'s code is compiled once per host (its bytecode cache), not at every run.\n'
-        'from ansible_collections.linuxnet.container.plugins.module_utils._converge import bytecode  # noqa: F401\n'
+        'from ansible_collections.linuxnet.container.plugins.module_utils._converge import bytecode\n'
+        'bytecode.allow_writes(bytecode.command_writes(sys.argv[1:]))\n'
         'from ansible_collections.linuxnet.container.plugins.module_utils._converge.apply import main\n'
         'sys.exit(main())\n')
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)

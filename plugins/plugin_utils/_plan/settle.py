@@ -56,9 +56,11 @@ def code_id(root=_ROOT):
     return _CACHE[root]
 
 
-def read_request(networks, containers):
-    """What the role hands ``linuxnet-container read``: this controller's code id, the record, network_info's options."""
-    return {'code': code_id(), 'record': RECORD, 'read': {'networks': networks, 'containers': containers, 'interfaces': True}}
+def read_request(networks, containers, check_mode=True):
+    """What the role hands ``linuxnet-container read``: this controller's code id, the record, network_info's options,
+    and whether the run is in check mode (then the host keeps nothing, not even its bytecode cache)."""
+    return {'code': code_id(), 'record': RECORD, 'check': bool(check_mode),
+            'read': {'networks': networks, 'containers': containers, 'interfaces': True}}
 
 
 def answer(result):

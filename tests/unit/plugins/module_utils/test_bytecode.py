@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import zipfile
 
 import pytest
@@ -121,3 +122,41 @@ def test_check_mode_writes_nothing(monkeypatch, params, write):
 
 def test_outside_a_payload_nothing_is_installed():
     assert not any(isinstance(finder, bytecode._Finder) for finder in __import__('sys').meta_path)  # pylint: disable=protected-access
+
+
+def test_the_finder_serves_ansible_core_module_utils_and_nothing_else(tmp_path, monkeypatch):
+    archive = str(tmp_path / 'payload.zip')
+    inside = 'ansible/module_utils/_zz'
+    with zipfile.ZipFile(archive, 'w') as zipped:
+        zipped.writestr(inside + '/core.py', 'VALUE = "core"\n')
+    monkeypatch.setattr(bytecode, 'CACHE_DIR', str(tmp_path / 'bytecode'))
+    finder = bytecode._Finder(write=False)  # pylint: disable=protected-access
+    spec = finder.find_spec('ansible.module_utils._zz.core', [os.path.join(archive, inside)])
+    assert type(spec.loader).__name__ == '_CachingLoader'
+    assert finder.find_spec('ansible.plugins.core', [os.path.join(archive, inside)]) is None
+    assert finder.find_spec('pyroute2.iproute', [os.path.join(archive, inside)]) is None
+
+
+@pytest.mark.parametrize('argv, write', [
+    (['apply'], True),
+    (['apply', '--quiet'], True),
+    (['apply', '--check'], False),
+    (['apply', '--check', '--diff'], False),
+    (['watch'], True),
+    (['status'], True),
+    (['read', '{"code": "c", "check": false, "read": {}}'], True),
+    (['read', '{"code": "c", "check": true, "read": {}}'], False),
+    (['read', '{"code": "c", "read": {}}'], False),
+    (['read', 'not json'], False),
+])
+def test_the_host_command_writes_the_cache_except_in_check_mode(argv, write):
+    assert bytecode.command_writes(argv) is write
+
+
+def test_allow_writes_switches_the_installed_finder(monkeypatch):
+    finder = bytecode._Finder(write=False)  # pylint: disable=protected-access
+    monkeypatch.setattr(sys, 'meta_path', [finder] + sys.meta_path)
+    bytecode.allow_writes(True)
+    assert finder._write is True  # pylint: disable=protected-access
+    bytecode.allow_writes(False)
+    assert finder._write is False  # pylint: disable=protected-access

@@ -13,7 +13,7 @@ import ipaddress
 import pytest
 
 from ansible_collections.linuxnet.container.plugins.module_utils._converge.expect import parse_expect
-from ansible_collections.linuxnet.container.plugins.module_utils._converge.module import PartModule, validate_part
+from ansible_collections.linuxnet.container.plugins.module_utils._converge.part import PartModule, validate_part
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.errors import LinuxnetError
 from ansible_collections.linuxnet.container.plugins.module_utils._kernel.namespaces import NamespaceRef
 from ansible_collections.linuxnet.container.plugins.module_utils._converge import host_network as hn

@@ -43,7 +43,8 @@ def test_code_id_covers_the_host_code_and_the_role_tasks(tmp_path):
 def test_the_request_carries_the_code_id_and_network_info_options():
     request = FilterModule().filters()['read_request']({'linuxnet_containers': [{'name': 'web'}, {'name': 'h', 'network_mode': 'host'}]})
     assert request['code'] == settle.code_id() and request['record'] == 'bridge_network'
-    assert request['read']['containers'] == ['web'] and request['read']['interfaces'] is True
+    assert request['read']['containers'] == ['web'] and request['read']['interfaces'] is True and request['check'] is True
+    assert FilterModule().filters()['read_request']({}, False)['check'] is False
     assert [n['name'] for n in request['read']['networks']] == ['bridge', 'docker_gwbridge']
 
 
