@@ -90,11 +90,16 @@ def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present',
         plan = plans[name]
         plan['vtep_filter'] = settle.vtep_filter(plan, read)
         plan['tag'] = settle.tag(plan, hv)
-        plan['settled'] = settle.settled(plan, answers[name], read)
+        plan['settled'] = settle.settled(plan, answers[name], read) and settle.skip_settled(hv)
     for plan in plans.values():
         for warning in plan['warnings']:
             Display().warning(warning)
     return plans
+
+
+def _read_answered(result):
+    """Whether a registered raw result of ``linuxnet-container read`` holds the host's answer (else the module reads)."""
+    return _planner('settle').answer(result) is not None
 
 
 def _read_request(host_vars, check_mode=True):
@@ -241,6 +246,7 @@ class FilterModule:
             'bridge_network_plans': _bridge_network_plans,
             'bridge_networks': _bridge_networks,
             'read_request': _read_request,
+            'read_answered': _read_answered,
             'ipam_release': _ipam_release,
             'has_global_endpoints': has_global_endpoints,
             'speaks_evpn': speaks_evpn,

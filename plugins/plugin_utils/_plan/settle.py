@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.release import __version__ as ANSIBLE_VERSION
 
 RECORD = 'bridge_network'
@@ -121,6 +122,11 @@ def removes(plan, facts):
     if not plan.get('ports') and (published or 'ip linuxnet_ports' in tables or 'ip6 linuxnet_ports' in tables):
         return True
     return plan.get('vtep_filter') is not None and not plan.get('vtep_members')
+
+
+def skip_settled(host_vars):
+    """linuxnet_skip_settled (default true): false converges the host with host_network even when it is settled."""
+    return boolean(host_vars.get('linuxnet_skip_settled', True), strict=False)
 
 
 def settled(plan, doc, facts):

@@ -54,6 +54,7 @@ def test_the_request_carries_the_code_id_and_network_info_options():
 ])
 def test_no_answer_means_the_module_reads(result):
     assert settle.answer(result) is None
+    assert FilterModule().filters()['read_answered'](result) is False
     assert settle.facts_of({'r': result}, ['r', 'm']) == ({}, None)
 
 
@@ -61,6 +62,7 @@ def test_facts_come_from_the_answer_or_else_from_the_module():
     module = {'changed': False, 'networks': [], 'tables': ['inet linuxnet_isolation']}
     raw = _answer('t', read={'tables': ['ip linuxnet_ports']})
     assert settle.facts_of({'r': raw, 'm': {'skipped': True}}, ['r', 'm'])[0] == {'tables': ['ip linuxnet_ports']}
+    assert FilterModule().filters()['read_answered'](raw) is True
     assert settle.facts_of({'r': {'stdout': ''}, 'm': module}, ['r', 'm']) == (module, None)
     assert settle.facts_of({'m': module}, 'm') == (module, None)
 
@@ -116,5 +118,8 @@ def test_the_planner_settles_a_host_whose_answer_carries_its_plan():
     hostvars['h1']['r'] = _answer(first['tag'])
     again = plans(hostvars, ['h1'], ['h1'], facts=['r', 'm'])['h1']
     assert again['tag'] == first['tag'] and again['settled'] is True
+    hostvars['h1']['linuxnet_skip_settled'] = 'false'
+    assert plans(hostvars, ['h1'], ['h1'], facts=['r', 'm'])['h1']['settled'] is False
+    del hostvars['h1']['linuxnet_skip_settled']
     hostvars['h1']['linuxnet_containers'].append({'name': 'db'})
     assert plans(hostvars, ['h1'], ['h1'], facts=['r', 'm'])['h1']['settled'] is False
