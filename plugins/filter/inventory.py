@@ -89,7 +89,7 @@ def _bridge_network_plans(hostvars, play_hosts, all_hosts=None, state='present',
     for (name, hv, read) in members:
         plan = plans[name]
         plan['vtep_filter'] = settle.vtep_filter(plan, read)
-        plan['tag'] = settle.tag(plan, hv)
+        plan['tag'] = settle.tag(plan, hv, state)
         plan['settled'] = settle.settled(plan, answers[name], read) and settle.skip_settled(hv)
     for plan in plans.values():
         for warning in plan['warnings']:

@@ -104,11 +104,13 @@ def vtep_filter(plan, facts):
     return None
 
 
-def tag(plan, host_vars):
-    """The code id and a digest of everything host_network's arguments are templated from."""
+def tag(plan, host_vars, state='present'):
+    """The code id and a digest of everything host_network's arguments are templated from: the plan, the state the
+    play plans (``absent``: teardown), and the host's role variables. (Role variables a play sets, such as
+    teardown.yml's, are not in hostvars: the role never skips a call that removes the record.)"""
     planned = {key: value for key, value in plan.items() if key not in ('warnings', 'tag', 'settled')}
     role_vars = {name: host_vars.get(name) for name in _ROLE_VARS}
-    text = json.dumps([planned, role_vars], sort_keys=True, default=str, separators=(',', ':'))
+    text = json.dumps([planned, role_vars, state], sort_keys=True, default=str, separators=(',', ':'))
     return '%s %s' % (code_id(), hashlib.sha256(text.encode()).hexdigest()[:32])
 
 

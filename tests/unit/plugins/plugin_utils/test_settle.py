@@ -74,6 +74,8 @@ def test_the_tag_changes_with_the_plan_and_the_role_variables_and_not_with_warni
     assert settle.tag(dict(PLAN, ports=[{'container': 'web'}]), {}) != base
     assert settle.tag(PLAN, {'linuxnet_kill_holders': True}) != base
     assert settle.tag(PLAN, {'linuxnet_persist': False}) != base
+    # An empty host plans the same whether it is kept or torn down: the state the play plans tells them apart.
+    assert settle.tag(PLAN, {}, 'absent') != base and settle.tag(PLAN, {}, 'present') == base
 
 
 def test_vtep_filter_argument():
@@ -118,6 +120,7 @@ def test_the_planner_settles_a_host_whose_answer_carries_its_plan():
     hostvars['h1']['r'] = _answer(first['tag'])
     again = plans(hostvars, ['h1'], ['h1'], facts=['r', 'm'])['h1']
     assert again['tag'] == first['tag'] and again['settled'] is True
+    assert plans(hostvars, ['h1'], ['h1'], 'absent', facts=['r', 'm'])['h1']['settled'] is False  # teardown
     hostvars['h1']['linuxnet_skip_settled'] = 'false'
     assert plans(hostvars, ['h1'], ['h1'], facts=['r', 'm'])['h1']['settled'] is False
     del hostvars['h1']['linuxnet_skip_settled']
