@@ -11,8 +11,8 @@
 The module is timed three ways: end to end through ansible-playbook; less an ansible call that
 does nothing (both measured in the same run); and in-process on the lab host (the module's own
 read, plan and transaction, without Ansible moving 10,000 arguments and results: its part
-module_utils/_parts/port_map.py run by the host's collection virtualenv from the module's unpacked
-AnsiballZ payload). Prints seconds and ratios; asserts nothing about time. --smoke: N = 20; checks
+module_utils/_parts/port_map.py run by the host's collection virtualenv from host_network's unpacked
+AnsiballZ payload, which holds the part's code and _converge/part.py). Prints seconds and ratios; asserts nothing about time. --smoke: N = 20; checks
 the changed flags and that the kernel's map holds N elements after the apply and N+1 after the add.
 
     sudo .venv/bin/python bench/bench_ports.py [--counts 1000,10000] [--lab bench-ports] [--keep] [--smoke]
@@ -113,7 +113,7 @@ def main():
     with _bench.Lab(opts.lab, 1, keep=opts.keep) as lab:
         host = lab.hosts[0]
         ports_ = Ports(lab, lab.workdir)
-        path = host.explode('port_map')
+        path = host.explode('host_network')
         host.run('bash', '-c', 'ip link add docker0 type bridge && ip addr add 172.17.0.1/16 dev docker0 && ip link set docker0 up')
         overhead, dummy = ports_.module({'ports': [], 'state': 'absent'})
         for count in counts:

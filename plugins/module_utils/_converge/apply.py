@@ -12,10 +12,10 @@ The prerequisites role installs the command (/usr/local/sbin/linuxnet-container,
   2: failed. ``--firewall``: only the nftables parts (what a firewall reload takes away).
 - ``status``: what is recorded, as JSON.
 - ``read REQUEST``: for the bridge_network role, over a raw connection: REQUEST is JSON, ``{"code": ID, "record":
-  NAME, "read": {network_info's options}}``. When record NAME's tag starts with ID (this code is the controller's),
-  prints one JSON line: ``{"tag", "records", "in_sync", "read"}``: the tag, the names of the records, whether ``apply
-  --check`` finds nothing to change, and what linuxnet.container.network_info would return. Otherwise (nothing recorded, other code, any error) prints
-  nothing, and the role runs the module instead.
+  NAME, "check": BOOL, "read": {network_info's options}}``. When record NAME's tag starts with ID (this code is the
+  controller's), prints one JSON line: ``{"tag", "records", "in_sync", "read"}``: the tag, the names of the records,
+  whether ``apply --check`` finds nothing to change and gives no warning, and what linuxnet.container.network_info
+  would return. Otherwise (nothing recorded, other code, any error) prints nothing, and the role runs the module.
 - ``watch``: wait for the kernel to report a change of links, addresses (rtnetlink) or nftables tables
   (nfnetlink), or firewalld's Reloaded signal, and apply again; one log line per repair, rate-limited.
 """
@@ -60,11 +60,12 @@ def log(message, stream=None):
 
 
 def apply_records(directory, check_mode=False, diff=False, only=None, quiet=False, lock_timeout=300.0, since=None,
-                  report=True):
+                  report=True, warnings=None):
     """Converge every record; returns (exit status, actions). Errors are printed and give FAILED.
 
     ``since``: skip when a module's converge ended after that time (the watcher: what it saw was that converge).
-    ``report``: print what changed (the watcher prints one line per repair instead)."""
+    ``report``: print what changed (the watcher prints one line per repair instead). ``warnings``: a list that also
+    gets every warning the parts give."""
     gc.freeze()
     gc.set_threshold(50000, 50, 1000)
     actions, changed = [], False
@@ -81,7 +82,7 @@ def apply_records(directory, check_mode=False, diff=False, only=None, quiet=Fals
                 with Netlink() as netlink:
                     result = converge(record['args'], netlink, check_mode=check_mode, diff=diff, return_objects=False,
                                       refuse=False, only=only,
-                                      warn=lambda msg, name=record['name']: log('warning: %s: %s' % (name, msg), sys.stderr))
+                                      warn=lambda msg, name=record['name']: _warn(name, msg, warnings))
                 changed = changed or result['changed']
                 if not check_mode:
                     persist.mark_restored()
@@ -104,6 +105,12 @@ def apply_records(directory, check_mode=False, diff=False, only=None, quiet=Fals
     return (CHANGED if changed else UNCHANGED), actions
 
 
+def _warn(name, message, warnings=None):
+    log('warning: %s: %s' % (name, message), sys.stderr)
+    if warnings is not None:
+        warnings.append(message)
+
+
 def read(directory, request):
     """The ``read`` subcommand (see the module's docstring); UNCHANGED when it printed the read, FAILED otherwise."""
     # Imported here: only this subcommand reads (and the module's payload, which this code is, holds it this way).
@@ -122,8 +129,11 @@ def read(directory, request):
         with Netlink() as netlink:
             facts = gather(netlink, validated.validated_parameters)
         # apply --check prints only on failures and differences; none of it belongs in the JSON line.
+        # A warning (a host socket on a published port) is the module's to give: such a host is not in sync.
+        warnings = []
         with contextlib.redirect_stdout(sys.stderr):
-            in_sync = apply_records(directory, check_mode=True, quiet=True, report=False)[0] == UNCHANGED
+            in_sync = apply_records(directory, check_mode=True, quiet=True, report=False, warnings=warnings)[0] == UNCHANGED
+        in_sync = in_sync and not warnings
     except (LinuxnetError, ValueError, KeyError, TypeError) as err:
         log('read: %s' % getattr(err, 'msg', err), sys.stderr)
         return FAILED

@@ -262,6 +262,21 @@ def test_read_answers_with_the_record_tag_the_sync_check_and_the_read(tmp_path, 
     assert gathered[0]['discover'] is True and gathered[0]['networks'] == [] and gathered[0]['interfaces'] is True
 
 
+def test_read_reports_a_host_whose_check_warns_as_out_of_sync(tmp_path, monkeypatch, capsys):
+    """A warning of the check (a host socket on a published port) is the module's to give: not settled."""
+    doc = persist.plan(None, 'bridge_network', BRIDGE, keep=[], tag='c0de 1234')
+    _read_setup(tmp_path, monkeypatch, doc, {'changed': False, 'parts': {}})
+
+    def converge(parts, netlink, **kwargs):
+        kwargs['warn']('port_map: a host socket listens on 127.0.0.1:8095/tcp')
+        return {'changed': False, 'parts': {}}
+
+    monkeypatch.setattr(apply, 'converge', converge)
+    assert apply.main(['--state-dir', str(tmp_path), 'read', _request()]) == apply.UNCHANGED
+    out = capsys.readouterr()
+    assert json.loads(out.out)['in_sync'] is False and 'a host socket listens' in out.err
+
+
 def test_read_reports_a_host_that_would_change(tmp_path, monkeypatch, capsys):
     doc = persist.plan(None, 'bridge_network', BRIDGE, keep=[], tag='c0de 1234')
     _read_setup(tmp_path, monkeypatch, doc, {'changed': True, 'parts': {'netns': {'actions': ['create network namespace web']}}})
