@@ -59,11 +59,14 @@ lab-show:
 # ---- tests ---------------------------------------------------------------------------------
 # The static checks (lint, sanity, docs) are CPU work; the lab suites mostly wait on lab hosts: they run side by side.
 test: deps units build
-	@rm -f $(BUILD)/static.log $(BUILD)/static.rc
+	@rm -f $(BUILD)/static.log $(BUILD)/static.rc $(BUILD)/integration.log $(BUILD)/molecule.d/summary
 	@( rc=0; $(MAKE) --no-print-directory lint sanity docs > $(BUILD)/static.log 2>&1 || rc=$$?; echo $$rc > $(BUILD)/static.rc ) & \
 	  lrc=0; $(MAKE) --no-print-directory lab-suites || lrc=$$?; wait; \
 	  echo "==== ansible-lint, ansible-test sanity, ansible-doc (ran beside the lab suites): $(BUILD)/static.log ===="; \
 	  cat $(BUILD)/static.log; src=$$(cat $(BUILD)/static.rc); \
+	  echo "==== summary: what failed, if anything (full logs above) ===="; \
+	  grep -E '^(FAILED|ERROR) |(passed|failed|errors?) in [0-9]' $(BUILD)/integration.log 2>/dev/null | cut -c1-300 || true; \
+	  cat $(BUILD)/molecule.d/summary 2>/dev/null || true; \
 	  echo "lab suites exit $$lrc, lint/sanity/docs exit $$src"; [ "$$lrc" = 0 ] && [ "$$src" = 0 ]
 	@echo "make test: all suites passed"
 
@@ -105,8 +108,9 @@ build:
 # The test files run side by side (pytest-xdist, whole files per worker): each worker boots labs of its own,
 # and most of a test's time is spent waiting on lab hosts, so three workers fit two CPUs.
 ITEST_WORKERS ?= 3
+# Its output is also kept in .build/integration.log: `make test` ends with the lines that name what failed.
 integration: build
-	$(PY) -m pytest -q -n $(ITEST_WORKERS) --dist loadfile --durations=40 tests/integration
+	$(PY) -m pytest -q -n $(ITEST_WORKERS) --dist loadfile --durations=40 tests/integration 2>&1 | tee $(BUILD)/integration.log
 
 # The scenarios boot labs of their own names (mol-SCENARIO), so they run side by side too: MOLECULE_WORKERS at a time,
 # longest first, each into a log of its own (.build/molecule.d), all printed when they are done.
