@@ -125,6 +125,7 @@ class Fleet:
         _overlay_subnets(nets)
         self.vteps = {}
         self.endpoints = {}      # network -> [(host, Endpoint)]
+        self._rendered = {}      # network -> what every host's plan takes from its endpoints (_entries)
         self.addresses = {}      # (host, container, network) -> IPv4Address
         self.addresses6 = {}     # (host, container, network) -> IPv6Address, on overlays with enable_ipv6
         mtus, ceilings = [], []
@@ -352,28 +353,47 @@ class Fleet:
                             'addresses': ['%s/%d' % (gateway, subnet.prefixlen) for gateway, subnet in gateways],
                             'mac': docker_mac(str(net.gateway))})
             local, dev, _mtu = self.vteps[host]
-            remote = [(h, ep) for h, ep in members if h != host]
-            peers = sorted({self.vteps[h][0] for h, _ep in remote})
+            entries = self._entries(name, members)
+            peers = sorted({address for h, address in entries['vteps'] if h != host})
             # recreate: a VTEP address changed (linuxnet_vtep_address, IPv4 to IPv6 too) cannot be changed in place.
             device = {'name': VXLAN_DEVICE, 'namespace': ns, 'vni': self.vnis[name], 'local': local, 'dev': dev,
                       'mtu': self.mtu[name], 'master': OVERLAY_BRIDGE, 'learning': False, 'recreate': True}
             if net.control_plane == 'evpn':
                 # BGP EVPN: FRR installs the remote MACs (type-2) and the flood list (type-3); the device is named for
                 # FRR, and the local containers' MACs are static entries of their ports, so they never age out.
-                device.update(evpn=True, static_macs=[{'mac': ep.mac or docker_mac(str(ep.address)),
-                                                       'port': host_veth_name(ep.container, name)}
-                                                      for h, ep in members if h == host])
+                device.update(evpn=True, static_macs=[{'mac': mac, 'port': host_veth_name(ep.container, name)}
+                                                      for h, ep, mac, _fdb, _neighbors in entries['endpoints'] if h == host])
             else:
-                device.update(
-                    purge=True, peers=peers, evpn=False,
-                    fdb=[{'mac': ep.mac or docker_mac(str(ep.address)), 'dst': self.vteps[h][0]} for h, ep in remote],
-                    neighbors=[{'address': str(address), 'mac': ep.mac or docker_mac(str(ep.address))} for h, ep in remote
-                               for address in (ep.address, ep.address6) if address is not None])
+                # Every remote container: the fleet's output grows with hosts x containers, its planning must not grow
+                # faster (the entries of each endpoint are made once, in _entries, and shared by every host's list).
+                remote = [entry for entry in entries['endpoints'] if entry[0] != host]
+                device.update(purge=True, peers=peers, evpn=False, fdb=[fdb for _h, _ep, _mac, fdb, _n in remote],
+                              neighbors=[neighbor for _h, _ep, _mac, _fdb, neighbors in remote for neighbor in neighbors])
             devices.append(device)
-            per_vni.append({'vni': self.vnis[name], 'vteps': sorted({local} | set(peers), key=address_key)})
+            members_of_vni = set(peers) | {local}
+            per_vni.append({'vni': self.vnis[name], 'vteps': [address for _h, address in entries['vteps'] if address in members_of_vni]})
         per_vni.sort(key=lambda item: item['vni'])
         vteps = sorted({address for item in per_vni for address in item['vteps']}, key=address_key)
         return {'namespaces': namespaces, 'bridges': bridges, 'devices': devices, 'vteps': vteps, 'vtep_members': per_vni}
+
+    def _entries(self, name, members):
+        """What every host's plan of overlay ``name`` takes from its endpoints, made once per overlay: per endpoint
+        (host, endpoint, MAC, its FDB entry, its neighbour entries), and the (host, VTEP address) of its members in
+        address order."""
+        cached = self._rendered.get(name)
+        if cached is None:
+            endpoints = []
+            for h, ep in members:
+                mac = ep.mac or docker_mac(str(ep.address))
+                neighbors = [{'address': str(address), 'mac': mac} for address in (ep.address, ep.address6) if address is not None]
+                endpoints.append((h, ep, mac, {'mac': mac, 'dst': self.vteps[h][0]} if h in self.vteps else None, neighbors))
+            vteps = {}
+            for h, _ep in members:
+                if h in self.vteps:
+                    vteps.setdefault(self.vteps[h][0], h)
+            cached = self._rendered[name] = {'endpoints': endpoints,
+                                             'vteps': [(vteps[address], address) for address in sorted(vteps, key=address_key)]}
+        return cached
 
     def remote_endpoints(self, host):
         """Endpoints on other hosts, for names that resolve across hosts."""
