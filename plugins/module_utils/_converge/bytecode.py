@@ -91,46 +91,74 @@ def _store(directory, fullname, path, data):
 
 
 class _CachingLoader(importlib.abc.InspectLoader):
-    """The payload's own loader, with get_code served from the cache."""
+    """The payload's own loader (a zipimporter), with get_code served from the cache.
 
-    def __init__(self, loader, write):
+    ``filename`` is given: zipimporter.get_filename compiles the module to find it (Python 3.11), which would cost as
+    much as the cache saves."""
+
+    def __init__(self, loader, write, filename):
         self._loader = loader
         self._write = write
+        self._filename = filename
 
     def get_source(self, fullname):
         return self._loader.get_source(fullname)
 
     def is_package(self, fullname):
-        return self._loader.is_package(fullname)
+        return False
 
     def get_filename(self, fullname):
-        return self._loader.get_filename(fullname)
+        return self._filename
 
     def get_code(self, fullname):
         source = self._loader.get_source(fullname)
         if source is None:
             return self._loader.get_code(fullname)
-        return cached_code(fullname, source.encode('utf-8'), self.get_filename(fullname), write=self._write)
+        return cached_code(fullname, source.encode('utf-8'), self._filename, write=self._write)
 
     def exec_module(self, module):
         exec(self.get_code(module.__name__), module.__dict__)  # pylint: disable=exec-used
 
 
 class _Finder(importlib.abc.MetaPathFinder):
-    """Finds the collection's module_utils as the payload would, and wraps the zip's loader."""
+    """Finds the collection's module_utils (and ansible-core's) in the payload, as its zipimporter would, without
+    compiling them: zipimporter.find_spec asks its get_filename for the spec's origin, which compiles the source.
+    Packages (their __init__) and anything not in a zip are left to the usual finders."""
 
     def __init__(self, write):
         self._write = write
+        self._importers = {}  # path entry -> its zipimporter, or None
+
+    def _importer(self, entry):
+        if entry not in self._importers:
+            zipimporter = _zipimporter()
+            importer = sys.path_importer_cache.get(entry)
+            if not isinstance(importer, zipimporter):
+                try:
+                    importer = zipimporter(entry)
+                except (ImportError, OSError, TypeError):
+                    importer = None
+            self._importers[entry] = importer
+        return self._importers[entry]
 
     def find_spec(self, fullname, path=None, target=None):
         if not fullname.startswith(PACKAGES):
             return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or spec.loader is None or spec.submodule_search_locations is not None \
-                or not isinstance(spec.loader, _zipimporter()):
+        leaf = fullname.rpartition('.')[2]
+        for entry in path if path is not None else sys.path:
+            importer = self._importer(entry) if isinstance(entry, str) else None
+            if importer is None:
+                continue
+            try:
+                if importer.is_package(fullname):
+                    return None
+            except ImportError:  # not in this entry
+                continue
+            filename = os.path.join(importer.archive, importer.prefix, leaf + '.py')
+            spec = importlib.machinery.ModuleSpec(fullname, _CachingLoader(importer, self._write, filename), origin=filename)
+            spec.has_location = True
             return spec
-        spec.loader = _CachingLoader(spec.loader, self._write)
-        return spec
+        return None
 
 
 def allow_writes(write):

@@ -9,6 +9,7 @@ import importlib.util
 import os
 import sys
 import zipfile
+import zipimport
 
 import pytest
 
@@ -88,21 +89,30 @@ def test_an_unwritable_cache_falls_back_to_compiling(tmp_path):
 
 
 def test_the_finder_serves_a_module_of_a_zip_through_the_cache(tmp_path, monkeypatch):
-    """As in a payload: the source comes from the zip, the code from the cache once it holds it."""
+    """As in a payload: the source comes from the zip, the code from the cache once it holds it. zipimport never
+    compiles it (its find_spec and get_filename do, to name the file: that would cost what the cache saves)."""
     archive = str(tmp_path / 'payload.zip')
     inside = 'ansible_collections/linuxnet/container/plugins/module_utils/_zz'
     with zipfile.ZipFile(archive, 'w') as zipped:
         zipped.writestr(inside + '/sample.py', 'VALUE = "from the zip"\n')
+        zipped.writestr(inside + '/pkg/__init__.py', '')
     cache = str(tmp_path / 'bytecode')
     monkeypatch.setattr(bytecode, 'CACHE_DIR', cache)
+    monkeypatch.setattr(zipimport, '_compile_source', no_compile)
     finder = bytecode._Finder(write=True)  # pylint: disable=protected-access
-    assert finder.find_spec('ansible_collections.other.sample', [os.path.join(archive, inside)]) is None
+    entry = os.path.join(archive, inside)
+    assert finder.find_spec('ansible_collections.other.sample', [entry]) is None
+    assert finder.find_spec(NAME.rsplit('.', 1)[0] + '.missing', [entry]) is None
+    assert finder.find_spec(NAME.rsplit('.', 1)[0] + '.pkg', [entry]) is None  # a package: the usual finders
+    assert finder.find_spec(NAME, [str(tmp_path)]) is None  # not a zip
     for attempt in range(2):
-        spec = finder.find_spec(NAME, [os.path.join(archive, inside)])
+        spec = finder.find_spec(NAME, [entry])
         assert type(spec.loader).__name__ == '_CachingLoader'
+        assert spec.origin == os.path.join(archive, inside, 'sample.py') and spec.has_location
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         assert module.VALUE == 'from the zip'
+        assert module.__file__ == spec.origin
         assert len(files(cache)) == 1
         if attempt == 0:
             monkeypatch.setattr(bytecode, 'compile', no_compile, raising=False)
