@@ -21,7 +21,8 @@ Measured, end to end, with ANSIBLE_FORKS = max(N, 5), each as one process:
     whose recap must say changed=0 on every host).
 Each is reported as wall seconds, its ratio to the floor of the same size in the same run, and the controller's
 CPU per host (user + system seconds of the process and everything it waited for: Ansible's workers and their
-ssh clients, divided by N). Between the runs the end state is checked: a demo container of the first host pings
+ssh clients, divided by N), and the lab hosts' CPU per host (their cgroup's cpu.stat: sshd, the modules, the kernel's
+work in their processes). The timer callback also prints every task's wall time and controller CPU per host. Between the runs the end state is checked: a demo container of the first host pings
 a demo container of the last host by name, inside the lab host (nsenter ... ip netns exec). A callback written
 to the temporary directory records the wall time of every task, so the slow ones are named.
 
@@ -57,7 +58,9 @@ NETWORKS = [
     {'name': 'app'},
 ]
 
-# Records the wall time of every task (the linear strategy finishes a task on all hosts before the next).
+# Records the wall time and the controller CPU of every task (the linear strategy finishes a task on all hosts before
+# the next): CPU is this process's and its reaped children's (Ansible's workers, one per host and task, and their ssh
+# clients), user + system.
 TIMER = r'''
 import json
 import os
@@ -78,22 +81,37 @@ class CallbackModule(CallbackBase):
         self.current = None
         self.started = time.monotonic()
 
+    @staticmethod
+    def _cpu():
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+
+    @staticmethod
+    def _hosts_cpu():
+        try:
+            with open(os.environ['BENCH_FLEET_CGROUP']) as handle:
+                return int(dict(line.split() for line in handle)['usage_usec']) / 1e6
+        except (KeyError, OSError, ValueError):
+            return 0.0
+
     def _close(self):
         if self.current is not None:
-            name, start = self.current
-            self.tasks.append([name, time.monotonic() - start])
+            name, start, cpu, hosts = self.current
+            self.tasks.append([name, time.monotonic() - start, self._cpu() - cpu, self._hosts_cpu() - hosts])
             self.current = None
 
+    def _open(self, task):
+        self._close()
+        self.current = (task.get_name(), time.monotonic(), self._cpu(), self._hosts_cpu())
+
     def v2_playbook_on_start(self, playbook):
-        self.tasks.append(['(start-up to playbook start)', time.monotonic() - self.started])
+        self.tasks.append(['(start-up to playbook start)', time.monotonic() - self.started, self._cpu(), 0.0])
 
     def v2_playbook_on_task_start(self, task, is_conditional):
-        self._close()
-        self.current = (task.get_name(), time.monotonic())
+        self._open(task)
 
     def v2_playbook_on_handler_task_start(self, task):
-        self._close()
-        self.current = (task.get_name(), time.monotonic())
+        self._open(task)
 
     def v2_playbook_on_stats(self, stats):
         self._close()
@@ -130,38 +148,55 @@ def write_inventory(lab_inventory, workdir):
 RECAP = re.compile(r'^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
 
 
+# The lab hosts' CPU: every lab's hosts run in a cgroup of its own (lab/lab.py), whose cpu.stat counts them all.
+LAB_CGROUP = '/sys/fs/cgroup/unified/linuxnet-lab/%s/cpu.stat'
+_LAB = {'name': None}
+
+
+def lab_cpu():
+    """CPU seconds the current lab's hosts (and their kernels' work for them) used so far; None where not counted."""
+    try:
+        with open(LAB_CGROUP % _LAB['name']) as handle:
+            return int(dict(line.split() for line in handle)['usage_usec']) / 1e6
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+
+
 def timed(argv, env):
-    """Run one Ansible process; return (wall seconds, controller CPU seconds, the finished process)."""
-    before = os.times()
+    """Run one Ansible process; return (wall seconds, controller CPU seconds, the finished process, the lab hosts' CPU
+    seconds or None)."""
+    before, hosts_before = os.times(), lab_cpu()
     started = time.perf_counter()
     proc = _bench.run(argv, cwd=ROOT, env=env)
     elapsed = time.perf_counter() - started
-    after = os.times()
-    return elapsed, (after.children_user - before.children_user) + (after.children_system - before.children_system), proc
+    after, hosts_after = os.times(), lab_cpu()
+    hosts = hosts_after - hosts_before if hosts_before is not None and hosts_after is not None else None
+    return elapsed, (after.children_user - before.children_user) + (after.children_system - before.children_system), proc, hosts
 
 
 def ansible_ping(inventory, forks):
     """The floor: one ping module call per host, as one ``ansible`` process with the same forks."""
     load = os.getloadavg()[0]
-    elapsed, cpu, proc = timed([os.path.join(BIN, 'ansible'), 'all', '-i', inventory, '-m', 'ansible.builtin.ping'],
-                               _bench.ansible_env(ANSIBLE_FORKS=str(forks)))
-    return {'seconds': elapsed, 'cpu': cpu, 'rc': proc.returncode, 'load': (load + os.getloadavg()[0]) / 2,
+    elapsed, cpu, proc, host_cpu = timed([os.path.join(BIN, 'ansible'), 'all', '-i', inventory, '-m', 'ansible.builtin.ping'],
+                                         _bench.ansible_env(ANSIBLE_FORKS=str(forks)))
+    return {'seconds': elapsed, 'cpu': cpu, 'host_cpu': host_cpu, 'rc': proc.returncode, 'load': (load + os.getloadavg()[0]) / 2,
             'stdout': proc.stdout, 'stderr': proc.stderr}
 
 
 def playbook(inventory, workdir, forks, label):
     times = os.path.join(workdir, 'times-%s.json' % label)
     env = _bench.ansible_env(ANSIBLE_FORKS=str(forks), ANSIBLE_CALLBACK_PLUGINS=os.path.join(workdir, 'callbacks'),
-                             ANSIBLE_CALLBACKS_ENABLED='bench_fleet_timer', BENCH_FLEET_TIMES=times)
+                             ANSIBLE_CALLBACKS_ENABLED='bench_fleet_timer', BENCH_FLEET_TIMES=times,
+                             BENCH_FLEET_CGROUP=LAB_CGROUP % _LAB['name'])
     load = os.getloadavg()[0]
-    elapsed, cpu, proc = timed([os.path.join(BIN, 'ansible-playbook'), '-i', inventory, SITE], env)
+    elapsed, cpu, proc, host_cpu = timed([os.path.join(BIN, 'ansible-playbook'), '-i', inventory, SITE], env)
     recap = {m.group(1): tuple(int(x) for x in m.groups()[1:]) for m in RECAP.finditer(proc.stdout)}
     try:
         with open(times) as handle:
             tasks = json.load(handle)
     except (OSError, ValueError):
         tasks = []
-    return {'seconds': elapsed, 'cpu': cpu, 'rc': proc.returncode, 'recap': recap, 'tasks': tasks, 'stdout': proc.stdout,
+    return {'seconds': elapsed, 'cpu': cpu, 'host_cpu': host_cpu, 'rc': proc.returncode, 'recap': recap, 'tasks': tasks, 'stdout': proc.stdout,
             'stderr': proc.stderr, 'load': (load + os.getloadavg()[0]) / 2}
 
 
@@ -177,18 +212,28 @@ def ping_by_name(host, first, last):
 
 
 def plan_task(run):
-    return sum(secs for name, secs in run['tasks'] if 'Plan networks' in name)
+    return sum(task[1] for task in run['tasks'] if 'Plan networks' in task[0])
+
+
+def _short(name):
+    return re.sub(r'^linuxnet\.container\.', '', re.sub(r'\s+', ' ', name))[:44]
 
 
 def slowest(tasks, count=4):
-    return ', '.join('%s %.1fs' % (re.sub(r'^linuxnet\.container\.', '', re.sub(r'\s+', ' ', name))[:44], secs)
-                     for name, secs in sorted(tasks, key=lambda t: -t[1])[:count])
+    return ', '.join('%s %.1fs' % (_short(task[0]), task[1]) for task in sorted(tasks, key=lambda t: -t[1])[:count])
+
+
+def task_table(tasks, size):
+    """Every task: wall seconds, and the controller's and the lab hosts' CPU per host (ms), in play order."""
+    return ['    %-46s %6.2f s  ctl %4.0f  hosts %4.0f ms/host' % (_short(task[0]), task[1], task[2] / size * 1000, task[3] / size * 1000)
+            for task in tasks if len(task) > 3]
 
 
 def one_size(size, name, keep):
     result = {'size': size, 'problems': []}
     started = time.perf_counter()
     with _bench.Lab(name, size, keep=keep) as lab:
+        _LAB['name'] = name
         result['lab_up'] = time.perf_counter() - started
         workdir = lab.workdir
         os.makedirs(os.path.join(workdir, 'callbacks'))
@@ -299,6 +344,7 @@ def main():
         for run in ('first', 'noop'):
             if run in res:
                 print('  %-5s %.1fs load %.2f; slowest: %s' % (run, res[run]['seconds'], res[run]['load'], slowest(res[run]['tasks'])))
+                print('\n'.join(task_table(res[run]['tasks'], size)))
         if 'ping' in res:
             print('  ping demo-a-1 -> %s: %s' % (res['ping'][1] if res['ping'][0] else 'demo-a-%d' % size,
                                                  'ok' if res['ping'][0] else 'FAILED'))
@@ -324,6 +370,19 @@ def main():
             '%.0f' % (noop['cpu'] / size * 1000) if noop else '-', changed if changed is not None else '-',
             plan_task(first), (first['load'] + (noop['load'] if noop else first['load'])) / 2,
             'ok' if res.get('ping', (False,))[0] else 'FAILED'))
+    print('\nCPU per host (ms), controller + the lab hosts (their cgroup; on this machine both share its CPUs, so the wall ratio '
+          'follows the ratio of the sums):')
+    print('%4s %22s %22s %22s' % ('N', 'ping ctl+hosts', 'converge ctl+hosts', 'no-op ctl+hosts'))
+    for res in results:
+        cells = []
+        for run in ('floor', 'first', 'noop'):
+            r = res.get(run)
+            if r is None or r.get('host_cpu') is None:
+                cells.append('-')
+            else:
+                cells.append('%.0f + %.0f = %.0f' % (r['cpu'] / res['size'] * 1000, r['host_cpu'] / res['size'] * 1000,
+                                                     (r['cpu'] + r['host_cpu']) / res['size'] * 1000))
+        print('%4d %22s %22s %22s' % (res['size'], cells[0], cells[1], cells[2]))
     print('load average at end %s' % ' '.join('%.2f' % x for x in os.getloadavg()))
     inv = _bench.Invariants()
     for res in results:
