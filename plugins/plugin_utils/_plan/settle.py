@@ -66,14 +66,15 @@ def read_request(networks, containers, check_mode=True):
 
 def answer(result):
     """The host's answer to ``linuxnet-container read`` from a registered raw result: {tag, in_sync, read}, or None
-    when it gave none (a skipped or failed task, no output, output of another shape)."""
+    when it gave none (a skipped or failed task, no output, output of another shape). The answer is the last line that
+    starts with ``{`` (the role's command prints a marker line before it where FRR has the collection's drop-in)."""
     if not isinstance(result, dict) or result.get('skipped'):
         return None
-    text = (result.get('stdout') or '').strip()
-    if not text.startswith('{'):
+    lines = [line.strip() for line in (result.get('stdout') or '').splitlines() if line.strip().startswith('{')]
+    if not lines:
         return None
     try:
-        doc = json.loads(text.splitlines()[-1])
+        doc = json.loads(lines[-1])
     except ValueError:
         return None
     if not isinstance(doc, dict) or not isinstance(doc.get('read'), dict) or not isinstance(doc.get('tag'), str):

@@ -58,6 +58,15 @@ def test_no_answer_means_the_module_reads(result):
     assert settle.facts_of({'r': result}, ['r', 'm']) == ({}, None)
 
 
+def test_the_answer_follows_the_frr_marker_line():
+    """The role's raw read prints a marker first where FRR has the collection's drop-in (with \\r\\n over a tty)."""
+    raw = _answer('t', read={'tables': []})
+    marked = {'stdout': 'linuxnet-container-frr-dropin\r\n' + raw['stdout'] + '\r\n'}
+    assert settle.answer(raw) is not None
+    assert settle.answer(marked) == settle.answer(raw)
+    assert settle.answer({'stdout': 'linuxnet-container-frr-dropin\r\n'}) is None
+
+
 def test_facts_come_from_the_answer_or_else_from_the_module():
     module = {'changed': False, 'networks': [], 'tables': ['inet linuxnet_isolation']}
     raw = _answer('t', read={'tables': ['ip linuxnet_ports']})
