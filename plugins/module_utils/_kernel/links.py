@@ -281,20 +281,15 @@ class Writer:
         self._tables = {}  # namespace path -> {link name: (index, IFLA_LINK)}, one dump, until a link is made or removed
 
     def _call(self, ref, obj, action, method, command, wait=False, **kwargs):
+        self.count += 1
+        label = '%s in %s' % (obj, where(ref))
         if method in ('link', 'addr', 'route'):
-            return self.pipelined(ref, obj, action, method, command, wait=wait, **kwargs)
-        self.count += 1
-        with netlink_errors('%s in %s' % (obj, where(ref)), action):
+            self.netlink.channel(ref).write(method, command, kwargs, label, action)
+            if wait:
+                self.netlink.flush()
+            return None
+        with netlink_errors(label, action):
             return getattr(self.netlink.ipr(ref), method)(command, **kwargs)
-
-    def pipelined(self, ref, obj, action, method, command, wait=False, **kwargs):
-        """A write sent on the namespace's Channel without waiting for its answer (the modes and commands of
-        netlink._WRITES); its error, if any, is raised by the next flush (or here, with ``wait``), naming ``obj`` and
-        ``action``."""
-        self.count += 1
-        self.netlink.channel(ref).write(method, command, kwargs, '%s in %s' % (obj, where(ref)), action)
-        if wait:
-            self.netlink.flush()
 
     def flush(self):
         self.netlink.flush()

@@ -34,7 +34,6 @@ try:
     from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
     from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
     from pyroute2.netlink.rtnl.marshal import MarshalRtnl
-    from pyroute2.netlink.rtnl.ndmsg import ndmsg
     from pyroute2.netlink.rtnl.nsidmsg import nsidmsg
     from pyroute2.netlink.rtnl.rtmsg import rtmsg
 except ImportError:  # pragma: no cover - exercised by the missing-library test
@@ -48,7 +47,7 @@ else:
         _PYROUTE2_VERSION = '0'
     HAS_PYROUTE2 = tuple(int(part) for part in (_PYROUTE2_VERSION.split('.') + ['0'])[:2] if part.isdigit()) >= (0, 9)
     PYROUTE2_IMPORT_ERROR = None if HAS_PYROUTE2 else 'pyroute2 %s is older than 0.9' % _PYROUTE2_VERSION
-    _MESSAGES = {'ifinfmsg': ifinfmsg, 'ifaddrmsg': ifaddrmsg, 'rtmsg': rtmsg, 'ndmsg': ndmsg}
+    _MESSAGES = {'ifinfmsg': ifinfmsg, 'ifaddrmsg': ifaddrmsg, 'rtmsg': rtmsg}
 
 PYROUTE2_REQUIREMENT = 'pyroute2>=0.9'
 
@@ -72,10 +71,6 @@ _WRITES = {
     ('addr', 'replace'): ('ifaddrmsg', 'RTM_NEWADDR', 'replace'),
     ('route', 'replace'): ('rtmsg', 'RTM_NEWROUTE', 'replace'),
     ('route', 'del'): ('rtmsg', 'RTM_DELROUTE', 'req'),
-    # Neighbour and FDB entries (IPRoute.fdb is IPRoute.neigh with family AF_BRIDGE): a VXLAN device's remote
-    # containers, hundreds on a large overlay.
-    ('neigh', 'append'): ('ndmsg', 'RTM_NEWNEIGH', 'append'),
-    ('neigh', 'replace'): ('ndmsg', 'RTM_NEWNEIGH', 'replace'),
 }
 
 

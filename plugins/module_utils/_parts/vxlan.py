@@ -85,8 +85,7 @@ class VxlanWriter(Writer):
                 if err.details.get('errno') in (errno.ENOENT, errno.ENODEV):
                     return None  # already gone: the wanted state
                 raise
-        # Pipelined (an error is raised by the plan's flush, naming the entry): one per remote container.
-        return self.pipelined(ref, name, 'add ' + what, 'neigh', 'append', family=socket.AF_BRIDGE, **kwargs)
+        return self._call(ref, name, 'add ' + what, 'fdb', 'append', **kwargs)
 
     def static_mac(self, ref, name, command, entry):
         """A static FDB entry of the master bridge (``bridge fdb replace MAC dev PORT master static``)."""
@@ -111,9 +110,8 @@ class VxlanWriter(Writer):
         kwargs = {'ifindex': index, 'dst': entry['address']}
         if command == 'replace':
             kwargs.update(lladdr=entry['mac'], state=NUD_PERMANENT)
-        if command == 'replace':  # pipelined, as the FDB entries
-            return self.pipelined(ref, name, 'add neighbour %s' % entry['address'], 'neigh', 'replace', **kwargs)
-        return self._call(ref, name, 'remove neighbour %s' % entry['address'], 'neigh', command, **kwargs)
+        verb = 'add' if command == 'replace' else 'remove'
+        return self._call(ref, name, '%s neighbour %s' % (verb, entry['address']), 'neigh', command, **kwargs)
 
 
 class VxlanReconciler(Reconciler):

@@ -142,21 +142,3 @@ def test_fan_out_reads_everything_itself_when_it_cannot_fork(monkeypatch):
     monkeypatch.setattr(fanout.os, 'fork', no_fork)
     parent = fanout.os.getpid()
     assert fanout.fan_out(Flushing(), lambda own, item: (item, fanout.os.getpid() == parent), range(80)) == [(n, True) for n in range(80)]
-
-
-@pytest.mark.parametrize('command, flags', [('append', 0x1 | 0x4 | 0x400 | 0x800), ('replace', 0x1 | 0x4 | 0x100 | 0x400)])
-def test_a_pipelined_fdb_or_neighbour_write_is_the_message_iproute_sends(command, flags):
-    """VXLAN entries are sent on a Channel without waiting: the request must be IPRoute.fdb's / IPRoute.neigh's
-    (RTM_NEWNEIGH, family AF_BRIDGE for an FDB entry, its state and flags, NDA_DST and NDA_LLADDR), with NLM_F_ACK so
-    that its error comes back to the flush. Flags: REQUEST 0x1, ACK 0x4, REPLACE 0x100, EXCL 0x200, CREATE 0x400,
-    APPEND 0x800."""
-    netlink = pytest.importorskip('ansible_collections.linuxnet.container.plugins.module_utils._kernel.netlink')
-    if not netlink.HAS_PYROUTE2:
-        pytest.skip('pyroute2 0.9 missing')
-    from pyroute2.netlink.rtnl import RTM_NEWNEIGH  # pylint: disable=import-outside-toplevel
-    msg, msg_type, request_flags = netlink.Channel.build('neigh', command, {
-        'family': 7, 'ifindex': 5, 'lladdr': '02:42:0a:00:00:05', 'dst': '192.0.2.12', 'state': 0x80 | 0x40, 'flags': 2})
-    assert msg_type == RTM_NEWNEIGH
-    assert request_flags == flags
-    assert (msg['family'], msg['ifindex'], msg['state'], msg['flags']) == (7, 5, 0xc0, 2)
-    assert msg.get_attr('NDA_DST') == '192.0.2.12' and msg.get_attr('NDA_LLADDR') == '02:42:0a:00:00:05'
