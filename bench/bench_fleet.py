@@ -249,8 +249,9 @@ def one_size(size, name, keep):
         first = playbook(inventory, workdir, forks, 'first')
         result['first'] = first
         if first['rc'] != 0:
-            result['problems'].append('first converge rc=%d: %s' % (first['rc'], ' | '.join(
-                (first['stdout'] + first['stderr']).strip().splitlines()[-12:])))
+            lines = (first['stdout'] + first['stderr']).strip().splitlines()
+            failed = [line for line in lines if line.startswith(('fatal:', '[ERROR]', 'ERROR!')) or re.search(r'(failed|unreachable)=[1-9]', line)]
+            result['problems'].append('first converge rc=%d: %s' % (first['rc'], ' | '.join((failed or lines[-12:])[:12])))
             return result
         ok, detail = ping_by_name(lab.hosts[0], 1, size)
         result['ping'] = (ok, detail)
