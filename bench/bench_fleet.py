@@ -22,9 +22,10 @@ Measured, end to end, with ANSIBLE_FORKS = max(N, 5), each as one process:
 Each is reported as wall seconds, its ratio to the floor of the same size in the same run, and the controller's
 CPU per host (user + system seconds of the process and everything it waited for: Ansible's workers and their
 ssh clients, divided by N), and the lab hosts' CPU per host (their cgroup's cpu.stat: sshd, the modules, the kernel's
-work in their processes). The timer callback also prints every task's wall time and controller CPU per host. Between the runs the end state is checked: a demo container of the first host pings
+work in their processes). Between the runs the end state is checked: a demo container of the first host pings
 a demo container of the last host by name, inside the lab host (nsenter ... ip netns exec). A callback written
-to the temporary directory records the wall time of every task, so the slow ones are named.
+to the temporary directory records the wall time, the controller's CPU and the lab hosts' CPU of every task, so the
+costly ones are named.
 
 Also measured in-process: the controller's planning cost, plan_fleet with synthetic first-converge facts for 20
 and 200 hosts: the fleet is planned once per play. What still grows faster than the fleet is the output: every
