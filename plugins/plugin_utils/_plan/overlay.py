@@ -386,11 +386,10 @@ class Fleet:
             for h, ep in members:
                 mac = ep.mac or docker_mac(str(ep.address))
                 neighbors = [{'address': str(address), 'mac': mac} for address in (ep.address, ep.address6) if address is not None]
-                endpoints.append((h, ep, mac, {'mac': mac, 'dst': self.vteps[h][0]} if h in self.vteps else None, neighbors))
+                endpoints.append((h, ep, mac, {'mac': mac, 'dst': self.vteps[h][0]}, neighbors))
             vteps = {}
             for h, _ep in members:
-                if h in self.vteps:
-                    vteps.setdefault(self.vteps[h][0], h)
+                vteps.setdefault(self.vteps[h][0], h)
             cached = self._rendered[name] = {'endpoints': endpoints,
                                              'vteps': [(vteps[address], address) for address in sorted(vteps, key=address_key)]}
         return cached
